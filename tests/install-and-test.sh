@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on Debian/Ubuntu, then run it.
+# Used by the README's Quick start (line 2) and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg_bin in etcd-server:/usr/bin/etcd etcd-client:/usr/bin/etcdctl openssh-server:/usr/sbin/sshd tmux:/usr/bin/tmux sudo:/usr/bin/sudo; do
+  [ -x "${pkg_bin#*:}" ] || need+=("${pkg_bin%%:*}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/pip install -q -e '.[test]'
+.venv/bin/lint-imports
+exec .venv/bin/pytest -q "$@"

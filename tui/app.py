@@ -1,0 +1,196 @@
+"""The Textual app, and the one factory that builds it (the CLI and the tests both use it)."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.worker import Worker, WorkerState
+
+from assets import asset_path
+from tui.backend import Backend, BackendSpec
+from tui.errors import EtcdDrError
+from tui.fleet.fleet import FleetEvent
+from tui.status.snapshot import StatusSnapshot
+
+
+class HostCommands(Provider):
+    """Command palette: jump to a host's log pane, trust a host key."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        if app.backend.inventory is None:
+            return
+        matcher = self.matcher(query)
+        for host in app.backend.inventory.hosts:
+            text = f"Show host {host.name} ({host.address})"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text),
+                          lambda n=host.name: app.focus_host(n), help=f"{host.role}")
+        for text, action in (("Refresh status now", app.action_refresh),
+                             ("Help", app.action_help)):
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), action)
+
+
+class EtcdDrApp(App):
+    CSS_PATH = str(asset_path("etcd_dr.tcss"))
+    TITLE = "etcd-dr"
+    COMMANDS = App.COMMANDS | {HostCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("t", "trust_key", "Trust host key"),
+    ]
+
+    def __init__(self, backend: Backend, *, refresh_interval: float = 2.0,
+                 clock: Callable[[], float] = time.time):
+        super().__init__()
+        self.backend = backend
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        self.snapshot: StatusSnapshot | None = None
+        self.started = False
+        self.start_error: str | None = None
+
+    def get_default_screen(self):
+        from screens.status import StatusScreen
+
+        return StatusScreen()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.run_worker(self._start_backend(), name="start", exit_on_error=False)
+
+    async def _start_backend(self) -> None:
+        await self.backend.start(wait=False)
+        self.backend.fleet.subscribe(self._on_fleet_event)
+        self.started = True
+        if self.backend.collector is not None:
+            self.backend.collector.clock = self.clock
+        screen = self._status_screen()
+        if screen is not None:
+            screen.ensure_log_panes([h.name for h in self.backend.inventory.hosts])
+        self.set_interval(self.refresh_interval, self.action_refresh)
+        # first picture as soon as the connections settle, not one interval later
+        await self.backend.fleet.wait_settled()
+        self.action_refresh()
+
+    async def on_unmount(self) -> None:
+        await self.backend.close()
+
+    def _status_screen(self):
+        from screens.status import StatusScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, StatusScreen):
+                return screen
+        return None
+
+    def _on_fleet_event(self, event: FleetEvent) -> None:
+        screen = self._status_screen()
+        if screen is not None:
+            screen.log_event(event)
+        if event.kind == "state":
+            self.refresh_bindings()
+
+    async def _collect(self) -> StatusSnapshot:
+        snap = await self.backend.collector.collect()
+        self.snapshot = snap
+        screen = self._status_screen()
+        if screen is not None:
+            screen.show_snapshot(snap)
+        self.refresh_bindings()
+        return snap
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        message = error.message if isinstance(error, EtcdDrError) else \
+            f"{event.worker.name or 'background task'} failed: {error.__class__.__name__}: {error}"
+        if event.worker.name == "start":
+            self.start_error = message
+            self.notify(f"Could not start: {message}", severity="error", timeout=30)
+        else:
+            self.notify(message, severity="error", timeout=10)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if self.started:
+            self.run_worker(self._collect(), name="collect", group="collect", exclusive=True,
+                            exit_on_error=False)
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def _untrusted_hosts(self) -> list[str]:
+        if not self.started:
+            return []
+        return [n for n, st in self.backend.fleet.status.items()
+                if st.state.value == "host-key-unknown" and st.fingerprint]
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "trust_key":
+            return bool(self._untrusted_hosts())
+        return True
+
+    def action_trust_key(self) -> None:
+        hosts = self._untrusted_hosts()
+        if not hosts:
+            return
+        focused = getattr(self.focused, "host", None)
+        name = focused.name if focused is not None and getattr(focused, "name", None) in hosts \
+            else hosts[0]
+        self._ask_trust(name)
+
+    def _ask_trust(self, name: str) -> None:
+        from screens.trust_key import TrustKeyScreen
+
+        fleet = self.backend.fleet
+        host = self.backend.inventory.host(name)
+        fingerprint = fleet.status[name].fingerprint
+
+        async def trust(ok: bool | None) -> None:
+            if not ok:
+                return
+            try:
+                await fleet.trust_host_key(name, fingerprint)
+            except EtcdDrError as e:
+                self.notify(e.message, severity="error", timeout=15)
+            else:
+                self.notify(f"Trusted {name}'s key ({fingerprint}); connecting.")
+
+        self.push_screen(TrustKeyScreen(name, host.address, fingerprint,
+                                        self.backend.inventory.ssh.known_hosts),
+                         lambda ok: self.run_worker(trust(ok), exit_on_error=False))
+
+    def focus_host(self, name: str) -> None:
+        screen = self._status_screen()
+        if screen is not None:
+            panes = screen.query(f"#log-{name}")
+            if panes:
+                panes.first().focus()
+
+
+def make_app(spec: BackendSpec, *, refresh_interval: float = 2.0,
+             clock: Callable[[], float] = time.time) -> EtcdDrApp:
+    """The one way to build the console: from a backend spec (real inventory or drill)."""
+    return EtcdDrApp(Backend(spec), refresh_interval=refresh_interval, clock=clock)
+
+
+def run_console(spec: BackendSpec) -> None:
+    app = make_app(spec)
+    app.run()
+    if app.start_error:
+        raise EtcdDrError(app.start_error)

@@ -1,0 +1,193 @@
+"""The `etcd-dr` command line (contract: shared CONTRACTS.md).
+
+Every command ends with exit 0 (success/healthy), 1 (failed step/degraded) or 2 (bad input,
+refused), and every error is one paragraph on stderr: never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from functools import wraps
+
+import click
+
+from tui.errors import EtcdDrError
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"etcd-dr: {message}", err=True)
+    sys.exit(code)
+
+
+def operator_errors(fn):
+    """Turn every failure into a plain message and an exit code."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except EtcdDrError as e:
+            _fail(e.message, e.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted.", 130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as e:  # the last line of defence: still no traceback
+            _fail(f"unexpected internal error: {e.__class__.__name__}: {e}. Nothing more was "
+                  f"sent to the hosts after this point; please report it with the command "
+                  f"you ran.", 1)
+
+    return wrapper
+
+
+def _speed(ctx, param, value):
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be greater than 0")
+    return value
+
+
+def _scenario(ctx, param, value):
+    if value is None:
+        return value
+    from tui.drill.scenario import scenario_files
+
+    known = scenario_files()
+    if value not in known and not value.endswith((".yaml", ".yml")):
+        raise click.BadParameter(f"unknown scenario {value!r}; known: {', '.join(known)}")
+    return value
+
+
+scenario_option = click.option("--scenario", default=None, callback=_scenario,
+                               help="Drill scenario (see `etcd-dr scenarios`).")
+speed_option = click.option("--speed", type=float, default=1.0, callback=_speed,
+                            show_default=True, help="Simulated clock speed factor.")
+read_only_option = click.option("--read-only", is_flag=True,
+                                help="Send nothing that changes a host or the cluster.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="etcd-dr")
+def main() -> None:
+    """etcd-dr: the guided etcd recovery console for OpenShift 4."""
+
+
+@main.command()
+@scenario_option
+@speed_option
+@read_only_option
+@operator_errors
+def drill(scenario, speed, read_only):
+    """Start the built-in simulated cluster and open the console on it."""
+    from tui.app import run_console
+    from tui.backend import BackendSpec
+
+    run_console(BackendSpec(scenario=scenario or "healthy", speed=speed, read_only=read_only))
+
+
+@main.command()
+@click.option("--inventory", "inventory_path", required=True, metavar="FILE",
+              help="Inventory YAML of the cluster.")
+@read_only_option
+@click.option("--resume", metavar="JOURNAL", default=None, help="Resume an unfinished journal.")
+@operator_errors
+def console(inventory_path, read_only, resume):
+    """Open the console on a real cluster."""
+    from tui.app import run_console
+    from tui.backend import BackendSpec
+
+    if resume:
+        _fail("--resume needs the runbook engine, which this build does not have yet.", 2)
+    run_console(BackendSpec(inventory_path=inventory_path, read_only=read_only))
+
+
+@main.command()
+@click.option("--inventory", "inventory_path", default=None, metavar="FILE")
+@click.option("--drill", "use_drill", is_flag=True, help="Use the built-in simulated cluster.")
+@scenario_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+@operator_errors
+def status(inventory_path, use_drill, scenario, as_json):
+    """One status snapshot, no UI. Exit 0 healthy, 1 degraded, 2 bad input."""
+    from tui.backend import Backend, BackendSpec
+    from tui.status.render import render_text
+
+    if bool(inventory_path) == bool(use_drill):
+        _fail("give exactly one of --inventory FILE or --drill.", 2)
+    if scenario and not use_drill:
+        _fail("--scenario goes with --drill.", 2)
+    spec = BackendSpec(inventory_path=inventory_path,
+                       scenario=(scenario or "healthy") if use_drill else None, read_only=True)
+
+    async def once():
+        backend = Backend(spec)
+        try:
+            await backend.start(wait=True)
+            return await backend.collector.collect()
+        finally:
+            await backend.close()
+
+    snap = asyncio.run(once())
+    if as_json:
+        click.echo(json.dumps(snap.to_json(), indent=2))
+    else:
+        click.echo(render_text(snap))
+    sys.exit(0 if snap.healthy else 1)
+
+
+@main.command()
+@operator_errors
+def scenarios():
+    """List the drill scenarios."""
+    from tui.drill.scenario import list_scenarios
+
+    items = list_scenarios()
+    width = max(len(s.name) for s in items)
+    for s in items:
+        click.echo(f"{s.name.ljust(width)}  {s.description}")
+
+
+@main.group()
+def lab():
+    """The simulated cluster, standalone (for trainers and tests)."""
+
+
+@lab.command("serve")
+@scenario_option
+@click.option("--inventory-out", required=True, metavar="FILE",
+              help="Where to write the inventory that reaches the lab.")
+@speed_option
+@operator_errors
+def lab_serve(scenario, inventory_out, speed):
+    """Run the simulated cluster until interrupted."""
+    from pathlib import Path
+
+    from tui.drill.lab import DrillLab
+
+    out = Path(inventory_out)
+    workdir = out.parent / (out.stem + ".d")
+
+    async def serve():
+        lab = DrillLab(scenario or "healthy", speed=speed, workdir=workdir)
+        await lab.start(inventory_path=out)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        hosts = ", ".join(f"{h.name} {h.address}:{h.ssh_port}" for h in lab.cluster.hosts)
+        click.echo(f"drill cluster {lab.cluster.name} (scenario {lab.cluster.scenario}) is up: "
+                   f"{hosts}; API {lab.api.url}", err=True)
+        click.echo(f"inventory: {out}  (keys, known_hosts, kubeconfig in {workdir})", err=True)
+        click.echo("Press Ctrl-C to stop.", err=True)
+        try:
+            await stop.wait()
+        finally:
+            await lab.stop()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,237 @@
+"""The Kubernetes/OpenShift API, read through kubernetes.aio on the console's own event loop.
+
+Everything here degrades to "API unreachable" with a plain reason: in a disaster the API is
+usually gone, and every SSH-based view must keep working without it. In read-only mode the
+REST layer itself refuses any verb but GET/HEAD, so no screen can send a write by mistake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.errors import ConfigError, ReadOnlyRefused
+
+OPERATOR_GROUP = ("operator.openshift.io", "v1")
+CONFIG_GROUP = ("config.openshift.io", "v1")
+ENCRYPTION_OPERATORS = {  # status key -> plural of the operator.openshift.io resource
+    "openshiftapiserver": "openshiftapiservers",
+    "kubeapiserver": "kubeapiservers",
+    "authentication": "authentications",
+}
+ETCD_CONDITIONS = ("NodeInstallerProgressing", "EtcdMembersAvailable")
+
+
+@dataclass(frozen=True)
+class Condition:
+    status: str
+    reason: str | None
+    message: str | None
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "reason": self.reason, "message": self.message}
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    name: str
+    ready: bool
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EtcdPod:
+    name: str
+    node: str
+    phase: str
+
+
+@dataclass
+class ApiSnapshot:
+    reachable: bool
+    error: str | None = None
+    configured: bool = True
+    version: str | None = None
+    encryption_type: str | None = None
+    encrypted: dict[str, Condition | None] = field(default_factory=dict)
+    nodes: list[NodeInfo] = field(default_factory=list)
+    etcd_pods: list[EtcdPod] = field(default_factory=list)
+    etcd_conditions: dict[str, Condition | None] = field(default_factory=dict)
+    collected_at: float = field(default_factory=time.time)
+
+
+def _condition(obj: dict | None, ctype: str) -> Condition | None:
+    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == ctype:
+            return Condition(str(c.get("status", "Unknown")), c.get("reason"), c.get("message"))
+    return None
+
+
+def describe_api_error(exc: BaseException, server: str | None) -> str:
+    """One plain sentence for why the API did not answer."""
+    where = f" at {server}" if server else ""
+    status = getattr(exc, "status", None)
+    if status == 401:
+        return f"the API{where} rejected our credentials (401): the kubeconfig's token or " \
+               f"certificate is no longer valid"
+    if status == 403:
+        return f"the API{where} refused access (403): cluster-admin is needed"
+    if status:
+        return f"the API{where} answered {status} {getattr(exc, 'reason', '')}".strip()
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"the API{where} did not answer in time"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    if "Connect call failed" in text or "Cannot connect" in text or \
+            isinstance(exc, ConnectionRefusedError):
+        return f"the API{where} refuses connections (API servers down?)"
+    return f"the API{where} is unreachable: {text}"
+
+
+class ClusterApi:
+    """Reads (and, outside read-only mode, patches) the cluster through kubeconfig."""
+
+    def __init__(self, kubeconfig: str | None, context: str | None = None, *,
+                 read_only: bool = False, timeout: float = 5.0):
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.read_only = read_only
+        self.timeout = timeout
+        self.server: str | None = None
+        self._client = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_inventory(cls, inventory, *, read_only: bool = False) -> "ClusterApi":
+        path = inventory.kubeconfig
+        if path is None and os.environ.get("KUBECONFIG"):
+            path = ""  # let the client merge $KUBECONFIG as kubectl does
+        return cls(path, inventory.context, read_only=read_only)
+
+    @property
+    def configured(self) -> bool:
+        return self.kubeconfig is not None
+
+    async def _api_client(self):
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            from kubernetes.aio import client as kclient
+            from kubernetes.aio import config as kconfig
+
+            cfg = kclient.Configuration()
+            try:
+                await kconfig.load_kube_config(config_file=self.kubeconfig or None,
+                                               context=self.context,
+                                               client_configuration=cfg,
+                                               persist_config=False)
+            except (kconfig.ConfigException, OSError, ValueError, TypeError, KeyError) as e:
+                where = self.kubeconfig or os.environ.get("KUBECONFIG", "kubeconfig")
+                raise ConfigError(f"cannot use the kubeconfig: {e}", where=where,
+                                  hint="Check the file and the context name") from None
+            cfg.retries = 0  # we poll; a retry storm against a dead API helps nobody
+            self.server = cfg.host
+            api_client = kclient.ApiClient(cfg)
+            if self.read_only:
+                _guard_read_only(api_client)
+            self._client = api_client
+            return api_client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def get_cluster_object(self, group_version: tuple[str, str], plural: str,
+                                 name: str) -> dict:
+        from kubernetes.aio import client as kclient
+
+        api = kclient.CustomObjectsApi(await self._api_client())
+        return await api.get_cluster_custom_object(group_version[0], group_version[1], plural,
+                                                   name, _request_timeout=self.timeout)
+
+    async def patch_cluster_object(self, group_version: tuple[str, str], plural: str,
+                                   name: str, patch: dict) -> dict:
+        """A merge patch (application/merge-patch+json), as `oc patch --type=merge` sends."""
+        if self.read_only:
+            raise ReadOnlyRefused(f"refused in read-only mode: patch {plural}/{name}",
+                                  where="API", hint="Start the console without --read-only")
+        from kubernetes.aio import client as kclient
+
+        api = kclient.CustomObjectsApi(await self._api_client())
+        return await api.patch_cluster_custom_object(
+            group_version[0], group_version[1], plural, name, patch,
+            _content_type="application/merge-patch+json", _request_timeout=self.timeout)
+
+    async def _nodes(self) -> list[NodeInfo]:
+        from kubernetes.aio import client as kclient
+
+        core = kclient.CoreV1Api(await self._api_client())
+        nodes = await core.list_node(_request_timeout=self.timeout)
+        out = []
+        for n in nodes.items or []:
+            ready = any(c.type == "Ready" and c.status == "True"
+                        for c in (n.status.conditions or []) if n.status)
+            labels = n.metadata.labels or {}
+            roles = tuple(sorted(k.split("/", 1)[1] for k in labels
+                                 if k.startswith("node-role.kubernetes.io/")))
+            out.append(NodeInfo(n.metadata.name, ready, roles))
+        return out
+
+    async def _etcd_pods(self) -> list[EtcdPod]:
+        from kubernetes.aio import client as kclient
+
+        core = kclient.CoreV1Api(await self._api_client())
+        pods = await core.list_namespaced_pod("openshift-etcd", label_selector="k8s-app=etcd",
+                                              _request_timeout=self.timeout)
+        return [EtcdPod(p.metadata.name, (p.spec.node_name if p.spec else "") or "",
+                        (p.status.phase if p.status else "") or "Unknown")
+                for p in pods.items or []]
+
+    async def snapshot(self) -> ApiSnapshot:
+        """Everything the status view reads from the API, or why it could not be read."""
+        if not self.configured:
+            return ApiSnapshot(reachable=False, configured=False,
+                               error="no kubeconfig: API views are off (set kubeconfig in the "
+                                     "inventory or KUBECONFIG)")
+        try:
+            return await asyncio.wait_for(self._snapshot(), self.timeout + 1)
+        except ConfigError as e:
+            return ApiSnapshot(reachable=False, error=str(e))
+        except Exception as e:  # any client failure means "unreachable", said plainly
+            return ApiSnapshot(reachable=False, error=describe_api_error(e, self.server))
+
+    async def _snapshot(self) -> ApiSnapshot:
+        cv, apiserver, nodes, pods, etcd, *encs = await asyncio.gather(
+            self.get_cluster_object(CONFIG_GROUP, "clusterversions", "version"),
+            self.get_cluster_object(CONFIG_GROUP, "apiservers", "cluster"),
+            self._nodes(), self._etcd_pods(),
+            self.get_cluster_object(OPERATOR_GROUP, "etcds", "cluster"),
+            *(self.get_cluster_object(OPERATOR_GROUP, plural, "cluster")
+              for plural in ENCRYPTION_OPERATORS.values()),
+        )
+        version = ((cv.get("status") or {}).get("desired") or {}).get("version")
+        enc_type = ((apiserver.get("spec") or {}).get("encryption") or {}).get("type") or "identity"
+        return ApiSnapshot(
+            reachable=True, version=version, encryption_type=enc_type,
+            encrypted={key: _condition(obj, "Encrypted")
+                       for key, obj in zip(ENCRYPTION_OPERATORS, encs)},
+            nodes=nodes, etcd_pods=pods,
+            etcd_conditions={c: _condition(etcd, c) for c in ETCD_CONDITIONS},
+        )
+
+
+def _guard_read_only(api_client: Any) -> None:
+    """Refuse every write at the REST layer, below any screen or runbook."""
+    rest = api_client.rest_client
+    original = rest.request
+
+    async def request(method, url, *args, **kwargs):
+        if str(method).upper() not in ("GET", "HEAD"):
+            raise ReadOnlyRefused(f"refused in read-only mode: {method} {url}", where="API",
+                                  hint="Start the console without --read-only")
+        return await original(method, url, *args, **kwargs)
+
+    rest.request = request

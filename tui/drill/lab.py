@@ -1,0 +1,134 @@
+"""The drill lab: a scenario brought to life on loopback.
+
+Starts one real SSH server per simulated host (each on its own 127.0.3.N address) and the
+simulated API, and writes what a real cluster's operator would have: an inventory, a
+known_hosts file, an SSH key and a kubeconfig. The console then connects to it through the
+very same code paths as to a real cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+import asyncssh
+import yaml
+
+from tui.drill.apiserver import DrillApiServer
+from tui.drill.model import SimClock
+from tui.drill.scenario import build_cluster
+from tui.drill.sshserver import DrillSSHServer
+from tui.inventory import Inventory, load_inventory
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+class DrillLab:
+    def __init__(self, scenario: str = "healthy", *, speed: float = 1.0,
+                 workdir: str | os.PathLike | None = None, address_base: str = "127.0.3",
+                 clock: SimClock | None = None):
+        self.cluster = build_cluster(scenario, speed=speed, address_base=address_base,
+                                     clock=clock)
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="etcd-dr-drill-"))
+        self.address_base = address_base
+        self.servers: dict[str, DrillSSHServer] = {}
+        self.api = DrillApiServer(self.cluster, address=f"{address_base}.250")
+        self.inventory_path = self.workdir / "inventory.yaml"
+        self.known_hosts_path = self.workdir / "known_hosts"
+        self.key_path = self.workdir / "id_ed25519"
+        self.kubeconfig_path = self.workdir / "kubeconfig"
+        self.ssh_config_path = self.workdir / "ssh_config"
+
+    async def start(self, inventory_path: str | os.PathLike | None = None) -> Inventory:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        client_key = asyncssh.generate_private_key("ssh-ed25519", comment="etcd-dr drill")
+        _write_private(self.key_path, client_key.export_private_key().decode())
+        public = client_key.export_public_key().decode()
+        (self.workdir / "id_ed25519.pub").write_text(public)
+        known_lines = []
+        for host in self.cluster.hosts:
+            host_key = asyncssh.generate_private_key("ssh-ed25519")
+            server = DrillSSHServer(self.cluster, host, host_key, public)
+            self.servers[host.name] = server
+            if host.up:
+                await server.start()
+            else:
+                host.ssh_port = _free_port(host.address)
+            known_lines.append(f"[{host.address}]:{host.ssh_port} "
+                               f"{host_key.export_public_key().decode().strip()}")
+        self.known_hosts_path.write_text("\n".join(known_lines) + "\n")
+        # an empty ssh_config keeps the operator's own ~/.ssh/config out of drills
+        self.ssh_config_path.write_text("# etcd-dr drill: no ssh_config settings\n")
+
+        self.cluster.api.token = "sha256~" + secrets.token_urlsafe(32)
+        await self.api.start()
+        kubeconfig = {
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": self.cluster.name, "cluster": {"server": self.api.url}}],
+            "users": [{"name": "admin", "user": {"token": self.cluster.api.token}}],
+            "contexts": [{"name": "admin", "context": {"cluster": self.cluster.name,
+                                                       "user": "admin"}}],
+            "current-context": "admin",
+        }
+        _write_private(self.kubeconfig_path, yaml.safe_dump(kubeconfig, sort_keys=False))
+
+        inventory = {
+            "cluster": {"name": self.cluster.name, "version": self.cluster.api.version},
+            "drill": True,
+            "kubeconfig": str(self.kubeconfig_path),
+            "context": "admin",
+            "ssh": {"user": "core", "identity_file": str(self.key_path),
+                    "known_hosts": str(self.known_hosts_path), "sudo": True,
+                    "connect_timeout": "5s", "config": str(self.ssh_config_path)},
+            "hosts": [{"name": h.name, "address": h.address, "role": h.role,
+                       "port": h.ssh_port} for h in self.cluster.hosts],
+        }
+        text = (f"# Drill cluster {self.cluster.name} (scenario {self.cluster.scenario}).\n"
+                + yaml.safe_dump(inventory, sort_keys=False))
+        self.inventory_path.write_text(text)
+        if inventory_path is not None:
+            Path(inventory_path).write_text(text)
+        return load_inventory(self.inventory_path)
+
+    async def take_down(self, host_name: str) -> None:
+        """The host's machine goes away: SSH refused, its etcd member gone."""
+        host = self.cluster.host(host_name)
+        if host is None:
+            raise KeyError(host_name)
+        host.up = False
+        member = self.cluster.member_of(host)
+        if member:
+            member.running = False
+        await self.servers[host_name].stop()
+        self.cluster.changed()
+
+    async def bring_up(self, host_name: str) -> None:
+        host = self.cluster.host(host_name)
+        if host is None:
+            raise KeyError(host_name)
+        host.up = True
+        member = self.cluster.member_of(host)
+        if member and host.container("etcd") is not None:
+            member.running = True
+        await self.servers[host_name].start(host.ssh_port)
+        self.cluster.changed()
+
+    async def stop(self) -> None:
+        for server in self.servers.values():
+            await server.stop()
+        await self.api.stop()
+
+
+def _free_port(address: str) -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]

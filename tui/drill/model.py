@@ -1,0 +1,208 @@
+"""The drill cluster's state: hosts, their files and containers, the etcd members, the API.
+
+One `DrillCluster` holds everything a scenario describes. The simulated SSH servers
+(tui.drill.sshserver) answer shell commands from it through the drill shell
+(tui.drill.shell), and the simulated OpenShift API (tui.drill.apiserver) serves its
+objects. Both read and change the same state, so a command run over SSH shows up in the
+API and the other way round, as on a real cluster.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+
+class SimClock:
+    """Simulated time: real elapsed time times `speed`, or frozen (for snapshot tests)."""
+
+    def __init__(self, speed: float = 1.0, start: datetime | None = None, frozen: bool = False):
+        self.speed = speed
+        self.frozen = frozen
+        self._start_sim = (start or datetime.now(timezone.utc)).timestamp()
+        self._start_real = time.monotonic()
+        self._offset = 0.0
+
+    def now(self) -> float:
+        """Simulated seconds since the epoch."""
+        if self.frozen:
+            return self._start_sim + self._offset
+        return self._start_sim + self._offset + (time.monotonic() - self._start_real) * self.speed
+
+    def now_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), timezone.utc)
+
+    def advance(self, seconds: float) -> None:
+        """Jump simulated time forward (tests and fault injection)."""
+        self._offset += seconds
+
+    def real_seconds(self, sim_seconds: float) -> float:
+        """How long to really wait for `sim_seconds` of simulated time."""
+        if self.frozen or self.speed <= 0:
+            return 0.0
+        return sim_seconds / self.speed
+
+
+@dataclass
+class EtcdMember:
+    """One etcd member as etcdctl would report it."""
+
+    name: str
+    member_id: int
+    peer_url: str
+    client_url: str
+    version: str = "3.5.9"
+    db_size: int = 80 * 1024 * 1024
+    db_size_in_use: int = 60 * 1024 * 1024
+    raft_index: int = 1_000_000
+    raft_applied_index: int = 1_000_000
+    is_learner: bool = False
+    running: bool = True  # the etcd container is up and the member answers
+    defragging: bool = False  # a member being defragmented answers nothing until done
+
+
+@dataclass
+class EtcdCluster:
+    cluster_id: int
+    members: list[EtcdMember]
+    leader_id: int | None
+    raft_term: int = 8
+    revision: int = 900_000
+    quota_backend_bytes: int = 8 * 1024 * 1024 * 1024  # OpenShift sets 8 GiB
+    alarms: list[tuple[int, str]] = field(default_factory=list)  # (member_id, "NOSPACE"|"CORRUPT")
+
+    def member(self, member_id: int) -> EtcdMember | None:
+        return next((m for m in self.members if m.member_id == member_id), None)
+
+    def member_by_name(self, name: str) -> EtcdMember | None:
+        return next((m for m in self.members if m.name == name), None)
+
+    def member_by_client_url(self, url: str) -> EtcdMember | None:
+        url = url.rstrip("/")
+        return next((m for m in self.members if m.client_url == url), None)
+
+    def voting_members(self) -> list[EtcdMember]:
+        return [m for m in self.members if not m.is_learner]
+
+    def answering(self, member: EtcdMember) -> bool:
+        return member.running and not member.defragging
+
+    def has_quorum(self) -> bool:
+        voters = self.voting_members()
+        up = [m for m in voters if m.running]
+        return len(up) * 2 > len(voters)
+
+    def leader(self) -> EtcdMember | None:
+        if self.leader_id is None or not self.has_quorum():
+            return None
+        m = self.member(self.leader_id)
+        return m if m and m.running else None
+
+    def elect(self, rng: random.Random | None = None) -> None:
+        """Re-elect when the leader is gone (new term), as raft would."""
+        if not self.has_quorum():
+            self.leader_id = None
+            return
+        current = self.member(self.leader_id) if self.leader_id is not None else None
+        if current and current.running and not current.is_learner:
+            return
+        candidates = [m for m in self.voting_members() if m.running]
+        chosen = (rng or random).choice(candidates)
+        self.leader_id = chosen.member_id
+        self.raft_term += 1
+
+
+@dataclass
+class Container:
+    """A container as `crictl ps` lists it."""
+
+    name: str
+    pod: str
+    image: str = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:0000"
+    state: str = "Running"  # Running | Exited
+    container_id: str = ""
+    pod_id: str = ""
+    created: float = 0.0
+    attempt: int = 0
+    namespace: str = ""  # the pod's namespace (crictl pods, io.kubernetes.pod.namespace label)
+
+
+@dataclass
+class DrillHost:
+    """A simulated host: its files, its containers and whether it answers at all."""
+
+    name: str
+    address: str
+    role: str = "control-plane"  # control-plane | worker
+    up: bool = True  # False: the machine is gone (SSH connections are refused)
+    sudo_nopasswd: bool = True
+    files: dict[str, bytes] = field(default_factory=dict)  # absolute path -> contents
+    dirs: set[str] = field(default_factory=set)  # absolute paths of directories
+    containers: list[Container] = field(default_factory=list)
+    kubelet_running: bool = True
+    ip_addresses: list[tuple[str, str]] = field(default_factory=list)  # (device, cidr)
+    log: list[str] = field(default_factory=list)  # journal-like lines the host "printed"
+    ssh_port: int = 0  # set by the lab when its SSH server listens
+    # Filesystem metadata beside `files`/`dirs` (tui.drill.commands.vfs). A path missing from
+    # these maps gets what a real RHCOS node has there (root-owned, 0644/0755, 0600 under
+    # /etc/kubernetes, /var/lib/etcd, /var/lib/kubelet).
+    links: dict[str, str] = field(default_factory=dict)  # symlink path -> target
+    modes: dict[str, int] = field(default_factory=dict)  # path -> permission bits
+    owners: dict[str, str] = field(default_factory=dict)  # path -> "root" | "core"
+    mtimes: dict[str, float] = field(default_factory=dict)  # path -> simulated epoch seconds
+    sizes: dict[str, int] = field(default_factory=dict)  # apparent size of stand-in contents
+    kubelet_since: float = 0.0  # when kubelet last started (systemctl status)
+    # kubelet's static-pod work in progress: "manifest/container" -> when it was noticed
+    kubelet_pending: dict[str, float] = field(default_factory=dict)
+
+    def container(self, name: str) -> Container | None:
+        return next((c for c in self.containers if c.name == name and c.state == "Running"), None)
+
+
+@dataclass
+class ApiState:
+    """What the simulated OpenShift API serves (objects shaped like real clusters')."""
+
+    reachable: bool = True
+    version: str = "4.12.30"
+    encryption_type: str = ""  # "" | identity | aescbc | aesgcm
+    # Encrypted condition per operator: {"status","reason","message"}; None = condition absent
+    encrypted: dict[str, dict | None] = field(default_factory=dict)
+    etcd_revision: int = 7
+    etcd_conditions: dict[str, dict] = field(default_factory=dict)
+    node_ready: dict[str, bool] = field(default_factory=dict)
+    proxy: dict[str, str] = field(default_factory=dict)
+    token: str = ""  # bearer token the API accepts; never logged
+
+
+@dataclass
+class DrillCluster:
+    name: str
+    clock: SimClock
+    hosts: list[DrillHost]
+    etcd: EtcdCluster
+    api: ApiState
+    scenario: str = "healthy"
+    description: str = ""
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def host(self, name: str) -> DrillHost | None:
+        return next((h for h in self.hosts if h.name == name), None)
+
+    def host_by_address(self, address: str) -> DrillHost | None:
+        return next((h for h in self.hosts if h.address == address), None)
+
+    def member_of(self, host: DrillHost) -> EtcdMember | None:
+        return self.etcd.member_by_name(host.name)
+
+    def control_plane(self) -> list[DrillHost]:
+        return [h for h in self.hosts if h.role == "control-plane"]
+
+    def changed(self) -> None:
+        """Call after a change so derived state (leader, API conditions) follows it."""
+        self.etcd.elect()
+        for listener in list(self.listeners):
+            listener()

@@ -1,0 +1,153 @@
+"""Drill scenarios: YAML files in assets/scenarios/ that describe a cluster and its trouble."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from assets import asset_path
+from tui.errors import ConfigError
+from tui.drill.model import (ApiState, DrillCluster, DrillHost, EtcdCluster, EtcdMember,
+                             SimClock)
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    name: str
+    description: str
+    path: str
+
+
+def scenario_files() -> dict[str, object]:
+    folder = asset_path("scenarios")
+    return {p.name[:-5]: p for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".yaml")}
+
+
+def list_scenarios() -> list[ScenarioInfo]:
+    out = []
+    for name, path in scenario_files().items():
+        doc = _read(path, str(path))
+        out.append(ScenarioInfo(name, str(doc.get("description", "")).strip(), str(path)))
+    return out
+
+
+def _read(path, source: str) -> dict:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the scenario ({e})", where=source) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}, line {mark.line + 1}" if mark else source
+        raise ConfigError(f"not valid YAML: {getattr(e, 'problem', e)}", where=where) from None
+    if not isinstance(doc, dict):
+        raise ConfigError("a scenario must be a YAML mapping", where=source)
+    return doc
+
+
+def load_scenario_doc(name_or_path: str) -> tuple[dict, str]:
+    files = scenario_files()
+    if name_or_path in files:
+        path = files[name_or_path]
+        return _read(path, str(path)), name_or_path
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return _read(p, str(p)), p.stem
+    raise ConfigError(f"no scenario named {name_or_path!r}",
+                      hint="Known scenarios: " + ", ".join(files) +
+                      " (etcd-dr scenarios lists them)")
+
+
+def _num(doc: dict, key: str, default: float, source: str) -> float:
+    value = doc.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key} must be a number, not {value!r}", where=source)
+    return value
+
+
+def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = "127.0.3",
+                  clock: SimClock | None = None) -> DrillCluster:
+    doc, name = load_scenario_doc(name_or_path)
+    source = f"scenario {name}"
+    n_cp = int(_num(doc, "control_plane", 3, source))
+    n_workers = int(_num(doc, "workers", 0, source))
+    if n_cp not in (1, 3, 5):
+        raise ConfigError("control_plane must be 1, 3 or 5", where=source)
+    etcd_doc = doc.get("etcd") or {}
+    version = str(etcd_doc.get("version", "3.5.6"))
+    hosts: list[DrillHost] = []
+    members: list[EtcdMember] = []
+    host_over = doc.get("hosts") or {}
+    member_over = doc.get("members") or {}
+    for i in range(n_cp):
+        hname = f"master-{i}"
+        address = f"{address_base}.{i + 1}"
+        over = host_over.get(hname) or {}
+        hosts.append(DrillHost(name=hname, address=address, role="control-plane",
+                               up=bool(over.get("up", True)),
+                               sudo_nopasswd=bool(over.get("sudo_nopasswd", True)),
+                               ip_addresses=[("br-ex", f"{address}/24")]))
+        m_over = {**etcd_doc, **(member_over.get(hname) or {})}
+        # stable member IDs per name, so drills and snapshots look the same every run
+        member_id = (zlib.crc32(f"{name}/{hname}".encode()) << 32) | zlib.crc32(hname.encode())
+        members.append(EtcdMember(
+            name=hname, member_id=member_id,
+            peer_url=f"https://{address}:2380", client_url=f"https://{address}:2379",
+            version=str(m_over.get("version", version)),
+            db_size=int(_num(m_over, "db_size_mb", 142, source) * MB),
+            db_size_in_use=int(_num(m_over, "in_use_mb", 121, source) * MB),
+            raft_index=int(_num(m_over, "raft_index", 1_048_576 + i, source)),
+            raft_applied_index=int(_num(m_over, "raft_index", 1_048_576 + i, source)),
+            running=bool(m_over.get("running", True)) and hosts[-1].up,
+        ))
+    for i in range(n_workers):
+        hosts.append(DrillHost(name=f"worker-{i}", address=f"{address_base}.{101 + i}",
+                               role="worker",
+                               ip_addresses=[("br-ex", f"{address_base}.{101 + i}/24")]))
+    leader_name = etcd_doc.get("leader", "master-0")
+    leader = next((m for m in members if m.name == leader_name), None)
+    if leader is None:
+        raise ConfigError(f"etcd.leader {leader_name!r} is not a control-plane host", where=source)
+    alarms = []
+    for a in etcd_doc.get("alarms") or []:
+        m = next((m for m in members if m.name == a.get("member")), None)
+        if m is None or a.get("alarm") not in ("NOSPACE", "CORRUPT"):
+            raise ConfigError(f"bad alarm {a!r} (member: master-N, alarm: NOSPACE|CORRUPT)",
+                              where=source)
+        alarms.append((m.member_id, a["alarm"]))
+    etcd = EtcdCluster(cluster_id=zlib.crc32(name.encode()) << 31 | 0x1234567,
+                       members=members, leader_id=leader.member_id,
+                       quota_backend_bytes=int(_num(etcd_doc, "quota_mb", 8192, source) * MB),
+                       alarms=alarms)
+    api_doc = doc.get("api") or {}
+    api = ApiState(reachable=bool(api_doc.get("reachable", True)),
+                   version=str(doc.get("version", "4.12.30")),
+                   encryption_type=str(api_doc.get("encryption", "")),
+                   encrypted={k: v for k, v in (api_doc.get("encrypted") or {}).items()},
+                   proxy={k: str(v) for k, v in (api_doc.get("proxy") or {}).items()})
+    for key in ("openshiftapiserver", "kubeapiserver", "authentication"):
+        # real clusters that never enabled encryption show Encrypted=False with no reason
+        api.encrypted.setdefault(key, {"status": "False"})
+    cluster = DrillCluster(name=str(doc.get("cluster_name", f"drill-{name}")),
+                           clock=clock or SimClock(speed), hosts=hosts, etcd=etcd, api=api,
+                           scenario=name, description=str(doc.get("description", "")))
+    try:
+        from tui.drill.hostfiles import populate_control_plane_host
+    except ImportError:  # pragma: no cover - during early development only
+        populate_control_plane_host = None
+    if populate_control_plane_host is not None:
+        for h in hosts:
+            populate_control_plane_host(cluster, h)
+    for h in hosts:
+        if not h.up:
+            m = cluster.member_of(h)
+            if m:
+                m.running = False
+    cluster.changed()
+    return cluster

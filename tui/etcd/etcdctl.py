@@ -1,0 +1,30 @@
+"""etcdctl over SSH: commands built through the inventory's `etcdctl` prefix."""
+
+from __future__ import annotations
+
+from tui.fleet.commands import Command, Safety, expand_prefix
+from tui.inventory import Host, Inventory
+
+
+def etcdctl(inventory: Inventory, host: Host, *args: str, safety: Safety = Safety.READ,
+            timeout: float = 15.0) -> Command:
+    """etcdctl ARGS against `host`'s own member, the way the inventory says to reach it."""
+    prefix = expand_prefix(inventory.etcdctl, name=host.name, address=host.address)
+    return Command(stages=(tuple(args),), privileged=True, prefix=prefix,
+                   prefix_program="etcdctl", safety=safety, timeout=timeout)
+
+
+def endpoint_status_cluster(inventory: Inventory, host: Host) -> Command:
+    return etcdctl(inventory, host, "endpoint", "status", "--cluster", "-w", "json")
+
+
+def member_list(inventory: Inventory, host: Host) -> Command:
+    return etcdctl(inventory, host, "member", "list", "-w", "json")
+
+
+def alarm_list(inventory: Inventory, host: Host) -> Command:
+    return etcdctl(inventory, host, "alarm", "list")
+
+
+def endpoint_health_cluster(inventory: Inventory, host: Host) -> Command:
+    return etcdctl(inventory, host, "endpoint", "health", "--cluster", "-w", "json")

@@ -1,0 +1,90 @@
+"""Commands as values: what runs on a host, built with proper quoting, never by string pasting.
+
+A Command is a pipeline of argv stages. Every argument is quoted with shlex when the
+command is rendered, so nothing from an inventory, a file name or an operator's answer can
+reach a shell unquoted. The one exception is `prefix`: a shell fragment the operator wrote
+in the inventory (the `etcdctl` key), expanded with quoted `{name}`/`{address}` values.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+
+class Safety(str, Enum):
+    READ = "read-only"
+    MUTATING = "mutating"
+    DESTRUCTIVE = "destructive"
+
+
+@dataclass(frozen=True)
+class Command:
+    stages: tuple[tuple[str, ...], ...]  # a pipeline: stage | stage | ...
+    privileged: bool = False  # needs root: sent as `sudo -n sh -c '...'` when ssh.sudo is on
+    prefix: str = ""  # trusted shell fragment placed before the first stage (etcdctl prefix)
+    prefix_program: str = ""  # the program the prefix runs; stages[0] holds its arguments
+    env: tuple[tuple[str, str], ...] = ()  # exported before the command (e.g. proxy vars)
+    timeout: float = 30.0
+    safety: Safety = Safety.READ
+    secrets: tuple[str, ...] = field(default=(), compare=False)  # values never to log
+
+    @classmethod
+    def of(cls, *argv: str, **kw) -> "Command":
+        return cls(stages=(tuple(argv),), **kw)
+
+    def pipe(self, *argv: str) -> "Command":
+        return replace(self, stages=self.stages + (tuple(argv),))
+
+    def script(self) -> str:
+        """The shell text of the command itself, without sudo."""
+        parts = [shlex.join(stage) for stage in self.stages]
+        if self.prefix:
+            parts[0] = f"{self.prefix} {parts[0]}" if parts[0] else self.prefix
+        text = " | ".join(parts)
+        if self.env:
+            exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
+            text = f"export {exports}; {text}"
+        return text
+
+    def render(self, use_sudo: bool) -> str:
+        """The exact text sent over SSH."""
+        script = self.script()
+        if self.privileged and use_sudo:
+            # -n: never prompt (there is no terminal); a missing NOPASSWD rule fails at once.
+            # -E keeps exported proxy variables, as the procedure's `sudo -E` does.
+            flags = "-n -E" if self.env else "-n"
+            return f"sudo {flags} sh -c {shlex.quote(script)}"
+        if len(self.stages) == 1 and not self.prefix and not self.env:
+            return script
+        return f"sh -c {shlex.quote(script)}"
+
+    def redacted(self, use_sudo: bool) -> str:
+        """The command as journals and panes show it: secrets replaced."""
+        text = self.render(use_sudo)
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "<redacted>")
+                text = text.replace(shlex.quote(secret), "<redacted>")
+        return text
+
+    def display(self) -> str:
+        """Short form for panes: the script without the sudo wrapper."""
+        text = self.script()
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "<redacted>")
+        return ("sudo " if self.privileged else "") + text
+
+
+def expand_prefix(template: str, **values: str) -> str:
+    """Expand {name}/{address} in an inventory prefix, each value shell-quoted."""
+    out = template
+    for key, value in values.items():
+        out = out.replace("{" + key + "}", shlex.quote(value) if _needs_quote(value) else value)
+    return out
+
+
+def _needs_quote(value: str) -> bool:
+    return shlex.quote(value) != value

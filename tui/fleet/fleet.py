@@ -1,0 +1,454 @@
+"""The fleet: one SSH connection per host, opened in parallel and kept alive.
+
+Each host has a small state machine (HostState) that the status view shows. Commands run
+on many hosts at once and return one RunResult per host; a slow or dead host never blocks
+the others (every command has its own timeout). Output streams line by line to listeners
+(the host panes) as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterable
+
+import asyncssh
+
+from tui.errors import ReadOnlyRefused
+from tui.fleet.commands import Command
+from tui.fleet.readonly import refusal
+from tui.inventory import Host, Inventory
+
+
+class HostState(str, Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    UNREACHABLE = "unreachable"
+    AUTH_FAILED = "auth-failed"
+    HOST_KEY_UNKNOWN = "host-key-unknown"
+    HOST_KEY_MISMATCH = "host-key-mismatch"
+    SUDO_DENIED = "sudo-denied"
+    DISCONNECTED = "disconnected"
+
+    @property
+    def usable(self) -> bool:
+        """Commands can be sent (sudo-denied hosts still run unprivileged commands)."""
+        return self in (HostState.CONNECTED, HostState.SUDO_DENIED)
+
+
+@dataclass
+class HostStatus:
+    state: HostState = HostState.CONNECTING
+    error: str | None = None
+    since: float = field(default_factory=time.time)
+    reconnecting: bool = False
+    fingerprint: str | None = None  # the key a host presented when it is not trusted yet
+
+
+@dataclass(frozen=True)
+class RunResult:
+    host: str
+    exit_status: int | None  # None: the command did not complete (see error)
+    stdout: str
+    stderr: str
+    duration: float
+    error: str | None = None  # connection lost, timeout, host not connected, sudo denied
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0 and self.error is None
+
+
+@dataclass(frozen=True)
+class FleetEvent:
+    """What listeners (host panes, journal, status) hear from the fleet."""
+
+    kind: str  # "state" | "command" | "line" | "result" | "note"
+    host: str
+    text: str = ""
+    stream: str = "stdout"  # for "line": stdout | stderr
+    state: HostState | None = None
+    result: RunResult | None = None
+
+
+Listener = Callable[[FleetEvent], None]
+
+_SUDO_DENIED_MARKERS = ("a password is required", "may not run sudo", "not in the sudoers",
+                        "is not allowed to run sudo", "a terminal is required")
+_OUTPUT_LIMIT = 16 * 1024 * 1024  # keep at most this much of one command's output in memory
+
+
+class Fleet:
+    """SSH sessions to every host of an inventory."""
+
+    def __init__(self, inventory: Inventory, *, read_only: bool = False,
+                 reconnect: bool = True, max_backoff: float = 30.0):
+        self.inventory = inventory
+        self.read_only = read_only
+        self.reconnect = reconnect
+        self.max_backoff = max_backoff
+        self.status: dict[str, HostStatus] = {h.name: HostStatus() for h in inventory.hosts}
+        self._conns: dict[str, asyncssh.SSHClientConnection] = {}
+        self._ready: dict[str, asyncio.Event] = {}
+        self._kick: dict[str, asyncio.Event] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._listeners: list[Listener] = []
+        self._handshakes: asyncio.Semaphore | None = None
+        self._jump: asyncssh.SSHClientConnection | None = None
+        self._jump_lock: asyncio.Lock | None = None
+        self._closed = False
+
+    # --- listeners ----------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, event: FleetEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken pane must not break the fleet
+                pass
+
+    def _set_state(self, host: str, state: HostState, error: str | None = None, **kw) -> None:
+        st = self.status[host]
+        changed = st.state != state or st.error != error
+        st.state, st.error = state, error
+        st.reconnecting = kw.get("reconnecting", False)
+        st.fingerprint = kw.get("fingerprint", st.fingerprint if state.name.startswith("HOST_KEY")
+                                else None)
+        if changed:
+            st.since = time.time()
+            text = state.value + (f": {error}" if error else "")
+            self._emit(FleetEvent("state", host, text=text, state=state))
+
+    def _note(self, host: str, text: str) -> None:
+        self._emit(FleetEvent("note", host, text=text))
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Open every connection in parallel; with wait, return once each host settled."""
+        self._handshakes = asyncio.Semaphore(self.inventory.ssh.max_handshakes)
+        self._jump_lock = asyncio.Lock()
+        for host in self.inventory.hosts:
+            self._ready[host.name] = asyncio.Event()
+            self._kick[host.name] = asyncio.Event()
+            self._tasks[host.name] = asyncio.create_task(self._maintain(host),
+                                                         name=f"ssh:{host.name}")
+        if wait:
+            await self.wait_settled(timeout)
+
+    async def wait_settled(self, timeout: float | None = None) -> None:
+        """Wait until every host has had its first connection attempt decided."""
+        limit = timeout if timeout is not None else self.inventory.ssh.connect_timeout + 5
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(e.wait() for e in self._ready.values())), limit)
+        except asyncio.TimeoutError:
+            pass
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        for conn in list(self._conns.values()):
+            conn.close()
+        if self._jump is not None:
+            self._jump.close()
+        self._conns.clear()
+
+    def retry_now(self, host: str) -> None:
+        """Skip the backoff and try a host again (after trusting its key, say)."""
+        if host in self._kick:
+            self._kick[host].set()
+
+    # --- connecting ---------------------------------------------------------------------
+
+    def _known_hosts(self) -> asyncssh.SSHKnownHosts:
+        path = self.inventory.ssh.known_hosts
+        if path and os.path.exists(path):
+            return asyncssh.read_known_hosts(path)
+        return asyncssh.import_known_hosts("")
+
+    def _options(self, host: Host) -> dict:
+        ssh = self.inventory.ssh
+        opts: dict = dict(
+            username=host.user,
+            port=host.port,
+            known_hosts=self._known_hosts(),
+            connect_timeout=ssh.connect_timeout,
+            keepalive_interval=ssh.keepalive_interval,
+            keepalive_count_max=3,
+        )
+        if host.identity_file:
+            opts["client_keys"] = [host.identity_file]
+        if ssh.config:
+            opts["config"] = [ssh.config]
+        return opts
+
+    async def _tunnel(self) -> asyncssh.SSHClientConnection | None:
+        jump = self.inventory.ssh.jump
+        if not jump:
+            return None
+        assert self._jump_lock is not None
+        async with self._jump_lock:
+            if self._jump is not None and not self._jump.is_closed():
+                return self._jump
+            user, _, rest = jump.rpartition("@")
+            address, _, port = rest.partition(":")
+            if rest.startswith("["):  # [v6]:port
+                address, _, port = rest[1:].partition("]:")
+            opts = self._options(Host(name="jump", address=address,
+                                      port=int(port) if port else 22,
+                                      user=user or self.inventory.ssh.user,
+                                      identity_file=self.inventory.ssh.identity_file))
+            self._jump = await asyncssh.connect(address, **opts)
+            return self._jump
+
+    async def _connect(self, host: Host) -> asyncssh.SSHClientConnection:
+        assert self._handshakes is not None
+        tries = 0
+        while True:
+            async with self._handshakes:
+                try:
+                    tunnel = await self._tunnel()
+                    opts = self._options(host)
+                    if tunnel is not None:
+                        opts["tunnel"] = tunnel
+                    return await asyncssh.connect(host.address, **opts)
+                except (asyncssh.ConnectionLost, ConnectionResetError) as e:
+                    # sshd drops handshakes beyond MaxStartups with a reset before the
+                    # banner: that is pacing, not an unreachable host
+                    tries += 1
+                    if tries > 6:
+                        raise
+                    delay = min(5.0, 0.2 * 2 ** tries) * random.uniform(0.5, 1.5)
+                    self._note(host.name, f"sshd refused the handshake ({_brief(e)}); "
+                                          f"retrying in {delay:.1f}s")
+            await asyncio.sleep(delay)
+
+    async def _maintain(self, host: Host) -> None:
+        backoff = 1.0
+        name = host.name
+        while not self._closed:
+            self._set_state(name, HostState.CONNECTING,
+                            reconnecting=self.status[name].reconnecting)
+            retry = True
+            try:
+                conn = await self._connect(host)
+            except asyncssh.HostKeyNotVerifiable as e:
+                await self._host_key_problem(host, e)
+                retry = False
+            except asyncssh.PermissionDenied:
+                self._set_state(name, HostState.AUTH_FAILED,
+                                f"{host.user}@{host.address} refused our keys",)
+                retry = False
+            except (OSError, asyncio.TimeoutError, asyncssh.Error) as e:
+                self._set_state(name, HostState.UNREACHABLE,
+                                f"{host.address}:{host.port}: {_brief(e)}")
+            except Exception as e:  # never let one host's task die silently
+                self._set_state(name, HostState.UNREACHABLE, _brief(e))
+            else:
+                connected_at = time.monotonic()
+                self._conns[name] = conn
+                await self._after_connect(host, conn)
+                self._ready[name].set()
+                await conn.wait_closed()
+                self._conns.pop(name, None)
+                if self._closed:
+                    return
+                self._set_state(name, HostState.DISCONNECTED, "connection lost; reconnecting",
+                                reconnecting=True)
+                if time.monotonic() - connected_at > 30:
+                    backoff = 1.0  # it was a good connection: try again at once
+                    continue
+                # a connection that keeps dropping at once must not become a busy loop
+            self._ready[name].set()
+            if not self.reconnect:
+                return
+            if not retry:
+                # needs the operator (trust a key, fix a key): wait to be told to retry
+                await self._kick[name].wait()
+                self._kick[name].clear()
+                continue
+            delay = backoff * random.uniform(0.8, 1.2)
+            backoff = min(self.max_backoff, backoff * 2)
+            self.status[name].reconnecting = True
+            try:
+                await asyncio.wait_for(self._kick[name].wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+            self._kick[name].clear()
+
+    async def _after_connect(self, host: Host, conn: asyncssh.SSHClientConnection) -> None:
+        if not self.inventory.ssh.sudo:
+            self._set_state(host.name, HostState.CONNECTED)
+            return
+        try:
+            proc = await asyncio.wait_for(conn.run("sudo -n true", check=False), 15)
+            denied = proc.exit_status != 0
+            why = str(proc.stderr or "").strip().splitlines()
+        except (asyncssh.Error, OSError, asyncio.TimeoutError) as e:
+            denied, why = True, [_brief(e)]
+        if denied:
+            text = why[-1] if why else "sudo -n true failed"
+            if any(m in text for m in _SUDO_DENIED_MARKERS) or not why:
+                text = f"{text} (add a NOPASSWD sudo rule for {host.user}, or set ssh.sudo: false)"
+            self._set_state(host.name, HostState.SUDO_DENIED, text)
+        else:
+            self._set_state(host.name, HostState.CONNECTED)
+
+    async def _host_key_problem(self, host: Host, exc: Exception) -> None:
+        known = self._known_hosts()
+        keys = known.match(host.address, host.address, host.port)[0]
+        fingerprint = None
+        try:
+            key = await asyncssh.get_server_host_key(host.address, host.port,
+                                                     tunnel=await self._tunnel() or ())
+            fingerprint = key.get_fingerprint() if key else None
+        except (OSError, asyncssh.Error, asyncio.TimeoutError):
+            pass
+        where = self.inventory.ssh.known_hosts
+        if keys:
+            self._set_state(host.name, HostState.HOST_KEY_MISMATCH,
+                            f"{host.address} presented {fingerprint or 'another key'}, which does "
+                            f"not match {where}; if the host was reinstalled, remove its old "
+                            f"line with ssh-keygen -R, otherwise do not connect",
+                            fingerprint=fingerprint)
+        else:
+            self._set_state(host.name, HostState.HOST_KEY_UNKNOWN,
+                            f"{host.address} is not in {where}; its key is "
+                            f"{fingerprint or 'unknown'}: check it, then trust it",
+                            fingerprint=fingerprint)
+
+    async def trust_host_key(self, name: str, expected_fingerprint: str) -> None:
+        """Append the host's current key to known_hosts, if it still has that fingerprint."""
+        host = self.inventory.host(name)
+        key = await asyncssh.get_server_host_key(host.address, host.port,
+                                                 tunnel=await self._tunnel() or ())
+        if key is None or key.get_fingerprint() != expected_fingerprint:
+            raise ReadOnlyRefused(
+                f"{name} now presents a different key than the one shown "
+                f"({key.get_fingerprint() if key else 'none'})", where=name,
+                hint="Nothing was trusted; check the host before trying again")
+        pattern = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
+        line = f"{pattern} {key.export_public_key('openssh').decode().strip()}\n"
+        path = Path(self.inventory.ssh.known_hosts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line)
+        self.retry_now(name)
+
+    # --- running commands ---------------------------------------------------------------
+
+    def check_allowed(self, command: Command) -> None:
+        if self.read_only:
+            why = refusal(command)
+            if why:
+                raise ReadOnlyRefused(f"refused in read-only mode: {why}",
+                                      where=command.display(),
+                                      hint="Start the console without --read-only to change hosts")
+
+    async def run(self, hosts: Iterable[str], command: Command,
+                  timeout: float | None = None) -> dict[str, RunResult]:
+        """Run one command on many hosts in parallel; one result per host."""
+        self.check_allowed(command)
+        names = list(hosts)
+        results = await asyncio.gather(*(self.run_one(n, command, timeout) for n in names))
+        return dict(zip(names, results))
+
+    async def run_one(self, name: str, command: Command, timeout: float | None = None,
+                      on_line: Callable[[str, str], None] | None = None) -> RunResult:
+        self.check_allowed(command)
+        started = time.monotonic()
+        limit = timeout if timeout is not None else command.timeout
+        use_sudo = self.inventory.ssh.sudo
+        status = self.status.get(name)
+        if status is None:
+            self.inventory.host(name)  # raises a clear ConfigError
+        if status.state == HostState.SUDO_DENIED and command.privileged and use_sudo:
+            return self._finish(name, command, RunResult(
+                name, None, "", "", 0.0, error=f"sudo-denied: {status.error}"))
+        conn = self._conns.get(name)
+        if conn is None or not status.state.usable:
+            return self._finish(name, command, RunResult(
+                name, None, "", "", 0.0,
+                error=f"not connected ({status.state.value}"
+                      f"{': ' + status.error if status.error else ''})"))
+        self._emit(FleetEvent("command", name, text=command.display()))
+        out: list[str] = []
+        err: list[str] = []
+
+        async def pump(reader, sink: list[str], stream: str) -> None:
+            size = 0
+            async for line in reader:
+                size += len(line)
+                if size <= _OUTPUT_LIMIT:
+                    sink.append(line)
+                text = line.rstrip("\n")
+                self._emit(FleetEvent("line", name, text=text, stream=stream))
+                if on_line:
+                    on_line(stream, text)
+
+        proc = None
+        try:
+            proc = await conn.create_process(command.render(use_sudo), stdin=asyncssh.DEVNULL)
+            await asyncio.wait_for(asyncio.gather(pump(proc.stdout, out, "stdout"),
+                                                  pump(proc.stderr, err, "stderr")), limit)
+            completed = await asyncio.wait_for(proc.wait(check=False), 5)
+            status_code = completed.exit_status
+            if status_code is None or status_code < 0:
+                signal = completed.exit_signal[0] if completed.exit_signal else "unknown"
+                return self._finish(name, command, RunResult(
+                    name, None, "".join(out), "".join(err), time.monotonic() - started,
+                    error=f"killed by signal {signal}"))
+            result = RunResult(name, status_code, "".join(out), "".join(err),
+                               time.monotonic() - started)
+            if status_code != 0 and command.privileged and use_sudo and \
+                    any(m in result.stderr for m in _SUDO_DENIED_MARKERS):
+                self._set_state(name, HostState.SUDO_DENIED, result.stderr.strip().splitlines()[-1])
+                result = RunResult(name, status_code, result.stdout, result.stderr,
+                                   result.duration, error="sudo-denied")
+            return self._finish(name, command, result)
+        except asyncio.TimeoutError:
+            if proc is not None:
+                proc.close()
+            return self._finish(name, command, RunResult(
+                name, None, "".join(out), "".join(err), time.monotonic() - started,
+                error=f"timed out after {limit:g}s", timed_out=True))
+        except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as e:
+            return self._finish(name, command, RunResult(
+                name, None, "".join(out), "".join(err), time.monotonic() - started,
+                error=f"connection lost: {_brief(e)}"))
+
+    def _finish(self, name: str, command: Command, result: RunResult) -> RunResult:
+        self._emit(FleetEvent("result", name, text=_describe(result), result=result))
+        return result
+
+    def connected_hosts(self, role: str | None = None) -> list[str]:
+        return [h.name for h in self.inventory.hosts
+                if self.status[h.name].state.usable and (role is None or h.role == role)]
+
+
+def _describe(result: RunResult) -> str:
+    if result.error:
+        return f"failed: {result.error} ({result.duration:.1f}s)"
+    return f"exit {result.exit_status} ({result.duration:.1f}s)"
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    return text.splitlines()[0]

@@ -1,0 +1,34 @@
+"""A per-host log pane: what was sent to a host and what it answered, bounded in memory."""
+
+from __future__ import annotations
+
+from textual.widgets import Log
+
+MAX_LINES = 2000
+
+
+class HostLog(Log):
+    """Lines arrive through `add`; they are flushed in batches so a flood cannot starve keys."""
+
+    DEFAULT_CSS = """
+    HostLog { border: round $panel; height: 1fr; width: 1fr; }
+    """
+
+    def __init__(self, host: str, **kw):
+        super().__init__(max_lines=MAX_LINES, id=f"log-{host}", **kw)
+        self.host = host
+        self.border_title = f"{host} - ssh"
+        self._pending: list[str] = []
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._flush)
+
+    def add(self, line: str) -> None:
+        self._pending.append(line)
+        if len(self._pending) > MAX_LINES:  # older lines would scroll away unseen anyway
+            del self._pending[: len(self._pending) - MAX_LINES]
+
+    def _flush(self) -> None:
+        if self._pending:
+            lines, self._pending = self._pending, []
+            self.write_lines(lines)

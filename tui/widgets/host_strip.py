@@ -1,0 +1,72 @@
+"""The host strip: one box per host with its SSH state."""
+
+from __future__ import annotations
+
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from tui.status.snapshot import HostView
+
+_STATE_CLASS = {
+    "connected": "ok", "connecting": "pending", "disconnected": "pending",
+    "sudo-denied": "warn", "unreachable": "bad", "auth-failed": "bad",
+    "host-key-unknown": "warn", "host-key-mismatch": "bad",
+}
+_HINT = {
+    "host-key-unknown": "press t to check and trust its key",
+    "host-key-mismatch": "key changed: do not trust blindly",
+    "auth-failed": "check ssh.identity_file / agent",
+    "sudo-denied": "needs NOPASSWD sudo",
+}
+
+
+class HostBox(Static):
+    DEFAULT_CSS = """
+    HostBox { width: 1fr; height: 3; border: round $panel; padding: 0 1; }
+    HostBox.ok { border: round $success; }
+    HostBox.pending { border: round $warning; }
+    HostBox.warn { border: round $warning; }
+    HostBox.bad { border: round $error; color: $error; }
+    HostBox:focus { background: $boost; }
+    """
+    can_focus = True
+
+    def __init__(self, host: HostView):
+        super().__init__(id=f"host-{host.name}")
+        self.host = host
+
+    def set_host(self, host: HostView, age_text: str) -> None:
+        self.host = host
+        for cls in set(_STATE_CLASS.values()):
+            self.set_class(_STATE_CLASS.get(host.state) == cls, cls)
+        state = host.state + (" (retrying)" if host.reconnecting and host.state != "connected"
+                              else "")
+        hint = _HINT.get(host.state, "")
+        self.border_title = f"{host.name} {host.address}"
+        self.border_subtitle = age_text
+        self.update(f"{state}" + (f" - {hint}" if hint else ""))
+        self.tooltip = host.error or host.state
+
+
+class HostStrip(Horizontal):
+    DEFAULT_CSS = """
+    HostStrip { height: 3; width: 100%; }
+    """
+
+    def set_hosts(self, hosts: list[HostView], now: float) -> None:
+        for h in hosts:
+            try:
+                box = self.query_one(f"#host-{h.name}", HostBox)
+            except Exception:
+                box = HostBox(h)
+                self.mount(box)
+            box.set_host(h, f"{h.state} for {_age(now - h.since)}")
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"

@@ -1,0 +1,38 @@
+"""The etcd members table, leader marked, with the age and source of its data."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from tui.status.render import MEMBER_COLUMNS, member_cells
+from tui.status.snapshot import MemberView
+
+
+class MembersTable(DataTable):
+    DEFAULT_CSS = """
+    MembersTable { height: auto; max-height: 9; border: round $panel; }
+    MembersTable.stale { border: round $error; }
+    """
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        self.add_columns(*MEMBER_COLUMNS)
+        self.border_title = "etcd members"
+
+    def show(self, members: list[MemberView], *, source: str | None, age: str,
+             stale: bool, error: str | None) -> None:
+        self.clear()
+        for m in members:
+            cells: list = member_cells(m)
+            style = "bold" if m.is_leader else ""
+            if m.errors:
+                style = "bold red"
+            self.add_row(*(Text(c, style=style) for c in cells), key=str(m.member_id))
+        if not members:
+            self.add_row(Text(f"no member data: {error or 'waiting for the first answer'}",
+                              style="italic"), *[""] * (len(MEMBER_COLUMNS) - 1))
+        self.set_class(stale, "stale")
+        self.border_subtitle = (f"STALE - {source} {age} ago ({error})" if stale
+                                else f"{source or '-'} - {age} ago")

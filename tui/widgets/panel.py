@@ -1,0 +1,24 @@
+"""A small titled panel that says where its data came from and how old it is."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+
+class InfoPanel(Static):
+    DEFAULT_CSS = """
+    InfoPanel { border: round $panel; height: auto; min-height: 4; width: 1fr; padding: 0 1; }
+    InfoPanel.stale { border: round $error; }
+    InfoPanel.alert { border: round $error; }
+    """
+
+    def __init__(self, title: str, **kw):
+        super().__init__(**kw)
+        self.border_title = title
+
+    def show(self, lines: list[str], *, source: str, age: str, stale: bool = False,
+             alert: bool = False) -> None:
+        self.set_class(stale, "stale")
+        self.set_class(alert, "alert")
+        self.border_subtitle = f"{'STALE - ' if stale else ''}{source} - {age}"
+        self.update("\n".join(lines) if lines else "-")

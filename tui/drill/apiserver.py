@@ -240,6 +240,28 @@ class DrillApiServer:
             self.cluster.changed()
         return web.json_response(self._apiserver_obj())
 
+    def _etcd_conditions(self) -> dict[str, dict]:
+        """The etcd operator's conditions as cluster-etcd-operator words them."""
+        etcd = self.cluster.etcd
+        voters = etcd.voting_members()
+        up = [m for m in voters if m.running]
+        down = [m.name for m in voters if not m.running]
+        if not down:
+            available = {"status": "True", "reason": "EtcdQuorate",
+                         "message": f"{len(voters)} members are available"}
+        else:
+            available = {"status": "True" if etcd.has_quorum() else "False",
+                         "reason": "EtcdQuorate" if etcd.has_quorum() else "NoQuorum",
+                         "message": f"{len(up)} of {len(voters)} members are available, "
+                                    + ", ".join(f"{n} is unhealthy" for n in down)}
+        rev = self.cluster.api.etcd_revision
+        n = len(self.cluster.control_plane())
+        return {
+            "NodeInstallerProgressing": {"status": "False", "reason": "AllNodesAtLatestRevision",
+                                         "message": f"{n} nodes are at revision {rev}"},
+            "EtcdMembersAvailable": available,
+        }
+
     async def _clusterversion(self, request: web.Request) -> web.Response:
         v = self.cluster.api.version
         return web.json_response({
@@ -274,7 +296,8 @@ class DrillApiServer:
         now = self._now()
         conditions: list[dict] = []
         if key == "etcd":
-            for ctype, c in self.cluster.api.etcd_conditions.items():
+            derived = {**self._etcd_conditions(), **self.cluster.api.etcd_conditions}
+            for ctype, c in derived.items():
                 cond = _condition(ctype, c, now)
                 if cond:
                     conditions.append(cond)

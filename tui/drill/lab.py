@@ -8,6 +8,7 @@ very same code paths as to a real cluster.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import tempfile
@@ -39,6 +40,7 @@ class DrillLab:
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="etcd-dr-drill-"))
         self.address_base = address_base
         self.servers: dict[str, DrillSSHServer] = {}
+        self._kubelet: asyncio.Task | None = None
         self.api = DrillApiServer(self.cluster, address=f"{address_base}.250")
         self.inventory_path = self.workdir / "inventory.yaml"
         self.known_hosts_path = self.workdir / "known_hosts"
@@ -67,6 +69,10 @@ class DrillLab:
         # an empty ssh_config keeps the operator's own ~/.ssh/config out of drills
         self.ssh_config_path.write_text("# etcd-dr drill: no ssh_config settings\n")
 
+        from tui.drill.kubelet import reconcile_forever
+
+        # kubelet keeps working between commands, so the API sees pods stop on their own
+        self._kubelet = asyncio.create_task(reconcile_forever(self.cluster), name="drill-kubelet")
         self.cluster.api.token = "sha256~" + secrets.token_urlsafe(32)
         await self.api.start()
         kubeconfig = {
@@ -121,6 +127,9 @@ class DrillLab:
         self.cluster.changed()
 
     async def stop(self) -> None:
+        if self._kubelet is not None:
+            self._kubelet.cancel()
+            self._kubelet = None
         for server in self.servers.values():
             await server.stop()
         await self.api.stop()

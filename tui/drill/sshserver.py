@@ -102,7 +102,7 @@ class DrillSSHServer:
         self._connections.clear()
 
     async def _handle(self, process: asyncssh.SSHServerProcess) -> None:
-        from tui.drill.shell import ShellSession, run_script
+        from tui.drill.shell import ShellSession, default_env, run_script
 
         command = process.command
         if command is None:
@@ -113,10 +113,8 @@ class DrillSSHServer:
         session = ShellSession(
             cluster=self.cluster, host=self.host,
             stdout=_ChannelWriter(process.stdout), stderr=_ChannelWriter(process.stderr),
-            env={"HOME": "/home/core", "USER": self.user, "LOGNAME": self.user,
-                 "PATH": "/usr/local/bin:/usr/bin:/usr/local/sbin:/usr/sbin",
-                 "SHELL": "/bin/bash", "HOSTNAME": self.host.name},
-            user=self.user,
+            env=default_env(self.host, self.user), user=self.user,
+            tty=process.get_terminal_type() is not None,
         )
         try:
             status = await run_script(command, session)

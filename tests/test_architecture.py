@@ -1,0 +1,28 @@
+"""The headless core imports no Textual (also enforced by import-linter in the test command)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = ["tui.errors", "tui.durations", "tui.inventory", "tui.fleet.fleet", "tui.fleet.commands",
+        "tui.fleet.readonly", "tui.etcd.parse", "tui.etcd.etcdctl", "tui.cluster.api",
+        "tui.status.collect", "tui.status.render", "tui.drill.lab", "tui.drill.shell",
+        "tui.backend", "tui.cli"]
+
+
+def test_core_modules_import_without_textual():
+    code = ("import sys\n"
+            f"for m in {CORE!r}: __import__(m)\n"
+            "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+            "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "", f"the core pulled in Textual: {out.stdout.strip()}"
+
+
+def test_import_linter_contract_holds():
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    lint = subprocess.run([str(lint_imports)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr

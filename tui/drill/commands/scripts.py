@@ -1,0 +1,34 @@
+"""The shell scripts OpenShift installs on control-plane nodes (/usr/local/bin/*.sh).
+
+Each is a Python coroutine registered by its path; the file itself must also be on the host
+(tui.drill.hostfiles puts it there), so moving or deleting it makes running it fail as it
+would on a real node. Later drill builds replace the stubs with the real behaviour through
+`register_script`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Awaitable, Callable
+
+from tui.drill.commands import CommandContext
+
+ScriptFunc = Callable[[CommandContext, list[str]], Awaitable[int]]
+
+SCRIPTS: dict[str, ScriptFunc] = {}
+
+SCRIPT_PATHS = ("/usr/local/bin/cluster-backup.sh", "/usr/local/bin/cluster-restore.sh",
+                "/usr/local/bin/disable-etcd.sh", "/usr/local/bin/quorum-restore.sh")
+
+
+def register_script(path: str, func: ScriptFunc) -> None:
+    SCRIPTS[path] = func
+
+
+async def _not_yet(ctx: CommandContext, argv: list[str]) -> int:
+    ctx.err(f"{posixpath.basename(argv[0])}: not implemented in this drill build yet\n")
+    return 1
+
+
+for _path in SCRIPT_PATHS:
+    register_script(_path, _not_yet)

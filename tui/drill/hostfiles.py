@@ -1,0 +1,575 @@
+"""What a drill host holds on disk and runs, as a real RHCOS node of an OpenShift cluster
+does: the files and containers the etcd procedures look at or touch.
+
+Control-plane hosts get the static pod manifests, their resources and certificates, etcd's
+data directory, kubelet's certificates, the /usr/local/bin recovery scripts and the running
+containers `crictl ps` lists; workers get kubelet and node-level pods only. Contents are short
+stand-ins shaped like the real files; sizes that matter (the etcd database) are recorded
+apart in `host.sizes`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import posixpath
+import re
+from datetime import datetime, timezone
+
+from tui.drill import kubelet
+from tui.drill.model import DrillCluster, DrillHost
+
+DAY = 86400.0
+BINARY_STUB = b"\x7fELF\x02\x01\x01\x00 drill stand-in for a binary\n"
+
+
+def _version(cluster: DrillCluster) -> tuple[int, int]:
+    m = re.match(r"(\d+)\.(\d+)", cluster.api.version)
+    return (int(m.group(1)), int(m.group(2))) if m else (4, 12)
+
+
+def _pem(kind: str, seed: str, lines: int = 12) -> bytes:
+    raw = b"".join(hashlib.sha512(f"{seed}/{i}".encode()).digest() for i in range(lines))
+    body = base64.b64encode(raw).decode()
+    wrapped = "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN {kind}-----\n{wrapped}\n-----END {kind}-----\n".encode()
+
+
+def _cert(seed: str) -> bytes:
+    return _pem("CERTIFICATE", seed)
+
+
+def _key(seed: str) -> bytes:
+    return _pem("RSA PRIVATE KEY", seed, 20)
+
+
+class _Writer:
+    """Adds files to a host without touching what a scenario already put there."""
+
+    def __init__(self, host: DrillHost, when: float):
+        self.host = host
+        self.when = when
+
+    def dir(self, path: str, mode: int | None = None, owner: str | None = None) -> None:
+        h = self.host
+        p = path.rstrip("/") or "/"
+        while p not in h.dirs:
+            h.dirs.add(p)
+            if p == "/":
+                break
+            p = posixpath.dirname(p)
+        if mode is not None:
+            h.modes.setdefault(path, mode)
+        if owner is not None:
+            h.owners.setdefault(path, owner)
+
+    def file(self, path: str, data: bytes | str, *, mode: int | None = None,
+             owner: str | None = None, when: float | None = None, size: int | None = None) -> None:
+        h = self.host
+        if path in h.files or path in h.links:
+            return
+        self.dir(posixpath.dirname(path))
+        h.files[path] = data.encode() if isinstance(data, str) else data
+        h.mtimes.setdefault(path, self.when if when is None else when)
+        if mode is not None:
+            h.modes.setdefault(path, mode)
+        if owner is not None:
+            h.owners.setdefault(path, owner)
+        if size is not None:
+            h.sizes.setdefault(path, size)
+
+    def link(self, path: str, target: str, when: float | None = None) -> None:
+        h = self.host
+        if path in h.files or path in h.links:
+            return
+        self.dir(posixpath.dirname(path))
+        h.links[path] = target
+        h.mtimes.setdefault(path, self.when if when is None else when)
+
+
+def populate_host(cluster: DrillCluster, host: DrillHost, **kwargs) -> None:
+    if host.role == "control-plane":
+        populate_control_plane_host(cluster, host, **kwargs)
+    else:
+        populate_worker_host(cluster, host)
+
+
+def populate_control_plane_host(cluster: DrillCluster, host: DrillHost, *,
+                                keepalived: bool = False, api_vip: str | None = None,
+                                ingress_vip: str | None = None) -> None:
+    """Fill a control-plane host (a worker gets populate_worker_host's content instead, so
+    callers may pass every host)."""
+    if host.role != "control-plane":
+        populate_worker_host(cluster, host)
+        return
+    now = cluster.clock.now()
+    installed = now - 12 * DAY
+    w = _Writer(host, installed)
+    major, minor = _version(cluster)
+    node = host.name
+    _base(cluster, host, w, installed)
+    _kubelet(w, node, now)
+
+    etcd_rev = cluster.api.etcd_revision
+    kas_rev, kcm_rev, ks_rev = 9, 6, 6
+    etcd_image = kubelet.image_for("etcd")
+    hyperkube = kubelet.image_for("hyperkube")
+    operator_image = kubelet.image_for("cluster-etcd-operator")
+    w.dir("/etc/kubernetes/manifests", 0o755)
+    w.file("/etc/kubernetes/manifests/etcd-pod.yaml",
+           _etcd_pod(cluster, host, etcd_rev, etcd_image, operator_image), mode=0o600,
+           when=now - 3 * DAY)
+    w.file("/etc/kubernetes/manifests/kube-apiserver-pod.yaml",
+           _kas_pod(host, kas_rev, hyperkube), mode=0o600, when=now - 3 * DAY)
+    w.file("/etc/kubernetes/manifests/kube-controller-manager-pod.yaml",
+           _simple_pod("kube-controller-manager", "openshift-kube-controller-manager",
+                       "kube-controller-manager", kcm_rev, hyperkube,
+                       ["kube-controller-manager", "cluster-policy-controller",
+                        "kube-controller-manager-cert-syncer",
+                        "kube-controller-manager-recovery-controller"],
+                       "hyperkube kube-controller-manager --openshift-config=/etc/kubernetes/"
+                       "static-pod-resources/configmaps/config/config.yaml"),
+           mode=0o600, when=now - 3 * DAY)
+    w.file("/etc/kubernetes/manifests/kube-scheduler-pod.yaml",
+           _simple_pod("openshift-kube-scheduler", "openshift-kube-scheduler", "scheduler",
+                       ks_rev, hyperkube,
+                       ["kube-scheduler", "kube-scheduler-cert-syncer",
+                        "kube-scheduler-recovery-controller"],
+                       "hyperkube kube-scheduler --config=/etc/kubernetes/static-pod-resources/"
+                       "configmaps/config/config.yaml"),
+           mode=0o600, when=now - 3 * DAY)
+    if keepalived:
+        w.file("/etc/kubernetes/manifests/keepalived.yaml",
+               _simple_pod("keepalived", "openshift-kni-infra", "keepalived", 1,
+                           kubelet.image_for("keepalived-ipfailover"),
+                           ["keepalived", "keepalived-monitor"],
+                           "/usr/sbin/keepalived -f /etc/keepalived/keepalived.conf "
+                           "--dont-fork --vrrp --log-detail --log-console"), mode=0o600)
+
+    # static pod resources: what the installer pods copied for each revision
+    spr = "/etc/kubernetes/static-pod-resources"
+    certs = f"{spr}/etcd-certs"
+    w.file(f"{certs}/configmaps/etcd-serving-ca/ca-bundle.crt", _cert("etcd-serving-ca"))
+    w.file(f"{certs}/configmaps/etcd-peer-client-ca/ca-bundle.crt", _cert("etcd-peer-client-ca"))
+    w.file(f"{certs}/configmaps/etcd-metrics-proxy-serving-ca/ca-bundle.crt",
+           _cert("etcd-metrics-proxy-serving-ca"))
+    for kind in ("peer", "serving", "serving-metrics"):
+        w.file(f"{certs}/secrets/etcd-all-certs/etcd-{kind}-{node}.crt", _cert(f"{kind}/{node}"))
+        w.file(f"{certs}/secrets/etcd-all-certs/etcd-{kind}-{node}.key", _key(f"{kind}/{node}"))
+    w.file(f"{spr}/etcd-pod-{etcd_rev}/etcd-pod.yaml", host.files.get(
+        "/etc/kubernetes/manifests/etcd-pod.yaml", b""), mode=0o600, when=now - 3 * DAY)
+    w.file(f"{spr}/etcd-pod-{etcd_rev}/configmaps/etcd-pod/version", f"{etcd_rev}\n")
+    w.file(f"{spr}/etcd-pod-{etcd_rev}/configmaps/etcd-scripts/etcd.env",
+           "export ETCD_HEARTBEAT_INTERVAL=\"100\"\nexport ETCD_ELECTION_TIMEOUT=\"1000\"\n")
+    w.file(f"{spr}/kube-apiserver-pod-{kas_rev}/kube-apiserver-pod.yaml", host.files.get(
+        "/etc/kubernetes/manifests/kube-apiserver-pod.yaml", b""), mode=0o600)
+    w.file(f"{spr}/kube-apiserver-pod-{kas_rev}/configmaps/config/config.yaml",
+           '{"apiVersion":"kubecontrolplane.config.openshift.io/v1",'
+           '"kind":"KubeAPIServerConfig"}\n')
+    kubeconfigs = f"{spr}/kube-apiserver-certs/secrets/node-kubeconfigs"
+    for name, server in (("localhost.kubeconfig", "https://localhost:6443"),
+                         ("localhost-recovery.kubeconfig", "https://localhost:6443"),
+                         ("lb-int.kubeconfig", f"https://api-int.{cluster.name}.example.com:6443"),
+                         ("lb-ext.kubeconfig", f"https://api.{cluster.name}.example.com:6443")):
+        w.file(f"{kubeconfigs}/{name}", _kubeconfig(server, name, cluster.name))
+    w.file(f"{spr}/kube-controller-manager-pod-{kcm_rev}/kube-controller-manager-pod.yaml",
+           host.files.get("/etc/kubernetes/manifests/kube-controller-manager-pod.yaml", b""),
+           mode=0o600)
+    w.file(f"{spr}/kube-scheduler-pod-{ks_rev}/kube-scheduler-pod.yaml",
+           host.files.get("/etc/kubernetes/manifests/kube-scheduler-pod.yaml", b""), mode=0o600)
+
+    # etcd's data directory (0700, as etcd insists)
+    member = cluster.member_of(host)
+    w.dir("/var/lib/etcd", 0o700)
+    w.dir("/var/lib/etcd/member", 0o700)
+    w.dir("/var/lib/etcd/member/snap", 0o700)
+    w.dir("/var/lib/etcd/member/wal", 0o700)
+    db_size = member.db_size if member else 80 * 1024 * 1024
+    w.file("/var/lib/etcd/member/snap/db",
+           f"drill stand-in for the bbolt database of etcd member {node}\n", mode=0o600,
+           size=db_size, when=now - 30)
+    raft = member.raft_index if member else 1_000_000
+    w.file(f"/var/lib/etcd/member/snap/{8:016x}-{raft - raft % 10000:016x}.snap",
+           "drill stand-in for a raft snapshot\n", mode=0o600, size=13_522, when=now - 3600)
+    w.file("/var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal",
+           "drill stand-in for a write-ahead log segment\n", mode=0o600, size=64_000_000,
+           when=now - 2 * DAY)
+    w.file(f"/var/lib/etcd/member/wal/0000000000000001-{raft - 5000:016x}.wal",
+           "drill stand-in for a write-ahead log segment\n", mode=0o600, size=64_000_000,
+           when=now - 20)
+    w.file("/var/lib/etcd/member/wal/0.tmp", b"", mode=0o600, size=64_000_000, when=now - 20)
+    if (major, minor) >= (4, 14):
+        raft_indexes = {m.client_url: m.raft_index for m in cluster.etcd.members}
+        w.file("/var/lib/etcd/revision.json",
+               '{"clusterId":"%d","raftIndex":{%s},"maxRaftIndex":%d,"created":"%s"}\n' % (
+                   cluster.etcd.cluster_id,
+                   ",".join(f'"{k}":{v}' for k, v in raft_indexes.items()),
+                   max(raft_indexes.values(), default=raft),
+                   datetime.fromtimestamp(now - 60, timezone.utc).strftime(
+                       "%Y-%m-%dT%H:%M:%SZ")), mode=0o600, when=now - 60)
+
+    # the recovery scripts the procedures run
+    w.file("/usr/local/bin/etcd-common-tools",
+           "# Common environment variables and functions for the etcd scripts.\n"
+           "ETCDCTL_WITH_TLS=\"etcdctl --cacert=... --cert=... --key=...\"\n", mode=0o644)
+    scripts = ["cluster-backup.sh", "cluster-restore.sh"]
+    if (major, minor) >= (4, 18):
+        scripts += ["disable-etcd.sh", "quorum-restore.sh"]
+    for name in scripts:
+        w.file(f"/usr/local/bin/{name}",
+               f"#!/usr/bin/env bash\n# {name}: installed by the cluster-etcd-operator. The "
+               "drill runs its own simulation of this script.\n", mode=0o755)
+
+    # OVN databases (RST-15)
+    if (major, minor) >= (4, 14):
+        _ovn_ic(w)
+    else:
+        w.file("/var/lib/ovn/etc/ovnnb_db.db", "OVSDB CLUSTER stand-in\n", size=3_145_728)
+        w.file("/var/lib/ovn/etc/ovnsb_db.db", "OVSDB CLUSTER stand-in\n", size=9_437_184)
+
+    _addresses(host)
+    if keepalived and api_vip and cluster.control_plane() and cluster.control_plane()[0] is host:
+        if not any(c.split("/")[0] == api_vip for _, c in host.ip_addresses):
+            host.ip_addresses.append(("br-ex", f"{api_vip}/32"))
+    if keepalived and ingress_vip and cluster.control_plane() and \
+            cluster.control_plane()[-1] is host:
+        if not any(c.split("/")[0] == ingress_vip for _, c in host.ip_addresses):
+            host.ip_addresses.append(("br-ex", f"{ingress_vip}/32"))
+
+    _control_plane_containers(cluster, host, now, keepalived, (major, minor))
+
+
+def populate_worker_host(cluster: DrillCluster, host: DrillHost) -> None:
+    now = cluster.clock.now()
+    installed = now - 12 * DAY
+    w = _Writer(host, installed)
+    _base(cluster, host, w, installed)
+    _kubelet(w, host.name, now)
+    w.dir("/etc/kubernetes/manifests", 0o755)
+    if _version(cluster) >= (4, 14):
+        _ovn_ic(w)
+    _addresses(host)
+    _node_containers(cluster, host, now, _version(cluster))
+
+
+# --- pieces ----------------------------------------------------------------------------------
+
+
+def _base(cluster: DrillCluster, host: DrillHost, w: _Writer, installed: float) -> None:
+    from tui.drill.commands import COMMANDS
+
+    major, minor = _version(cluster)
+    rhel = "8.6" if minor <= 12 else "9.2" if minor <= 15 else "9.4"
+    for d in ("/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/usr/local", "/usr/local/bin",
+              "/var", "/var/lib", "/var/log", "/run", "/dev", "/boot", "/proc", "/sys"):
+        w.dir(d)
+    w.dir("/root", 0o550)
+    w.dir("/tmp", 0o1777)
+    w.dir("/var/tmp", 0o1777)
+    w.dir("/home", 0o755)
+    w.dir("/home/core", 0o700, "core")
+    w.dir("/home/core/.ssh", 0o700, "core")
+    w.file("/home/core/.bashrc", "# .bashrc\n\n# Source global definitions\nif [ -f /etc/bashrc ]; "
+           "then\n\t. /etc/bashrc\nfi\n", owner="core")
+    w.file("/home/core/.ssh/authorized_keys", "# managed by the machine-config-operator\n",
+           owner="core", mode=0o600)
+    w.link("/bin", "usr/bin")
+    w.link("/sbin", "usr/sbin")
+    w.file("/etc/hostname", host.name + "\n")
+    w.file("/etc/os-release",
+           f'NAME="Red Hat Enterprise Linux CoreOS"\nID="rhcos"\nID_LIKE="rhel fedora"\n'
+           f'VERSION="4{minor:02d}.{rhel.replace(".", "")}.202405141210-0"\n'
+           f'VERSION_ID="{major}.{minor}"\nPLATFORM_ID="platform:el{rhel[0]}"\n'
+           f'PRETTY_NAME="Red Hat Enterprise Linux CoreOS 4{minor:02d}.{rhel.replace(".", "")}'
+           f'.202405141210-0 (Ootpa)"\nRHEL_VERSION="{rhel}"\nOPENSHIFT_VERSION="{major}.{minor}"\n')
+    w.file("/etc/crictl.yaml", "runtime-endpoint: unix:///var/run/crio/crio.sock\n")
+    w.file("/etc/sudoers", "Defaults   env_reset\nDefaults   secure_path = /sbin:/bin:/usr/sbin:"
+           "/usr/bin\nroot\tALL=(ALL) \tALL\n%wheel\tALL=(ALL)\tALL\n", mode=0o440)
+    w.file("/etc/sudoers.d/coreos-sudo-group",
+           "%sudo ALL=(ALL) NOPASSWD: ALL\n" if host.sudo_nopasswd else "%sudo ALL=(ALL) ALL\n",
+           mode=0o440)
+    for cmd in COMMANDS.values():
+        if cmd.path and cmd.in_host:
+            w.file(cmd.path, BINARY_STUB, mode=0o755, when=installed)
+
+
+def _kubelet(w: _Writer, node: str, now: float) -> None:
+    w.dir("/var/lib/kubelet", 0o755)
+    w.dir("/var/lib/kubelet/pki", 0o755)
+    w.dir("/var/lib/kubelet/pods", 0o750)
+    server_t = now - 11 * DAY
+    client_t = now - 2 * DAY - 3 * 3600
+    fmt = "%Y-%m-%d-%H-%M-%S"
+    client = datetime.fromtimestamp(client_t, timezone.utc).strftime(fmt)
+    server = datetime.fromtimestamp(server_t, timezone.utc).strftime(fmt)
+    pki = "/var/lib/kubelet/pki"
+    w.file(f"{pki}/kubelet-client-{client}.pem", _cert(f"kubelet-client/{node}") +
+           _key(f"kubelet-client/{node}"), mode=0o600, when=client_t)
+    w.link(f"{pki}/kubelet-client-current.pem", f"{pki}/kubelet-client-{client}.pem",
+           when=client_t)
+    w.file(f"{pki}/kubelet-server-{server}.pem", _cert(f"kubelet-server/{node}") +
+           _key(f"kubelet-server/{node}"), mode=0o600, when=server_t)
+    w.link(f"{pki}/kubelet-server-current.pem", f"{pki}/kubelet-server-{server}.pem",
+           when=server_t)
+    w.file("/var/lib/kubelet/kubeconfig",
+           _kubeconfig("https://api-int.cluster.example.com:6443", "kubelet", node,
+                       client_cert=f"{pki}/kubelet-client-current.pem"))
+    w.file("/var/lib/kubelet/config.json", '{"auths":{"quay.io":{"auth":"<drill>"}}}\n')
+    w.file("/etc/kubernetes/kubelet.conf",
+           "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+           "staticPodPath: /etc/kubernetes/manifests\nrotateCertificates: true\n"
+           "serverTLSBootstrap: true\n")
+    w.file("/etc/kubernetes/kubeconfig",
+           _kubeconfig("https://api-int.cluster.example.com:22623", "bootstrap", node))
+    w.file("/etc/kubernetes/kubelet-ca.crt", _cert("kubelet-ca"))
+    w.file("/etc/kubernetes/ca.crt", _cert("root-ca"))
+
+
+def _ovn_ic(w: _Writer) -> None:
+    w.file("/var/lib/ovn-ic/etc/ovnnb_db.db", "OVSDB JSON stand-in\n", size=1_048_576)
+    w.file("/var/lib/ovn-ic/etc/ovnsb_db.db", "OVSDB JSON stand-in\n", size=2_097_152)
+
+
+def _addresses(host: DrillHost) -> None:
+    if not any(dev == "lo" for dev, _ in host.ip_addresses):
+        host.ip_addresses[:0] = [("lo", "127.0.0.1/8"), ("lo", "::1/128")]
+    if not any(dev == "ovn-k8s-mp0" for dev, _ in host.ip_addresses):
+        n = int(hashlib.sha256(host.name.encode()).hexdigest(), 16) % 120
+        host.ip_addresses.append(("ovn-k8s-mp0", f"10.{128 + n // 60}.{(n % 60) * 2}.2/23"))
+
+
+def _suffix(seed: str, n: int = 5) -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    h = int(hashlib.sha256(seed.encode()).hexdigest(), 16)
+    out = []
+    for _ in range(n):
+        h, r = divmod(h, len(alphabet))
+        out.append(alphabet[r])
+    return "".join(out)
+
+
+def _has_pod(host: DrillHost, pod: str) -> bool:
+    return any(c.pod == pod for c in host.containers)
+
+
+def _pod(cluster: DrillCluster, host: DrillHost, pod: str, namespace: str,
+         containers: list[str], image_key: str, created: float) -> None:
+    if _has_pod(host, pod):
+        return
+    pod_id = hashlib.sha256(f"pod/{host.name}/{pod}".encode()).hexdigest()
+    for i, name in enumerate(containers):
+        kubelet.new_container(cluster, host, name=name, pod=pod, namespace=namespace,
+                              image=kubelet.image_for(image_key), pod_id=pod_id,
+                              created=created + i)
+
+
+def _control_plane_containers(cluster: DrillCluster, host: DrillHost, now: float,
+                              keepalived: bool, version: tuple[int, int]) -> None:
+    node = host.name
+    cps = cluster.control_plane()
+    index = cps.index(host) if host in cps else 0
+    # static pods were last rolled out ~3 days ago (the current revision)
+    for spec in kubelet.STATIC_PODS.values():
+        if spec.manifest == "keepalived.yaml" and not keepalived:
+            continue
+        if kubelet.manifest_path(spec) not in host.files:
+            continue
+        pod = kubelet.pod_name(spec, host)
+        if _has_pod(host, pod):
+            continue
+        kubelet.start_static_pod(cluster, host, spec, created=now - 3 * DAY + 60 * index)
+    _pod(cluster, host, f"etcd-guard-{node}", "openshift-etcd", ["guard"], "cluster-etcd-operator",
+         now - 3 * DAY + 300)
+    _pod(cluster, host, f"kube-apiserver-guard-{node}", "openshift-kube-apiserver", ["guard"],
+         "cluster-kube-apiserver-operator", now - 3 * DAY + 400)
+    _pod(cluster, host, f"kube-controller-manager-guard-{node}",
+         "openshift-kube-controller-manager", ["guard"], "cluster-kube-controller-manager-operator",
+         now - 3 * DAY + 420)
+    _pod(cluster, host, f"openshift-kube-scheduler-guard-{node}", "openshift-kube-scheduler",
+         ["guard"], "cluster-kube-scheduler-operator", now - 3 * DAY + 440)
+    # cluster operators are Deployments with one replica: spread over the control plane
+    operators = [("etcd-operator", "openshift-etcd-operator", "cluster-etcd-operator"),
+                 ("kube-apiserver-operator", "openshift-kube-apiserver-operator",
+                  "cluster-kube-apiserver-operator"),
+                 ("kube-controller-manager-operator", "openshift-kube-controller-manager-operator",
+                  "cluster-kube-controller-manager-operator"),
+                 ("openshift-kube-scheduler-operator", "openshift-kube-scheduler-operator",
+                  "cluster-kube-scheduler-operator")]
+    for i, (name, ns, image) in enumerate(operators):
+        if i % max(len(cps), 1) != index:
+            continue
+        rs = _suffix(f"{name}/rs", 10)
+        _pod(cluster, host, f"{name}-{rs}-{_suffix(f'{name}/{node}')}", ns, [name], image,
+             now - 4 * DAY + 600 * i)
+    if version < (4, 14):
+        _pod(cluster, host, f"ovnkube-master-{_suffix('ovnkube-master/' + node)}",
+             "openshift-ovn-kubernetes",
+             ["northd", "nbdb", "kube-rbac-proxy", "sbdb", "ovnkube-master", "ovn-dbchecker"],
+             "ovn-kubernetes", now - 4 * DAY + 200)
+    _node_containers(cluster, host, now, version)
+
+
+def _node_containers(cluster: DrillCluster, host: DrillHost, now: float,
+                     version: tuple[int, int]) -> None:
+    node = host.name
+    if version >= (4, 14):
+        ovn = ["ovn-controller", "ovn-acl-logging", "kube-rbac-proxy-node",
+               "kube-rbac-proxy-ovn-metrics", "northd", "nbdb", "sbdb", "ovnkube-controller"]
+    else:
+        ovn = ["ovn-controller", "ovn-acl-logging", "kube-rbac-proxy",
+               "kube-rbac-proxy-ovn-metrics", "ovnkube-node"]
+    _pod(cluster, host, f"ovnkube-node-{_suffix('ovnkube-node/' + node)}",
+         "openshift-ovn-kubernetes", ovn, "ovn-kubernetes", now - 5 * DAY)
+    _pod(cluster, host, f"machine-config-daemon-{_suffix('mcd/' + node)}",
+         "openshift-machine-config-operator", ["machine-config-daemon", "kube-rbac-proxy"],
+         "machine-config-operator", now - 5 * DAY + 30)
+    _pod(cluster, host, f"node-resolver-{_suffix('dns/' + node)}", "openshift-dns",
+         ["dns-node-resolver"], "cli", now - 5 * DAY + 45)
+    _pod(cluster, host, f"multus-{_suffix('multus/' + node)}", "openshift-multus",
+         ["kube-multus"], "multus-cni", now - 5 * DAY + 50)
+    _pod(cluster, host, f"node-exporter-{_suffix('node-exporter/' + node)}",
+         "openshift-monitoring", ["node-exporter", "kube-rbac-proxy"], "prometheus-node-exporter",
+         now - 5 * DAY + 70)
+
+
+# --- file contents ---------------------------------------------------------------------------
+
+
+def _kubeconfig(server: str, user: str, cluster_name: str, client_cert: str | None = None) -> str:
+    auth = (f"    client-certificate: {client_cert}\n    client-key: {client_cert}\n"
+            if client_cert else
+            "    client-certificate-data: <drill stand-in>\n    client-key-data: <drill stand-in>\n")
+    return (f"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n"
+            f"    certificate-authority-data: <drill stand-in>\n    server: {server}\n"
+            f"  name: {cluster_name}\ncontexts:\n- context:\n    cluster: {cluster_name}\n"
+            f"    user: {user}\n  name: {user}\ncurrent-context: {user}\nusers:\n"
+            f"- name: {user}\n  user:\n{auth}")
+
+
+def _etcd_pod(cluster: DrillCluster, host: DrillHost, rev: int, image: str,
+              operator_image: str) -> str:
+    node = host.name
+    endpoints = ",".join(m.client_url for m in cluster.etcd.members)
+    certs = "/etc/kubernetes/static-pod-certs"
+    env = (f"    env:\n"
+           f"    - name: ALL_ETCD_ENDPOINTS\n      value: \"{endpoints}\"\n"
+           f"    - name: ETCDCTL_API\n      value: \"3\"\n"
+           f"    - name: ETCDCTL_CACERT\n      value: \"{certs}/configmaps/etcd-serving-ca/ca-bundle.crt\"\n"
+           f"    - name: ETCDCTL_CERT\n      value: \"{certs}/secrets/etcd-all-certs/etcd-peer-{node}.crt\"\n"
+           f"    - name: ETCDCTL_ENDPOINTS\n      value: \"{endpoints}\"\n"
+           f"    - name: ETCDCTL_KEY\n      value: \"{certs}/secrets/etcd-all-certs/etcd-peer-{node}.key\"\n"
+           f"    - name: ETCD_DATA_DIR\n      value: \"/var/lib/etcd\"\n"
+           f"    - name: ETCD_QUOTA_BACKEND_BYTES\n      value: \"{cluster.etcd.quota_backend_bytes}\"\n")
+    mounts = ("    volumeMounts:\n"
+              "    - mountPath: /etc/kubernetes/manifests\n      name: static-pod-dir\n"
+              f"    - mountPath: {certs}\n      name: cert-dir\n"
+              "    - mountPath: /var/lib/etcd\n      name: data-dir\n")
+    return f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+  namespace: openshift-etcd
+  annotations:
+    kubectl.kubernetes.io/default-container: etcd
+    target.workload.openshift.io/management: '{{"effect": "PreferredDuringScheduling"}}'
+  labels:
+    app: etcd
+    etcd: "true"
+    k8s-app: etcd
+    revision: "{rev}"
+spec:
+  initContainers:
+  - name: setup
+    image: {image}
+    command: ["/bin/sh", "-c", "#!/bin/sh\\necho -n \\"Fixing etcd log permissions.\\"\\nmkdir -p /var/log/etcd && chmod 0600 /var/log/etcd\\n"]
+  - name: etcd-ensure-env-vars
+    image: {operator_image}
+  - name: etcd-resources-copy
+    image: {operator_image}
+  containers:
+  - name: etcdctl
+    image: {image}
+    command: ["/bin/bash", "-c", "trap TERM INT; sleep infinity & wait"]
+{env}{mounts}  - name: etcd
+    image: {image}
+    command: ["/bin/sh", "-c", "#!/bin/sh\\nset -euo pipefail\\n\\netcdctl member list || true\\n\\nexec nice -n -19 ionice -c2 -n0 etcd --logger=zap --log-level=info --initial-advertise-peer-urls=https://{host.address}:2380 --listen-client-urls=https://0.0.0.0:2379 --listen-peer-urls=https://0.0.0.0:2380 --listen-metrics-urls=https://0.0.0.0:9978\\n"]
+    ports:
+    - containerPort: 2379
+      name: etcd
+      protocol: TCP
+    readinessProbe:
+      httpGet:
+        path: readyz
+        port: 9980
+        scheme: HTTPS
+{env}{mounts}  - name: etcd-metrics
+    image: {image}
+    command: ["/bin/sh", "-c", "exec nice -n -18 etcd grpc-proxy start --endpoints https://{host.address}:9978 --metrics-addr https://0.0.0.0:9979 --listen-addr 127.0.0.1:9977"]
+  - name: etcd-readyz
+    image: {operator_image}
+    command: ["/bin/bash", "-c", "exec nice -n -18 cluster-etcd-operator readyz --target=https://localhost:2379 --listen-port=9980"]
+  hostNetwork: true
+  priorityClassName: system-node-critical
+  tolerations:
+  - operator: Exists
+  volumes:
+  - hostPath:
+      path: /etc/kubernetes/manifests
+    name: static-pod-dir
+  - hostPath:
+      path: /etc/kubernetes/static-pod-resources/etcd-pod-{rev}
+    name: resource-dir
+  - hostPath:
+      path: /etc/kubernetes/static-pod-resources/etcd-certs
+    name: cert-dir
+  - hostPath:
+      path: /var/lib/etcd
+      type: ""
+    name: data-dir
+"""
+
+
+def _kas_pod(host: DrillHost, rev: int, image: str) -> str:
+    containers = ["kube-apiserver", "kube-apiserver-cert-syncer",
+                  "kube-apiserver-cert-regeneration-controller",
+                  "kube-apiserver-insecure-readyz", "kube-apiserver-check-endpoints"]
+    return _simple_pod("kube-apiserver", "openshift-kube-apiserver", "kube-apiserver", rev,
+                       image, containers,
+                       "hyperkube kube-apiserver --openshift-config=/etc/kubernetes/"
+                       f"static-pod-resources/configmaps/config/config.yaml "
+                       f"--advertise-address={host.address} -v=2",
+                       ports="    ports:\n    - containerPort: 6443\n")
+
+
+def _simple_pod(name: str, namespace: str, app: str, rev: int, image: str,
+                containers: list[str], main_command: str, ports: str = "") -> str:
+    lines = [f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: {namespace}
+  annotations:
+    kubectl.kubernetes.io/default-container: {containers[0]}
+    target.workload.openshift.io/management: '{{"effect": "PreferredDuringScheduling"}}'
+  labels:
+    app: {app}
+    {app}: "true"
+    revision: "{rev}"
+spec:
+  containers:"""]
+    for i, c in enumerate(containers):
+        cmd = main_command if i == 0 else f"cluster-kube-apiserver-operator {c.split('-', 2)[-1]}"
+        lines.append(f"  - name: {c}\n    image: {image}\n    command: [\"/bin/bash\", \"-euxo\", "
+                     f"\"pipefail\", \"-c\"]\n    args: [\"exec {cmd}\"]")
+        if i == 0 and ports:
+            lines.append(ports.rstrip("\n"))
+    lines.append(f"""  hostNetwork: true
+  priorityClassName: system-node-critical
+  tolerations:
+  - operator: Exists
+  volumes:
+  - hostPath:
+      path: /etc/kubernetes/static-pod-resources/{name}-pod-{rev}
+    name: resource-dir
+""")
+    return "\n".join(lines)

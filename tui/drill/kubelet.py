@@ -1,0 +1,240 @@
+"""What kubelet does with a drill host's static pods.
+
+Kubelet watches /etc/kubernetes/manifests: when a manifest goes away it stops that pod's
+containers (after the grace period), when one appears it starts them; a container that dies
+while its manifest is present is restarted. The recovery procedures rely on exactly this
+(RST-04: move etcd-pod.yaml away, wait until `crictl ps` shows no etcd containers).
+
+The drill reconciles lazily: `sync_cluster` is called before and after every shell command
+(and may be called by anything else that reads the state). It notices differences between
+the manifests and the containers, remembers when it first saw each one, and applies it once
+the simulated delay has passed, so a fast clock makes drills quick and a frozen clock only
+moves when a test advances it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+
+from tui.drill.model import Container, DrillCluster, DrillHost
+
+MANIFESTS_DIR = "/etc/kubernetes/manifests"
+STOP_DELAY = 5.0  # simulated seconds: manifest gone -> containers Exited (graceful stop)
+START_DELAY = 10.0  # manifest present, container missing -> Running (sandbox + start)
+ETCD_DATA = "/var/lib/etcd/member/snap/db"
+IMAGE_REPO = "quay.io/openshift-release-dev/ocp-v4.0-art-dev"
+
+
+@dataclass(frozen=True)
+class StaticPod:
+    manifest: str  # file name in /etc/kubernetes/manifests
+    pod_prefix: str  # the mirror pod is "<prefix>-<node>"
+    namespace: str
+    containers: tuple[str, ...]
+    image_key: str  # containers of one component share its image
+
+
+STATIC_PODS: dict[str, StaticPod] = {
+    s.manifest: s for s in (
+        StaticPod("etcd-pod.yaml", "etcd", "openshift-etcd",
+                  ("etcdctl", "etcd", "etcd-metrics", "etcd-readyz"), "etcd"),
+        StaticPod("kube-apiserver-pod.yaml", "kube-apiserver", "openshift-kube-apiserver",
+                  ("kube-apiserver", "kube-apiserver-cert-syncer",
+                   "kube-apiserver-cert-regeneration-controller",
+                   "kube-apiserver-insecure-readyz", "kube-apiserver-check-endpoints"),
+                  "hyperkube"),
+        StaticPod("kube-controller-manager-pod.yaml", "kube-controller-manager",
+                  "openshift-kube-controller-manager",
+                  ("kube-controller-manager", "cluster-policy-controller",
+                   "kube-controller-manager-cert-syncer",
+                   "kube-controller-manager-recovery-controller"), "hyperkube"),
+        StaticPod("kube-scheduler-pod.yaml", "openshift-kube-scheduler",
+                  "openshift-kube-scheduler",
+                  ("kube-scheduler", "kube-scheduler-cert-syncer",
+                   "kube-scheduler-recovery-controller"), "hyperkube"),
+        StaticPod("keepalived.yaml", "keepalived", "openshift-kni-infra",
+                  ("keepalived", "keepalived-monitor"), "keepalived-ipfailover"),
+    )
+}
+
+
+def manifest_path(spec: StaticPod) -> str:
+    return f"{MANIFESTS_DIR}/{spec.manifest}"
+
+
+def pod_name(spec: StaticPod, host: DrillHost) -> str:
+    return f"{spec.pod_prefix}-{host.name}"
+
+
+def image_for(key: str) -> str:
+    """A release-image pull spec per component (same digest every run)."""
+    return f"{IMAGE_REPO}@sha256:{hashlib.sha256(('drill/' + key).encode()).hexdigest()}"
+
+
+def _hex(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def new_container(cluster: DrillCluster, host: DrillHost, *, name: str, pod: str,
+                  namespace: str, image: str, pod_id: str | None = None, attempt: int = 0,
+                  created: float | None = None) -> Container:
+    """Add a Running container to the host, with IDs shaped like CRI-O's (64 hex digits;
+    crictl shows the first 13)."""
+    serial = len(host.containers)
+    c = Container(name=name, pod=pod, image=image, state="Running",
+                  container_id=_hex(f"ctr/{host.name}/{pod}/{name}/{attempt}/{serial}"),
+                  pod_id=pod_id or _hex(f"pod/{host.name}/{pod}/{serial}"),
+                  created=cluster.clock.now() if created is None else created,
+                  attempt=attempt, namespace=namespace)
+    host.containers.append(c)
+    return c
+
+
+def start_static_pod(cluster: DrillCluster, host: DrillHost, spec: StaticPod,
+                     created: float | None = None) -> list[Container]:
+    """Start every container of a static pod in a new sandbox (as kubelet does)."""
+    pod = pod_name(spec, host)
+    pod_id = _hex(f"pod/{host.name}/{pod}/{len(host.containers)}")
+    return [new_container(cluster, host, name=n, pod=pod, namespace=spec.namespace,
+                          image=image_for(spec.image_key), pod_id=pod_id, created=created)
+            for n in spec.containers]
+
+
+def running(host: DrillHost, spec: StaticPod, name: str) -> Container | None:
+    pod = pod_name(spec, host)
+    return next((c for c in host.containers
+                 if c.name == name and c.pod == pod and c.state == "Running"), None)
+
+
+def sync_host(cluster: DrillCluster, host: DrillHost) -> bool:
+    """Bring the host's static pods one step closer to its manifests; True if anything
+    changed (cluster.changed() is then called)."""
+    if not host.up or not host.kubelet_running:
+        return False
+    now = cluster.clock.now()
+    touched: set[str] = set()
+    for spec in STATIC_PODS.values():
+        want = manifest_path(spec) in host.files
+        for name in spec.containers:
+            key = f"{spec.manifest}/{name}"
+            current = running(host, spec, name)
+            if want == (current is not None):
+                host.kubelet_pending.pop(key, None)
+                continue
+            since = host.kubelet_pending.setdefault(key, now)
+            if now - since < (STOP_DELAY if current else START_DELAY):
+                continue
+            del host.kubelet_pending[key]
+            if current is not None:
+                current.state = "Exited"
+            else:
+                _start_one(cluster, host, spec, name)
+            touched.add(spec.manifest)
+    if touched:
+        apply_effects(cluster, host, touched)
+        cluster.changed()
+    return bool(touched)
+
+
+def _start_one(cluster: DrillCluster, host: DrillHost, spec: StaticPod, name: str) -> None:
+    pod = pod_name(spec, host)
+    siblings = [c for c in host.containers if c.pod == pod and c.state == "Running"]
+    previous = [c for c in host.containers if c.pod == pod and c.name == name]
+    if siblings:
+        # the sandbox is still up: restart the one container in it, next attempt
+        pod_id = siblings[0].pod_id
+        attempt = max((c.attempt for c in previous if c.pod_id == pod_id), default=-1) + 1
+    else:
+        pod_id = _hex(f"pod/{host.name}/{pod}/{len(host.containers)}")
+        attempt = 0
+    new_container(cluster, host, name=name, pod=pod, namespace=spec.namespace,
+                  image=image_for(spec.image_key), pod_id=pod_id, attempt=attempt)
+
+
+def apply_effects(cluster: DrillCluster, host: DrillHost, manifests: set[str]) -> None:
+    """What a static pod starting or stopping means beyond the host: the etcd member
+    answers or not, the API is reachable or not."""
+    if "etcd-pod.yaml" in manifests:
+        member = cluster.member_of(host)
+        if member is not None:
+            up = running(host, STATIC_PODS["etcd-pod.yaml"], "etcd") is not None
+            # an etcd without its data directory cannot rejoin (RST-04e moved it away)
+            member.running = up and ETCD_DATA in host.files
+    if "kube-apiserver-pod.yaml" in manifests:
+        spec = STATIC_PODS["kube-apiserver-pod.yaml"]
+        if not any(h.up and running(h, spec, "kube-apiserver") for h in cluster.hosts):
+            cluster.api.reachable = False
+        elif running(host, spec, "kube-apiserver") is not None:
+            cluster.api.reachable = True
+
+
+def sync_cluster(cluster: DrillCluster) -> bool:
+    changed = False
+    for host in cluster.hosts:
+        changed = sync_host(cluster, host) or changed
+    return changed
+
+
+async def reconcile_forever(cluster: DrillCluster, interval: float = 0.25) -> None:
+    """Keep kubelet's work going while nobody runs a command (the API then shows etcd
+    pods stopping on its own); `interval` is in real seconds. Run it as a task."""
+    while True:
+        sync_cluster(cluster)
+        await asyncio.sleep(interval)
+
+
+def container_stopped(cluster: DrillCluster, host: DrillHost, container: Container) -> None:
+    """`crictl stop`: the container is Exited now; kubelet restarts it later if its
+    manifest is still there."""
+    for spec in STATIC_PODS.values():
+        if container.pod == pod_name(spec, host) and container.name in spec.containers:
+            apply_effects(cluster, host, {spec.manifest})
+            cluster.changed()
+            return
+
+
+def kubelet_restarted(cluster: DrillCluster, host: DrillHost) -> None:
+    # kubelet re-reads the manifests at start; differences seen now count from now
+    host.kubelet_pending.clear()
+    sync_host(cluster, host)
+
+
+def container_env(cluster: DrillCluster, host: DrillHost, container: Container) -> dict[str, str]:
+    """The environment a process started by `crictl exec` sees in that container: the pod
+    spec's env (OpenShift's etcd pod: ETCDCTL_* for the whole cluster) plus the image's."""
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "HOSTNAME": host.name, "HOME": "/root", "TERM": "xterm"}
+    if container.namespace == "openshift-etcd" and container.pod == f"etcd-{host.name}":
+        endpoints = ",".join(m.client_url for m in cluster.etcd.members)
+        certs = "/etc/kubernetes/static-pod-certs"
+        env.update({
+            "ALL_ETCD_ENDPOINTS": endpoints,
+            "ETCDCTL_API": "3",
+            "ETCDCTL_CACERT": f"{certs}/configmaps/etcd-serving-ca/ca-bundle.crt",
+            "ETCDCTL_CERT": f"{certs}/secrets/etcd-all-certs/etcd-peer-{host.name}.crt",
+            "ETCDCTL_ENDPOINTS": endpoints,
+            "ETCDCTL_KEY": f"{certs}/secrets/etcd-all-certs/etcd-peer-{host.name}.key",
+            "ETCD_CIPHER_SUITES": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,"
+                                  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,"
+                                  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,"
+                                  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "ETCD_DATA_DIR": "/var/lib/etcd",
+            "ETCD_ELECTION_TIMEOUT": "1000",
+            "ETCD_ENABLE_PPROF": "true",
+            "ETCD_HEARTBEAT_INTERVAL": "100",
+            "ETCD_IMAGE": container.image,
+            "ETCD_INITIAL_CLUSTER_STATE": "existing",
+            "ETCD_QUOTA_BACKEND_BYTES": str(cluster.etcd.quota_backend_bytes),
+            "ETCD_SOCKET_REUSE_ADDRESS": "true",
+        })
+        for m in cluster.etcd.members:
+            h = cluster.host(m.name)
+            ip = m.client_url.split("//", 1)[-1].rsplit(":", 1)[0].strip("[]")
+            key = "NODE_" + "".join(ch if ch.isalnum() else "_" for ch in m.name)
+            env[f"{key}_ETCD_NAME"] = m.name
+            env[f"{key}_ETCD_URL_HOST"] = ip
+            env[f"{key}_IP"] = h.address if h else ip
+        env["ETCD_STATIC_POD_VERSION"] = str(cluster.api.etcd_revision)
+    return env

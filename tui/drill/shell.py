@@ -1,0 +1,1170 @@
+"""The drill hosts' shell: bash as an operator meets it over `ssh core@node 'command'`.
+
+Each SSH exec request's command string goes to `run_script`, which tokenizes, parses and runs
+it against the DrillHost model, never the real machine. The language is the subset the
+recovery procedures and operators use: quoting, `$VAR`/`${VAR}`/`$?`, `$(...)`, pipelines,
+`;`/`&&`/`||`/newlines, `NAME=value cmd`, redirections and `*` globs. Everything else
+(if/for/while, functions, subshells, background jobs, here-documents) fails with a clear
+message instead of silently doing nothing. Errors read as bash's own do: same text, same
+exit status, because operators who train here must recognise them on a real node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tui.drill.model import Container, DrillCluster, DrillHost
+
+
+class Writer(Protocol):
+    """Where a command's output goes; text may arrive in several pieces."""
+
+    def write(self, text: str) -> None: ...
+
+
+class BufferWriter:
+    """Collects output: pipes between commands, command substitution, tests."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+class NullWriter:
+    def write(self, text: str) -> None:
+        pass
+
+
+CORE_PATH = "/home/core/.local/bin:/home/core/bin:/usr/local/bin:/usr/bin:/usr/local/sbin:/usr/sbin"
+
+
+def default_env(host: DrillHost, user: str = "core") -> dict[str, str]:
+    """The environment sshd gives `core` for an exec request on RHCOS."""
+    home = "/root" if user == "root" else f"/home/{user}"
+    return {"HOME": home, "USER": user, "LOGNAME": user, "SHELL": "/bin/bash",
+            "PATH": CORE_PATH, "HOSTNAME": host.name, "LANG": "C.UTF-8",
+            "MAIL": f"/var/spool/mail/{user}", "SHLVL": "1"}
+
+
+@dataclass
+class ShellSession:
+    cluster: DrillCluster
+    host: DrillHost
+    stdout: Writer
+    stderr: Writer
+    env: dict[str, str]  # exported variables; starts with HOME, USER=core, PATH, ...
+    user: str = "core"  # "root" under sudo
+    cwd: str = "/home/core"
+    tty: bool = False  # the SSH client asked for a pty (crictl exec -t needs one)
+    container: Container | None = None  # set for commands run by `crictl exec`
+    fs: DrillHost | None = None  # the filesystem commands see; None = the host's
+    vars: dict[str, str] = field(default_factory=dict)  # shell variables, not exported
+
+
+async def run_script(script: str, session: ShellSession, stdin: str = "") -> int:
+    """Run `script` as `bash -c` would on the host; returns the exit status."""
+    from tui.drill.commands import Input
+
+    _sync(session.cluster)
+    interp = Interp(session, name="bash", origin="-c", stdin=Input(stdin))
+    return await interp.run(script)
+
+
+def _sync(cluster: DrillCluster) -> None:
+    from tui.drill import kubelet
+
+    kubelet.sync_cluster(cluster)
+
+
+# --- syntax tree ----------------------------------------------------------------------------
+
+
+@dataclass
+class Lit:
+    text: str
+    quoted: bool
+
+
+@dataclass
+class Param:
+    name: str
+    quoted: bool
+    op: str | None = None  # ":-", "-", ":=", "=", ":+", "+", ":?", "?"
+    arg: list | None = None  # the word after op
+    length: bool = False  # ${#name}
+
+
+@dataclass
+class CmdSub:
+    src: str
+    quoted: bool
+    line: int
+
+
+Word = list  # of Lit | Param | CmdSub
+
+
+@dataclass
+class Redirect:
+    fd: int
+    op: str  # ">", ">>", "<", ">&", "<&", "&>", "&>>", "<<<", ">|"
+    target: Word
+
+
+@dataclass
+class Simple:
+    assigns: list[tuple[str, Word]]
+    words: list[Word]
+    redirects: list[Redirect]
+    line: int
+
+
+@dataclass
+class Pipeline:
+    commands: list[Simple]
+    pipe_stderr: list[bool]  # `|&` after command i
+    negate: bool = False
+
+
+@dataclass
+class AndOr:
+    first: Pipeline
+    rest: list[tuple[str, Pipeline]]
+
+
+@dataclass
+class CommandList:
+    items: list[AndOr]
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ShSyntaxError(Exception):
+    """kind: "token" (near unexpected token), "match" (EOF looking for a closing quote or
+    paren), "eof" (unexpected end of file)."""
+
+    def __init__(self, kind: str, line: int, token: str = ""):
+        super().__init__(f"{kind} {token}")
+        self.kind = kind
+        self.line = line
+        self.token = token
+
+
+class Unsupported(Exception):
+    def __init__(self, what: str, line: int):
+        super().__init__(what)
+        self.what = what
+        self.line = line
+
+
+class ExitShell(Exception):
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+class ExpansionError(Exception):
+    """A failed expansion (${x:?}, set -u): the message is printed, the command not run."""
+
+    def __init__(self, message: str, fatal: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.fatal = fatal
+
+
+# --- lexer ----------------------------------------------------------------------------------
+
+META = set(" \t\n;&|()<>")
+OPERATORS = sorted(["&&", "||", ";;", "|&", ">>", ">&", "<&", "<<<", "<<", "<>", ">|", "&>>",
+                    "&>", "|", "&", ";", "(", ")", "<", ">"], key=len, reverse=True)
+REDIRECT_OPS = {">", ">>", "<", ">&", "<&", "&>", "&>>", "<<<", ">|", "<<", "<>"}
+SPECIAL_PARAMS = set("?$#@*!-0")
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ASSIGN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+
+
+@dataclass
+class Token:
+    kind: str  # WORD, OP, IO_NUMBER, NEWLINE, EOF, CLOSE
+    value: object
+    line: int
+    pos: int = 0
+
+
+class Lexer:
+    def __init__(self, text: str, pos: int = 0, line: int = 1, nested: bool = False):
+        self.text = text
+        self.pos = pos
+        self.line = line
+        self.nested = nested  # inside $( ... ): a lone ")" ends it
+        self.depth = 0
+        self._peeked: Token | None = None
+
+    def peek(self) -> Token:
+        if self._peeked is None:
+            self._peeked = self._next()
+        return self._peeked
+
+    def next(self) -> Token:
+        t = self.peek()
+        self._peeked = None
+        return t
+
+    def _next(self) -> Token:
+        text = self.text
+        while True:
+            if self.pos >= len(text):
+                return Token("EOF", None, self.line, self.pos)
+            c = text[self.pos]
+            if c in " \t\r":
+                self.pos += 1
+                continue
+            if c == "\\" and text.startswith("\n", self.pos + 1):
+                self.pos += 2
+                self.line += 1
+                continue
+            if c == "#":
+                end = text.find("\n", self.pos)
+                self.pos = len(text) if end < 0 else end
+                continue
+            if c == "\n":
+                self.pos += 1
+                self.line += 1
+                return Token("NEWLINE", "\n", self.line - 1, self.pos - 1)
+            if self.nested and c == ")" and self.depth == 0:
+                return Token("CLOSE", ")", self.line, self.pos)
+            for op in OPERATORS:
+                if text.startswith(op, self.pos):
+                    if op == "(":
+                        self.depth += 1
+                    elif op == ")":
+                        self.depth -= 1
+                    start = self.pos
+                    self.pos += len(op)
+                    return Token("OP", op, self.line, start)
+            m = re.match(r"\d+(?=[<>])", text[self.pos:self.pos + 12])
+            if m:
+                start = self.pos
+                self.pos += len(m.group())
+                return Token("IO_NUMBER", int(m.group()), self.line, start)
+            start, line = self.pos, self.line
+            word = self._read_parts(stop=META, in_dq=False)
+            return Token("WORD", word, line, start)
+
+    def _read_parts(self, stop: set[str] | str, in_dq: bool) -> Word:
+        """Read one word up to an unquoted character in `stop`."""
+        text = self.text
+        parts: Word = []
+
+        def lit(s: str, quoted: bool) -> None:
+            if parts and isinstance(parts[-1], Lit) and parts[-1].quoted == quoted and s:
+                parts[-1].text += s
+            else:
+                parts.append(Lit(s, quoted))
+
+        while self.pos < len(text):
+            c = text[self.pos]
+            if c in stop:
+                break
+            if c == "\\":
+                nxt = text[self.pos + 1:self.pos + 2]
+                if nxt == "\n":
+                    self.pos += 2
+                    self.line += 1
+                elif not nxt:
+                    lit("\\", True)
+                    self.pos += 1
+                elif in_dq and nxt not in '$`"\\}':
+                    lit("\\", True)
+                    self.pos += 1
+                else:
+                    lit(nxt, True)
+                    self.pos += 2
+            elif c == "'" and not in_dq:
+                end = text.find("'", self.pos + 1)
+                if end < 0:
+                    raise ShSyntaxError("match", self.line, "'")
+                chunk = text[self.pos + 1:end]
+                self.line += chunk.count("\n")
+                parts.append(Lit(chunk, True)) if not chunk else lit(chunk, True)
+                self.pos = end + 1
+            elif c == '"' and not in_dq:
+                self.pos += 1
+                parts.extend(self._read_dquoted())
+            elif c == "$":
+                part = self._read_dollar(quoted=in_dq)
+                if isinstance(part, Lit):
+                    lit(part.text, part.quoted)
+                else:
+                    parts.append(part)
+            elif c == "`":
+                parts.append(self._read_backtick(quoted=in_dq))
+            else:
+                if c == "\n":
+                    self.line += 1
+                lit(c, in_dq)
+                self.pos += 1
+        return parts
+
+    def _read_dquoted(self) -> Word:
+        text = self.text
+        parts: Word = [Lit("", True)]  # "" is still a (empty) word
+        while True:
+            if self.pos >= len(text):
+                raise ShSyntaxError("match", self.line, '"')
+            c = text[self.pos]
+            if c == '"':
+                self.pos += 1
+                if len(parts) > 1 and parts[0].text == "":
+                    parts.pop(0)  # only kept so that "" alone is an empty word
+                return parts
+            if c == "\\":
+                nxt = text[self.pos + 1:self.pos + 2]
+                if nxt == "\n":
+                    self.pos += 2
+                    self.line += 1
+                    continue
+                if nxt in ('$', '`', '"', '\\'):
+                    self._append(parts, nxt)
+                    self.pos += 2
+                    continue
+                self._append(parts, "\\")
+                self.pos += 1
+            elif c == "$":
+                part = self._read_dollar(quoted=True)
+                if isinstance(part, Lit):
+                    self._append(parts, part.text)
+                else:
+                    parts.append(part)
+            elif c == "`":
+                parts.append(self._read_backtick(quoted=True))
+            else:
+                if c == "\n":
+                    self.line += 1
+                self._append(parts, c)
+                self.pos += 1
+
+    @staticmethod
+    def _append(parts: Word, s: str) -> None:
+        if parts and isinstance(parts[-1], Lit) and parts[-1].quoted:
+            parts[-1].text += s
+        else:
+            parts.append(Lit(s, True))
+
+    def _read_dollar(self, quoted: bool):
+        text = self.text
+        nxt = text[self.pos + 1:self.pos + 2]
+        if nxt == "(":
+            if text.startswith("((", self.pos + 1):
+                raise Unsupported("arithmetic expansion $((...)) is", self.line)
+            line = self.line
+            sub = Lexer(text, self.pos + 2, self.line, nested=True)
+            start = self.pos + 2
+            while True:
+                t = sub.next()
+                if t.kind == "CLOSE":
+                    break
+                if t.kind == "EOF":
+                    raise ShSyntaxError("match", sub.line, ")")
+            self.pos = t.pos + 1
+            self.line = sub.line
+            return CmdSub(text[start:t.pos], quoted, line)
+        if nxt == "{":
+            return self._read_braced(quoted)
+        if nxt and (nxt.isalpha() or nxt == "_"):
+            m = NAME_RE.match(text, self.pos + 1)
+            self.pos = m.end()
+            return Param(m.group(), quoted)
+        if nxt and (nxt.isdigit() or nxt in SPECIAL_PARAMS):
+            self.pos += 2
+            return Param(nxt, quoted)
+        if nxt == "'" and not quoted:
+            raise Unsupported("$'...' quoting is", self.line)
+        self.pos += 1
+        return Lit("$", quoted)
+
+    def _read_braced(self, quoted: bool):
+        text = self.text
+        start = self.pos
+        self.pos += 2
+        length = False
+        if text.startswith("#", self.pos) and not text.startswith("#}", self.pos):
+            length = True
+            self.pos += 1
+        m = NAME_RE.match(text, self.pos)
+        if m:
+            name = m.group()
+        elif self.pos < len(text) and (text[self.pos].isdigit() or text[self.pos] in SPECIAL_PARAMS):
+            m2 = re.compile(r"\d+|.").match(text, self.pos)
+            name = m2.group()
+            m = m2
+        else:
+            end = text.find("}", self.pos)
+            if end < 0:
+                raise ShSyntaxError("match", self.line, "}")
+            raise Unsupported(f"the expansion `{text[start:end + 1]}' is", self.line)
+        self.pos = m.end()
+        if text.startswith("}", self.pos):
+            self.pos += 1
+            return Param(name, quoted, length=length)
+        if not length:
+            for op in (":-", ":=", ":+", ":?", "-", "=", "+", "?"):
+                if text.startswith(op, self.pos):
+                    self.pos += len(op)
+                    arg = self._read_parts(stop="}", in_dq=quoted)
+                    if not text.startswith("}", self.pos):
+                        raise ShSyntaxError("match", self.line, "}")
+                    self.pos += 1
+                    return Param(name, quoted, op=op, arg=arg)
+        end = text.find("}", self.pos)
+        if end < 0:
+            raise ShSyntaxError("match", self.line, "}")
+        raise Unsupported(f"the expansion `{text[start:end + 1]}' is", self.line)
+
+    def _read_backtick(self, quoted: bool) -> CmdSub:
+        text = self.text
+        line = self.line
+        i = self.pos + 1
+        out = []
+        while True:
+            if i >= len(text):
+                raise ShSyntaxError("match", self.line, "`")
+            c = text[i]
+            if c == "\\" and i + 1 < len(text) and text[i + 1] in "`$\\":
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if c == "`":
+                break
+            if c == "\n":
+                self.line += 1
+            out.append(c)
+            i += 1
+        self.pos = i + 1
+        return CmdSub("".join(out), quoted, line)
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+RESERVED_BAD = {"then", "else", "elif", "fi", "do", "done", "esac", "}", "in"}
+RESERVED_UNSUPPORTED = {"if": "`if' compound commands are", "for": "`for' loops are",
+                        "while": "`while' loops are", "until": "`until' loops are",
+                        "case": "`case' statements are", "select": "`select' is",
+                        "function": "function definitions are", "{": "`{ ...; }' groups are",
+                        "[[": "`[[ ... ]]' tests are (use [ ... ])", "time": "`time' is",
+                        "coproc": "`coproc' is"}
+
+
+def _plain(word: Word) -> str | None:
+    """The text of a word made only of unquoted literal characters, else None."""
+    if len(word) == 1 and isinstance(word[0], Lit) and not word[0].quoted:
+        return word[0].text
+    return None
+
+
+_BRACE_RE = re.compile(r"\{[^{}\s]*,[^{}\s]*\}|\{(-?\d+|[A-Za-z])\.\.(-?\d+|[A-Za-z])\}")
+
+
+def _brace_expansion(word: Word) -> bool:
+    """True if bash would brace-expand this word (only unquoted text counts)."""
+    text = "".join(p.text if isinstance(p, Lit) and not p.quoted else "\0" for p in word)
+    return bool(_BRACE_RE.search(text))
+
+
+class Parser:
+    def __init__(self, text: str):
+        self.lx = Lexer(text)
+
+    def _syntax(self, t: Token) -> ShSyntaxError:
+        if t.kind == "EOF":
+            return ShSyntaxError("eof", t.line)
+        if t.kind == "NEWLINE":
+            return ShSyntaxError("token", t.line, "newline")
+        if t.kind == "WORD":
+            return ShSyntaxError("token", t.line, _plain(t.value) or "word")
+        if t.kind == "IO_NUMBER":
+            return ShSyntaxError("token", t.line, str(t.value))
+        return ShSyntaxError("token", t.line, str(t.value))
+
+    def _is_op(self, t: Token, *ops: str) -> bool:
+        return t.kind == "OP" and t.value in ops
+
+    def _linebreak(self) -> None:
+        while self.lx.peek().kind == "NEWLINE":
+            self.lx.next()
+
+    def parse_command_line(self) -> CommandList | None:
+        """The next complete command (bash runs each before it parses the next line)."""
+        self._linebreak()
+        if self.lx.peek().kind == "EOF":
+            return None
+        node = self._list()
+        t = self.lx.peek()
+        if t.kind == "NEWLINE":
+            self.lx.next()
+        elif t.kind != "EOF":
+            raise self._syntax(t)
+        return node
+
+    def _list(self) -> CommandList:
+        items = [self._and_or()]
+        while self._is_op(self.lx.peek(), ";", "&"):
+            t = self.lx.next()
+            if t.value == "&":
+                raise Unsupported("background jobs (&) are", t.line)
+            nxt = self.lx.peek()
+            if nxt.kind in ("NEWLINE", "EOF"):
+                break
+            items.append(self._and_or())
+        return CommandList(items)
+
+    def _and_or(self) -> AndOr:
+        first = self._pipeline()
+        rest = []
+        while self._is_op(self.lx.peek(), "&&", "||"):
+            op = self.lx.next().value
+            self._linebreak()
+            rest.append((op, self._pipeline()))
+        return AndOr(first, rest)
+
+    def _pipeline(self) -> Pipeline:
+        negate = False
+        t = self.lx.peek()
+        if t.kind == "WORD" and _plain(t.value) == "!":
+            self.lx.next()
+            negate = True
+        cmds = [self._command()]
+        errs = []
+        while self._is_op(self.lx.peek(), "|", "|&"):
+            errs.append(self.lx.next().value == "|&")
+            self._linebreak()
+            cmds.append(self._command())
+        errs.append(False)
+        return Pipeline(cmds, errs, negate)
+
+    def _command(self) -> Simple:
+        t = self.lx.peek()
+        if self._is_op(t, "("):
+            raise Unsupported("subshells ( ... ) are", t.line)
+        if t.kind == "WORD":
+            w = _plain(t.value)
+            if w in RESERVED_BAD:
+                raise ShSyntaxError("token", t.line, w)
+            if w in RESERVED_UNSUPPORTED:
+                raise Unsupported(RESERVED_UNSUPPORTED[w], t.line)
+        line = t.line
+        assigns: list[tuple[str, Word]] = []
+        words: list[Word] = []
+        redirects: list[Redirect] = []
+        while True:
+            t = self.lx.peek()
+            if t.kind == "WORD":
+                self.lx.next()
+                a = self._assignment(t.value) if not words else None
+                if a:
+                    assigns.append(a)
+                else:
+                    if _brace_expansion(t.value):
+                        raise Unsupported("brace expansion ({a,b} or {1..3}) is", t.line)
+                    words.append(t.value)
+                    if len(words) == 1 and self._is_op(self.lx.peek(), "("):
+                        raise Unsupported("function definitions are", t.line)
+            elif t.kind == "IO_NUMBER":
+                self.lx.next()
+                op = self.lx.next()
+                redirects.append(self._redirect(op, t.value))
+            elif t.kind == "OP" and t.value in REDIRECT_OPS:
+                self.lx.next()
+                redirects.append(self._redirect(t, None))
+            else:
+                break
+        if not (assigns or words or redirects):
+            raise self._syntax(t)
+        return Simple(assigns, words, redirects, line)
+
+    @staticmethod
+    def _assignment(word: Word) -> tuple[str, Word] | None:
+        if not word or not isinstance(word[0], Lit) or word[0].quoted:
+            return None
+        m = ASSIGN_RE.match(word[0].text)
+        if not m:
+            return None
+        rest = word[0].text[m.end():]
+        value: Word = ([Lit(rest, False)] if rest else []) + list(word[1:])
+        return m.group(1), value
+
+    def _redirect(self, op: Token, fd: int | None) -> Redirect:
+        if op.kind != "OP" or op.value not in REDIRECT_OPS:
+            raise self._syntax(op)
+        if op.value == "<<":
+            raise Unsupported("here-documents (<<) are", op.line)
+        if op.value == "<>":
+            raise Unsupported("<> redirections are", op.line)
+        target = self.lx.next()
+        if self._is_op(target, "(") and op.value in ("<", ">"):
+            raise Unsupported("process substitution <(...) is", op.line)
+        if target.kind != "WORD":
+            raise self._syntax(target)
+        if fd is None:
+            fd = 0 if op.value in ("<", "<&", "<<<") else 1
+        return Redirect(fd, op.value, target.value)
+
+
+# --- interpreter ----------------------------------------------------------------------------
+
+
+class _FileOut:
+    """Output redirected to a file: written to the model when the command ends."""
+
+    def __init__(self, vfs, path: str):
+        self.vfs = vfs
+        self.path = path
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def flush(self) -> None:
+        if self.parts:
+            from tui.drill.commands.vfs import FsError
+
+            try:
+                self.vfs.write(self.path, "".join(self.parts).encode(), append=True)
+            except FsError:
+                pass
+            self.parts.clear()
+
+
+def _escape_glob(s: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", s)
+
+
+def sh_quote(arg: str) -> str:
+    """How bash's `set -x` and sudo show an argument."""
+    if arg and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", arg):
+        return arg
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+class Interp:
+    """One running shell (bash -c, sh -c, a script file, or a command substitution)."""
+
+    def __init__(self, session: ShellSession, *, name: str = "bash", origin: str = "-c",
+                 args: list[str] | None = None, stdin=None):
+        from tui.drill.commands import Input
+
+        self.s = session
+        self.name = name  # $0: prefixes runtime messages
+        self.origin = origin  # "-c", or the script's path
+        self.positional = list(args or [])
+        self.stdin = stdin if stdin is not None else Input("")
+        self.status = 0
+        self.line = 1
+        self.errexit = False
+        self.nounset = False
+        self.pipefail = False
+        self.xtrace = False
+        self._cmdsub_status: int | None = None
+        self.exited = False  # `exit` (or set -e) ended this shell
+
+    # -- messages
+
+    def prefix(self, line: int | None = None) -> str:
+        line = self.line if line is None else line
+        if self.origin == "-c":
+            return f"{self.name}: line {line}: "
+        return f"{self.origin}: line {line}: "
+
+    def _syntax_prefix(self, line: int) -> str:
+        if self.origin == "-c":
+            return f"{self.name}: -c: line {line}: "
+        return f"{self.origin}: line {line}: "
+
+    def _report_syntax(self, e: ShSyntaxError, text: str) -> None:
+        p = self._syntax_prefix
+        if e.kind == "token":
+            lines = text.split("\n")
+            src = lines[e.line - 1] if 0 < e.line <= len(lines) else ""
+            self.s.stderr.write(f"{p(e.line)}syntax error near unexpected token `{e.token}'\n"
+                                f"{p(e.line)}`{src}'\n")
+        elif e.kind == "match":
+            self.s.stderr.write(f"{p(e.line)}unexpected EOF while looking for matching "
+                                f"`{e.token}'\n{p(e.line + 1)}syntax error: unexpected end of file\n")
+        else:
+            self.s.stderr.write(f"{p(e.line)}syntax error: unexpected end of file\n")
+
+    # -- running
+
+    async def run(self, text: str) -> int:
+        parser = Parser(text)
+        try:
+            while True:
+                try:
+                    node = parser.parse_command_line()
+                except ShSyntaxError as e:
+                    self._report_syntax(e, text)
+                    self.status = 2
+                    return 2
+                except Unsupported as e:
+                    self.s.stderr.write(f"{self._syntax_prefix(e.line)}{e.what} not supported "
+                                        "by the drill shell\n")
+                    self.status = 2
+                    return 2
+                if node is None:
+                    break
+                await self.exec_list(node)
+        except ExitShell as e:
+            self.status = e.code
+            self.exited = True
+        return self.status
+
+    async def exec_list(self, node: CommandList) -> int:
+        for item in node.items:
+            await self.exec_and_or(item)
+        return self.status
+
+    async def exec_and_or(self, node: AndOr) -> int:
+        status = await self.exec_pipeline(node.first)
+        checked = bool(node.rest) or node.first.negate
+        for i, (op, pl) in enumerate(node.rest):
+            if (op == "&&") == (status == 0):
+                status = await self.exec_pipeline(pl)
+                checked = i < len(node.rest) - 1 or pl.negate
+            else:
+                checked = True
+        self.status = status
+        # set -e ignores failures that are tested by && / || or negated with !
+        if self.errexit and status != 0 and not checked:
+            raise ExitShell(status)
+        return status
+
+    async def exec_pipeline(self, pl: Pipeline) -> int:
+        from tui.drill.commands import Input
+
+        if len(pl.commands) == 1:
+            status = await self.exec_simple(pl.commands[0], self.stdin, self.s.stdout,
+                                            self.s.stderr)
+        else:
+            # stages run one after the other; each reads what the previous one wrote
+            inp = self.stdin
+            statuses = []
+            for i, cmd in enumerate(pl.commands):
+                last = i == len(pl.commands) - 1
+                out = self.s.stdout if last else BufferWriter()
+                err = out if pl.pipe_stderr[i] and not last else self.s.stderr
+                statuses.append(await self.exec_simple(cmd, inp, out, err))
+                if not last:
+                    inp = Input(out.getvalue())
+            status = statuses[-1]
+            if self.pipefail:
+                status = next((s for s in reversed(statuses) if s), 0)
+        if pl.negate:
+            status = 0 if status else 1
+        self.status = status
+        return status
+
+    async def exec_simple(self, cmd: Simple, stdin, stdout, stderr) -> int:
+        from tui.drill.commands import Input
+        from tui.drill.commands.vfs import FsError, Vfs
+
+        self.line = cmd.line
+        self._cmdsub_status = None
+        try:
+            argv: list[str] = []
+            for w in cmd.words:
+                argv.extend(await self.expand_fields(w))
+            assigns = [(n, await self.expand_string(w)) for n, w in cmd.assigns]
+        except ExpansionError as e:
+            stderr.write(e.message)
+            if e.fatal:
+                raise ExitShell(1)
+            self.status = 1
+            return 1
+        if self.xtrace:
+            shown = [f"{n}={sh_quote(v)}" for n, v in assigns] + [sh_quote(a) for a in argv]
+            stderr.write("+ " + " ".join(shown) + "\n")
+
+        fds: dict[int, object] = {0: stdin, 1: stdout, 2: stderr}
+        opened: list[_FileOut] = []
+        vfs = Vfs.for_session(self.s)
+        try:
+            for r in cmd.redirects:
+                try:
+                    targets = await self.expand_fields(r.target)
+                except ExpansionError as e:
+                    fds[2].write(e.message)
+                    return 1
+                if r.op == "<<<":
+                    fds[0] = Input(await self.expand_string(r.target) + "\n")
+                    continue
+                if len(targets) != 1:
+                    raw = "".join(p.text if isinstance(p, Lit) else "$" + getattr(p, "name", "(...)")
+                                  for p in r.target)
+                    fds[2].write(f"{self.prefix()}{raw}: ambiguous redirect\n")
+                    return 1
+                target = targets[0]
+                if r.op in (">&", "<&") and (target.isdigit() or target == "-"):
+                    if target == "-":
+                        fds[r.fd] = NullWriter() if r.fd else Input("")
+                        continue
+                    src = int(target)
+                    if src not in fds:
+                        fds[2].write(f"{self.prefix()}{src}: Bad file descriptor\n")
+                        return 1
+                    fds[r.fd] = fds[src]
+                    continue
+                if r.op == ">&" and r.fd == 1:
+                    r = Redirect(1, "&>", r.target)  # `>&file` means `&>file`
+                if r.op in ("<", "<&"):
+                    if target == "/dev/stdin":
+                        continue
+                    try:
+                        data = vfs.read(target)
+                    except FsError as e:
+                        fds[2].write(f"{self.prefix()}{target}: {e.strerror}\n")
+                        return 1
+                    fds[r.fd] = Input(data.decode("utf-8", "replace"))
+                    continue
+                # output
+                if target in ("/dev/null", "/dev/zero"):
+                    w: object = NullWriter()
+                elif target == "/dev/stdout":
+                    w = fds[1]
+                elif target == "/dev/stderr":
+                    w = fds[2]
+                else:
+                    try:
+                        append = r.op in (">>", "&>>")
+                        vfs.write(target, b"", append=True)
+                        if not append:
+                            path = vfs.resolve(target)
+                            vfs.host.files[path] = b""
+                            vfs.host.sizes.pop(path, None)
+                    except FsError as e:
+                        fds[2].write(f"{self.prefix()}{target}: {e.strerror}\n")
+                        return 1
+                    w = _FileOut(vfs, target)
+                    opened.append(w)
+                if r.op in ("&>", "&>>"):
+                    fds[1] = fds[2] = w
+                else:
+                    fds[r.fd] = w
+
+            if not argv:
+                for n, v in assigns:
+                    self.set_var(n, v)
+                return self._cmdsub_status or 0
+            env = dict(self.s.env)
+            env.update(assigns)
+            status = await run_program(self.s, argv, env, fds[0], fds[1], fds[2],
+                                       shell_builtins=True, interp=self)
+            if status is None:
+                status = 127
+            return status
+        finally:
+            for f in opened:
+                f.flush()
+            _sync(self.s.cluster)
+
+    # -- variables and expansion
+
+    def get_var(self, name: str) -> str | None:
+        if name in self.s.env:
+            return self.s.env[name]
+        return self.s.vars.get(name)
+
+    def set_var(self, name: str, value: str) -> None:
+        if name in self.s.env:
+            self.s.env[name] = value
+        else:
+            self.s.vars[name] = value
+
+    async def _param_value(self, p: Param) -> str | None:
+        name = p.name
+        if name == "?":
+            value: str | None = str(self.status)
+        elif name == "$":
+            value = "4242"
+        elif name == "#":
+            value = str(len(self.positional))
+        elif name in ("@", "*"):
+            value = " ".join(self.positional)
+        elif name == "0":
+            value = self.name
+        elif name.isdigit():
+            n = int(name)
+            value = self.positional[n - 1] if 0 < n <= len(self.positional) else None
+        elif name == "!":
+            value = ""
+        elif name == "-":
+            value = "h" + ("e" if self.errexit else "") + ("u" if self.nounset else "") + \
+                ("x" if self.xtrace else "") + "B"
+        else:
+            value = self.get_var(name)
+        if p.length:
+            return str(len(value or ""))
+        op = p.op
+        if op is None:
+            if value is None and self.nounset and name not in ("@", "*"):
+                raise ExpansionError(f"{self.prefix()}{name}: unbound variable\n", fatal=True)
+            return value
+        empty = value is None or (op.startswith(":") and value == "")
+        base = op.lstrip(":")
+        if base == "-":
+            return await self.expand_string(p.arg) if empty else value
+        if base == "=":
+            if empty:
+                value = await self.expand_string(p.arg)
+                self.set_var(name, value)
+            return value
+        if base == "+":
+            return "" if empty else await self.expand_string(p.arg)
+        if base == "?":
+            if empty:
+                msg = await self.expand_string(p.arg) if p.arg else (
+                    "parameter null or not set" if op == ":?" else "parameter not set")
+                raise ExpansionError(f"{self.prefix()}{name}: {msg}\n", fatal=True)
+            return value
+        return value
+
+    async def _cmdsub(self, c: CmdSub) -> str:
+        buf = BufferWriter()
+        sub_session = dataclasses.replace(self.s, stdout=buf, env=dict(self.s.env),
+                                          vars=dict(self.s.vars))
+        sub = Interp(sub_session, name=self.name, origin=self.origin, args=self.positional,
+                     stdin=self.stdin)
+        sub.status = self.status
+        sub.errexit, sub.nounset, sub.pipefail = False, self.nounset, self.pipefail
+        status = await sub.run(c.src)
+        self._cmdsub_status = status
+        return buf.getvalue().rstrip("\n")
+
+    async def _part_value(self, part) -> str | None:
+        if isinstance(part, Param):
+            return await self._param_value(part)
+        return await self._cmdsub(part)
+
+    def _tilde(self, text: str) -> tuple[str, str] | None:
+        """(home, rest) for a leading ~, ~root or ~core; None if the word has no tilde."""
+        head, sep, tail = text.partition("/")
+        if head == "~":
+            home = self.get_var("HOME") or ""
+        elif head == "~root":
+            home = "/root"
+        elif head == "~core":
+            home = "/home/core"
+        else:
+            return None
+        return home, sep + tail
+
+    async def expand_fields(self, word: Word, glob: bool = True) -> list[str]:
+        """Word expansion, field splitting and pathname expansion, as for command words."""
+        fields: list[list[tuple[str, bool]]] = []
+        cur: list[tuple[str, bool]] = []
+        has = False
+        for idx, part in enumerate(word):
+            if isinstance(part, Lit):
+                text = part.text
+                tilde = self._tilde(text) if idx == 0 and not part.quoted else None
+                if tilde:
+                    cur.append((tilde[0], True))  # the home directory is not a pattern
+                    cur.append((tilde[1], False))
+                else:
+                    cur.append((text, part.quoted))
+                has = has or part.quoted or bool(text)
+                continue
+            if isinstance(part, Param) and part.name == "@" and part.quoted and not part.op:
+                # "$@": one field per positional parameter
+                for i, arg in enumerate(self.positional):
+                    if i > 0:
+                        fields.append(cur)
+                        cur = []
+                    cur.append((arg, True))
+                    has = True
+                continue
+            value = await self._part_value(part)
+            if part.quoted:
+                cur.append((value or "", True))
+                has = True
+                continue
+            if not value:
+                continue
+            pieces = value.split()
+            if value[0] in " \t\n" and has:
+                fields.append(cur)
+                cur, has = [], False
+            for i, piece in enumerate(pieces):
+                if i > 0:
+                    fields.append(cur)
+                    cur = []
+                cur.append((piece, False))
+                has = True
+            if value[-1] in " \t\n" and has:
+                fields.append(cur)
+                cur, has = [], False
+        if has:
+            fields.append(cur)
+
+        from tui.drill.commands.vfs import Vfs, has_glob
+
+        out: list[str] = []
+        for f in fields:
+            text = "".join(t for t, q in f)
+            if glob and any(not q and has_glob(t) for t, q in f):
+                pattern = "".join(t if not q else _escape_glob(t) for t, q in f)
+                matches = Vfs.for_session(self.s).glob(pattern)
+                if matches:
+                    out.extend(matches)
+                    continue
+            out.append(text)
+        return out
+
+    async def expand_string(self, word: Word | None) -> str:
+        """Expansion without field splitting or globbing (assignments, ${x:-word})."""
+        if not word:
+            return ""
+        out = []
+        for idx, part in enumerate(word):
+            if isinstance(part, Lit):
+                text = part.text
+                tilde = self._tilde(text) if idx == 0 and not part.quoted else None
+                out.append("".join(tilde) if tilde else text)
+            else:
+                out.append(await self._part_value(part) or "")
+        return "".join(out)
+
+
+# --- finding and running programs -----------------------------------------------------------
+
+
+@dataclass
+class Found:
+    kind: str  # command | script | file | error
+    command: object = None
+    path: str | None = None
+    error: str = ""
+    status: int = 0
+
+
+def find_program(session: ShellSession, name: str, env: dict[str, str], *,
+                 shell_builtins: bool) -> Found | None:
+    """What running `name` executes in this session, or None if nothing is found."""
+    from tui.drill.commands import COMMANDS, command_for_path
+    from tui.drill.commands.scripts import SCRIPTS
+    from tui.drill.commands.vfs import EACCES, EISDIR, FsError, Vfs
+
+    in_container = session.container is not None
+
+    def installed(cmd) -> bool:
+        if cmd.path is None:
+            return shell_builtins
+        return cmd.in_container if in_container else cmd.in_host
+
+    vfs = Vfs.for_session(session)
+    if "/" in name:
+        p = vfs.abspath(name)
+        try:
+            rp, kind = vfs.stat(name)
+        except FsError as e:
+            cmd = command_for_path(p)
+            if cmd is not None and installed(cmd):
+                return Found("command", cmd, p)
+            return Found("error", path=p, error=e.strerror,
+                         status=126 if e.strerror == EACCES else 127)
+        if kind == "dir":
+            return Found("error", path=rp, error=EISDIR, status=126)
+        if not in_container and rp in SCRIPTS:
+            if not vfs.can_exec(rp):
+                return Found("error", path=rp, error=EACCES, status=126)
+            return Found("script", path=rp)
+        cmd = command_for_path(rp)
+        if cmd is not None and installed(cmd):
+            return Found("command", cmd, rp)
+        if not vfs.can_exec(rp) and not vfs.can_read(rp):
+            return Found("error", path=rp, error=EACCES, status=126)
+        return Found("file", path=rp)
+    cmd = COMMANDS.get(name)
+    if cmd is not None and installed(cmd):
+        return Found("command", cmd, cmd.path)
+    if in_container:
+        return None
+    for d in env.get("PATH", "").split(":"):
+        if not d.startswith("/"):
+            continue
+        p = f"{d}/{name}"
+        if p in SCRIPTS and p in session.host.files:
+            return Found("script", path=p)
+        if p in session.host.files and vfs.exists(p):
+            return Found("file", path=p)
+    return None
+
+
+async def run_program(session: ShellSession, argv: list[str], env: dict[str, str], stdin,
+                      stdout, stderr, *, shell_builtins: bool = False, interp: Interp | None = None,
+                      not_found: str = "bash") -> int | None:
+    """Run argv in `session`. Returns None when nothing by that name is installed (the
+    caller prints its own "command not found"), unless `not_found` == "bash" when the
+    bash message is printed here and 127 returned."""
+    from tui.drill.commands import NOT_SIMULATED, CommandContext, UsageError
+    from tui.drill.commands.scripts import SCRIPTS
+    from tui.drill.commands.vfs import FsError
+
+    name = argv[0]
+    shell_name = interp.name if interp else "bash"
+    line = interp.line if interp else 1
+    prefix = interp.prefix() if interp else f"{shell_name}: line {line}: "
+    found = find_program(session, name, env, shell_builtins=shell_builtins)
+    if found is None:
+        if session.container is None and name in NOT_SIMULATED:
+            stderr.write(f"{name}: not available in this drill build (the drill simulates "
+                         "only the commands the etcd procedures use)\n")
+            return 126
+        if not_found == "bash":
+            if name == "":
+                stderr.write(f"{prefix}: command not found\n")
+            else:
+                stderr.write(f"{prefix}{name}: command not found\n")
+            return 127
+        return None
+    if found.kind == "error":
+        stderr.write(f"{prefix}{name}: {found.error}\n")
+        return found.status
+    ctx = CommandContext(session=session, stdin=stdin, stdout=stdout, stderr=stderr, env=env,
+                         shell_name=shell_name, line=line, interp=interp)
+    try:
+        if found.kind == "command":
+            return await found.command.func(ctx, argv)
+        if found.kind == "script":
+            return await SCRIPTS[found.path](ctx, argv)
+        # a plain file: bash runs text files as shell scripts
+        from tui.drill.commands.vfs import Vfs
+
+        try:
+            text = Vfs.for_session(session).read_text(found.path)
+        except FsError as e:
+            stderr.write(f"{prefix}{name}: {e.strerror}\n")
+            return 126
+        child = dataclasses.replace(session, env=dict(env), vars={}, stdout=stdout,
+                                    stderr=stderr)
+        return await Interp(child, name="bash", origin=name, args=argv[1:], stdin=stdin).run(text)
+    except UsageError as e:
+        stderr.write(e.message)
+        return e.status
+    except FsError as e:
+        # a file error a command did not word itself: still reads like a failed program
+        stderr.write(f"{basename(name)}: {e.path or name}: {e.strerror}\n")
+        return 1
+
+
+def basename(path: str) -> str:
+    return posixpath.basename(path.rstrip("/")) or path

@@ -87,7 +87,7 @@ class StatusScreen(Screen):
                                           stale=snap.etcd_stale, error=snap.etcd_error)
         alarms = [f"{a.alarm} on {a.member or member_id_hex(a.member_id)}" for a in snap.alarms]
         self.query_one("#alarms", InfoPanel).show(
-            alarms or ["none"], source=snap.etcd_source or "ssh", age=etcd_age,
+            alarms or ["none"], source=snap.etcd_source or "ssh", age=f"{etcd_age} ago",
             stale=snap.etcd_stale, alert=bool(alarms))
         self._show_api(snap, now)
         problems = self.query_one("#problems", Static)

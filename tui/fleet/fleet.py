@@ -224,7 +224,9 @@ class Fleet:
                     opts = self._options(host)
                     if tunnel is not None:
                         opts["tunnel"] = tunnel
-                    return await asyncssh.connect(host.address, **opts)
+                    conn = await asyncssh.connect(host.address, **opts)
+                    await _handshake_done(conn)
+                    return conn
                 except (asyncssh.ConnectionLost, ConnectionResetError) as e:
                     # sshd drops handshakes beyond MaxStartups with a reset before the
                     # banner: that is pacing, not an unreachable host
@@ -239,9 +241,14 @@ class Fleet:
     async def _maintain(self, host: Host) -> None:
         backoff = 1.0
         name = host.name
+        first = True
         while not self._closed:
-            self._set_state(name, HostState.CONNECTING,
-                            reconnecting=self.status[name].reconnecting)
+            if first or self.status[name].state == HostState.DISCONNECTED:
+                # later attempts keep showing why the last one failed (unreachable, ...)
+                # rather than flickering to "connecting" every few seconds
+                self._set_state(name, HostState.CONNECTING,
+                                reconnecting=self.status[name].reconnecting)
+            first = False
             retry = True
             try:
                 conn = await self._connect(host)
@@ -367,8 +374,12 @@ class Fleet:
         return dict(zip(names, results))
 
     async def run_one(self, name: str, command: Command, timeout: float | None = None,
-                      on_line: Callable[[str, str], None] | None = None) -> RunResult:
+                      on_line: Callable[[str, str], None] | None = None,
+                      quiet: bool = False) -> RunResult:
+        """Run on one host. quiet: do not echo to the host's pane (routine status polls,
+        which would otherwise bury what a runbook does under a refresh every 2 s)."""
         self.check_allowed(command)
+        emit = (lambda event: None) if quiet else self._emit
         started = time.monotonic()
         limit = timeout if timeout is not None else command.timeout
         use_sudo = self.inventory.ssh.sudo
@@ -376,15 +387,15 @@ class Fleet:
         if status is None:
             self.inventory.host(name)  # raises a clear ConfigError
         if status.state == HostState.SUDO_DENIED and command.privileged and use_sudo:
-            return self._finish(name, command, RunResult(
-                name, None, "", "", 0.0, error=f"sudo-denied: {status.error}"))
+            return self._finish(name, RunResult(
+                name, None, "", "", 0.0, error=f"sudo-denied: {status.error}"), emit)
         conn = self._conns.get(name)
         if conn is None or not status.state.usable:
-            return self._finish(name, command, RunResult(
+            return self._finish(name, RunResult(
                 name, None, "", "", 0.0,
                 error=f"not connected ({status.state.value}"
-                      f"{': ' + status.error if status.error else ''})"))
-        self._emit(FleetEvent("command", name, text=command.display()))
+                      f"{': ' + status.error if status.error else ''})"), emit)
+        emit(FleetEvent("command", name, text=command.display()))
         out: list[str] = []
         err: list[str] = []
 
@@ -395,7 +406,7 @@ class Fleet:
                 if size <= _OUTPUT_LIMIT:
                     sink.append(line)
                 text = line.rstrip("\n")
-                self._emit(FleetEvent("line", name, text=text, stream=stream))
+                emit(FleetEvent("line", name, text=text, stream=stream))
                 if on_line:
                     on_line(stream, text)
 
@@ -408,9 +419,9 @@ class Fleet:
             status_code = completed.exit_status
             if status_code is None or status_code < 0:
                 signal = completed.exit_signal[0] if completed.exit_signal else "unknown"
-                return self._finish(name, command, RunResult(
+                return self._finish(name, RunResult(
                     name, None, "".join(out), "".join(err), time.monotonic() - started,
-                    error=f"killed by signal {signal}"))
+                    error=f"killed by signal {signal}"), emit)
             result = RunResult(name, status_code, "".join(out), "".join(err),
                                time.monotonic() - started)
             if status_code != 0 and command.privileged and use_sudo and \
@@ -418,25 +429,40 @@ class Fleet:
                 self._set_state(name, HostState.SUDO_DENIED, result.stderr.strip().splitlines()[-1])
                 result = RunResult(name, status_code, result.stdout, result.stderr,
                                    result.duration, error="sudo-denied")
-            return self._finish(name, command, result)
+            return self._finish(name, result, emit)
         except asyncio.TimeoutError:
             if proc is not None:
                 proc.close()
-            return self._finish(name, command, RunResult(
+            return self._finish(name, RunResult(
                 name, None, "".join(out), "".join(err), time.monotonic() - started,
-                error=f"timed out after {limit:g}s", timed_out=True))
+                error=f"timed out after {limit:g}s", timed_out=True), emit)
         except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as e:
-            return self._finish(name, command, RunResult(
+            return self._finish(name, RunResult(
                 name, None, "".join(out), "".join(err), time.monotonic() - started,
-                error=f"connection lost: {_brief(e)}"))
+                error=f"connection lost: {_brief(e)}"), emit)
 
-    def _finish(self, name: str, command: Command, result: RunResult) -> RunResult:
-        self._emit(FleetEvent("result", name, text=_describe(result), result=result))
+    @staticmethod
+    def _finish(name: str, result: RunResult, emit: Listener) -> RunResult:
+        emit(FleetEvent("result", name, text=_describe(result), result=result))
         return result
 
     def connected_hosts(self, role: str | None = None) -> list[str]:
         return [h.name for h in self.inventory.hosts
                 if self.status[h.name].state.usable and (role is None or h.role == role)]
+
+
+async def _handshake_done(conn: asyncssh.SSHClientConnection) -> None:
+    """One round trip with sshd's post-authentication process before the handshake slot goes
+    to the next host. sshd counts a connection against MaxStartups until its monitor has
+    finished authentication, which can be just after our side saw the success: without this
+    wait, pacing at sshd's own limit still trips it now and then."""
+    request = getattr(conn, "_make_global_request", None)  # what asyncssh's keepalive sends
+    if request is None:
+        return
+    try:
+        await asyncio.wait_for(request(b"keepalive@openssh.com"), 5)
+    except (asyncssh.Error, OSError, asyncio.TimeoutError):
+        pass  # a dead connection shows up on its own, in _maintain
 
 
 def _describe(result: RunResult) -> str:

@@ -9,6 +9,7 @@ marked stale rather than blanked: an operator at 3 a.m. needs the last known pic
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 from tui.cluster.api import ApiSnapshot, ClusterApi
@@ -17,6 +18,11 @@ from tui.etcd import etcdctl
 from tui.etcd.parse import (parse_alarm_list, parse_endpoint_status, parse_member_list)
 from tui.fleet.fleet import Fleet, RunResult
 from tui.status.snapshot import AlarmView, HostView, MemberView, StatusSnapshot
+
+
+# etcd repeats every active alarm in each member's status errors
+# ("memberID:7333571114512663934 alarm:NOSPACE"); the alarms list already says it
+_ALARM_ECHO = re.compile(r"memberID:\d+ alarm:(\w+)")
 
 
 def _failure(result: RunResult) -> str:
@@ -83,9 +89,10 @@ class StatusCollector:
         for name in self._sources():
             host = self.inventory.host(name)
             status_r, members_r, alarms_r = await asyncio.gather(
-                self.fleet.run_one(name, etcdctl.endpoint_status_cluster(self.inventory, host)),
-                self.fleet.run_one(name, etcdctl.member_list(self.inventory, host)),
-                self.fleet.run_one(name, etcdctl.alarm_list(self.inventory, host)),
+                self.fleet.run_one(name, etcdctl.endpoint_status_cluster(self.inventory, host),
+                                   quiet=True),
+                self.fleet.run_one(name, etcdctl.member_list(self.inventory, host), quiet=True),
+                self.fleet.run_one(name, etcdctl.alarm_list(self.inventory, host), quiet=True),
             )
             if status_r.error:
                 errors.append(f"{name}: {status_r.error}")
@@ -144,7 +151,7 @@ class StatusCollector:
         return out
 
     def _view(self, name, row, leader_id, host=None) -> MemberView:
-        errors = tuple(row.errors)
+        errors = tuple(_ALARM_ECHO.sub(r"alarm:\1", e) for e in row.errors)
         if leader_id is None:
             errors += ("etcdserver: no leader",)
         return MemberView(
@@ -168,7 +175,7 @@ def problems_of(snap: StatusSnapshot) -> list[str]:
         out.append("etcd: no leader")
     for m in snap.members:
         for e in m.errors:
-            if e != "etcdserver: no leader":
+            if e != "etcdserver: no leader" and not e.startswith("alarm:"):
                 out.append(f"member {m.name}: {e}")
     for a in snap.alarms:
         out.append(f"alarm {a.alarm} on member {a.member or a.member_id}")

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from tui.cluster.api import ApiSnapshot
-from tui.etcd.parse import member_id_hex
 
 # OpenShift runs etcd with --quota-backend-bytes=8589934592 (8 GiB)
 OPENSHIFT_QUOTA_BYTES = 8 * 1024 ** 3
@@ -51,7 +50,7 @@ class MemberView:
 
     def to_json(self) -> dict:
         return {
-            "name": self.name, "member_id": member_id_hex(self.member_id),
+            "name": self.name, "member_id": member_id_json(self.member_id),
             "endpoint": self.endpoint, "version": self.version,
             "is_leader": self.is_leader, "is_learner": self.is_learner,
             "db_size": self.db_size, "db_size_in_use": self.db_size_in_use,
@@ -119,7 +118,7 @@ class StatusSnapshot:
                                "reconnecting": h.reconnecting}} for h in self.hosts],
             "members": [m.to_json() for m in self.members],
             "leader": self.leader.name if self.leader else None,
-            "alarms": [{"member_id": member_id_hex(a.member_id), "alarm": a.alarm,
+            "alarms": [{"member_id": member_id_json(a.member_id), "alarm": a.alarm,
                         "member": a.member} for a in self.alarms],
             "api": api_json,
             "etcd": {"collected_at": _iso(self.etcd_collected_at) if self.etcd_collected_at
@@ -127,6 +126,12 @@ class StatusSnapshot:
                      "error": self.etcd_error},
             "problems": list(self.problems),
         }
+
+
+def member_id_json(member_id: int) -> str:
+    """A member ID as the status JSON carries it: always 16 lower-case hex digits (contract),
+    where etcdctl's tables print `%x` unpadded (member_id_hex: what screens show)."""
+    return format(member_id, "016x")
 
 
 def _iso(ts: float) -> str:

@@ -112,8 +112,10 @@ class StatusScreen(Screen):
         lines += [f"{n.name}: {'Ready' if n.ready else 'NotReady'}" for n in api.nodes][:5]
         panels[1].show(lines, source="api", age=age, alert=len(ready) < len(api.nodes))
         op = []
-        for key, c in api.etcd_conditions.items():
-            op.append(f"{key}: {c.reason or c.status}" if c else f"{key}: -")
+        for key, label in (("NodeInstallerProgressing", "installer"),
+                           ("EtcdMembersAvailable", "members")):
+            c = api.etcd_conditions.get(key)
+            op.append(f"{label}: {c.reason or c.status}" if c else f"{label}: -")
             if c and c.message:
                 op.append(f"  {c.message}")
         panels[2].show(op, source="api", age=age)

@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import FIXED_NOW, populated, wait_until
 from tui.app import make_app
 from tui.backend import BackendSpec
+from tui.widgets.host_log import HostLog
+from tui.widgets.members import MembersTable
 
 
 def _app(scenario: str):
@@ -22,7 +24,13 @@ async def _ready(pilot):
     app = pilot.app
     await wait_until(pilot, lambda: populated(app) and app.snapshot.api.reachable,
                      what="populated status screen")
-    await pilot.pause(0.3)  # let the log panes flush their batch
+    panes = list(app.screen.query(HostLog))
+    await wait_until(pilot, lambda: len(panes) == 3 and all(
+        p.line_count >= 1 and not p._pending for p in panes), what="log panes flushed")
+    # the members table sizes its columns on the next refresh: let two frames pass
+    app.screen.query_one(MembersTable).refresh(layout=True)
+    await pilot.pause(0.1)
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("size", [(120, 40), (200, 60)])

@@ -22,17 +22,17 @@ def percent(x: float | None) -> str:
 
 
 def member_cells(m: MemberView) -> list[str]:
-    """The members table's cells, in MEMBER_COLUMNS order."""
+    """The members table's cells, in MEMBER_COLUMNS order. The leader is marked `*`."""
+    name = ("* " if m.is_leader else "  ") + m.name + (" (learner)" if m.is_learner else "")
     return [
-        ("* " if m.is_leader else "  ") + m.name,
+        name,
         member_id_hex(m.member_id),
-        m.endpoint,
+        m.endpoint.split("://", 1)[-1],  # the scheme is always https on OpenShift
         m.version or "-",
         human_bytes(m.db_size),
         human_bytes(m.db_size_in_use),
         percent(m.fragmentation),
         percent(m.quota_use()),
-        "leader" if m.is_leader else ("learner" if m.is_learner else "-"),
         "-" if m.raft_term is None else str(m.raft_term),
         "-" if m.raft_index is None else str(m.raft_index),
         "-" if m.raft_applied_index is None else str(m.raft_applied_index),
@@ -41,7 +41,7 @@ def member_cells(m: MemberView) -> list[str]:
 
 
 MEMBER_COLUMNS = ["MEMBER", "ID", "ENDPOINT", "VERSION", "DB SIZE", "IN USE", "FRAG", "QUOTA",
-                  "ROLE", "TERM", "INDEX", "APPLIED", "ERRORS"]
+                  "TERM", "INDEX", "APPLIED", "ERRORS"]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

@@ -25,6 +25,10 @@ from tui.widgets.panel import InfoPanel
 class StatusScreen(Screen):
     """Read-only by construction: it renders snapshots and host events, nothing else."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._panes: dict[str, HostLog] = {}
+
     def compose(self) -> ComposeResult:
         yield ClusterBanner(id="banner")
         yield HostStrip(id="hosts")
@@ -57,18 +61,20 @@ class StatusScreen(Screen):
     def ensure_log_panes(self, hosts: list[str]) -> None:
         row = self.query_one("#logs", Horizontal)
         for name in hosts:
-            if not row.query(f"#log-{name}"):
-                row.mount(HostLog(name))
+            if name not in self._panes:
+                self._panes[name] = HostLog(name)
+                row.mount(self._panes[name])
 
     def log_event(self, event: FleetEvent) -> None:
-        panes = self.query(f"#log-{event.host}")
-        if not panes:
+        # called for every output line: a dict lookup, not a DOM query
+        pane = self._panes.get(event.host)
+        if pane is None:
             return
-        pane = panes.first(HostLog)
         if event.kind == "command":
             pane.add(f"$ {event.text}")
-        elif event.kind == "line":
-            pane.add(event.text if event.stream == "stdout" else f"! {event.text}")
+        elif event.kind == "output":
+            pane.add_lines(event.lines if event.stream == "stdout"
+                           else [f"! {line}" for line in event.lines])
         elif event.kind == "state":
             pane.add(f"-- ssh {event.text}")
         elif event.kind in ("result", "note"):

@@ -11,6 +11,7 @@ from textual.command import Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
 from assets import asset_path
+from screens.status import StatusScreen
 from tui.backend import Backend, BackendSpec
 from tui.errors import EtcdDrError
 from tui.fleet.fleet import FleetEvent
@@ -60,8 +61,6 @@ class EtcdDrApp(App):
         self.start_error: str | None = None
 
     def get_default_screen(self):
-        from screens.status import StatusScreen
-
         return StatusScreen()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -87,8 +86,6 @@ class EtcdDrApp(App):
         await self.backend.close()
 
     def _status_screen(self):
-        from screens.status import StatusScreen
-
         for screen in self.screen_stack:
             if isinstance(screen, StatusScreen):
                 return screen

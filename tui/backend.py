@@ -55,7 +55,10 @@ class Backend:
         self.fleet = Fleet(self.inventory, read_only=self.read_only)
         self.api = ClusterApi.from_inventory(self.inventory, read_only=self.read_only)
         self.collector = StatusCollector(self.fleet, self.api)
-        await self.fleet.start(wait=wait)
+        await self.fleet.start(wait=False)
+        await self.api.warm_up()  # overlaps with the SSH handshakes under way
+        if wait:
+            await self.fleet.wait_settled()
 
     async def close(self) -> None:
         if self.fleet is not None:

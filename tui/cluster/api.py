@@ -139,6 +139,15 @@ class ClusterApi:
             self._client = api_client
             return api_client
 
+    async def warm_up(self) -> None:
+        """Load the client and the kubeconfig early (the client's imports take a while), so
+        the first status does not wait for them after the SSH sessions are up."""
+        if self.configured:
+            try:
+                await self._api_client()
+            except ConfigError:
+                pass  # snapshot() reports it
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
@@ -165,30 +174,40 @@ class ClusterApi:
             group_version[0], group_version[1], plural, name, patch,
             _content_type="application/merge-patch+json", _request_timeout=self.timeout)
 
-    async def _nodes(self) -> list[NodeInfo]:
-        from kubernetes.aio import client as kclient
+    async def get_json(self, path: str, query: dict[str, str] | None = None) -> dict:
+        """GET a core API path as plain JSON.
 
-        core = kclient.CoreV1Api(await self._api_client())
-        nodes = await core.list_node(_request_timeout=self.timeout)
+        The generated CoreV1Api module takes ~2 s to import (pydantic models for the whole
+        core API); the status view needs two lists from it, so we ask for them directly.
+        """
+        api_client = await self._api_client()
+        params = await api_client.param_serialize(
+            method="GET", resource_path=path, query_params=list((query or {}).items()),
+            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+        response = await api_client.call_api(*params, _request_timeout=self.timeout)
+        await response.read()
+        return api_client.response_deserialize(
+            response_data=response, response_types_map={"200": "object"}).data
+
+    async def _nodes(self) -> list[NodeInfo]:
+        nodes = await self.get_json("/api/v1/nodes")
         out = []
-        for n in nodes.items or []:
-            ready = any(c.type == "Ready" and c.status == "True"
-                        for c in (n.status.conditions or []) if n.status)
-            labels = n.metadata.labels or {}
-            roles = tuple(sorted(k.split("/", 1)[1] for k in labels
+        for n in nodes.get("items") or []:
+            meta, status = n.get("metadata") or {}, n.get("status") or {}
+            ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                        for c in status.get("conditions") or [])
+            roles = tuple(sorted(k.split("/", 1)[1] for k in meta.get("labels") or {}
                                  if k.startswith("node-role.kubernetes.io/")))
-            out.append(NodeInfo(n.metadata.name, ready, roles))
+            out.append(NodeInfo(meta.get("name", "?"), ready, roles))
         return out
 
     async def _etcd_pods(self) -> list[EtcdPod]:
-        from kubernetes.aio import client as kclient
-
-        core = kclient.CoreV1Api(await self._api_client())
-        pods = await core.list_namespaced_pod("openshift-etcd", label_selector="k8s-app=etcd",
-                                              _request_timeout=self.timeout)
-        return [EtcdPod(p.metadata.name, (p.spec.node_name if p.spec else "") or "",
-                        (p.status.phase if p.status else "") or "Unknown")
-                for p in pods.items or []]
+        pods = await self.get_json("/api/v1/namespaces/openshift-etcd/pods",
+                                   {"labelSelector": "k8s-app=etcd"})
+        return [EtcdPod((p.get("metadata") or {}).get("name", "?"),
+                        (p.get("spec") or {}).get("nodeName") or "",
+                        (p.get("status") or {}).get("phase") or "Unknown")
+                for p in pods.get("items") or []]
 
     async def snapshot(self) -> ApiSnapshot:
         """Everything the status view reads from the API, or why it could not be read."""

@@ -25,6 +25,11 @@ from tui.fleet.readonly import refusal
 from tui.inventory import Host, Inventory
 
 
+class JumpHostError(OSError):
+    """The jump host (ssh.jump) could not be reached or refused us, so no host behind it is
+    reachable; the message names the jump host, not the host being connected."""
+
+
 class HostState(str, Enum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
@@ -69,10 +74,11 @@ class RunResult:
 class FleetEvent:
     """What listeners (host panes, journal, status) hear from the fleet."""
 
-    kind: str  # "state" | "command" | "line" | "result" | "note"
+    kind: str  # "state" | "command" | "output" | "result" | "note"
     host: str
     text: str = ""
-    stream: str = "stdout"  # for "line": stdout | stderr
+    stream: str = "stdout"  # for "output": stdout | stderr
+    lines: tuple[str, ...] = ()  # for "output": the complete lines that just arrived
     state: HostState | None = None
     result: RunResult | None = None
 
@@ -207,11 +213,28 @@ class Fleet:
             address, _, port = rest.partition(":")
             if rest.startswith("["):  # [v6]:port
                 address, _, port = rest[1:].partition("]:")
-            opts = self._options(Host(name="jump", address=address,
-                                      port=int(port) if port else 22,
-                                      user=user or self.inventory.ssh.user,
-                                      identity_file=self.inventory.ssh.identity_file))
-            self._jump = await asyncssh.connect(address, **opts)
+            jump_host = Host(name="jump", address=address, port=int(port) if port else 22,
+                             user=user or self.inventory.ssh.user,
+                             identity_file=self.inventory.ssh.identity_file)
+            try:
+                self._jump = await asyncssh.connect(address, **self._options(jump_host))
+            except (asyncssh.ConnectionLost, ConnectionResetError):
+                raise  # MaxStartups pacing on the jump host: _connect retries
+            except asyncssh.HostKeyNotVerifiable as e:
+                try:
+                    key = await asyncssh.get_server_host_key(address, jump_host.port)
+                    seen = key.get_fingerprint() if key else "no key"
+                except (OSError, asyncssh.Error, asyncio.TimeoutError):
+                    seen = "a key we could not read again"
+                raise JumpHostError(
+                    f"jump host {jump}: its host key ({seen}) is not trusted by "
+                    f"{self.inventory.ssh.known_hosts} ({_brief(e)}); check it and add it "
+                    f"there, the hosts behind it are retried") from e
+            except asyncssh.PermissionDenied as e:
+                raise JumpHostError(f"jump host {jump}: {jump_host.user}@{address} refused "
+                                    f"our keys") from e
+            except (OSError, asyncio.TimeoutError, asyncssh.Error) as e:
+                raise JumpHostError(f"jump host {jump}: {_brief(e)}") from e
             return self._jump
 
     async def _connect(self, host: Host) -> asyncssh.SSHClientConnection:
@@ -252,6 +275,8 @@ class Fleet:
             retry = True
             try:
                 conn = await self._connect(host)
+            except JumpHostError as e:  # not this host's fault: say which machine failed
+                self._set_state(name, HostState.UNREACHABLE, str(e))
             except asyncssh.HostKeyNotVerifiable as e:
                 await self._host_key_problem(host, e)
                 retry = False
@@ -400,15 +425,28 @@ class Fleet:
         err: list[str] = []
 
         async def pump(reader, sink: list[str], stream: str) -> None:
-            size = 0
-            async for line in reader:
-                size += len(line)
+            # read whatever has arrived (up to 64 KiB) and split it into lines: one await per
+            # chunk rather than per line keeps a flood of output from starving the UI
+            size, partial = 0, ""
+            while True:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
                 if size <= _OUTPUT_LIMIT:
-                    sink.append(line)
-                text = line.rstrip("\n")
-                emit(FleetEvent("line", name, text=text, stream=stream))
+                    sink.append(chunk)
+                *lines, partial = (partial + chunk).split("\n")
+                if lines:
+                    # one event per chunk, not per line: a flood costs the UI one call
+                    emit(FleetEvent("output", name, stream=stream, lines=tuple(lines)))
+                    if on_line:
+                        for text in lines:
+                            on_line(stream, text)
+                await asyncio.sleep(0)  # let keys and repaints through between chunks
+            if partial:
+                emit(FleetEvent("output", name, stream=stream, lines=(partial,)))
                 if on_line:
-                    on_line(stream, text)
+                    on_line(stream, partial)
 
         proc = None
         try:
@@ -445,6 +483,16 @@ class Fleet:
     def _finish(name: str, result: RunResult, emit: Listener) -> RunResult:
         emit(FleetEvent("result", name, text=_describe(result), result=result))
         return result
+
+    def connection(self, name: str) -> asyncssh.SSHClientConnection | None:
+        """The host's open SSH connection (for SFTP and the like), or None when not usable."""
+        status = self.status.get(name)
+        if status is None:
+            self.inventory.host(name)  # raises a clear ConfigError
+        if not status.state.usable:
+            return None
+        conn = self._conns.get(name)
+        return None if conn is None or conn.is_closed() else conn
 
     def connected_hosts(self, role: str | None = None) -> list[str]:
         return [h.name for h in self.inventory.hosts

@@ -24,7 +24,10 @@ class HostLog(Log):
         self.set_interval(0.1, self._flush)
 
     def add(self, line: str) -> None:
-        self._pending.append(line)
+        self.add_lines((line,))
+
+    def add_lines(self, lines) -> None:
+        self._pending.extend(lines)
         if len(self._pending) > MAX_LINES:  # older lines would scroll away unseen anyway
             del self._pending[: len(self._pending) - MAX_LINES]
 

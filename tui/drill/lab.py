@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncssh
 import yaml
 
+from tui.drill.activity import activity_forever
 from tui.drill.apiserver import DrillApiServer
 from tui.drill.model import SimClock
 from tui.drill.scenario import build_cluster
@@ -41,6 +42,7 @@ class DrillLab:
         self.address_base = address_base
         self.servers: dict[str, DrillSSHServer] = {}
         self._kubelet: asyncio.Task | None = None
+        self._activity: asyncio.Task | None = None
         self.api = DrillApiServer(self.cluster, address=f"{address_base}.250")
         self.inventory_path = self.workdir / "inventory.yaml"
         self.known_hosts_path = self.workdir / "known_hosts"
@@ -73,6 +75,7 @@ class DrillLab:
 
         # kubelet keeps working between commands, so the API sees pods stop on their own
         self._kubelet = asyncio.create_task(reconcile_forever(self.cluster), name="drill-kubelet")
+        self._activity = asyncio.create_task(activity_forever(self.cluster), name="drill-writes")
         self.cluster.api.token = "sha256~" + secrets.token_urlsafe(32)
         await self.api.start()
         kubeconfig = {
@@ -127,9 +130,10 @@ class DrillLab:
         self.cluster.changed()
 
     async def stop(self) -> None:
-        if self._kubelet is not None:
-            self._kubelet.cancel()
-            self._kubelet = None
+        for task in (self._kubelet, self._activity):
+            if task is not None:
+                task.cancel()
+        self._kubelet = self._activity = None
         for server in self.servers.values():
             await server.stop()
         await self.api.stop()

@@ -72,6 +72,9 @@ read_only_option = click.option("--read-only", is_flag=True,
 @click.version_option(package_name="etcd-dr")
 def main() -> None:
     """etcd-dr: the guided etcd recovery console for OpenShift 4."""
+    from tui.quiet import quiet_library_logs
+
+    quiet_library_logs()
 
 
 @main.command()

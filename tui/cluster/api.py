@@ -107,7 +107,8 @@ class ClusterApi:
     def from_inventory(cls, inventory, *, read_only: bool = False) -> "ClusterApi":
         path = inventory.kubeconfig
         if path is None and os.environ.get("KUBECONFIG"):
-            path = ""  # let the client merge $KUBECONFIG as kubectl does
+            # read now, not at the client's import; the loader merges a:b lists as kubectl does
+            path = os.environ["KUBECONFIG"]
         return cls(path, inventory.context, read_only=read_only)
 
     @property
@@ -123,7 +124,7 @@ class ClusterApi:
 
             cfg = kclient.Configuration()
             try:
-                await kconfig.load_kube_config(config_file=self.kubeconfig or None,
+                await kconfig.load_kube_config(config_file=self.kubeconfig,
                                                context=self.context,
                                                client_configuration=cfg,
                                                persist_config=False)

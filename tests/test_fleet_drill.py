@@ -1,0 +1,139 @@
+"""The fleet and the status collector against the drill's real SSH servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tui.backend import Backend, BackendSpec
+from tui.cluster.api import ClusterApi
+from tui.drill.lab import DrillLab
+from tui.fleet.commands import Command
+from tui.fleet.fleet import Fleet
+from tui.inventory import load_inventory
+
+
+@pytest.fixture
+async def started(tmp_path):
+    labs, fleets = [], []
+
+    async def start(scenario="healthy"):
+        if scenario.startswith("\n"):  # an inline scenario
+            path = tmp_path / "scenario.yaml"
+            path.write_text(scenario)
+            scenario = str(path)
+        lab = DrillLab(scenario, workdir=tmp_path / f"lab{len(labs)}")
+        inventory = await lab.start()
+        fleet = Fleet(inventory)
+        await fleet.start()
+        labs.append(lab)
+        fleets.append(fleet)
+        return lab, fleet
+
+    yield start
+    for fleet in fleets:
+        await fleet.close()
+    for lab in labs:
+        await lab.stop()
+
+
+async def test_commands_run_in_parallel_and_a_hung_host_is_cut_at_its_timeout(started):
+    lab, fleet = await started()
+    # master-1 "hangs": its command sleeps far beyond the timeout, the others answer at once
+    cmds = {"master-0": Command.of("hostname"), "master-1": Command.of("sleep", "60"),
+            "master-2": Command.of("hostname")}
+    t0 = time.monotonic()
+    results = await asyncio.gather(*(fleet.run_one(h, c, timeout=1.0) for h, c in cmds.items()))
+    elapsed = time.monotonic() - t0
+    by_host = {r.host: r for r in results}
+    assert by_host["master-0"].ok and by_host["master-0"].stdout == "master-0\n"
+    assert by_host["master-2"].ok
+    assert by_host["master-1"].timed_out and "timed out after 1s" in by_host["master-1"].error
+    assert elapsed < 3
+    # the connection survives a timed-out command
+    assert (await fleet.run_one("master-1", Command.of("true"))).ok
+
+
+async def test_output_streams_line_by_line_to_listeners(started):
+    lab, fleet = await started()
+    seen = []
+    fleet.subscribe(lambda e: seen.append(e))
+    result = await fleet.run_one("master-0", Command.of("seq", "3"))
+    lines = [l for e in seen if e.kind == "output" for l in e.lines]
+    assert lines == ["1", "2", "3"] and result.stdout == "1\n2\n3\n"
+    kinds = [e.kind for e in seen]
+    assert kinds[0] == "command" and kinds[-1] == "result"
+
+
+async def test_missing_nopasswd_rule_is_sudo_denied_not_a_generic_failure(started):
+    lab, fleet = await started("""
+name: nosudo
+description: master-0 has no NOPASSWD sudo rule
+control_plane: 3
+etcd: {leader: master-1}
+hosts:
+  master-0: {sudo_nopasswd: false}
+""")
+    status = fleet.status["master-0"]
+    assert status.state.value == "sudo-denied"
+    assert "a password is required" in status.error
+    assert fleet.status["master-1"].state.value == "connected"
+    assert (await fleet.run_one("master-0", Command.of("hostname"))).ok  # unprivileged works
+    r = await fleet.run_one("master-0", Command.of("crictl", "ps", privileged=True))
+    assert not r.ok and r.error.startswith("sudo-denied")
+
+
+async def test_when_no_host_answers_the_last_member_data_stays_marked_stale(tmp_path):
+    backend = Backend(BackendSpec(scenario="healthy"))
+    await backend.start()
+    try:
+        first = await backend.collector.collect()
+        assert first.members and not first.etcd_stale
+        for host in ("master-0", "master-1", "master-2"):
+            await backend.lab.take_down(host)
+        await asyncio.sleep(0.2)
+        snap = await backend.collector.collect()
+        assert snap.etcd_stale
+        assert [m.name for m in snap.members] == [m.name for m in first.members]
+        assert snap.etcd_collected_at == first.etcd_collected_at
+        assert not snap.healthy
+        assert any("no member data" in p for p in snap.problems)
+        assert {h.state for h in snap.hosts} <= {"unreachable", "disconnected", "connecting"}
+    finally:
+        await backend.close()
+
+
+async def test_kubeconfig_comes_from_the_inventory_or_KUBECONFIG_else_the_api_is_off(
+        started, monkeypatch, tmp_path):
+    lab, fleet = await started()
+    inventory = load_inventory(lab.inventory_path)
+    text = lab.inventory_path.read_text().replace(f"kubeconfig: {lab.kubeconfig_path}\n", "")
+    bare = tmp_path / "no-kubeconfig.yaml"
+    bare.write_text(text)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    off = await ClusterApi.from_inventory(load_inventory(bare)).snapshot()
+    assert not off.reachable and not off.configured and "API views are off" in off.error
+    monkeypatch.setenv("KUBECONFIG", str(lab.kubeconfig_path))
+    api = ClusterApi.from_inventory(load_inventory(bare))
+    try:
+        snap = await api.snapshot()
+        assert snap.reachable and snap.version == "4.12.30"
+    finally:
+        await api.close()
+    assert inventory.kubeconfig == str(lab.kubeconfig_path)
+
+
+async def test_api_down_is_said_plainly_and_ssh_views_keep_working(started):
+    lab, fleet = await started()
+    backend_api = ClusterApi.from_inventory(fleet.inventory)
+    try:
+        lab.cluster.api.reachable = False
+        lab.cluster.changed()
+        await asyncio.sleep(0.1)
+        snap = await backend_api.snapshot()
+        assert not snap.reachable and "refuses connections" in snap.error
+        assert (await fleet.run_one("master-0", Command.of("hostname"))).ok
+    finally:
+        await backend_api.close()

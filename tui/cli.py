@@ -140,6 +140,81 @@ def status(inventory_path, use_drill, scenario, as_json):
     sys.exit(0 if snap.healthy else 1)
 
 
+def _duration(ctx, param, value):
+    if value is None:
+        return None
+    from tui.durations import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+@main.command()
+@click.argument("runbook", type=click.Choice(["backup", "encryption-on", "encryption-off",
+                                              "defrag", "restore", "quorum-restore"]))
+@click.option("--inventory", "inventory_path", default=None, metavar="FILE")
+@click.option("--drill", "use_drill", is_flag=True, help="Use the built-in simulated cluster.")
+@scenario_option
+@speed_option
+@click.option("--host", default=None, help="The host to act on (backup: the one host).")
+@click.option("--dir", "backup_dir", default="/home/core/assets/backup", show_default=True,
+              help="Backup directory on the host.")
+@click.option("--type", "encryption_type", type=click.Choice(["aescbc", "aesgcm"]),
+              default="aescbc", show_default=True, help="encryption-on: the encryption type.")
+@click.option("--override", default=None, metavar="REASON",
+              help="Run despite an interlock (e.g. encryption in progress); journaled.")
+@click.option("--yes", is_flag=True, help="Confirm every step in advance.")
+@click.option("--journal", "journal_path", default=None, metavar="FILE",
+              help="Journal file; an unfinished one is resumed.")
+@click.option("--wait", "wait", default=None, callback=_duration, metavar="DURATION",
+              help="defrag: the wait between members.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@read_only_option
+@operator_errors
+def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, encryption_type,
+        override, yes, journal_path, wait, dry_run, read_only):
+    """Run a runbook headless: one progress line per step event."""
+    from tui.backend import BackendSpec
+    from tui.runbooks import registry
+    from tui.runbooks.headless import run_headless
+
+    if bool(inventory_path) == bool(use_drill):
+        _fail("give exactly one of --inventory FILE or --drill.", 2)
+    if scenario and not use_drill:
+        _fail("--scenario goes with --drill.", 2)
+    if runbook not in registry():
+        _fail(f"the {runbook} runbook is not in this build yet.", 2)
+    spec = BackendSpec(inventory_path=inventory_path,
+                       scenario=(scenario or "healthy") if use_drill else None,
+                       speed=speed, read_only=read_only)
+    params: dict = {}
+    if runbook == "backup":
+        params.update(host=host, backup_dir=backup_dir)
+    elif runbook == "encryption-on":
+        params.update(encryption_type=encryption_type)
+    elif runbook == "encryption-off":
+        params.update(encryption_type="identity")
+    if override:
+        params["override"] = override
+    code = asyncio.run(run_headless(runbook, spec, params, yes=yes, journal_path=journal_path,
+                                    dry_run=dry_run))
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("journal", metavar="JOURNAL")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
+              show_default=True)
+@operator_errors
+def report(journal, fmt):
+    """Timeline report of a journal."""
+    from tui.report import render_report
+
+    click.echo(render_report(journal, fmt))
+
+
 @main.command()
 @operator_errors
 def scenarios():

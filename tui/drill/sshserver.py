@@ -117,7 +117,8 @@ class DrillSSHServer:
             tty=process.get_terminal_type() is not None,
         )
         try:
-            status = await run_script(command, session)
+            stdin = await _read_stdin(process)
+            status = await run_script(command, session, stdin=stdin)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a drill bug must look like a failed command, not a hang
@@ -127,3 +128,12 @@ class DrillSSHServer:
             process.exit(status)
         except (asyncssh.Error, OSError):
             pass
+
+
+async def _read_stdin(process: asyncssh.SSHServerProcess) -> str:
+    """What the client sends before closing its input. The console always closes it at once
+    (with or without data); a person's `ssh host cmd` keeps it open, so do not wait long."""
+    try:
+        return await asyncio.wait_for(process.stdin.read(), 0.3)
+    except asyncio.TimeoutError:
+        return ""

@@ -29,6 +29,7 @@ class Command:
     timeout: float = 30.0
     safety: Safety = Safety.READ
     secrets: tuple[str, ...] = field(default=(), compare=False)  # values never to log
+    stdin: str | None = field(default=None, compare=False)  # sent to the command's input
 
     @classmethod
     def of(cls, *argv: str, **kw) -> "Command":

@@ -109,6 +109,7 @@ class Fleet:
         self._jump: asyncssh.SSHClientConnection | None = None
         self._jump_lock: asyncio.Lock | None = None
         self._closed = False
+        self._known_hosts_cache: tuple[tuple, asyncssh.SSHKnownHosts] | None = None
 
     # --- listeners ----------------------------------------------------------------------
 
@@ -180,10 +181,19 @@ class Fleet:
     # --- connecting ---------------------------------------------------------------------
 
     def _known_hosts(self) -> asyncssh.SSHKnownHosts:
+        # parsed once and shared by every host (re-parsing a long known_hosts for each of
+        # 50 hosts was a tenth of the fleet's start-up); read again when the file changes
         path = self.inventory.ssh.known_hosts
-        if path and os.path.exists(path):
-            return asyncssh.read_known_hosts(path)
-        return asyncssh.import_known_hosts("")
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            st = None
+        if st is None:
+            return asyncssh.import_known_hosts("")
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._known_hosts_cache is None or self._known_hosts_cache[0] != stamp:
+            self._known_hosts_cache = (stamp, asyncssh.read_known_hosts(path))
+        return self._known_hosts_cache[1]
 
     def _options(self, host: Host) -> dict:
         ssh = self.inventory.ssh
@@ -326,7 +336,8 @@ class Fleet:
             self._set_state(host.name, HostState.CONNECTED)
             return
         try:
-            proc = await asyncio.wait_for(conn.run("sudo -n true", check=False), 15)
+            proc = await asyncio.wait_for(
+                conn.run("sudo -n true", check=False, stdin=asyncssh.DEVNULL), 15)
             denied = proc.exit_status != 0
             why = str(proc.stderr or "").strip().splitlines()
         except (asyncssh.Error, OSError, asyncio.TimeoutError) as e:
@@ -450,7 +461,13 @@ class Fleet:
 
         proc = None
         try:
-            proc = await conn.create_process(command.render(use_sudo), stdin=asyncssh.DEVNULL)
+            if command.stdin is None:
+                proc = await conn.create_process(command.render(use_sudo),
+                                                 stdin=asyncssh.DEVNULL)
+            else:
+                proc = await conn.create_process(command.render(use_sudo))
+                proc.stdin.write(command.stdin)
+                proc.stdin.write_eof()
             await asyncio.wait_for(asyncio.gather(pump(proc.stdout, out, "stdout"),
                                                   pump(proc.stderr, err, "stderr")), limit)
             completed = await asyncio.wait_for(proc.wait(check=False), 5)

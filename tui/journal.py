@@ -1,0 +1,194 @@
+"""The journal: one JSON object per line, appended and fsync'd (format: shared CONTRACTS.md).
+
+A line is on disk before the step it describes acts, and again after it ends, so a console
+killed at any moment can tell what was done, what was under way, and what was not begun.
+Secrets never reach the file: every value is redacted before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from tui.errors import ConfigError
+
+EVENTS = ("planned", "started", "finished", "failed", "skipped", "already-done", "confirmed",
+          "override", "resumed")
+
+# shapes of secrets that may appear in command lines or outputs even when nobody declared
+# them: OpenShift OAuth tokens, bearer headers, private key blocks, k8s secret data
+_SECRET_PATTERNS = [
+    re.compile(r"sha256~[A-Za-z0-9_\-]{20,}"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+    re.compile(r"(?i)((?:token|password|secret)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"),
+    re.compile(r"(://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in proxy URLs
+]
+REDACTED = "<redacted>"
+
+
+def default_journal_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local",
+                                                            "state")
+    return Path(base) / "etcd-dr" / "journals"
+
+
+def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret and len(secret) >= 4:
+                value = value.replace(secret, REDACTED)
+        for pattern in _SECRET_PATTERNS:
+            value = pattern.sub(lambda m: (m.group(1) if m.groups() and m.group(1) else "")
+                                + REDACTED, value)
+        return value
+    if isinstance(value, dict):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Journal:
+    """Append-only JSON lines, each fsync'd before `write` returns."""
+
+    def __init__(self, path: str | os.PathLike, runbook: str, *, secrets: Iterable[str] = (),
+                 clock=_now):
+        self.path = Path(path)
+        self.runbook = runbook
+        self.secrets = set(secrets)
+        self._clock = clock
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        created = not self.path.exists()
+        try:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise ConfigError(f"cannot write the journal ({e.strerror})", where=str(self.path),
+                              hint="Choose another file with --journal") from None
+        os.fchmod(self._fd, 0o600)  # an existing file keeps no wider mode either
+        if created:
+            _fsync_dir(self.path.parent)
+
+    def add_secret(self, secret: str) -> None:
+        if secret:
+            self.secrets.add(secret)
+
+    def write(self, step: str, event: str, hosts: Iterable[str] = (), **extra: Any) -> dict:
+        if event not in EVENTS:
+            raise ValueError(f"unknown journal event {event!r}")
+        record = {"time": self._clock(), "runbook": self.runbook, "step": step, "event": event,
+                  "hosts": list(hosts)}
+        record.update(extra)
+        record = redact(record, self.secrets)
+        line = json.dumps(record, sort_keys=False, ensure_ascii=False) + "\n"
+        os.write(self._fd, line.encode("utf-8"))
+        os.fsync(self._fd)
+        return record
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_journal(path: str | os.PathLike) -> list[dict]:
+    """Every complete record; a torn last line (a crash mid-write) is ignored."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("the journal file does not exist", where=str(p)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the journal ({e.strerror})", where=str(p)) from None
+    records = []
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            if number == len(lines):  # the last line, cut short by a crash
+                break
+            raise ConfigError("a journal line is not JSON", where=f"{p}, line {number}",
+                              hint="The file was edited or damaged") from None
+        if not isinstance(record, dict) or not {"time", "runbook", "step", "event"} <= record.keys():
+            raise ConfigError("a journal line lacks time/runbook/step/event",
+                              where=f"{p}, line {number}")
+        records.append(record)
+    return records
+
+
+@dataclass
+class JournalState:
+    """What a journal says about its run: enough to resume it."""
+
+    runbook: str
+    params: dict
+    done: set[str] = field(default_factory=set)  # finished, already-done or skipped steps
+    in_flight: str | None = None  # started, never ended: its check decides on resume
+    failed: str | None = None
+    finished: bool = False  # the runbook itself ended (finished or aborted)
+    aborted: bool = False
+    facts: dict = field(default_factory=dict)  # what finished steps learned (e.g. snapshot)
+
+    @classmethod
+    def from_records(cls, records: list[dict]) -> "JournalState":
+        if not records:
+            raise ConfigError("the journal is empty: nothing to resume")
+        planned = next((r for r in records if r["step"] == "-" and r["event"] == "planned"), None)
+        if planned is None:
+            raise ConfigError("the journal has no 'planned' line: not a runbook journal")
+        state = cls(runbook=planned["runbook"], params=dict(planned.get("params") or {}))
+        open_steps: list[str] = []
+        for r in records:
+            step, event = r["step"], r["event"]
+            if "command" in r:
+                continue  # per-command lines; the step's own lines decide
+            if step == "-":
+                if event in ("finished", "failed"):
+                    state.finished = True
+                    state.aborted = event == "failed"
+                continue
+            if event == "started":
+                open_steps.append(step)
+            elif event in ("finished", "already-done", "skipped"):
+                state.done.add(step)
+                state.facts.update(r.get("facts") or {})
+                state.failed = None if state.failed == step else state.failed
+                open_steps = [s for s in open_steps if s != step]
+            elif event == "failed":
+                state.failed = step
+                open_steps = [s for s in open_steps if s != step]
+        state.in_flight = open_steps[-1] if open_steps else None
+        return state
+
+
+def load_state(path: str | os.PathLike) -> JournalState:
+    return JournalState.from_records(read_journal(path))

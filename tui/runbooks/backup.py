@@ -1,0 +1,266 @@
+"""BAK: back up etcd on ONE control-plane host (RUNBOOK.md BAK-0..5).
+
+`cluster-backup.sh DIR` saves `snapshot_<ts>.db` and `static_kuberesources_<ts>.tar.gz`; the
+console checks both are there with the same timestamp, flags backups the script marked
+__POSSIBLY_DIRTY__, and writes a manifest beside them that a restore checks later.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+from tui.fleet.commands import Command, Safety
+from tui.runbooks.checks import encryption_in_progress, proxy_env
+from tui.runbooks.context import RunContext
+from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
+
+DEFAULT_DIR = "/home/core/assets/backup"
+SCRIPT = "/usr/local/bin/cluster-backup.sh"
+_FILE = re.compile(r"^(snapshot|static_kuberesources)_(\d{4}-\d{2}-\d{2}_\d{6})"
+                   r"(__POSSIBLY_DIRTY__)?\.(db|tar\.gz)$")
+_CLOSING = re.compile(r'^\{"hash":\s*\d+.*"totalSize":\s*\d+\s*\}$')
+
+
+def backup_sets(listing: str) -> dict[str, dict]:
+    """Backups in a directory listing, by timestamp: which of the two files each has."""
+    sets: dict[str, dict] = {}
+    for name in listing.split():
+        m = _FILE.match(name.rsplit("/", 1)[-1])
+        if not m:
+            continue
+        entry = sets.setdefault(m.group(2), {"dirty": False})
+        entry[m.group(1)] = name.rsplit("/", 1)[-1]
+        entry["dirty"] = entry["dirty"] or bool(m.group(3))
+    return sets
+
+
+def _complete(sets: dict[str, dict], newer_than: str) -> list[str]:
+    return sorted(ts for ts, e in sets.items()
+                  if ts > newer_than and "snapshot" in e and "static_kuberesources" in e)
+
+
+def _list(ctx: RunContext, host: str) -> Command:
+    return Command.of("ls", "-1", ctx.params["backup_dir"], privileged=True, timeout=15)
+
+
+async def _listing(ctx: RunContext, host: str) -> tuple[bool, str]:
+    r = await ctx.fleet.run_one(host, _list(ctx, host), quiet=True)
+    if r.ok:
+        return True, r.stdout
+    if r.exit_status == 2 and "No such file" in r.stderr:
+        return True, ""  # no backup directory yet
+    return False, r.error or r.stderr.strip() or f"exit status {r.exit_status}"
+
+
+def suggest_host(snapshot) -> str | None:
+    """A healthy non-leader control-plane host: the leader serves the snapshot stream, so
+    backing up elsewhere keeps that load off the member that already works hardest."""
+    healthy = {m.host for m in snapshot.members if m.host and not m.errors}
+    usable = [h.name for h in snapshot.hosts if h.role == "control-plane" and
+              h.state == "connected" and h.name in healthy]
+    leader = snapshot.leader.host if snapshot.leader else None
+    non_leaders = [h for h in usable if h != leader]
+    return (non_leaders or usable or [None])[0]
+
+
+# --- preflight: the interlocks of BAK-0 ---------------------------------------------------------
+
+async def preflight(ctx: RunContext) -> list[str]:
+    reasons = []
+    host = ctx.params.get("host")
+    cp = [h.name for h in ctx.inventory.control_plane]
+    if host not in cp:
+        reasons.append(f"a backup runs on exactly one control-plane host; {host!r} is not one "
+                       f"(control-plane hosts: {', '.join(cp)})")
+        return reasons
+    if not ctx.fleet.status[host].state.usable:
+        st = ctx.fleet.status[host]
+        reasons.append(f"{host} is {st.state.value}" + (f" ({st.error})" if st.error else ""))
+        return reasons
+    busy = await encryption_in_progress(ctx)
+    if busy and not ctx.params.get("override"):
+        reasons.append(f"{busy}; a backup taken now would be only partly encrypted. Wait until "
+                       f"it completes, or override with a typed reason")
+    if ctx.params.get("proxy") is None:
+        ctx.params["proxy"] = await proxy_env(ctx)
+    ok, listing = await _listing(ctx, host)
+    if not ok:
+        reasons.append(f"cannot list {ctx.params['backup_dir']} on {host}: {listing}")
+    else:
+        existing = sorted(backup_sets(listing))
+        ctx.params.setdefault("baseline", existing[-1] if existing else "")
+    ctx.params.setdefault("started_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    return reasons
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+async def _check_rules(ctx: RunContext, _host) -> CheckResult:
+    extra = f"; encryption check overridden: {ctx.params['override']}" \
+        if ctx.params.get("override") else ""
+    return CheckResult(True, f"one host ({ctx.params['host']}), no encryption migration "
+                             f"under way{extra}")
+
+
+async def _check_proxy(ctx: RunContext, _host) -> CheckResult:
+    proxy = ctx.params.get("proxy") or {}
+    if proxy.get("unknown"):
+        return CheckResult(True, f"could not read proxy/cluster ({proxy['unknown']}); "
+                                 f"continuing without proxy variables")
+    names = sorted(k for k in proxy if k != "unknown")
+    return CheckResult(True, "cluster-wide proxy on: " + ", ".join(names) if names
+                       else "no cluster-wide proxy")
+
+
+async def _check_root_shell(ctx: RunContext, host) -> CheckResult:
+    r = await ctx.fleet.run_one(host, Command.of("id", "-u", privileged=True, timeout=15),
+                                quiet=True)
+    if r.ok and r.stdout.strip() == "0":
+        return CheckResult(True, "root via " + ("sudo -n" if ctx.use_sudo else "ssh"))
+    return CheckResult(False, r.error or f"cannot become root: {r.stderr.strip()}")
+
+
+def _proxy_pairs(ctx: RunContext) -> tuple[tuple[str, str], ...]:
+    proxy = ctx.params.get("proxy") or {}
+    return tuple((k, v) for k, v in sorted(proxy.items()) if k != "unknown" and v)
+
+
+def _backup_command(ctx: RunContext, host: str) -> list[Command]:
+    return [Command.of(SCRIPT, ctx.params["backup_dir"], privileged=True, timeout=1800,
+                       env=_proxy_pairs(ctx), safety=Safety.MUTATING)]
+
+
+def _read_closing_line(ctx: RunContext, host: str, result) -> None:
+    for line in reversed(result.stdout.splitlines()):
+        if _CLOSING.match(line.strip()):
+            try:
+                ctx.facts["snapshot"] = json.loads(line)
+            except ValueError:
+                pass
+            return
+
+
+async def _check_backup_made(ctx: RunContext, host) -> CheckResult:
+    ok, listing = await _listing(ctx, host)
+    if not ok:
+        return CheckResult(False, listing)
+    sets = backup_sets(listing)
+    new = _complete(sets, ctx.params.get("baseline", ""))
+    if not new:
+        return CheckResult(False, f"no new snapshot_<ts>.db + static_kuberesources_<ts>.tar.gz "
+                                  f"pair in {ctx.params['backup_dir']}")
+    ts = new[-1]
+    ctx.facts["backup_ts"] = ts
+    ctx.facts["backup_files"] = sets[ts]
+    return CheckResult(True, f"{sets[ts]['snapshot']} and {sets[ts]['static_kuberesources']}")
+
+
+def _manifest(ctx: RunContext, ts: str, files: dict) -> dict:
+    snap = ctx.facts.get("snapshot") or {}
+    api_snapshot = ctx.facts.get("api_snapshot")
+    encryption = ctx.facts.get("encryption_type")
+    return {
+        "made_by": "etcd-dr",
+        "cluster": ctx.inventory.cluster_name,
+        "version": ctx.facts.get("cluster_version") or ctx.inventory.cluster_version,
+        "host": ctx.params["host"],
+        "directory": ctx.params["backup_dir"],
+        "timestamp": ts,
+        "snapshot": files.get("snapshot"),
+        "static_kuberesources": files.get("static_kuberesources"),
+        "possibly_dirty": bool(files.get("dirty")),
+        "etcd": {k: snap.get(k) for k in ("hash", "revision", "totalKey", "totalSize")},
+        "encryption": encryption,
+        "api_reachable": api_snapshot,
+        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def manifest_path(ctx: RunContext, ts: str) -> str:
+    return f"{ctx.params['backup_dir'].rstrip('/')}/etcd-dr-manifest_{ts}.json"
+
+
+async def _check_verified(ctx: RunContext, host) -> CheckResult:
+    """BAK-5: the pair is there, non-empty, and a manifest sits beside it."""
+    if "backup_ts" not in ctx.facts:
+        made = await _check_backup_made(ctx, host)
+        if not made.ok:
+            return made
+    ts, files = ctx.facts["backup_ts"], ctx.facts["backup_files"]
+    directory = ctx.params["backup_dir"].rstrip("/")
+    paths = [f"{directory}/{files['snapshot']}", f"{directory}/{files['static_kuberesources']}"]
+    r = await ctx.fleet.run_one(host, Command.of("stat", "-c", "%s %n", *paths,
+                                                 privileged=True, timeout=15), quiet=True)
+    if not r.ok:
+        return CheckResult(False, f"cannot stat the backup files: {r.stderr.strip() or r.error}")
+    sizes = {}
+    for line in r.stdout.splitlines():
+        size, _, name = line.partition(" ")
+        sizes[name] = int(size) if size.isdigit() else 0
+    empty = [p for p in paths if sizes.get(p, 0) <= 0]
+    if empty:
+        return CheckResult(False, "empty backup file(s): " + ", ".join(empty))
+    await _enrich_from_api(ctx)
+    manifest = _manifest(ctx, ts, files)
+    manifest["sizes"] = {p.rsplit("/", 1)[-1]: sizes[p] for p in paths}
+    text = json.dumps(manifest, indent=2) + "\n"
+    w = await ctx.fleet.run_one(host, Command.of("tee", manifest_path(ctx, ts), privileged=True,
+                                                 stdin=text, timeout=15,
+                                                 safety=Safety.MUTATING), quiet=True)
+    if not w.ok:
+        return CheckResult(False, f"cannot write the manifest: {w.stderr.strip() or w.error}")
+    ctx.facts["manifest"] = manifest
+    notes = [f"{files['snapshot']} ({sizes[paths[0]]} bytes), "
+             f"{files['static_kuberesources']} ({sizes[paths[1]]} bytes), "
+             f"manifest {manifest_path(ctx, ts).rsplit('/', 1)[-1]}"]
+    if files.get("dirty"):
+        notes.append("the script marked this backup __POSSIBLY_DIRTY__ (a static pod rollout "
+                     "was under way): take another once the rollout is done")
+    if manifest["encryption"] not in (None, "", "identity"):
+        notes.append("encryption is on: store static_kuberesources (it holds the encryption "
+                     "keys) apart from the snapshot, and keep both: a restore needs both")
+    return CheckResult(True, "; ".join(notes))
+
+
+async def _enrich_from_api(ctx: RunContext) -> None:
+    snap = await ctx.api.snapshot()
+    ctx.facts["api_snapshot"] = snap.reachable
+    if snap.reachable:
+        ctx.facts["encryption_type"] = snap.encryption_type
+        ctx.facts["cluster_version"] = snap.version
+
+
+BACKUP = Runbook(
+    name="backup",
+    title="Back up etcd",
+    params=("host", "backup_dir"),
+    preflight=preflight,
+    steps=(
+        Step("BAK-0", "Check the rules",
+             "A backup runs on one control-plane host only, never on each, and never while "
+             "encryption or decryption is in progress.",
+             check=_check_rules),
+        Step("BAK-1", "Check the cluster-wide proxy",
+             "Read proxy/cluster: when a proxy is set, the backup script needs its variables.",
+             targets=Targets.API, check=_check_proxy),
+        Step("BAK-2", "Root shell on the host",
+             "Check that commands on the host run as root (sudo -n), as the script needs.",
+             targets=Targets.CHOSEN_HOST, check=_check_root_shell),
+        Step("BAK-3", "Export the proxy variables",
+             "HTTP_PROXY, HTTPS_PROXY and NO_PROXY are exported for the script (sudo -E).",
+             targets=Targets.CHOSEN_HOST,
+             skip_if=lambda ctx: None if _proxy_pairs(ctx) else "no cluster-wide proxy",
+             check=_check_proxy),
+        Step("BAK-4", "Run cluster-backup.sh",
+             "Save an etcd snapshot and the static pod resources into the backup directory "
+             "(a wrapper of etcdctl snapshot save; the member serves it, which loads it).",
+             targets=Targets.CHOSEN_HOST, commands=_backup_command, check=_check_backup_made,
+             safety=Safety.MUTATING, confirm=Confirm.YES_NO, on_output=_read_closing_line),
+        Step("BAK-5", "Verify the backup",
+             "Both files are there with the same timestamp and are not empty; write a "
+             "manifest beside them for a later restore to check.",
+             targets=Targets.CHOSEN_HOST, check=_check_verified, safety=Safety.MUTATING),
+    ),
+)

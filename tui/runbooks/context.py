@@ -1,0 +1,98 @@
+"""What a running runbook knows: the backend, its parameters, facts learned on the way, and
+the operator it asks (a dialog in the console, a prompt or --yes headless)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tui.backend import Backend
+from tui.fleet.commands import Command
+from tui.inventory import Host
+from tui.journal import Journal
+from tui.runbooks.model import Confirm, Step, Targets
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    step: Step
+    hosts: list[str]
+    commands: list[str]  # exactly what will be sent, per host when they differ
+    kind: Confirm
+    expected: str  # what must be typed for TYPE_* confirmations
+    text: str  # the question
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # "retry" | "skip" | "abort"
+    reason: str = ""  # required for skip (journaled as an override)
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """Progress for the operator's eyes (the journal gets its own lines)."""
+
+    kind: str  # plan | step | skip | already-done | command | output | waiting | done | failed | note
+    step: str = "-"
+    text: str = ""
+    hosts: tuple[str, ...] = ()
+    remaining: float | None = None  # seconds left, for waiting
+
+
+class Operator(Protocol):
+    async def confirm(self, request: ConfirmRequest) -> bool: ...
+
+    async def on_failure(self, step: Step, error: str) -> Decision: ...
+
+    def show(self, event: RunEvent) -> None: ...
+
+
+@dataclass
+class RunContext:
+    backend: Backend
+    journal: Journal | None
+    operator: Operator
+    params: dict[str, Any] = field(default_factory=dict)  # journaled in the plan line
+    facts: dict[str, Any] = field(default_factory=dict)  # learned while running
+    dry_run: bool = False
+    time_scale: float = 1.0  # a drill at --speed X waits X times less for the same progress
+
+    @property
+    def inventory(self):
+        return self.backend.inventory
+
+    @property
+    def fleet(self):
+        return self.backend.fleet
+
+    @property
+    def api(self):
+        return self.backend.api
+
+    @property
+    def use_sudo(self) -> bool:
+        return self.inventory.ssh.sudo
+
+    def host(self, name: str) -> Host:
+        return self.inventory.host(name)
+
+    def targets(self, step: Step) -> list[str]:
+        inv = self.inventory
+        cp = [h.name for h in inv.control_plane]
+        match step.targets:
+            case Targets.CHOSEN_HOST:
+                return [self.params["host"]]
+            case Targets.RECOVERY_HOST:
+                return [self.params["recovery_host"]]
+            case Targets.NON_RECOVERY_HOSTS:
+                return [h for h in cp if h != self.params["recovery_host"]]
+            case Targets.CONTROL_PLANE:
+                return cp
+            case Targets.ALL_NODES:
+                return [h.name for h in inv.hosts]
+            case _:
+                return []
+
+    def commands_for(self, step: Step, host: str) -> list[Command]:
+        return step.commands(self, host) if step.commands else []

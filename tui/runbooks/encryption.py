@@ -1,0 +1,123 @@
+"""ENC-ON and ENC-OFF: turn etcd encryption on or off through apiserver/cluster.
+
+The change is one merge patch; the work is the migration that follows, which the three
+operators report in their `Encrypted` conditions. The runbook waits for all three.
+"""
+
+from __future__ import annotations
+
+from tui.cluster.api import CONFIG_GROUP
+from tui.fleet.commands import Safety
+from tui.runbooks.context import RunContext
+from tui.runbooks.model import ApiAction, CheckResult, Confirm, Runbook, Step, Targets, Wait
+
+OPERATORS = ("openshiftapiserver", "kubeapiserver", "authentication")
+MIGRATION_TIMEOUT = 3 * 3600.0  # "20 minutes or more" on a large cluster; allow plenty
+POLL = 10.0
+
+
+def _patch(encryption_type: str) -> dict:
+    return {"spec": {"encryption": {"type": encryption_type}}}
+
+
+def _describe(ctx: RunContext) -> str:
+    t = ctx.params["encryption_type"]
+    return (f"PATCH apiserver.config.openshift.io/cluster (merge patch) "
+            f"{{\"spec\": {{\"encryption\": {{\"type\": \"{t}\"}}}}}}")
+
+
+async def _apply(ctx: RunContext) -> str:
+    t = ctx.params["encryption_type"]
+    await ctx.api.patch_cluster_object(CONFIG_GROUP, "apiservers", "cluster", _patch(t))
+    return f"spec.encryption.type set to {t}"
+
+
+async def _check_api(ctx: RunContext, _host) -> CheckResult:
+    snap = await ctx.api.snapshot()
+    if not snap.reachable:
+        return CheckResult(False, f"the API is needed for this runbook: {snap.error}")
+    return CheckResult(True, f"API reachable; encryption type now {snap.encryption_type}")
+
+
+async def _check_type_set(ctx: RunContext, _host) -> CheckResult:
+    snap = await ctx.api.snapshot()
+    if not snap.reachable:
+        return CheckResult(False, snap.error or "API unreachable")
+    want = ctx.params["encryption_type"]
+    have = snap.encryption_type or "identity"
+    if have == want:
+        return CheckResult(True, f"apiserver/cluster spec.encryption.type is {want}")
+    return CheckResult(False, f"spec.encryption.type is {have}, not {want}")
+
+
+def _check_conditions(done_reason: str):
+    async def check(ctx: RunContext, _host) -> CheckResult:
+        snap = await ctx.api.snapshot()
+        if not snap.reachable:
+            return CheckResult(False, f"waiting for the API: {snap.error}")
+        states = []
+        waiting = False
+        for op in OPERATORS:
+            c = snap.encrypted.get(op)
+            reason = (c.reason if c else None) or "no reason yet"
+            states.append(f"{op} {reason}")
+            waiting = waiting or reason != done_reason
+        return CheckResult(not waiting, ", ".join(states))
+
+    return check
+
+
+def _warn_before(ctx: RunContext) -> str:
+    return ("Do not take a backup until this completes: a backup taken midway is only partly "
+            "encrypted. Expect more memory use, slower backups and disk I/O while it runs.")
+
+
+ENCRYPTION_ON = Runbook(
+    name="encryption-on",
+    title="Turn etcd encryption on",
+    params=("encryption_type",),
+    steps=(
+        Step("ENC-ON-0", "Check API access",
+             "Encryption is switched through the API, with cluster-admin access.",
+             targets=Targets.API, check=_check_api),
+        Step("ENC-ON-1", "Read the warning",
+             "While resources are encrypted, backups must wait; some resources use more "
+             "memory, backups slow down and receiving nodes see more disk I/O.",
+             targets=Targets.CONSOLE, confirm=Confirm.YES_NO, check=_check_api,
+             warning="Do not take a backup until encryption has completed."),
+        Step("ENC-ON-2", "Set the encryption type",
+             "Patch apiserver/cluster: spec.encryption.type = the chosen type (aescbc: "
+             "AES-CBC with PKCS#7 padding and a 32-byte key; aesgcm where offered).",
+             targets=Targets.API, api=ApiAction(_describe, _apply), check=_check_type_set,
+             safety=Safety.MUTATING, confirm=Confirm.TYPE_CLUSTER),
+        Step("ENC-ON-3", "Wait for the migration",
+             "The operators re-encrypt Secrets, ConfigMaps, Routes and OAuth tokens; 20 "
+             "minutes or more on a large cluster.",
+             targets=Targets.API, check=_check_conditions("EncryptionCompleted"),
+             wait=Wait(interval=POLL, timeout=MIGRATION_TIMEOUT)),
+        Step("ENC-ON-4", "Check all three operators",
+             "openshiftapiserver, kubeapiserver and authentication all report "
+             "Encrypted = EncryptionCompleted.",
+             targets=Targets.API, check=_check_conditions("EncryptionCompleted")),
+    ),
+)
+
+ENCRYPTION_OFF = Runbook(
+    name="encryption-off",
+    title="Turn etcd encryption off",
+    params=("encryption_type",),
+    steps=(
+        Step("ENC-OFF-1", "Set the encryption type to identity",
+             "Patch apiserver/cluster: spec.encryption.type = identity (no encryption).",
+             targets=Targets.API, api=ApiAction(_describe, _apply), check=_check_type_set,
+             safety=Safety.MUTATING, confirm=Confirm.TYPE_CLUSTER),
+        Step("ENC-OFF-2", "Wait for the decryption",
+             "The operators decrypt every encrypted resource; 20 minutes or more.",
+             targets=Targets.API, check=_check_conditions("DecryptionCompleted"),
+             wait=Wait(interval=POLL, timeout=MIGRATION_TIMEOUT)),
+        Step("ENC-OFF-3", "Check all three operators",
+             "openshiftapiserver, kubeapiserver and authentication all report "
+             "Encrypted = DecryptionCompleted.",
+             targets=Targets.API, check=_check_conditions("DecryptionCompleted")),
+    ),
+)

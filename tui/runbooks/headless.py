@@ -1,0 +1,165 @@
+"""Running a runbook without the UI: `etcd-dr run`.
+
+One progress line per step event on stdout. On a terminal, confirmations are asked at the
+prompt (destructive ones by typing the host or cluster name); elsewhere mutating steps need
+--yes. A failed step aborts (exit 1): headless runs do not guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from tui.backend import Backend, BackendSpec
+from tui.errors import ConfigError
+from tui.journal import Journal, JournalState, default_journal_dir, read_journal
+from tui.runbooks import registry
+from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
+from tui.runbooks.model import Confirm, Step
+from tui.runbooks.runner import Refused, Runner
+
+
+class HeadlessOperator:
+    def __init__(self, *, yes: bool, out=None, interactive: bool | None = None):
+        self.yes = yes
+        self.out = out or sys.stdout
+        self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        self._last_wait = 0.0
+
+    def show(self, event: RunEvent) -> None:
+        if event.kind == "output":
+            return  # the journal and the console's panes keep output; stdout keeps progress
+        if event.kind == "waiting":
+            now = time.monotonic()
+            if now - self._last_wait < 10:
+                return
+            self._last_wait = now
+            left = f" ({event.remaining:.0f}s left)" if event.remaining is not None else ""
+            self._print(f"[{event.step}] waiting: {event.text}{left}")
+            return
+        hosts = f" [{', '.join(event.hosts)}]" if event.hosts and event.kind == "step" else ""
+        self._print(f"[{event.step}] {event.text}{hosts}")
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def confirm(self, request: ConfirmRequest) -> bool:
+        if self.yes:
+            return True
+        if not self.interactive:
+            raise Refused(f"{request.step.id} changes the cluster and needs confirmation, but "
+                          f"there is no terminal to ask on", hint="Add --yes to confirm "
+                          "every step in advance, or run it in a terminal")
+        self._print(request.text)
+        for line in request.commands:
+            self._print(f"    {line}")
+        if request.kind in (Confirm.TYPE_HOST, Confirm.TYPE_CLUSTER):
+            prompt = f"Type {request.expected} to go ahead: "
+        else:
+            prompt = "Go ahead? [y/N] "
+        answer = await asyncio.to_thread(input, prompt)
+        if request.kind in (Confirm.TYPE_HOST, Confirm.TYPE_CLUSTER):
+            return answer.strip() == request.expected
+        return answer.strip().lower() in ("y", "yes")
+
+    async def on_failure(self, step: Step, error: str) -> Decision:
+        return Decision("abort")
+
+
+def journal_path_for(runbook: str, cluster: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return default_journal_dir() / f"{cluster}-{runbook}-{stamp}.jsonl"
+
+
+def resume_state(path: Path, runbook: str) -> JournalState | None:
+    """The state to resume from, when `path` holds an unfinished run of `runbook`."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    state = JournalState.from_records(read_journal(path))
+    if state.runbook != runbook:
+        raise ConfigError(f"the journal is for the {state.runbook} runbook, not {runbook}",
+                          where=str(path), hint="Give another --journal file")
+    if state.finished and not state.aborted:
+        raise ConfigError("the journal's run already finished", where=str(path),
+                          hint="Give a new --journal file to run it again")
+    return state
+
+
+async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
+                       journal_path: str | None, dry_run: bool, out=None) -> int:
+    runbooks = registry()
+    runbook = runbooks[name]
+    backend = Backend(spec)
+    operator = HeadlessOperator(yes=yes, out=out)
+    try:
+        await backend.start(wait=True)
+        path = Path(journal_path) if journal_path else \
+            journal_path_for(name, backend.inventory.cluster_name)
+        resume = None if dry_run else resume_state(path, name)
+        if resume is not None:
+            params = {**resume.params, **{k: v for k, v in params.items()
+                                          if k not in resume.params}}
+        elif name == "backup" and not params.get("host"):
+            from tui.runbooks.backup import suggest_host
+
+            params["host"] = suggest_host(await backend.collector.collect())
+            if params["host"] is None:
+                raise Refused("no healthy control-plane host to take the backup on",
+                              hint="Check `etcd-dr status`, or name one with --host")
+            operator._print(f"backup host: {params['host']} (a healthy non-leader; choose "
+                            f"another with --host)")
+        journal = None if dry_run else Journal(path, name, secrets=_secrets(backend))
+        ctx = RunContext(backend=backend, journal=journal, operator=operator, params=params,
+                         dry_run=dry_run, time_scale=spec.speed if spec.is_drill else 1.0)
+        if resume is not None:
+            ctx.facts.update(resume.facts)
+        runner = Runner(runbook, ctx, resume=resume)
+        try:
+            if dry_run:
+                await runner.preflight()
+                print_plan(runner, out or sys.stdout)
+                return 0
+            operator._print(f"{runbook.title} on {backend.inventory.cluster_name}"
+                            f"{' (DRILL)' if backend.inventory.drill else ''}; journal: {path}")
+            await runner.run()
+            return 0
+        finally:
+            if journal is not None:
+                journal.close()
+    finally:
+        await backend.close()
+
+
+def _secrets(backend: Backend) -> set[str]:
+    """Values that must never reach a journal: the API token of the kubeconfig in use."""
+    out = set()
+    lab = backend.lab
+    if lab is not None and lab.cluster.api.token:
+        out.add(lab.cluster.api.token)
+    return out
+
+
+def print_plan(runner: Runner, out) -> None:
+    ctx = runner.ctx
+    print(f"Plan: {runner.runbook.title} on {ctx.inventory.cluster_name} (dry run: nothing "
+          f"is sent)", file=out)
+    for p in runner.plan():
+        step = p.step
+        where = ", ".join(p.hosts) if p.hosts else step.targets.value
+        flags = [step.safety.value]
+        if step.confirm != Confirm.NONE:
+            flags.append(f"confirm: {step.confirm.value}")
+        print(f"{step.id}  {step.title}  [{where}] ({'; '.join(flags)})", file=out)
+        print(f"    {step.explain}", file=out)
+        if p.skip_reason:
+            print(f"    skipped: {p.skip_reason}", file=out)
+        for host, commands in p.commands.items():
+            for c in commands:
+                print(f"    {host}$ {c}", file=out)
+        if p.api:
+            print(f"    API: {p.api}", file=out)
+        if step.wait:
+            print(f"    waits: every {step.wait.interval:g}s, up to {step.wait.timeout:g}s",
+                  file=out)

@@ -1,0 +1,280 @@
+"""The runner: executes a runbook's steps with checks, waits, confirmations and a journal.
+
+Rules it keeps, whoever drives it (the console, `etcd-dr run`, a drill):
+- before a mutating step acts, its check runs: if the postcondition already holds, the step
+  is journaled `already-done` and does not act again (re-runs and resumes are safe);
+- a line is fsync'd to the journal before a step acts and after it ends;
+- a failed step stops the run and the operator chooses: retry, skip (with a typed reason,
+  journaled as `override`) or abort;
+- read-only mode refuses a mutating runbook before its first step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from tui.errors import EtcdDrError, ReadOnlyRefused
+from tui.fleet.fleet import RunResult
+from tui.journal import JournalState
+from tui.runbooks.context import ConfirmRequest, RunContext, RunEvent
+from tui.runbooks.model import CheckResult, Confirm, Runbook, Step
+
+
+class RunAborted(EtcdDrError):
+    """The operator aborted, or a step failed and was not retried (exit 1)."""
+
+    exit_code = 1
+
+
+class Refused(EtcdDrError):
+    """An interlock refused the run before it started (exit 2)."""
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    step: Step
+    hosts: list[str]
+    commands: dict[str, list[str]]  # host -> exact command lines as sent
+    api: str | None
+    skip_reason: str | None
+
+
+class Runner:
+    def __init__(self, runbook: Runbook, ctx: RunContext, *, resume: JournalState | None = None):
+        self.runbook = runbook
+        self.ctx = ctx
+        self.resume = resume
+
+    # --- the plan ---------------------------------------------------------------------------
+
+    def plan(self) -> list[PlannedStep]:
+        out = []
+        for step in self.runbook.steps:
+            reason = step.skip_if(self.ctx) if step.skip_if else None
+            hosts = self.ctx.targets(step)
+            commands = {h: [c.redacted(self.ctx.use_sudo) for c in self.ctx.commands_for(step, h)]
+                        for h in hosts} if step.commands else {}
+            api = step.api.describe(self.ctx) if step.api else None
+            out.append(PlannedStep(step, hosts, commands, api, reason))
+        return out
+
+    # --- running ----------------------------------------------------------------------------
+
+    def _journal(self, step: str, event: str, hosts=(), **extra) -> None:
+        if self.ctx.journal is not None:
+            self.ctx.journal.write(step, event, hosts, **extra)
+
+    def _show(self, kind: str, step: str = "-", text: str = "", hosts=(), remaining=None):
+        self.ctx.operator.show(RunEvent(kind, step, text, tuple(hosts), remaining))
+
+    async def preflight(self) -> None:
+        """Interlocks; raises Refused with every reason."""
+        if self.runbook.mutating and self.ctx.backend.read_only:
+            raise Refused(f"the {self.runbook.name} runbook changes the cluster and the console "
+                          f"is read-only", hint="Run it without --read-only")
+        missing = [p for p in self.runbook.params if self.ctx.params.get(p) in (None, "")]
+        if missing:
+            raise Refused(f"the {self.runbook.name} runbook needs {', '.join(missing)}")
+        if self.runbook.preflight is not None:
+            reasons = await self.runbook.preflight(self.ctx)
+            if reasons:
+                raise Refused(f"{self.runbook.name} refused: " + "; ".join(reasons))
+
+    async def run(self) -> None:
+        """Run to the end; raises RunAborted (exit 1) or Refused (exit 2)."""
+        if self.resume is None:
+            await self.preflight()
+            self._journal("-", "planned", params=self.ctx.params,
+                          steps=[s.id for s in self.runbook.steps])
+            if self.ctx.params.get("override"):
+                self._journal("-", "override", reason=self.ctx.params["override"])
+                self._show("note", text=f"interlock overridden: {self.ctx.params['override']}")
+        else:
+            self._journal("-", "resumed", params=self.ctx.params,
+                          in_flight=self.resume.in_flight, done=sorted(self.resume.done))
+            self._show("note", text=f"resuming: {len(self.resume.done)} step(s) already done"
+                       + (f"; {self.resume.in_flight} was under way: checking it first"
+                          if self.resume.in_flight else ""))
+        for step in self.runbook.steps:
+            if self.resume is not None and step.id in self.resume.done:
+                continue
+            await self._run_step(step)
+        self._journal("-", "finished")
+        self._show("done", text=f"{self.runbook.title}: done")
+
+    async def _run_step(self, step: Step) -> None:
+        ctx = self.ctx
+        reason = step.skip_if(ctx) if step.skip_if else None
+        hosts = ctx.targets(step)
+        if reason:
+            self._journal(step.id, "skipped", hosts, reason=reason)
+            self._show("skip", step.id, f"{step.title}: skipped ({reason})", hosts)
+            return
+        self._show("step", step.id, step.title, hosts)
+        while True:
+            try:
+                await self._attempt(step, hosts)
+                return
+            except _StepFailed as failure:
+                self._journal(step.id, "failed", hosts, error=failure.message)
+                self._show("failed", step.id, f"failed: {failure.message}", hosts)
+                decision = await ctx.operator.on_failure(step, failure.message)
+                if decision.action == "retry":
+                    self._show("note", step.id, "retrying")
+                    continue
+                if decision.action == "skip" and decision.reason.strip():
+                    self._journal(step.id, "override", hosts, reason=decision.reason.strip())
+                    self._journal(step.id, "skipped", hosts,
+                                  reason=f"override: {decision.reason.strip()}")
+                    self._show("skip", step.id, "skipped by the operator: "
+                                                f"{decision.reason.strip()}")
+                    return
+                self._journal("-", "failed", error=f"aborted at {step.id}: {failure.message}")
+                raise RunAborted(f"{self.runbook.title} stopped at {step.id} ({step.title}): "
+                                 f"{failure.message}",
+                                 hint=f"The journal has every step so far; fix the cause and "
+                                      f"run again to resume from {step.id}")
+
+    async def _attempt(self, step: Step, hosts: list[str]) -> None:
+        ctx = self.ctx
+        acts = bool(step.commands or step.api)
+        if acts and step.check is not None:
+            # the postcondition may already hold: a re-run or a resumed in-flight step
+            verdict = await self._check(step, hosts)
+            if verdict.ok:
+                self._journal(step.id, "already-done", hosts, detail=verdict.detail)
+                self._show("already-done", step.id,
+                           f"already done: {verdict.detail}", hosts)
+                return
+        if step.confirm != Confirm.NONE:
+            request = self._confirm_request(step, hosts)
+            if not await ctx.operator.confirm(request):
+                self._journal("-", "failed", error=f"not confirmed at {step.id}")
+                raise RunAborted(f"{step.id} was not confirmed; nothing was sent for it",
+                                 hint="Run again to continue from this step")
+            self._journal(step.id, "confirmed", hosts, kind=step.confirm.value)
+        self._journal(step.id, "started", hosts)
+        if step.commands:
+            await self._run_commands(step, hosts)
+        if step.api:
+            try:
+                what = await step.api.call(ctx)
+            except ReadOnlyRefused:
+                raise
+            except EtcdDrError as e:
+                raise _StepFailed(e.message) from None
+            except Exception as e:  # API client errors: say what and where
+                from tui.cluster.api import describe_api_error
+
+                raise _StepFailed(describe_api_error(e, ctx.api.server)) from None
+            self._journal(step.id, "finished", [], api=step.api.describe(ctx), detail=what)
+        if step.check is not None:
+            verdict = await self._wait_for(step, hosts)
+            if not verdict.ok:
+                raise _StepFailed(verdict.detail or "its check did not hold")
+            self._journal(step.id, "finished", hosts, detail=verdict.detail,
+                          **({"facts": dict(ctx.facts)} if ctx.facts else {}))
+            self._show("done", step.id, f"done: {verdict.detail}", hosts)
+        else:
+            self._journal(step.id, "finished", hosts)
+            self._show("done", step.id, "done", hosts)
+
+    def _confirm_request(self, step: Step, hosts: list[str]) -> ConfirmRequest:
+        ctx = self.ctx
+        lines = []
+        for h in hosts:
+            for c in ctx.commands_for(step, h):
+                lines.append(f"{h}: {c.redacted(ctx.use_sudo)}")
+        if step.api:
+            lines.append(f"API: {step.api.describe(ctx)}")
+        expected = {Confirm.TYPE_HOST: hosts[0] if hosts else "",
+                    Confirm.TYPE_CLUSTER: ctx.inventory.cluster_name}.get(step.confirm, "yes")
+        where = ", ".join(hosts) if hosts else step.targets.value
+        return ConfirmRequest(step=step, hosts=hosts, commands=lines, kind=step.confirm,
+                              expected=expected,
+                              text=f"{step.id} {step.title} on {where}: {step.explain}")
+
+    async def _run_commands(self, step: Step, hosts: list[str]) -> None:
+        ctx = self.ctx
+
+        async def on_host(host: str) -> RunResult | None:
+            result = None
+            for command in ctx.commands_for(step, host):
+                self._show("command", step.id, f"$ {command.display()}", [host])
+                self._journal(step.id, "started", [host],
+                              command=command.redacted(ctx.use_sudo))
+                result = await ctx.fleet.run_one(
+                    host, command,
+                    on_line=lambda stream, text, h=host: self._show(
+                        "output", step.id, text if stream == "stdout" else f"! {text}", [h]))
+                event = "finished" if result.ok else "failed"
+                self._journal(step.id, event, [host], command=command.redacted(ctx.use_sudo),
+                              exit_status=result.exit_status,
+                              **({"error": result.error} if result.error else {}),
+                              duration=round(result.duration, 3))
+                if step.on_output is not None:
+                    step.on_output(ctx, host, result)
+                if not result.ok:
+                    raise _StepFailed(f"{host}: {_result_problem(result)}")
+            return result
+
+        if step.parallel:
+            outcomes = await asyncio.gather(*(on_host(h) for h in hosts),
+                                            return_exceptions=True)
+            problems = [o for o in outcomes if isinstance(o, BaseException)]
+            for p in problems:
+                if not isinstance(p, _StepFailed):
+                    raise p
+            if problems:
+                raise _StepFailed("; ".join(p.message for p in problems))
+        else:
+            for h in hosts:
+                await on_host(h)
+
+    async def _check(self, step: Step, hosts: list[str]) -> CheckResult:
+        try:
+            if step.targets in (step.targets.API, step.targets.CONSOLE) or not hosts:
+                return await step.check(self.ctx, None)
+            results = await asyncio.gather(*(step.check(self.ctx, h) for h in hosts))
+        except EtcdDrError as e:
+            return CheckResult(False, e.message)
+        bad = [f"{h}: {r.detail}" for h, r in zip(hosts, results) if not r.ok]
+        if bad:
+            return CheckResult(False, "; ".join(bad))
+        details = {r.detail for r in results if r.detail}
+        return CheckResult(True, "; ".join(sorted(details)))
+
+    async def _wait_for(self, step: Step, hosts: list[str]) -> CheckResult:
+        verdict = await self._check(step, hosts)
+        if verdict.ok or step.wait is None:
+            return verdict
+        scale = max(self.ctx.time_scale, 1e-6)
+        timeout = step.wait.timeout / scale
+        interval = max(0.1, step.wait.interval / scale)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return CheckResult(False, f"still not done after {timeout:g}s: "
+                                          f"{verdict.detail}")
+            self._show("waiting", step.id, verdict.detail, hosts, remaining=remaining)
+            await asyncio.sleep(min(interval, remaining))
+            verdict = await self._check(step, hosts)
+            if verdict.ok:
+                return verdict
+
+
+class _StepFailed(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _result_problem(result: RunResult) -> str:
+    if result.error:
+        return result.error
+    err = [l for l in result.stderr.strip().splitlines() if l.strip()]
+    tail = err[-1] if err else ""
+    return f"exit status {result.exit_status}" + (f": {tail}" if tail else "")

@@ -526,7 +526,7 @@ async def _handshake_done(conn: asyncssh.SSHClientConnection) -> None:
         return
     try:
         await asyncio.wait_for(request(b"keepalive@openssh.com"), 5)
-    except (asyncssh.Error, OSError, asyncio.TimeoutError):
+    except (asyncssh.Error, OSError, asyncio.TimeoutError, TypeError):
         pass  # a dead connection shows up on its own, in _maintain
 
 

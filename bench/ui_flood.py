@@ -68,6 +68,15 @@ async def run(workdir, inventory, events, HelpScreen, make_app, BackendSpec, Com
         hosts = [h.name for h in app.backend.inventory.control_plane]
         latencies: list[float] = []
         flood_times: list[float] = []
+        idle: list[float] = []
+        for _ in range(20):  # the same key with no flood: what the UI costs by itself
+            before = app.focused
+            t0 = time.perf_counter()
+            app.post_message(events.Key("tab", None))
+            while app.focused is before:
+                await asyncio.sleep(0.001)
+            idle.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.05)
         for _ in range(ROUNDS):
             flood = asyncio.ensure_future(
                 fleet.run(hosts, Command.of("seq", "1", str(LINES)), timeout=600))
@@ -98,6 +107,8 @@ async def run(workdir, inventory, events, HelpScreen, make_app, BackendSpec, Com
           f"keys pressed during them: {len(latencies)}")
     print(f"key-to-screen: median {statistics.median(latencies) * 1000:.1f} ms, "
           f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
+    print(f"same key, no flood: median {statistics.median(idle) * 1000:.1f} ms, "
+          f"max {max(idle) * 1000:.1f} ms")
     print(f"max RSS {rss_mb:.0f} MB; lines kept per pane {kept} (bound {MAX_LINES})")
     print(f"ui_flood lines={LINES} keys={len(latencies)} p99_ms={p99 * 1000:.1f} "
           f"median_ms={statistics.median(latencies) * 1000:.1f} rss_mb={rss_mb:.0f} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import yaml
 
 from tui.drill.activity import activity_forever
 from tui.drill.apiserver import DrillApiServer
+from tui.drill.encryption import encryption_forever
 from tui.drill.model import SimClock
 from tui.drill.scenario import build_cluster
 from tui.drill.sshserver import DrillSSHServer
@@ -43,6 +45,7 @@ class DrillLab:
         self.servers: dict[str, DrillSSHServer] = {}
         self._kubelet: asyncio.Task | None = None
         self._activity: asyncio.Task | None = None
+        self._encryption: asyncio.Task | None = None
         self.api = DrillApiServer(self.cluster, address=f"{address_base}.250")
         self.inventory_path = self.workdir / "inventory.yaml"
         self.known_hosts_path = self.workdir / "known_hosts"
@@ -76,6 +79,9 @@ class DrillLab:
         # kubelet keeps working between commands, so the API sees pods stop on their own
         self._kubelet = asyncio.create_task(reconcile_forever(self.cluster), name="drill-kubelet")
         self._activity = asyncio.create_task(activity_forever(self.cluster), name="drill-writes")
+        # the operators' encryption migrations move on with the clock, as the writes do
+        self._encryption = asyncio.create_task(encryption_forever(self.cluster),
+                                               name="drill-encryption")
         self.cluster.api.token = "sha256~" + secrets.token_urlsafe(32)
         await self.api.start()
         kubeconfig = {
@@ -130,13 +136,15 @@ class DrillLab:
         self.cluster.changed()
 
     async def stop(self) -> None:
-        for task in (self._kubelet, self._activity):
+        for task in (self._kubelet, self._activity, self._encryption):
             if task is not None:
                 task.cancel()
-        self._kubelet = self._activity = None
+        self._kubelet = self._activity = self._encryption = None
         for server in self.servers.values():
             await server.stop()
         await self.api.stop()
+        if self._own_workdir:  # a temporary lab leaves nothing behind (keys included)
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _free_port(address: str) -> int:

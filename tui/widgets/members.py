@@ -21,8 +21,18 @@ class MembersTable(DataTable):
         self.add_columns(*MEMBER_COLUMNS)
         self.border_title = "etcd members"
 
+    _shown: object = None
+
     def show(self, members: list[MemberView], *, source: str | None, age: str,
              stale: bool, error: str | None) -> None:
+        self.set_class(stale, "stale")
+        self.border_subtitle = (f"STALE - {source} {age} ago ({error})" if stale
+                                else f"{source or '-'} - {age} ago")
+        content = (tuple(tuple(member_cells(m)) + (m.is_leader, bool(m.errors)) for m in members),
+                   None if members else error)
+        if content == self._shown:
+            return  # rebuilding an unchanged table every second costs a full re-layout
+        self._shown = content
         self.clear()
         for m in members:
             cells: list = member_cells(m)
@@ -33,6 +43,3 @@ class MembersTable(DataTable):
         if not members:
             self.add_row(Text(f"no member data: {error or 'waiting for the first answer'}",
                               style="italic"), *[""] * (len(MEMBER_COLUMNS) - 1))
-        self.set_class(stale, "stale")
-        self.border_subtitle = (f"STALE - {source} {age} ago ({error})" if stale
-                                else f"{source or '-'} - {age} ago")

@@ -15,10 +15,14 @@ class InfoPanel(Static):
     def __init__(self, title: str, **kw):
         super().__init__(**kw)
         self.border_title = title
+        self._text: str | None = None
 
     def show(self, lines: list[str], *, source: str, age: str, stale: bool = False,
              alert: bool = False) -> None:
         self.set_class(stale, "stale")
         self.set_class(alert, "alert")
         self.border_subtitle = f"{'STALE - ' if stale else ''}{source} - {age}"
-        self.update("\n".join(lines) if lines else "-")
+        text = "\n".join(lines) if lines else "-"
+        if text != self._text:  # unchanged text: no re-layout
+            self._text = text
+            self.update(text)

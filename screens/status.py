@@ -44,6 +44,7 @@ class StatusScreen(Screen):
 
     def on_mount(self) -> None:
         app = self.app
+        app.status_screen = self
         backend = app.backend
         spec = backend.spec
         self.query_one(ClusterBanner).show(

@@ -347,8 +347,9 @@ async def test_ip_addresses(cluster):
 
 
 async def test_recovery_scripts_are_stubs(cluster):
-    r = await sh(cluster, "sudo -E /usr/local/bin/cluster-backup.sh /home/core/assets/backup")
-    assert (r.status, r.err) == (1, "cluster-backup.sh: not implemented in this drill build yet\n")
+    # cluster-backup.sh is simulated for real (tests/test_drill_backup.py)
+    r = await sh(cluster, "sudo -E /usr/local/bin/cluster-restore.sh /home/core/assets/backup")
+    assert (r.status, r.err) == (1, "cluster-restore.sh: not implemented in this drill build yet\n")
 
 
 # --- etcdctl through crictl exec ------------------------------------------------------------

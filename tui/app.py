@@ -11,6 +11,8 @@ from textual.command import Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
 from assets import asset_path
+from screens.backup import BackupScreen
+from screens.encryption import EncryptionScreen
 from screens.status import StatusScreen
 from tui.backend import Backend, BackendSpec
 from tui.errors import EtcdDrError
@@ -43,25 +45,31 @@ class EtcdDrApp(App):
     CSS_PATH = str(asset_path("etcd_dr.tcss"))
     TITLE = "etcd-dr"
     COMMANDS = App.COMMANDS | {HostCommands}
+    MODES = {"status": StatusScreen, "backup": BackupScreen, "encryption": EncryptionScreen}
+    DEFAULT_MODE = "status"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("r", "refresh", "Refresh"),
         Binding("t", "trust_key", "Trust host key"),
+        Binding("s", "switch_mode('status')", "Status"),
+        Binding("b", "switch_mode('backup')", "Backup"),
+        Binding("e", "switch_mode('encryption')", "Encryption"),
     ]
+    # runbook screens change the cluster: a read-only console does not even offer them
+    MUTATING_MODES = ("backup", "encryption")
 
     def __init__(self, backend: Backend, *, refresh_interval: float = 2.0,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, resume_path: str | None = None):
         super().__init__()
         self.backend = backend
         self.refresh_interval = refresh_interval
         self.clock = clock
+        self.resume_path = resume_path
         self.snapshot: StatusSnapshot | None = None
+        self.status_screen: StatusScreen | None = None
         self.started = False
         self.start_error: str | None = None
-
-    def get_default_screen(self):
-        return StatusScreen()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -81,15 +89,48 @@ class EtcdDrApp(App):
         # first picture as soon as the connections settle, not one interval later
         await self.backend.fleet.wait_settled()
         self.action_refresh()
+        await self._offer_resume()
+
+    async def _offer_resume(self) -> None:
+        """`console --resume JOURNAL`, or an unfinished journal of this cluster: resume it."""
+        from screens.resume import ResumeScreen
+        from tui.runbooks.journals import unfinished_journals
+
+        if self.backend.read_only:
+            return
+        if self.resume_path:
+            found = unfinished_journals(paths=[self.resume_path])
+            if not found:
+                self.notify(f"{self.resume_path}: nothing to resume (finished, or not a "
+                            f"runbook journal)", severity="warning", timeout=15)
+                return
+            self._resume(*found[0])
+            return
+        found = unfinished_journals(cluster=self.backend.inventory.cluster_name)
+        if found:
+            path, state = found[0]
+            if await self.push_screen_wait(ResumeScreen(str(path), state)):
+                self._resume(path, state)
+
+    def _resume(self, path, state) -> None:
+        mode = {"backup": "backup", "encryption-on": "encryption",
+                "encryption-off": "encryption"}.get(state.runbook)
+        if mode is None:
+            self.notify(f"{path}: the {state.runbook} runbook has no screen in this build",
+                        severity="warning")
+            return
+        self.switch_mode(mode)
+        screen = self.screen
+        if state.runbook != getattr(screen, "RUNBOOK", None) and hasattr(screen, "_choose_runbook"):
+            screen.query_one("#direction").value = "off" if state.runbook.endswith("off") else "on"
+            screen._choose_runbook()
+        screen.start_resume(path, state)
 
     async def on_unmount(self) -> None:
         await self.backend.close()
 
     def _status_screen(self):
-        for screen in self.screen_stack:
-            if isinstance(screen, StatusScreen):
-                return screen
-        return None
+        return self.status_screen
 
     def _on_fleet_event(self, event: FleetEvent) -> None:
         screen = self._status_screen()
@@ -140,6 +181,8 @@ class EtcdDrApp(App):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "trust_key":
             return bool(self._untrusted_hosts())
+        if action == "switch_mode" and parameters and parameters[0] in self.MUTATING_MODES:
+            return not self.backend.read_only
         return True
 
     def action_trust_key(self) -> None:
@@ -181,13 +224,14 @@ class EtcdDrApp(App):
 
 
 def make_app(spec: BackendSpec, *, refresh_interval: float = 2.0,
-             clock: Callable[[], float] = time.time) -> EtcdDrApp:
+             clock: Callable[[], float] = time.time, resume_path: str | None = None) -> EtcdDrApp:
     """The one way to build the console: from a backend spec (real inventory or drill)."""
-    return EtcdDrApp(Backend(spec), refresh_interval=refresh_interval, clock=clock)
+    return EtcdDrApp(Backend(spec), refresh_interval=refresh_interval, clock=clock,
+                     resume_path=resume_path)
 
 
-def run_console(spec: BackendSpec) -> None:
-    app = make_app(spec)
+def run_console(spec: BackendSpec, resume_path: str | None = None) -> None:
+    app = make_app(spec, resume_path=resume_path)
     app.run()
     if app.start_error:
         raise EtcdDrError(app.start_error)

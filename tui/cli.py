@@ -101,9 +101,14 @@ def console(inventory_path, read_only, resume):
     from tui.app import run_console
     from tui.backend import BackendSpec
 
+    if resume and read_only:
+        _fail("--resume continues a runbook, which a --read-only console cannot run.", 2)
     if resume:
-        _fail("--resume needs the runbook engine, which this build does not have yet.", 2)
-    run_console(BackendSpec(inventory_path=inventory_path, read_only=read_only))
+        from tui.journal import load_state
+
+        load_state(resume)  # a missing or damaged journal fails here, before any UI
+    run_console(BackendSpec(inventory_path=inventory_path, read_only=read_only),
+                resume_path=resume)
 
 
 @main.command()

@@ -70,13 +70,15 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         created = not self.path.exists()
         try:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as e:
             raise ConfigError(f"cannot write the journal ({e.strerror})", where=str(self.path),
                               hint="Choose another file with --journal") from None
         os.fchmod(self._fd, 0o600)  # an existing file keeps no wider mode either
         if created:
             _fsync_dir(self.path.parent)
+        else:
+            _drop_torn_tail(self._fd)
 
     def add_secret(self, secret: str) -> None:
         if secret:
@@ -96,14 +98,40 @@ class Journal:
 
     def close(self) -> None:
         if self._fd >= 0:
+            empty = os.fstat(self._fd).st_size == 0
             os.close(self._fd)
             self._fd = -1
+            if empty:  # a run refused before its first line leaves no journal behind
+                try:
+                    self.path.unlink()
+                except OSError:
+                    pass
 
     def __enter__(self) -> "Journal":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _drop_torn_tail(fd: int) -> None:
+    """Cut a last line that a crash left without its newline (read_journal ignores it):
+    a line appended after it would be glued onto it, and the whole line, no longer the
+    last, would make the journal unreadable."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    keep = size
+    while keep > 0:
+        start = max(0, keep - 65536)
+        block = os.pread(fd, keep - start, start)
+        cut = block.rfind(b"\n")
+        if cut >= 0:
+            keep = start + cut + 1
+            break
+        keep = start
+    os.ftruncate(fd, keep)
+    os.fsync(fd)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -170,6 +198,8 @@ class JournalState:
         for r in records:
             step, event = r["step"], r["event"]
             if "command" in r:
+                if event == "finished":  # what a command's output said (see the runner)
+                    state.facts.update(r.get("facts") or {})
                 continue  # per-command lines; the step's own lines decide
             if step == "-":
                 if event in ("finished", "failed"):

@@ -639,6 +639,60 @@ spec:
 """
 
 
+LAB_DIR = Path(__file__).resolve().parent
+STATIC_POD_RESOURCES = {  # a few revisions of each, with files, as a control-plane host keeps
+    "kube-apiserver-pod-2": ("configmaps/config/config.yaml",
+                             "secrets/localhost-recovery-client-token/token"),
+    "kube-apiserver-pod-3": ("configmaps/config/config.yaml",
+                             "configmaps/kube-apiserver-pod/pod.yaml",
+                             "secrets/encryption-config/encryption-config"),
+    "kube-controller-manager-pod-4": ("configmaps/config/config.yaml",),
+    "kube-scheduler-pod-5": ("configmaps/config/config.yaml",),
+    "etcd-pod-2": ("configmaps/etcd-pod/pod.yaml",),
+    "etcd-pod-3": ("configmaps/etcd-pod/pod.yaml", "configmaps/etcd-scripts/etcd.env"),
+}
+
+
+def _env_key(name: str) -> str:
+    return "NODE_" + "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def install_backup_script(hdir: Path, name: str, addresses: Sequence[str], prefix: str,
+                          etcd: str) -> None:
+    """Put a stand-in of /usr/local/bin/cluster-backup.sh on a lab host (tests/lab/
+    cluster-backup.sh), what it sources (etcd.env, etcd-common-tools), the etcdctl it runs,
+    and static pod resource directories for it to tar up."""
+    spr = hdir / "etc-kubernetes" / "static-pod-resources"
+    for rev, files in STATIC_POD_RESOURCES.items():
+        for f in files:
+            path = spr / rev / f
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"# etcd-dr lab: {name} {rev}/{f}\n")
+    scripts = spr / "etcd-certs" / "configmaps" / "etcd-scripts"
+    scripts.mkdir(parents=True)
+    env = [("ALL_ETCD_ENDPOINTS", ",".join(f"http://{a}:2379" for a in addresses)),
+           ("ETCDCTL_API", "3"),
+           ("ETCDCTL_ENDPOINTS", ",".join(f"http://{a}:2379" for a in addresses)),
+           ("ETCD_DATA_DIR", "/var/lib/etcd")]
+    for i, a in enumerate(addresses):
+        key = _env_key(f"{prefix}{i}")
+        env += [(f"{key}_ETCD_NAME", f"{prefix}{i}"), (f"{key}_ETCD_URL_HOST", a),
+                (f"{key}_IP", a)]
+    (scripts / "etcd.env").write_text("".join(f'export {k}="{v}"\n' for k, v in env))
+    shutil.copyfile(LAB_DIR / "etcd-common-tools", scripts / "etcd-common-tools")
+    bindir = spr / "bin"
+    bindir.mkdir()
+    _, etcdctl = etcd_binaries(etcd)
+    (bindir / "etcdctl").symlink_to(etcdctl)
+    etcdutl = Path(etcdctl).with_name("etcdutl")
+    if etcdutl.exists():
+        (bindir / "etcdutl").symlink_to(etcdutl)
+    script = hdir / "usr-local-bin" / "cluster-backup.sh"
+    script.write_text((LAB_DIR / "cluster-backup.sh").read_text()
+                      .replace("NODE_NODE_ENVVAR_NAME", _env_key(name)))
+    script.chmod(0o755)
+
+
 @dataclass
 class Lab:
     """N hosts (sshd each, or one sshd on all addresses) and optionally an etcd cluster."""
@@ -734,6 +788,8 @@ class Lab:
                 manifests.mkdir()
                 (manifests / "etcd-pod.yaml").write_text(ETCD_POD.format(
                     name=name, address=address, version=self.etcd or "3.4"))
+                install_backup_script(hdir, name, addresses, self.name_prefix,
+                                      self.etcd or "3.4")
             sshd = next((x for x in shared if address in x.addresses), None) or \
                 Sshd(name, hdir / "sshd", [address], self.port,
                      self._host_key(hdir / "ssh_host_ed25519_key", name),

@@ -62,6 +62,9 @@ class EtcdMember:
     is_learner: bool = False
     running: bool = True  # the etcd container is up and the member answers
     defragging: bool = False  # a member being defragmented answers nothing until done
+    # a defrag under way or queued (tui.drill.faults): simulated (start, end) epoch seconds;
+    # `defragging` turns on at start, and at end the file shrinks to about what is in use
+    defrag_window: tuple[float, float] | None = None
 
 
 @dataclass
@@ -73,6 +76,9 @@ class EtcdCluster:
     revision: int = 900_000
     quota_backend_bytes: int = 8 * 1024 * 1024 * 1024  # OpenShift sets 8 GiB
     alarms: list[tuple[int, str]] = field(default_factory=list)  # (member_id, "NOSPACE"|"CORRUPT")
+    # when the leader moves on its own once (scenario etcd.leader_moves_after_seconds):
+    # simulated epoch seconds, None = never (tui.drill.faults.tick applies it)
+    leader_move_at: float | None = None
 
     def member(self, member_id: int) -> EtcdMember | None:
         return next((m for m in self.members if m.member_id == member_id), None)
@@ -176,6 +182,15 @@ class ApiState:
     node_ready: dict[str, bool] = field(default_factory=dict)
     proxy: dict[str, str] = field(default_factory=dict)
     token: str = ""  # bearer token the API accepts; never logged
+    # a kube-apiserver revision rollout is under way (its clusteroperator is Progressing):
+    # cluster-backup.sh refuses to run then, unless given --force
+    rollout_in_progress: bool = False
+    # the encryption migration tui.drill.encryption drives: when the current encryption or
+    # decryption began (simulated epoch seconds; None = settled), how long the slowest
+    # operator takes, and the Encrypted conditions as they were when it began
+    encryption_since: float | None = None
+    encryption_minutes: float = 20.0
+    encryption_from: dict[str, dict | None] = field(default_factory=dict)
 
 
 @dataclass

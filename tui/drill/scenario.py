@@ -10,6 +10,7 @@ import yaml
 
 from assets import asset_path
 from tui.errors import ConfigError
+from tui.drill import encryption
 from tui.drill.model import (ApiState, DrillCluster, DrillHost, EtcdCluster, EtcdMember,
                              SimClock)
 
@@ -71,6 +72,74 @@ def _num(doc: dict, key: str, default: float, source: str) -> float:
     return value
 
 
+ENCRYPTION_TYPES = ("", "identity", "aescbc", "aesgcm")
+ENCRYPTION_OPERATORS = ("openshiftapiserver", "kubeapiserver", "authentication")
+
+
+def _encryption_type(api_doc: dict, source: str) -> str:
+    value = api_doc.get("encryption")
+    value = "" if value is None else value
+    if not isinstance(value, str) or value not in ENCRYPTION_TYPES:
+        raise ConfigError(f"api.encryption must be one of identity, aescbc, aesgcm (or empty "
+                          f"for unset), not {value!r}", where=source)
+    return value
+
+
+def _encrypted_overrides(api_doc: dict, source: str) -> dict[str, dict | None]:
+    doc = api_doc.get("encrypted") or {}
+    if not isinstance(doc, dict):
+        raise ConfigError("api.encrypted must map operators to conditions", where=source)
+    out: dict[str, dict | None] = {}
+    for key, cond in doc.items():
+        if key not in ENCRYPTION_OPERATORS:
+            raise ConfigError(f"api.encrypted: unknown operator {key!r}",
+                              where=source, hint="Operators: " + ", ".join(ENCRYPTION_OPERATORS))
+        if cond is not None and not (isinstance(cond, dict) and
+                                     str(cond.get("status")) in ("True", "False", "Unknown")):
+            raise ConfigError(f"api.encrypted.{key} must be null or a condition with status "
+                              f"True, False or Unknown (and optional reason, message), "
+                              f"not {cond!r}", where=source)
+        out[key] = None if cond is None else {k: str(v) for k, v in cond.items()
+                                              if k in ("status", "reason", "message")}
+    return out
+
+
+def _encryption_state(api: ApiState, api_doc: dict, clock: SimClock, source: str) -> None:
+    """Encrypted conditions and a migration under way, from api.encryption,
+    api.encryption_started_minutes_ago and api.migration_minutes."""
+    rollout = api_doc.get("rollout_in_progress", False)
+    if not isinstance(rollout, bool):
+        raise ConfigError(f"api.rollout_in_progress must be true or false, not {rollout!r}",
+                          where=source)
+    api.rollout_in_progress = rollout
+    minutes = _num(api_doc, "migration_minutes", encryption.DEFAULT_MINUTES, source)
+    if minutes <= 0:
+        raise ConfigError(f"api.migration_minutes must be more than 0, not {minutes!r}",
+                          where=source)
+    api.encryption_minutes = float(minutes)
+    if "encryption_started_minutes_ago" not in api_doc:
+        for key, cond in encryption.settled_conditions(api.encryption_type).items():
+            api.encrypted.setdefault(key, cond)
+        return
+    ago = _num(api_doc, "encryption_started_minutes_ago", 0, source)
+    if ago < 0:
+        raise ConfigError(f"api.encryption_started_minutes_ago must be 0 or more, not {ago!r}",
+                          where=source)
+    if api.encryption_type == "":
+        raise ConfigError("api.encryption_started_minutes_ago needs api.encryption: aescbc or "
+                          "aesgcm (encryption under way) or identity (decryption under way)",
+                          where=source)
+    # what the operators showed when it began: never encrypted before an encryption,
+    # fully encrypted before a decryption (api.encrypted overrides either)
+    start = encryption.settled_conditions(
+        "identity" if encryption.encrypting(api.encryption_type) else "aescbc")
+    start.update(api.encrypted)
+    api.encryption_from = start
+    api.encryption_since = clock.now() - ago * 60.0
+    api.encrypted = dict(start)
+    encryption.sync_api(api, clock.now())
+
+
 def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = "127.0.3",
                   clock: SimClock | None = None) -> DrillCluster:
     doc, name = load_scenario_doc(name_or_path)
@@ -126,16 +195,18 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
                        quota_backend_bytes=int(_num(etcd_doc, "quota_mb", 8192, source) * MB),
                        alarms=alarms)
     api_doc = doc.get("api") or {}
+    if not isinstance(api_doc, dict):
+        raise ConfigError("api must be a mapping (reachable, encryption, encrypted, proxy, "
+                          "...)", where=source)
     api = ApiState(reachable=bool(api_doc.get("reachable", True)),
                    version=str(doc.get("version", "4.12.30")),
-                   encryption_type=str(api_doc.get("encryption", "")),
-                   encrypted={k: v for k, v in (api_doc.get("encrypted") or {}).items()},
+                   encryption_type=_encryption_type(api_doc, source),
+                   encrypted=_encrypted_overrides(api_doc, source),
                    proxy={k: str(v) for k, v in (api_doc.get("proxy") or {}).items()})
-    for key in ("openshiftapiserver", "kubeapiserver", "authentication"):
-        # real clusters that never enabled encryption show Encrypted=False with no reason
-        api.encrypted.setdefault(key, {"status": "False"})
+    clock = clock or SimClock(speed)
+    _encryption_state(api, api_doc, clock, source)
     cluster = DrillCluster(name=str(doc.get("cluster_name", f"drill-{name}")),
-                           clock=clock or SimClock(speed), hosts=hosts, etcd=etcd, api=api,
+                           clock=clock, hosts=hosts, etcd=etcd, api=api,
                            scenario=name, description=str(doc.get("description", "")))
     try:
         from tui.drill.hostfiles import populate_control_plane_host
@@ -144,6 +215,11 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
     if populate_control_plane_host is not None:
         for h in hosts:
             populate_control_plane_host(cluster, h)
+    from tui.drill import backup_script  # brings the drill shell's commands: only when built
+
+    for h in cluster.control_plane():
+        backup_script.install_host_files(cluster, h)  # what cluster-backup.sh sources
+    encryption.attach(cluster)  # API patches of spec.encryption.type start a migration
     for h in hosts:
         if not h.up:
             m = cluster.member_of(h)

@@ -18,6 +18,7 @@ from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
 
 DEFAULT_DIR = "/home/core/assets/backup"
 SCRIPT = "/usr/local/bin/cluster-backup.sh"
+ETCDCTL_BIN_DIR = "/etc/kubernetes/static-pod-resources/bin"  # where the script puts its tools
 _FILE = re.compile(r"^(snapshot|static_kuberesources)_(\d{4}-\d{2}-\d{2}_\d{6})"
                    r"(__POSSIBLY_DIRTY__)?\.(db|tar\.gz)$")
 _CLOSING = re.compile(r'^\{"hash":\s*\d+.*"totalSize":\s*\d+\s*\}$')
@@ -79,6 +80,12 @@ async def preflight(ctx: RunContext) -> list[str]:
         st = ctx.fleet.status[host]
         reasons.append(f"{host} is {st.state.value}" + (f" ({st.error})" if st.error else ""))
         return reasons
+    snap = await ctx.backend.collector.collect()
+    member = next((m for m in snap.members if m.host == host), None)
+    if member is None or member.errors and not all(e.startswith("alarm:") for e in member.errors):
+        why = "; ".join(member.errors) if member else "no etcd member found for it"
+        reasons.append(f"the etcd member on {host} is not healthy ({why}): the snapshot would "
+                       f"hang until it answers; choose another host")
     busy = await encryption_in_progress(ctx)
     if busy and not ctx.params.get("override"):
         reasons.append(f"{busy}; a backup taken now would be only partly encrypted. Wait until "
@@ -98,10 +105,11 @@ async def preflight(ctx: RunContext) -> list[str]:
 # --- steps ---------------------------------------------------------------------------------
 
 async def _check_rules(ctx: RunContext, _host) -> CheckResult:
-    extra = f"; encryption check overridden: {ctx.params['override']}" \
-        if ctx.params.get("override") else ""
+    if ctx.params.get("override"):  # the migration may well be under way: say so
+        return CheckResult(True, f"one host ({ctx.params['host']}); encryption check "
+                                 f"overridden: {ctx.params['override']}")
     return CheckResult(True, f"one host ({ctx.params['host']}), no encryption migration "
-                             f"under way{extra}")
+                             f"under way")
 
 
 async def _check_proxy(ctx: RunContext, _host) -> CheckResult:
@@ -202,6 +210,11 @@ async def _check_verified(ctx: RunContext, host) -> CheckResult:
     empty = [p for p in paths if sizes.get(p, 0) <= 0]
     if empty:
         return CheckResult(False, "empty backup file(s): " + ", ".join(empty))
+    lost = (ctx.facts.get("snapshot") or {}).get("hash") is None
+    if lost:  # a console killed while the script ran never read its closing line
+        status = await _read_snapshot_status(ctx, host, paths[0])
+        if status is not None:
+            ctx.facts["snapshot"] = status
     await _enrich_from_api(ctx)
     manifest = _manifest(ctx, ts, files)
     manifest["sizes"] = {p.rsplit("/", 1)[-1]: sizes[p] for p in paths}
@@ -215,13 +228,38 @@ async def _check_verified(ctx: RunContext, host) -> CheckResult:
     notes = [f"{files['snapshot']} ({sizes[paths[0]]} bytes), "
              f"{files['static_kuberesources']} ({sizes[paths[1]]} bytes), "
              f"manifest {manifest_path(ctx, ts).rsplit('/', 1)[-1]}"]
+    if lost:
+        notes.append("the script's closing line was lost (the console stopped while it ran): "
+                     + ("hash and revision read from the snapshot itself"
+                        if ctx.facts.get("snapshot") else
+                        f"the snapshot's hash is unknown ({ETCDCTL_BIN_DIR} has no etcdctl "
+                        f"that reads it)"))
     if files.get("dirty"):
-        notes.append("the script marked this backup __POSSIBLY_DIRTY__ (a static pod rollout "
-                     "was under way): take another once the rollout is done")
+        notes.append("this backup is marked __POSSIBLY_DIRTY__ (cluster-backup.sh was forced "
+                     "past its checks while an operator was progressing): take another once "
+                     "the cluster is stable")
     if manifest["encryption"] not in (None, "", "identity"):
         notes.append("encryption is on: store static_kuberesources (it holds the encryption "
                      "keys) apart from the snapshot, and keep both: a restore needs both")
     return CheckResult(True, "; ".join(notes))
+
+
+async def _read_snapshot_status(ctx: RunContext, host: str, path: str) -> dict | None:
+    """`snapshot status -w json` of a saved snapshot, by the etcdutl or etcdctl the script
+    itself ran (its dl_etcdctl leaves them in ETCDCTL_BIN_DIR)."""
+    for tool in ("etcdutl", "etcdctl"):
+        r = await ctx.fleet.run_one(host, Command.of(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot",
+                                                     "status", path, "-w", "json",
+                                                     privileged=True, timeout=600), quiet=True)
+        if not r.ok:
+            continue
+        for line in reversed(r.stdout.splitlines()):
+            if _CLOSING.match(line.strip()):
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    break
+    return None
 
 
 async def _enrich_from_api(ctx: RunContext) -> None:

@@ -51,17 +51,24 @@ async def _check_type_set(ctx: RunContext, _host) -> CheckResult:
 
 
 def _check_conditions(done_reason: str):
+    # a cluster that was never encrypted shows Encrypted=False with no reason (or
+    # EncryptionDisabled) once the type is identity: for "off", that is done as well
+    done = {done_reason} if done_reason != "DecryptionCompleted" else \
+        {done_reason, "EncryptionDisabled", None}
+
     async def check(ctx: RunContext, _host) -> CheckResult:
         snap = await ctx.api.snapshot()
         if not snap.reachable:
             return CheckResult(False, f"waiting for the API: {snap.error}")
+        if done_reason == "DecryptionCompleted" and snap.encryption_type not in ("identity", ""):
+            return CheckResult(False, f"encryption type is still {snap.encryption_type}")
         states = []
         waiting = False
         for op in OPERATORS:
             c = snap.encrypted.get(op)
-            reason = (c.reason if c else None) or "no reason yet"
-            states.append(f"{op} {reason}")
-            waiting = waiting or reason != done_reason
+            reason = c.reason if c else None
+            states.append(f"{op} {reason or 'no reason'}")
+            waiting = waiting or reason not in done
         return CheckResult(not waiting, ", ".join(states))
 
     return check

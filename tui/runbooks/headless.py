@@ -91,8 +91,15 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
                        journal_path: str | None, dry_run: bool, out=None) -> int:
     runbooks = registry()
     runbook = runbooks[name]
-    backend = Backend(spec)
     operator = HeadlessOperator(yes=yes, out=out)
+    asks = next((s for s in runbook.steps if s.confirm != Confirm.NONE), None)
+    if asks is not None and not (yes or dry_run or operator.interactive):
+        # refused before it starts (no journal, nothing sent), not half-way at asks.id
+        raise Refused(f"the {name} runbook changes the cluster and asks for confirmation "
+                      f"({asks.id} first), but there is no terminal to ask on",
+                      hint="Add --yes to confirm every step in advance, or run it in a "
+                           "terminal")
+    backend = Backend(spec)
     try:
         await backend.start(wait=True)
         path = Path(journal_path) if journal_path else \

@@ -16,6 +16,7 @@ from tui.fleet.commands import Command, Safety
 
 if TYPE_CHECKING:  # pragma: no cover
     from tui.runbooks.context import RunContext
+    from tui.runbooks.runner import StepRun
 
 
 class Targets(str, Enum):
@@ -58,6 +59,9 @@ class ApiAction:
 
 
 CommandsFor = Callable[["RunContext", str], list[Command]]  # (ctx, host name) -> commands
+# a step whose work depends on what it finds as it goes (defrag re-reads the leader before
+# each member): it acts through the StepRun it is given, which journals everything
+Action = Callable[["RunContext", "StepRun"], Awaitable[str]]
 Check = Callable[["RunContext", Optional[str]], Awaitable[CheckResult]]
 OutputHook = Callable[["RunContext", str, object], None]  # (ctx, host, RunResult)
 
@@ -70,6 +74,7 @@ class Step:
     targets: Targets = Targets.CONSOLE
     commands: CommandsFor | None = None  # SSH action: commands per target host, in order
     api: ApiAction | None = None  # API action
+    action: Action | None = None  # custom action (commands, waits) through a StepRun
     check: Check | None = None  # postcondition; also the already-done probe
     wait: Wait | None = None  # poll the check after acting (or as the whole step)
     safety: Safety = Safety.READ

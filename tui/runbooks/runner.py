@@ -69,11 +69,14 @@ class Runner:
     def _show(self, kind: str, step: str = "-", text: str = "", hosts=(), remaining=None):
         self.ctx.operator.show(RunEvent(kind, step, text, tuple(hosts), remaining))
 
-    async def preflight(self) -> None:
-        """Interlocks; raises Refused with every reason."""
+    def refuse_read_only(self) -> None:
         if self.runbook.mutating and self.ctx.backend.read_only:
             raise Refused(f"the {self.runbook.name} runbook changes the cluster and the console "
                           f"is read-only", hint="Run it without --read-only")
+
+    async def preflight(self) -> None:
+        """Interlocks; raises Refused with every reason."""
+        self.refuse_read_only()
         missing = [p for p in self.runbook.params if self.ctx.params.get(p) in (None, "")]
         if missing:
             raise Refused(f"the {self.runbook.name} runbook needs {', '.join(missing)}")
@@ -92,6 +95,9 @@ class Runner:
                 self._journal("-", "override", reason=self.ctx.params["override"])
                 self._show("note", text=f"interlock overridden: {self.ctx.params['override']}")
         else:
+            # a resume skips the interlocks the first run passed (they may no longer hold
+            # half-way through), but never read-only: nothing is journaled, nothing is sent
+            self.refuse_read_only()
             self._journal("-", "resumed", params=self.ctx.params,
                           in_flight=self.resume.in_flight, done=sorted(self.resume.done))
             self._show("note", text=f"resuming: {len(self.resume.done)} step(s) already done"
@@ -139,7 +145,7 @@ class Runner:
 
     async def _attempt(self, step: Step, hosts: list[str]) -> None:
         ctx = self.ctx
-        acts = bool(step.commands or step.api)
+        acts = bool(step.commands or step.api or step.action)
         if acts and step.check is not None:
             # the postcondition may already hold: a re-run or a resumed in-flight step
             verdict = await self._check(step, hosts)
@@ -158,6 +164,13 @@ class Runner:
         self._journal(step.id, "started", hosts)
         if step.commands:
             await self._run_commands(step, hosts)
+        if step.action:
+            what = await step.action(ctx, StepRun(self, step))
+            if step.check is None:
+                self._journal(step.id, "finished", hosts, detail=what,
+                              **({"facts": dict(ctx.facts)} if ctx.facts else {}))
+                self._show("done", step.id, f"done: {what}", hosts)
+                return
         if step.api:
             try:
                 what = await step.api.call(ctx)
@@ -209,13 +222,17 @@ class Runner:
                     host, command,
                     on_line=lambda stream, text, h=host: self._show(
                         "output", step.id, text if stream == "stdout" else f"! {text}", [h]))
+                learned = {}
+                if step.on_output is not None:
+                    step.on_output(ctx, host, result)
+                    # on the command's own line: what its output said (the backup's closing
+                    # {"hash":...} line) survives a console killed before the step ends
+                    learned = {"facts": dict(ctx.facts)} if ctx.facts else {}
                 event = "finished" if result.ok else "failed"
                 self._journal(step.id, event, [host], command=command.redacted(ctx.use_sudo),
                               exit_status=result.exit_status,
                               **({"error": result.error} if result.error else {}),
-                              duration=round(result.duration, 3))
-                if step.on_output is not None:
-                    step.on_output(ctx, host, result)
+                              duration=round(result.duration, 3), **learned)
                 if not result.ok:
                     raise _StepFailed(f"{host}: {_result_problem(result)}")
             return result
@@ -264,6 +281,50 @@ class Runner:
             verdict = await self._check(step, hosts)
             if verdict.ok:
                 return verdict
+
+
+class StepRun:
+    """What a step's custom action acts through: every command and wait it makes is shown
+    to the operator and journaled under its step, as the runner does for plain steps."""
+
+    def __init__(self, runner: Runner, step: Step):
+        self._runner = runner
+        self.step = step
+        self.ctx = runner.ctx
+
+    def journal(self, event: str, hosts=(), step_id: str | None = None, **extra) -> None:
+        self._runner._journal(step_id or self.step.id, event, hosts, **extra)
+
+    def show(self, kind: str, text: str, hosts=(), remaining=None,
+             step_id: str | None = None) -> None:
+        self._runner._show(kind, step_id or self.step.id, text, hosts, remaining)
+
+    async def run(self, host: str, command, step_id: str | None = None) -> RunResult:
+        """Run one command on one host, shown and journaled; returns the result (no raise)."""
+        ctx, sid = self.ctx, step_id or self.step.id
+        self.show("command", f"$ {command.display()}", [host], step_id=sid)
+        self.journal("started", [host], step_id=sid, command=command.redacted(ctx.use_sudo))
+        result = await ctx.fleet.run_one(
+            host, command,
+            on_line=lambda stream, text: self.show(
+                "output", text if stream == "stdout" else f"! {text}", [host], step_id=sid))
+        self.journal("finished" if result.ok else "failed", [host], step_id=sid,
+                     command=command.redacted(ctx.use_sudo), exit_status=result.exit_status,
+                     duration=round(result.duration, 3),
+                     **({"error": result.error} if result.error else {}))
+        return result
+
+    async def wait(self, seconds: float, why: str, hosts=(), step_id: str | None = None) -> None:
+        """A visible countdown (scaled for a drill's clock)."""
+        scale = max(self.ctx.time_scale, 1e-6)
+        real = seconds / scale
+        deadline = time.monotonic() + real
+        while (left := deadline - time.monotonic()) > 0:
+            self.show("waiting", why, hosts, remaining=left * scale, step_id=step_id)
+            await asyncio.sleep(min(1.0, left))
+
+    def fail(self, message: str) -> None:
+        raise _StepFailed(message)
 
 
 class _StepFailed(Exception):

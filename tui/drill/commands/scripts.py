@@ -32,3 +32,14 @@ async def _not_yet(ctx: CommandContext, argv: list[str]) -> int:
 
 for _path in SCRIPT_PATHS:
     register_script(_path, _not_yet)
+
+
+# the scripts the drill simulates for real (each module documents what it follows); imported
+# when run, as those modules import this package
+async def _cluster_backup(ctx: CommandContext, argv: list[str]) -> int:
+    from tui.drill.backup_script import cluster_backup
+
+    return await cluster_backup(ctx, argv)
+
+
+register_script("/usr/local/bin/cluster-backup.sh", _cluster_backup)

@@ -1,0 +1,56 @@
+"""The backup screen (BAK-0..5): one control-plane host, the exact command, a verified result."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Input, Label, Select
+
+from screens.runbook import RunbookScreen
+from tui.runbooks.backup import DEFAULT_DIR, suggest_host
+
+
+class BackupScreen(RunbookScreen):
+    RUNBOOK = "backup"
+
+    def compose_params(self) -> ComposeResult:
+        with Horizontal(classes="params"):
+            yield Label("host")
+            yield Select([], id="backup-host", allow_blank=True, prompt="choose a host")
+            yield Label("directory")
+            yield Input(DEFAULT_DIR, id="backup-dir")
+
+    def on_mount(self) -> None:
+        # Textual calls RunbookScreen.on_mount too (after this one): no super() call
+        self._fill_hosts()
+
+    def on_screen_resume(self) -> None:
+        self._fill_hosts()
+
+    def _fill_hosts(self) -> None:
+        backend = self.app.backend
+        if backend.inventory is None:
+            return
+        select = self.query_one("#backup-host", Select)
+        hosts = [h.name for h in backend.inventory.control_plane]
+        snap = self.app.snapshot
+        suggested = suggest_host(snap) if snap else None
+        labels = [(f"{h} (suggested: healthy, not the leader)" if h == suggested else h, h)
+                  for h in hosts]
+        current = select.value if isinstance(select.value, str) else None
+        select.set_options(labels)
+        if current in hosts:
+            select.value = current
+        elif suggested:
+            select.value = suggested
+
+    def params(self) -> dict:
+        select = self.query_one("#backup-host", Select)
+        host = select.value if isinstance(select.value, str) else None
+        return {"host": host, "backup_dir": self.query_one("#backup-dir", Input).value.strip()}
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.refresh_plan()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refresh_plan()

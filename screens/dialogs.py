@@ -1,0 +1,99 @@
+"""Dialogs the runbook screens ask through: confirm a step, decide after a failure."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from tui.runbooks.context import ConfirmRequest, Decision
+from tui.runbooks.model import Confirm
+
+
+class ConfirmStepScreen(ModalScreen[bool]):
+    """Shows exactly what will be sent, where; destructive steps need a name typed."""
+
+    BINDINGS = [("escape", "cancel", "Cancel")]
+
+    def __init__(self, request: ConfirmRequest):
+        super().__init__()
+        self.request = request
+
+    @property
+    def typed(self) -> bool:
+        return self.request.kind in (Confirm.TYPE_HOST, Confirm.TYPE_CLUSTER)
+
+    def compose(self) -> ComposeResult:
+        r = self.request
+        with Vertical(id="dialog", classes="confirm"):
+            yield Label(f"[b]{r.step.id} {r.step.title}[/b]")
+            yield Static(r.text, classes="explain")
+            if r.step.warning:
+                yield Static(f"[b]Warning:[/b] {r.step.warning}", classes="warning")
+            yield Static("\n".join(r.commands) or "(no command)", classes="commands")
+            if self.typed:
+                yield Label(f"Type [b]{r.expected}[/b] and press Enter to go ahead; Escape "
+                            f"cancels and sends nothing.")
+                yield Input(placeholder=r.expected, id="confirm-input")
+            else:
+                with Horizontal(classes="buttons"):
+                    yield Button("Go ahead", id="yes", variant="warning")
+                    yield Button("Cancel", id="no")
+
+    def on_mount(self) -> None:
+        if self.typed:
+            self.query_one(Input).focus()
+        else:
+            self.query_one("#no", Button).focus()  # the safe answer is the default
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.request.expected:
+            self.dismiss(True)
+        else:
+            self.notify(f"Type {self.request.expected} exactly, or press Escape.",
+                        severity="warning")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class FailureScreen(ModalScreen[Decision]):
+    """A step failed: retry, skip with a typed reason (journaled as an override), or abort."""
+
+    BINDINGS = [("escape", "abort", "Abort")]
+
+    def __init__(self, step_id: str, title: str, error: str):
+        super().__init__()
+        self.step_id, self.title_text, self.error = step_id, title, error
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="failure"):
+            yield Label(f"[b]{self.step_id} {self.title_text} failed[/b]")
+            yield Static(self.error, classes="error")
+            yield Label("Retry it, skip it with a reason (written to the journal as an "
+                        "override), or abort the run. Nothing else is sent meanwhile.")
+            yield Input(placeholder="reason to skip (required to skip)", id="reason")
+            with Horizontal(classes="buttons"):
+                yield Button("Retry", id="retry", variant="primary")
+                yield Button("Skip", id="skip", variant="warning")
+                yield Button("Abort", id="abort", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#retry", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "skip":
+            reason = self.query_one("#reason", Input).value.strip()
+            if not reason:
+                self.notify("Type why it is safe to skip this step.", severity="warning")
+                return
+            self.dismiss(Decision("skip", reason))
+        else:
+            self.dismiss(Decision(event.button.id))
+
+    def action_abort(self) -> None:
+        self.dismiss(Decision("abort"))

@@ -1,0 +1,240 @@
+"""What every runbook screen shares: the plan as a table of steps with their live state,
+the run's own log, and an operator that asks through dialogs.
+
+A screen subclass says which runbook, and which parameters the operator chooses; the
+runner, the journal and the checks are the same ones `etcd-dr run` uses.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Log, Static
+
+from screens.dialogs import ConfirmStepScreen, FailureScreen
+from tui.errors import EtcdDrError
+from tui.journal import Journal, JournalState, load_state
+from tui.runbooks import registry
+from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
+from tui.runbooks.headless import journal_path_for
+from tui.runbooks.model import Runbook, Step
+from tui.runbooks.runner import Runner
+from tui.widgets.banner import ClusterBanner
+
+_STATE_STYLE = {"pending": "dim", "running": "bold yellow", "waiting": "yellow",
+                "done": "green", "already-done": "green", "skipped": "dim",
+                "failed": "bold red"}
+
+
+class ScreenOperator:
+    """The Operator the runner talks to, answered with dialogs on this screen."""
+
+    def __init__(self, screen: "RunbookScreen"):
+        self.screen = screen
+
+    async def confirm(self, request: ConfirmRequest) -> bool:
+        return bool(await self.screen.app.push_screen_wait(ConfirmStepScreen(request)))
+
+    async def on_failure(self, step: Step, error: str) -> Decision:
+        result = await self.screen.app.push_screen_wait(FailureScreen(step.id, step.title, error))
+        return result or Decision("abort")
+
+    def show(self, event: RunEvent) -> None:
+        self.screen.on_run_event(event)
+
+
+class RunbookScreen(Screen):
+    RUNBOOK = ""  # the registry name
+    BINDINGS = [
+        Binding("g", "start", "Run"),
+        Binding("escape", "app.switch_mode('status')", "Status", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runbook: Runbook = registry()[self.RUNBOOK]
+        self.running = False
+        self.finished: str | None = None  # "done" | "aborted" | "refused"
+        self.journal_path = None
+        self._step_state: dict[str, str] = {s.id: "pending" for s in self.runbook.steps}
+        self._step_detail: dict[str, str] = {}
+        self._run_started: float | None = None
+        self.resume: JournalState | None = None
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield ClusterBanner(id="banner")
+        with Vertical(id="runbook-head"):
+            yield Static(self.runbook.title, id="runbook-title")
+            yield from self.compose_params()
+        yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="run-status")
+        yield Log(max_lines=5000, id="run-log")
+        yield Footer()
+
+    def compose_params(self) -> ComposeResult:
+        return iter(())
+
+    def on_mount(self) -> None:
+        backend = self.app.backend
+        inv = backend.inventory
+        self.query_one(ClusterBanner).show(
+            name=inv.cluster_name if inv else "?", version=inv.cluster_version if inv else None,
+            drill=backend.spec.is_drill, read_only=backend.read_only,
+            scenario=backend.spec.scenario)
+        table = self.query_one("#steps", DataTable)
+        table.add_columns("STEP", "WHAT", "WHERE", "SAFETY", "STATE", "DETAIL")
+        for step in self.runbook.steps:
+            table.add_row(step.id, step.title, step.targets.value, step.safety.value,
+                          "pending", "", key=step.id)
+        self.set_interval(1.0, self._tick)
+        self.refresh_plan()
+
+    def params(self) -> dict:
+        """The runbook's parameters from this screen's inputs."""
+        return {}
+
+    def refresh_plan(self) -> None:
+        """Show each step's exact commands for the current parameters, before anything runs."""
+        if self.running or not self.app.started:
+            return
+        log = self.query_one("#run-log", Log)
+        log.clear()
+        ctx = self._run_context(journal=None)
+        missing = [p for p in self.runbook.params if not ctx.params.get(p)]
+        if missing:
+            log.write_line(f"Choose {', '.join(missing)} above to see the plan.")
+            return
+        try:
+            plan = Runner(self.runbook, ctx).plan()
+        except (KeyError, EtcdDrError) as e:
+            log.write_line(f"Choose the parameters above ({e}).")
+            return
+        log.write_line(f"Plan for {self.runbook.title} — nothing runs until you press g "
+                       f"and confirm each mutating step.")
+        for p in plan:
+            where = ", ".join(p.hosts) if p.hosts else p.step.targets.value
+            log.write_line(f"{p.step.id} {p.step.title} [{where}]")
+            for host, commands in p.commands.items():
+                for c in commands:
+                    log.write_line(f"    {host}$ {c}")
+            if p.api:
+                log.write_line(f"    API: {p.api}")
+            if p.skip_reason:
+                log.write_line(f"    (skipped: {p.skip_reason})")
+
+    # --- running ----------------------------------------------------------------------------
+
+    def _run_context(self, journal) -> RunContext:
+        backend = self.app.backend
+        params = dict(self.resume.params) if self.resume else self.params()
+        return RunContext(backend=backend, journal=journal, operator=ScreenOperator(self),
+                          params=params,
+                          time_scale=backend.spec.speed if backend.spec.is_drill else 1.0)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "start":
+            return not self.running and not self.app.backend.read_only and self.app.started
+        return True
+
+    def action_start(self) -> None:
+        if self.running:
+            return
+        if self.finished == "aborted" and self.journal_path is not None and self.resume is None:
+            self.resume = load_state(self.journal_path)  # go on from where it stopped
+        elif self.finished == "done":
+            self.journal_path = None  # a new run, a new journal
+        self.run_worker(self._run(), name=f"runbook:{self.RUNBOOK}", exclusive=True,
+                        exit_on_error=False)
+
+    def start_resume(self, path, state: JournalState) -> None:
+        self.resume = state
+        self.journal_path = path
+        for step_id in state.done:
+            self._set_state(step_id, "done", "done before the restart")
+        self.action_start()
+
+    async def _run(self) -> None:
+        backend = self.app.backend
+        inv = backend.inventory
+        self.running = True
+        self.finished = None
+        self.refresh_bindings()
+        self._run_started = time.monotonic()
+        if self.journal_path is None:
+            self.journal_path = journal_path_for(self.RUNBOOK, inv.cluster_name)
+        journal = Journal(self.journal_path, self.RUNBOOK)
+        log = self.query_one("#run-log", Log)
+        log.clear()
+        log.write_line(f"journal: {self.journal_path}")
+        try:
+            ctx = self._run_context(journal)
+            if self.resume is not None:
+                ctx.facts.update(self.resume.facts)
+            await Runner(self.runbook, ctx, resume=self.resume).run()
+            self.finished = "done"
+        except EtcdDrError as e:
+            self.finished = "refused" if e.exit_code == 2 else "aborted"
+            log.write_line(f"!! {e.message}")
+            self.notify(e.message, severity="error", timeout=20)
+        finally:
+            journal.close()
+            self.running = False
+            self.resume = None
+            self.refresh_bindings()
+            self._tick()
+
+    def on_run_event(self, event: RunEvent) -> None:
+        log = self.query_one("#run-log", Log)
+        if event.kind == "output":
+            log.write_line(f"  {event.hosts[0] if event.hosts else ''}| {event.text}")
+            return
+        if event.kind == "command":
+            log.write_line(f"  {event.hosts[0] if event.hosts else ''}{event.text}")
+            return
+        state = {"step": "running", "waiting": "waiting", "done": "done",
+                 "already-done": "already-done", "skip": "skipped",
+                 "failed": "failed"}.get(event.kind)
+        if state and event.step in self._step_state:
+            detail = "" if event.kind == "step" else event.text
+            for prefix in ("done: ", "already done: ", "failed: "):
+                detail = detail.removeprefix(prefix)
+            if event.kind == "skip":
+                detail = detail.split(": skipped ", 1)[-1]
+            if event.kind == "waiting" and event.remaining is not None:
+                detail = f"{event.text} ({event.remaining:.0f}s left)"
+            self._set_state(event.step, state, detail)
+        if event.kind != "waiting":
+            prefix = f"[{event.step}] " if event.step != "-" else ""
+            log.write_line(f"{prefix}{event.text}")
+
+    def _set_state(self, step_id: str, state: str, detail: str = "") -> None:
+        self._step_state[step_id] = state
+        self._step_detail[step_id] = detail
+        table = self.query_one("#steps", DataTable)
+        table.update_cell(step_id, table.ordered_columns[4].key,
+                          Text(state, style=_STATE_STYLE.get(state, "")))
+        table.update_cell(step_id, table.ordered_columns[5].key, detail)
+
+    def _tick(self) -> None:
+        status = self.query_one("#run-status", Static)
+        if self.running and self._run_started is not None:
+            elapsed = int(time.monotonic() - self._run_started)
+            status.update(f"running for {elapsed // 60}m{elapsed % 60:02d}s — journal "
+                          f"{self.journal_path}")
+        elif self.finished:
+            status.update({"done": "finished", "aborted": "stopped (see the log); press g to "
+                           "resume from the failed step",
+                           "refused": "refused before it started (see the log)"}
+                          [self.finished] + (f" — journal {self.journal_path}"
+                                             if self.journal_path else ""))
+        elif self.app.backend.read_only:
+            status.update("read-only console: this runbook cannot run here")
+        else:
+            status.update("press g to run; every mutating step asks first")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Callable
 
 from textual.app import App
@@ -12,6 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from assets import asset_path
 from screens.backup import BackupScreen
+from screens.defrag import DefragScreen
 from screens.encryption import EncryptionScreen
 from screens.status import StatusScreen
 from tui.backend import Backend, BackendSpec
@@ -45,7 +47,8 @@ class EtcdDrApp(App):
     CSS_PATH = str(asset_path("etcd_dr.tcss"))
     TITLE = "etcd-dr"
     COMMANDS = App.COMMANDS | {HostCommands}
-    MODES = {"status": StatusScreen, "backup": BackupScreen, "encryption": EncryptionScreen}
+    MODES = {"status": StatusScreen, "backup": BackupScreen, "encryption": EncryptionScreen,
+             "defrag": DefragScreen}
     DEFAULT_MODE = "status"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -55,9 +58,10 @@ class EtcdDrApp(App):
         Binding("s", "switch_mode('status')", "Status"),
         Binding("b", "switch_mode('backup')", "Backup"),
         Binding("e", "switch_mode('encryption')", "Encryption"),
+        Binding("d", "switch_mode('defrag')", "Defrag"),
     ]
     # runbook screens change the cluster: a read-only console does not even offer them
-    MUTATING_MODES = ("backup", "encryption")
+    MUTATING_MODES = ("backup", "encryption", "defrag")
 
     def __init__(self, backend: Backend, *, refresh_interval: float = 2.0,
                  clock: Callable[[], float] = time.time, resume_path: str | None = None):
@@ -67,6 +71,8 @@ class EtcdDrApp(App):
         self.clock = clock
         self.resume_path = resume_path
         self.snapshot: StatusSnapshot | None = None
+        # DB size per member over the session, for the defrag screen's sparklines
+        self.db_history: dict[str, deque[int]] = {}
         self.status_screen: StatusScreen | None = None
         self.started = False
         self.start_error: str | None = None
@@ -114,7 +120,7 @@ class EtcdDrApp(App):
 
     def _resume(self, path, state) -> None:
         mode = {"backup": "backup", "encryption-on": "encryption",
-                "encryption-off": "encryption"}.get(state.runbook)
+                "encryption-off": "encryption", "defrag": "defrag"}.get(state.runbook)
         if mode is None:
             self.notify(f"{path}: the {state.runbook} runbook has no screen in this build",
                         severity="warning")
@@ -142,6 +148,10 @@ class EtcdDrApp(App):
     async def _collect(self) -> StatusSnapshot:
         snap = await self.backend.collector.collect()
         self.snapshot = snap
+        if not snap.etcd_stale:
+            for m in snap.members:
+                if m.db_size is not None:
+                    self.db_history.setdefault(m.name, deque(maxlen=600)).append(m.db_size)
         screen = self._status_screen()
         if screen is not None:
             screen.show_snapshot(snap)

@@ -201,6 +201,8 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, e
         params.update(encryption_type=encryption_type)
     elif runbook == "encryption-off":
         params.update(encryption_type="identity")
+    elif runbook == "defrag":
+        params.update(wait=60.0 if wait is None else wait)
     if override:
         params["override"] = override
     code = asyncio.run(run_headless(runbook, spec, params, yes=yes, journal_path=journal_path,

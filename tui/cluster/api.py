@@ -60,6 +60,7 @@ class ApiSnapshot:
     nodes: list[NodeInfo] = field(default_factory=list)
     etcd_pods: list[EtcdPod] = field(default_factory=list)
     etcd_conditions: dict[str, Condition | None] = field(default_factory=dict)
+    auto_defrag: str | None = None  # the etcd operator's own defrag: enabled/disabled
     collected_at: float = field(default_factory=time.time)
 
 
@@ -223,12 +224,24 @@ class ClusterApi:
         except Exception as e:  # any client failure means "unreachable", said plainly
             return ApiSnapshot(reachable=False, error=describe_api_error(e, self.server))
 
+    async def _auto_defrag(self) -> str:
+        """The operator defragments by itself unless the etcd-disable-defrag ConfigMap exists."""
+        try:
+            await self.get_json("/api/v1/namespaces/openshift-etcd/configmaps/"
+                                "etcd-disable-defrag")
+        except Exception as e:
+            if getattr(e, "status", None) == 404:
+                return "enabled (no etcd-disable-defrag ConfigMap)"
+            return f"unknown ({describe_api_error(e, self.server)})"
+        return "disabled (ConfigMap openshift-etcd/etcd-disable-defrag is present)"
+
     async def _snapshot(self) -> ApiSnapshot:
-        cv, apiserver, nodes, pods, etcd, *encs = await asyncio.gather(
+        cv, apiserver, nodes, pods, etcd, auto_defrag, *encs = await asyncio.gather(
             self.get_cluster_object(CONFIG_GROUP, "clusterversions", "version"),
             self.get_cluster_object(CONFIG_GROUP, "apiservers", "cluster"),
             self._nodes(), self._etcd_pods(),
             self.get_cluster_object(OPERATOR_GROUP, "etcds", "cluster"),
+            self._auto_defrag(),
             *(self.get_cluster_object(OPERATOR_GROUP, plural, "cluster")
               for plural in ENCRYPTION_OPERATORS.values()),
         )
@@ -240,6 +253,7 @@ class ClusterApi:
                        for key, obj in zip(ENCRYPTION_OPERATORS, encs)},
             nodes=nodes, etcd_pods=pods,
             etcd_conditions={c: _condition(etcd, c) for c in ETCD_CONDITIONS},
+            auto_defrag=auto_defrag,
         )
 
 

@@ -27,15 +27,16 @@ class HeadlessOperator:
         self.out = out or sys.stdout
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         self._last_wait = 0.0
+        self._last_wait_text = ""
 
     def show(self, event: RunEvent) -> None:
         if event.kind == "output":
             return  # the journal and the console's panes keep output; stdout keeps progress
         if event.kind == "waiting":
             now = time.monotonic()
-            if now - self._last_wait < 10:
-                return
-            self._last_wait = now
+            if now - self._last_wait < 10 and event.text == self._last_wait_text:
+                return  # a countdown line every 10 s, and whenever the reason changes
+            self._last_wait, self._last_wait_text = now, event.text
             left = f" ({event.remaining:.0f}s left)" if event.remaining is not None else ""
             self._print(f"[{event.step}] waiting: {event.text}{left}")
             return

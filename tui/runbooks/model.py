@@ -75,6 +75,8 @@ class Step:
     commands: CommandsFor | None = None  # SSH action: commands per target host, in order
     api: ApiAction | None = None  # API action
     action: Action | None = None  # custom action (commands, waits) through a StepRun
+    # for a custom action's plan: the commands it expects to send, as (host, command)
+    preview: Callable[["RunContext"], list[tuple[str, Command]]] | None = None
     check: Check | None = None  # postcondition; also the already-done probe
     wait: Wait | None = None  # poll the check after acting (or as the whole step)
     safety: Safety = Safety.READ

@@ -56,6 +56,9 @@ class Runner:
             hosts = self.ctx.targets(step)
             commands = {h: [c.redacted(self.ctx.use_sudo) for c in self.ctx.commands_for(step, h)]
                         for h in hosts} if step.commands else {}
+            if step.preview is not None:
+                for host, command in step.preview(self.ctx):
+                    commands.setdefault(host, []).append(command.redacted(self.ctx.use_sudo))
             api = step.api.describe(self.ctx) if step.api else None
             out.append(PlannedStep(step, hosts, commands, api, reason))
         return out

@@ -43,6 +43,7 @@ class StatusCollector:
         self._last_etcd_at: float | None = None
         self._last_source: str | None = None
         self._preferred: str | None = None
+        self.last: StatusSnapshot | None = None  # the latest snapshot, for plans and previews
 
     def hosts_view(self) -> list[HostView]:
         out = []
@@ -74,6 +75,7 @@ class StatusCollector:
             etcd_source=self._last_source, etcd_stale=stale, etcd_error=etcd_error,
         )
         snap.problems = problems_of(snap)
+        self.last = snap
         return snap
 
     def _sources(self) -> list[str]:

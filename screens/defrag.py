@@ -1,0 +1,101 @@
+"""The defrag screen (DEF-MAN-1..6): per member what a defrag would free and why (or why
+not), a sparkline of its DB size over the session, the automatic defrag's state, and the
+leader-last runbook."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Label, Sparkline, Static
+
+from screens.runbook import RunbookScreen
+from tui.durations import parse_duration
+from tui.runbooks.defrag import DOCUMENTED_MIN_WAIT, MB, recommendation
+from tui.status.render import human_bytes, percent
+from tui.status.snapshot import OPENSHIFT_QUOTA_BYTES
+
+
+class DefragScreen(RunbookScreen):
+    RUNBOOK = "defrag"
+
+    def compose_params(self) -> ComposeResult:
+        yield DataTable(id="defrag-members", cursor_type="none", zebra_stripes=True)
+        yield Horizontal(id="sparklines")
+        yield Static("", id="auto-defrag")
+        with Horizontal(classes="params"):
+            yield Label("wait between members")
+            yield Input(f"{DOCUMENTED_MIN_WAIT:g}s", id="defrag-wait")
+            yield Static("", id="wait-warning")
+
+    def on_mount(self) -> None:
+        # Textual also calls RunbookScreen.on_mount: no super() call
+        table = self.query_one("#defrag-members", DataTable)
+        table.add_columns("MEMBER", "DB SIZE", "IN USE", "WOULD FREE", "FRAG", "QUOTA",
+                          "ALARMS", "RECOMMENDATION")
+        self.set_interval(1.0, self._show_members)
+        self._show_members()
+
+    def params(self) -> dict:
+        try:
+            wait = parse_duration(self.query_one("#defrag-wait", Input).value.strip() or "60s")
+        except ValueError:
+            wait = DOCUMENTED_MIN_WAIT
+        return {"wait": wait}
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        warning = self.query_one("#wait-warning", Static)
+        try:
+            wait = parse_duration(event.value.strip())
+        except ValueError:
+            warning.update(" [red]write it like 60s or 2m[/red]")
+            return
+        warning.update(f" [yellow]under the documented minimum of {DOCUMENTED_MIN_WAIT:g}s: "
+                       f"journaled as an override[/yellow]" if wait < DOCUMENTED_MIN_WAIT
+                       else "")
+        self.refresh_plan()
+
+    def _show_members(self) -> None:
+        snap = self.app.snapshot
+        table = self.query_one("#defrag-members", DataTable)
+        if snap is None:
+            return
+        alarms = {}
+        for a in snap.alarms:
+            alarms.setdefault(a.member, []).append(a.alarm)
+        rows = []
+        for m in snap.members:
+            yes, why = recommendation(m, OPENSHIFT_QUOTA_BYTES)
+            free = (m.db_size - m.db_size_in_use) if m.db_size is not None and \
+                m.db_size_in_use is not None else None
+            rows.append(((("* " if m.is_leader else "  ") + m.name),
+                         human_bytes(m.db_size), human_bytes(m.db_size_in_use),
+                         "-" if free is None else f"{free / MB:.0f} MB",
+                         percent(m.fragmentation), percent(m.quota_use()),
+                         ", ".join(alarms.get(m.name, [])) or "-",
+                         ("yes: " if yes else "no: ") + why))
+        if rows != getattr(self, "_rows", None):
+            self._rows = rows
+            table.clear()
+            for row in rows:
+                table.add_row(*row)
+        self._show_sparklines()
+        self.query_one("#auto-defrag", Static).update(
+            "automatic defrag: " + self._auto_defrag_text())
+
+    def _show_sparklines(self) -> None:
+        box = self.query_one("#sparklines", Horizontal)
+        for name, history in sorted(self.app.db_history.items()):
+            wid = f"spark-{name}"
+            found = box.query(f"#{wid}")
+            if found:
+                found.first(Sparkline).data = list(history)
+            else:
+                col = Vertical(Label(f"{name} DB size"), Sparkline(list(history), id=wid),
+                               classes="spark")
+                box.mount(col)
+
+    def _auto_defrag_text(self) -> str:
+        snap = self.app.snapshot
+        if snap is None or not snap.api.reachable:
+            return "unknown while the API does not answer (it is the etcd operator's own)"
+        return snap.api.auto_defrag or "unknown"

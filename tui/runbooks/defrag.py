@@ -1,0 +1,314 @@
+"""DEF-MAN: defragment etcd by hand, one member at a time, the leader last.
+
+A member being defragmented answers nothing until it is done, so members go one by one with
+a pause between them (at least a minute, as the procedure says) and a check that the member
+answers again. The leader can move while this runs, so it is read again before each member.
+Any unhealthy member stops the run: a NOSPACE alarm alone is not unhealthy (it is often the
+reason for the defrag); the alarm is disarmed at the end, once the space is back.
+"""
+
+from __future__ import annotations
+
+from tui.errors import ParseError
+from tui.etcd import etcdctl
+from tui.etcd.parse import parse_alarm_list
+from tui.fleet.commands import Safety
+from tui.runbooks.context import RunContext
+from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
+from tui.runbooks.runner import StepRun
+
+MB = 1024 * 1024
+DOCUMENTED_MIN_WAIT = 60.0
+DEFAULT_COMMAND_TIMEOUT = 30
+# a member this little fragmented gains nothing from a defrag: on a re-run or a resume it is
+# already done
+DONE_FRAGMENTATION = 0.10
+
+
+def recommendation(member, quota: int) -> tuple[bool, str]:
+    """Whether to defragment a member, and why (the operator's rule and the two alerts)."""
+    if member.db_size is None or member.db_size_in_use is None:
+        return False, "no size data"
+    reasons = []
+    frag = member.fragmentation or 0.0
+    if frag >= 0.45 and member.db_size >= 100 * MB:
+        reasons.append(f"{frag:.0%} fragmented, {member.db_size / MB:.0f} MB")
+    if member.db_size / quota > 0.5:
+        reasons.append(f"{member.db_size / quota:.0%} of quota (>50%)")
+    if member.db_size_in_use / member.db_size < 0.5:
+        reasons.append(f"{member.db_size_in_use / member.db_size:.0%} of file in use (<50%)")
+    if reasons:
+        return True, ", ".join(reasons)
+    return False, f"{frag:.0%} fragmented: little to gain"
+
+
+async def _status(ctx: RunContext):
+    return await ctx.backend.collector.collect()
+
+
+def _unhealthy(snap) -> list[str]:
+    out = []
+    for h in snap.hosts:
+        if h.role == "control-plane" and h.state not in ("connected",):
+            out.append(f"host {h.name} is {h.state}")
+    for m in snap.members:
+        errors = [e for e in m.errors if not e.startswith("alarm:")]
+        if errors:
+            out.append(f"member {m.name}: {'; '.join(errors)}")
+    if snap.members and snap.leader is None:
+        out.append("etcd has no leader")
+    if not snap.members:
+        out.append(f"no member data ({snap.etcd_error})")
+    return out
+
+
+async def preflight(ctx: RunContext) -> list[str]:
+    snap = await _status(ctx)
+    reasons = _unhealthy(snap)
+    if reasons:
+        return ["every member must be healthy before a defrag (" + "; ".join(reasons) + ")"]
+    wait = float(ctx.params.get("wait", DOCUMENTED_MIN_WAIT))
+    if wait < 0:
+        return ["--wait cannot be negative"]
+    ctx.params.setdefault("sizes_before", {m.name: m.db_size for m in snap.members})
+    leader = snap.leader.name
+    ctx.params.setdefault("order", sorted(m.name for m in snap.members if m.name != leader)
+                          + [leader])
+    ctx.params.setdefault("member_hosts", {m.name: m.host for m in snap.members})
+    return []
+
+
+def _defrag_command(ctx: RunContext, host: str, timeout: int = DEFAULT_COMMAND_TIMEOUT):
+    return etcdctl.etcdctl(ctx.inventory, ctx.inventory.host(host),
+                           f"--command-timeout={timeout}s", "defrag",
+                           safety=Safety.MUTATING, timeout=timeout + 30)
+
+
+def _preview(leader_step: bool):
+    def preview(ctx: RunContext) -> list[tuple[str, object]]:
+        order, hosts = _planned_order(ctx)
+        names = order[-1:] if leader_step else order[:-1]
+        return [(hosts[n], _defrag_command(ctx, hosts[n])) for n in names if hosts.get(n)]
+    return preview
+
+
+def _planned_order(ctx: RunContext) -> tuple[list[str], dict]:
+    """The order the run will take (leader last), from its preflight or the last status."""
+    if ctx.params.get("order"):
+        return ctx.params["order"], ctx.params.get("member_hosts") or {}
+    snap = ctx.backend.collector.last if ctx.backend.collector else None
+    if snap is None or snap.leader is None:
+        return [], {}
+    leader = snap.leader.name
+    order = sorted(m.name for m in snap.members if m.name != leader) + [leader]
+    return order, {m.name: m.host for m in snap.members}
+
+
+def _preview_alarms(ctx: RunContext) -> list[tuple[str, object]]:
+    hosts = [h for h in _planned_order(ctx)[1].values() if h]
+    if not hosts:
+        return []
+    host = ctx.inventory.host(hosts[0])
+    return [(hosts[0], etcdctl.alarm_list(ctx.inventory, host)),
+            (hosts[0], etcdctl.etcdctl(ctx.inventory, host, "alarm", "disarm",
+                                       safety=Safety.MUTATING))]
+
+
+async def _find_leader(ctx: RunContext, _host) -> CheckResult:
+    snap = await _status(ctx)
+    problems = _unhealthy(snap)
+    if problems:
+        return CheckResult(False, "; ".join(problems))
+    leader = snap.leader.name
+    others = sorted(m.name for m in snap.members if m.name != leader)
+    ctx.facts["leader_at_start"] = leader
+    return CheckResult(True, f"leader {leader}; order: {', '.join(others + [leader])} "
+                             f"(the leader last)")
+
+
+def _member_host(ctx: RunContext, member) -> str:
+    if member.host is None:
+        raise ParseError(f"member {member.name} ({member.endpoint}) matches no inventory host",
+                         hint="Check the host addresses in the inventory")
+    return member.host
+
+
+async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str) -> str:
+    """DEF-MAN-2 (or -5) for one member, then DEF-MAN-3's check; returns a summary."""
+    snap = await _status(ctx)
+    problems = _unhealthy(snap)
+    if problems:
+        run.fail("stopped before defragmenting " + name + ": " + "; ".join(problems))
+    member = next(m for m in snap.members if m.name == name)
+    host = _member_host(ctx, member)
+    frag = member.fragmentation or 0.0
+    if frag < DONE_FRAGMENTATION:
+        run.journal("already-done", [host], step_id=step_id, member=name,
+                    detail=f"fragmentation {frag:.0%}")
+        run.show("note", f"{name}: fragmentation {frag:.0%}, nothing to reclaim", [host],
+                 step_id=step_id)
+        return f"{name} already compact"
+    before = member.db_size
+    timeout = int(ctx.facts.get("command_timeout", DEFAULT_COMMAND_TIMEOUT))
+    run.journal("started", [host], step_id=step_id, member=name, db_size=before)
+    command = _defrag_command(ctx, host, timeout)
+    result = await run.run(host, command, step_id=step_id)
+    if not result.ok:
+        text = (result.stderr or result.error or "").strip()
+        if "deadline exceeded" in text or result.timed_out:
+            ctx.facts["command_timeout"] = timeout * 2  # a retry allows twice as long
+            run.fail(f"defrag of {name} timed out after {timeout}s; retry runs it with "
+                     f"--command-timeout={timeout * 2}s")
+        run.fail(f"defrag of {name} failed: {text.splitlines()[-1] if text else 'no output'}")
+    # DEF-MAN-3: its DB SIZE dropped
+    after_snap = await _status(ctx)
+    after = next((m for m in after_snap.members if m.name == name), None)
+    if after is None or after.db_size is None:
+        run.fail(f"{name} did not report its size after the defrag")
+    reclaimed = (before or 0) - after.db_size
+    sizes = ctx.facts.setdefault("sizes_after", {})
+    sizes[name] = after.db_size
+    run.journal("finished", [host], step_id="DEF-MAN-3", member=name, db_size_before=before,
+                db_size_after=after.db_size, reclaimed=reclaimed)
+    run.show("note", f"{name}: {before / MB:.0f} MB -> {after.db_size / MB:.0f} MB "
+                     f"({reclaimed / MB:.0f} MB reclaimed)", [host], step_id="DEF-MAN-3")
+    run.journal("finished", [host], step_id=step_id, member=name)
+    return f"{name} {reclaimed / MB:.0f} MB reclaimed"
+
+
+async def _wait_and_check(ctx: RunContext, run: StepRun, name: str) -> None:
+    """DEF-MAN-4: at least a minute for the member to recover, then it must answer."""
+    wait = float(ctx.params.get("wait", DOCUMENTED_MIN_WAIT))
+    run.journal("started", [], step_id="DEF-MAN-4", member=name, wait_s=wait)
+    await run.wait(wait, f"letting {name} recover before the next member", step_id="DEF-MAN-4")
+    snap = await _status(ctx)
+    member = next((m for m in snap.members if m.name == name), None)
+    errors = [e for e in (member.errors if member else ["missing"]) if not e.startswith("alarm:")]
+    if errors:
+        run.fail(f"{name} does not answer after the wait: {'; '.join(errors)}")
+    run.journal("finished", [], step_id="DEF-MAN-4", member=name, wait_s=wait)
+
+
+async def _defrag_non_leaders(ctx: RunContext, run: StepRun) -> str:
+    wait = float(ctx.params.get("wait", DOCUMENTED_MIN_WAIT))
+    if wait < DOCUMENTED_MIN_WAIT and not ctx.facts.get("short_wait_noted"):
+        run.journal("override", [], step_id="DEF-MAN-4",
+                    reason=f"wait {wait:g}s is under the documented minimum of "
+                           f"{DOCUMENTED_MIN_WAIT:g}s between members")
+        run.show("note", f"warning: a {wait:g}s wait is under the documented minimum of "
+                         f"{DOCUMENTED_MIN_WAIT:g}s", step_id="DEF-MAN-4")
+        ctx.facts["short_wait_noted"] = True
+    done = ctx.facts.setdefault("defragmented", [])
+    summaries = []
+    while True:
+        snap = await _status(ctx)  # the leader can move: read it again before each member
+        leader = snap.leader.name if snap.leader else None
+        todo = sorted(m.name for m in snap.members if m.name != leader and m.name not in done)
+        if not todo:
+            break
+        name = todo[0]
+        summaries.append(await _defrag_one(ctx, run, name, "DEF-MAN-2"))
+        done.append(name)
+        await _wait_and_check(ctx, run, name)
+    return "; ".join(summaries) or "no non-leader member"
+
+
+async def _defrag_leader(ctx: RunContext, run: StepRun) -> str:
+    snap = await _status(ctx)
+    leader = snap.leader.name if snap.leader else None
+    done = ctx.facts.setdefault("defragmented", [])
+    if leader is None:
+        run.fail("etcd has no leader")
+    if leader != ctx.facts.get("leader_at_start"):
+        run.show("note", f"the leader moved to {leader} during the run", step_id="DEF-MAN-5")
+    todo = [leader] + sorted(m.name for m in snap.members
+                             if m.name not in done and m.name != leader)
+    # members left over (the leader moved onto one already done, away from one not done) go
+    # before the current leader, which stays last
+    todo = todo[1:] + todo[:1]
+    summaries = []
+    for i, name in enumerate(todo):
+        if name in done:
+            continue
+        summaries.append(await _defrag_one(ctx, run, name, "DEF-MAN-5"))
+        done.append(name)
+        if i < len(todo) - 1:
+            await _wait_and_check(ctx, run, name)
+    return "; ".join(summaries) or "leader already compact"
+
+
+async def _alarms(ctx: RunContext, run: StepRun) -> str:
+    snap = await _status(ctx)
+    source = next((h.name for h in snap.hosts if h.state == "connected"
+                   and h.role == "control-plane"), None)
+    if source is None:
+        run.fail("no control-plane host to run etcdctl on")
+    host = ctx.inventory.host(source)
+    result = await run.run(source, etcdctl.alarm_list(ctx.inventory, host))
+    if not result.ok:
+        run.fail(f"alarm list failed: {result.stderr.strip() or result.error}")
+    alarms = parse_alarm_list(result.stdout)
+    table = _before_after(ctx)
+    for line in table:
+        run.show("note", line, step_id="DEF-MAN-6")
+    if not alarms:
+        return "no alarms; " + table[-1]
+    names = ", ".join(f"{a.alarm}" for a in alarms)
+    disarm = await run.run(source, etcdctl.etcdctl(ctx.inventory, host, "alarm", "disarm",
+                                                   safety=Safety.MUTATING))
+    if not disarm.ok:
+        run.fail(f"alarm disarm failed: {disarm.stderr.strip() or disarm.error}")
+    again = await run.run(source, etcdctl.alarm_list(ctx.inventory, host))
+    left = parse_alarm_list(again.stdout) if again.ok else alarms
+    if left:
+        run.fail(f"alarms still active after disarm: {', '.join(a.alarm for a in left)} "
+                 f"(is the database still over its quota?)")
+    return f"disarmed {names}; " + table[-1]
+
+
+def _before_after(ctx: RunContext) -> list[str]:
+    """The before/after table, one line per member and a total."""
+    before = ctx.params.get("sizes_before") or {}
+    after = ctx.facts.get("sizes_after") or {}
+    rows, total = [], 0
+    for name in sorted(before):
+        b, a = before.get(name), after.get(name)
+        if b is None or a is None:
+            rows.append(f"{name}: {(b or 0) / MB:.0f} MB (not defragmented)")
+            continue
+        total += b - a
+        rows.append(f"{name}: {b / MB:.0f} MB -> {a / MB:.0f} MB, {(b - a) / MB:.0f} MB "
+                    f"reclaimed")
+    rows.append(f"{total / MB:.0f} MB reclaimed in all")
+    return rows
+
+
+DEFRAG = Runbook(
+    name="defrag",
+    title="Defragment etcd (leader last)",
+    preflight=preflight,
+    steps=(
+        Step("DEF-MAN-1", "Find the leader",
+             "Read every member's status: all must be healthy (a NOSPACE alarm alone is "
+             "fine); the leader is defragmented last.",
+             targets=Targets.CONTROL_PLANE, check=_find_leader),
+        Step("DEF-MAN-2", "Defragment the other members, one at a time",
+             "For each non-leader member: etcdctl defrag on that member only (it answers "
+             "nothing until done), check its DB size dropped (DEF-MAN-3), then wait for it "
+             "to recover and answer again (DEF-MAN-4). The leader is read again before "
+             "each member, since it can move.",
+             targets=Targets.CONTROL_PLANE, action=_defrag_non_leaders,
+             preview=_preview(leader_step=False), safety=Safety.MUTATING,
+             confirm=Confirm.YES_NO),
+        Step("DEF-MAN-5", "Defragment the leader, last",
+             "The same for the member that leads now.",
+             targets=Targets.CONTROL_PLANE, action=_defrag_leader,
+             preview=_preview(leader_step=True), safety=Safety.MUTATING,
+             confirm=Confirm.YES_NO),
+        Step("DEF-MAN-6", "Disarm the alarms",
+             "etcdctl alarm list; if any alarm (NOSPACE) is active, etcdctl alarm disarm, "
+             "then check none is left. Then the size of every member before and after.",
+             targets=Targets.CONTROL_PLANE, action=_alarms, preview=_preview_alarms,
+             safety=Safety.MUTATING),
+    ),
+)

@@ -11,7 +11,13 @@ an operator reading raw output see exactly what a real cluster would show:
   versions (that is why the runbook says `unset ETCDCTL_ENDPOINTS` before `--endpoints`);
 - a member that is stopped, on a host that is down, or busy defragmenting answers nothing:
   etcdctl prints the others, the gRPC retry warning and `Failed to ... (context deadline
-  exceeded)` on stderr, and exits 1 (without the real multi-second wait);
+  exceeded)` on stderr, and exits 1 (without the real multi-second wait for a dead member);
+- a defrag takes time (tui.drill.faults: ~1 simulated second per 100 MB of file) and blocks
+  its member meanwhile: `defrag` really waits for it (the clock's real seconds), up to
+  `--command-timeout`, then prints the real timeout failure while the defrag goes on; a
+  request to a member that is defragmenting waits until the defrag ends or the command
+  times out. Then `run_etcdctl` returns a coroutine (the drill shell awaits it); with a
+  frozen clock nothing waits and what the wait would have brought happens at once;
 - without quorum, 3.4 still lists members (served locally) and shows `etcdserver: no leader`
   per endpoint, while 3.5 lists members linearizably, so `--cluster` fails outright with
   `failed to fetch endpoints from etcd cluster member list`; writes time out.
@@ -25,8 +31,10 @@ import random
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Coroutine
 from urllib.parse import urlsplit
+
+from tui.drill import faults
 
 if TYPE_CHECKING:
     from tui.drill.model import DrillCluster, DrillHost, EtcdMember
@@ -553,6 +561,16 @@ class _Exit(Exception):
         self.status = status
 
 
+class _Blocked(Exception):
+    """A request reached a member that is defragmenting: wait until `until` (simulated),
+    then run the command again (the member answers by then, or it is given up on)."""
+
+    def __init__(self, member_id: int, until: float):
+        super().__init__(member_id, until)
+        self.member_id = member_id
+        self.until = until
+
+
 # Why an endpoint does not answer: nothing listens (refused), the machine is gone (dial
 # timeout), or the member is up but blocked, e.g. defragmenting (request timeout).
 _REFUSED = "refused"
@@ -562,7 +580,8 @@ _BLOCKED = "blocked"
 
 class _Etcdctl:
     def __init__(
-        self, argv: list[str], env: dict[str, str], cluster: DrillCluster, host: DrillHost
+        self, argv: list[str], env: dict[str, str], cluster: DrillCluster, host: DrillHost,
+        waited: set[int] | None = None,
     ) -> None:
         self.argv = list(argv)
         self.env = dict(env)
@@ -582,6 +601,12 @@ class _Etcdctl:
         seed = f"{' '.join(self.argv)}|{self.etcd.revision}|{self.etcd.raft_term}"
         self.rng = random.Random(seed)
         self.inv: _Invocation | None = None
+        # Waiting on a busy member needs a clock that moves; members already waited for
+        # (this command's earlier runs) fail at once.
+        self.may_wait = cluster.clock.real_seconds(1.0) > 0
+        self.waited = waited if waited is not None else set()
+        self.blocked: _Blocked | None = None
+        self.returns_at: float | None = None  # simulated time the answer comes (defrag)
 
     # -- entry ---------------------------------------------------------------------------
 
@@ -590,6 +615,9 @@ class _Etcdctl:
             status = self._main()
         except _Exit as done:
             status = done.status
+        except _Blocked as blocked:  # the caller waits, then runs the command again
+            self.blocked = blocked
+            status = EXIT_ERROR
         return status, "".join(self.io.stdout), "".join(self.io.stderr)
 
     def _main(self) -> int:
@@ -849,6 +877,17 @@ class _Etcdctl:
             return _BLOCKED
         return None
 
+    def _block(self, member: EtcdMember | None) -> None:
+        """A request to a defragmenting member hangs until the defrag ends or the command's
+        timeout: raise _Blocked so the caller really waits (once per member and command)."""
+        if member is None or not self.may_wait or member.member_id in self.waited:
+            return
+        now = self.cluster.clock.now()
+        give_up = now + self._timeout() if self.inv is not None else now + 5.0
+        window = member.defrag_window
+        until = give_up if window is None else min(max(window[1], now), give_up)
+        raise _Blocked(member.member_id, until)
+
     def _hostport(self, endpoint: str) -> str:
         return endpoint.split("://", 1)[-1].rstrip("/")
 
@@ -906,6 +945,10 @@ class _Etcdctl:
                 served = member
                 break
             failures.append((ep, failure or _REFUSED))
+        if served is None:
+            for ep, failure in failures:
+                if failure == _BLOCKED:
+                    self._block(self._member_at(ep))
         target = self._client_target(endpoints)
         if served is None:
             ep, failure = failures[0]
@@ -964,6 +1007,8 @@ class _Etcdctl:
         for ep in endpoints:
             member = self._member_at(ep)
             failure = self._failure(member)
+            if failure == _BLOCKED:
+                self._block(member)
             if failure is not None or member is None:
                 hp = self._hostport(ep)
                 # 3.4 dials each endpoint on its own; 3.5 uses one client for all of them
@@ -1050,6 +1095,8 @@ class _Etcdctl:
         for i, ep in enumerate(endpoints):
             member = self._member_at(ep)
             failure = self._failure(member)
+            if failure == _BLOCKED:
+                self._block(member)
             hp = self._hostport(ep)
             target = (
                 f"endpoint://client-{self._uuid()}/{hp}"
@@ -1213,20 +1260,32 @@ class _Etcdctl:
             endpoints = self._cluster_endpoints(endpoints)
         failed = False
         target35 = f"etcd-endpoints://{self._pointer()}/{self._hostport(endpoints[0])}"
+        timeout = self._timeout()
+        at = self.cluster.clock.now()  # etcdctl asks the members one after the other
         for ep in endpoints:
             member = self._member_at(ep)
             failure = self._failure(member)
-            if failure is not None or member is None:
+            target = f"passthrough:///{ep}" if self.flavor == "3.4" else target35
+            if member is None or failure not in (None, _BLOCKED):
                 hp = self._hostport(ep)
-                target = f"passthrough:///{ep}" if self.flavor == "3.4" else target35
                 error = self._dial_error(failure or _REFUSED, hp, balancer_summary=False)
                 self._warn(target, error)
                 self.io.err(f"Failed to defragment etcd member[{ep}] (context deadline exceeded)\n")
                 failed = True
                 continue
-            # Defrag rewrites the file without its free pages; a page or so stays spare.
-            member.db_size = member.db_size_in_use + 4096
-            self.io.out(f"Finished defragmenting etcd member[{ep}]\n")
+            # Defrag rewrites the file without its free pages, blocking the member meanwhile
+            # (one still busy with an earlier defrag takes this one after it). etcdctl waits
+            # up to --command-timeout for each member; the defrag goes on if it gives up.
+            plan = faults.schedule_defrag(self.cluster, member, at, timeout)
+            at = plan.returns_at
+            if plan.finished:
+                self.io.out(f"Finished defragmenting etcd member[{ep}]\n")
+            else:
+                self._warn(target, _TIMED_OUT)
+                self.io.err(f"Failed to defragment etcd member[{ep}] (context deadline exceeded)\n")
+                failed = True
+        self.returns_at = at
+        faults.tick(self.cluster)  # the first member is busy from now on
         self.cluster.changed()
         return EXIT_ERROR if failed else EXIT_SUCCESS
 
@@ -1240,6 +1299,8 @@ class _Etcdctl:
         if served is None:
             self.io.err("Error: context deadline exceeded\n")
             return EXIT_ERROR
+        # a member whose file reached the quota refuses the write and raises NOSPACE
+        faults.raise_nospace(self.cluster, served)
         for _, name in self.etcd.alarms:
             if name in _ALARM_ERRORS:
                 message = _ALARM_ERRORS[name]
@@ -1289,10 +1350,38 @@ def _port_of(url: str) -> int | None:
 
 def run_etcdctl(
     argv: list[str], env: dict[str, str], cluster: DrillCluster, host: DrillHost
-) -> tuple[int, str, str]:
+) -> tuple[int, str, str] | Coroutine[None, None, tuple[int, str, str]]:
     """Run `etcdctl ARGV` on `host` against the drill cluster: (exit status, stdout, stderr).
 
     Uses the output formats of the etcd version of the member on `host` (3.4 or 3.5).
     Commands that change state (defrag, alarm disarm, put) change `cluster.etcd`.
+
+    When the command has to wait in simulated time (a defrag; a request to a member that is
+    defragmenting) and the clock moves, the result is a coroutine that really waits
+    (`clock.real_seconds`) and then gives the tuple; otherwise the tuple itself.
     """
-    return _Etcdctl(argv, env, cluster, host).run()
+    faults.tick(cluster)
+    cmd = _Etcdctl(argv, env, cluster, host)
+    result = cmd.run()
+    if cmd.blocked is None:
+        if cmd.returns_at is None or cmd.returns_at <= cluster.clock.now():
+            return result
+        if not cmd.may_wait:  # a frozen clock: what the wait would bring happens at once
+            faults.tick(cluster, now=cmd.returns_at)
+            return result
+    return _answer_when_done(cmd, result, argv, env, cluster, host)
+
+
+async def _answer_when_done(
+    cmd: _Etcdctl, result: tuple[int, str, str], argv: list[str], env: dict[str, str],
+    cluster: DrillCluster, host: DrillHost,
+) -> tuple[int, str, str]:
+    waited: set[int] = set()
+    while cmd.blocked is not None:
+        waited.add(cmd.blocked.member_id)
+        await faults.wait_until(cluster, cmd.blocked.until)
+        cmd = _Etcdctl(argv, env, cluster, host, waited=waited)
+        result = cmd.run()
+    if cmd.returns_at is not None:
+        await faults.wait_until(cluster, cmd.returns_at)
+    return result

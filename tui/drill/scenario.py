@@ -140,6 +140,21 @@ def _encryption_state(api: ApiState, api_doc: dict, clock: SimClock, source: str
     encryption.sync_api(api, clock.now())
 
 
+def _leader_moves_after(etcd_doc: dict, n_cp: int, source: str) -> float | None:
+    """etcd.leader_moves_after_seconds: the leader moves once, that long after the start."""
+    if etcd_doc.get("leader_moves_after_seconds") is None:
+        return None
+    value = etcd_doc["leader_moves_after_seconds"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"etcd.leader_moves_after_seconds must be a number of simulated "
+                          f"seconds more than 0, not {value!r}", where=source)
+    if n_cp < 3:
+        raise ConfigError("etcd.leader_moves_after_seconds needs control_plane: 3 or 5 "
+                          "(a single member has nobody to hand the leadership to)",
+                          where=source)
+    return float(value)
+
+
 def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = "127.0.3",
                   clock: SimClock | None = None) -> DrillCluster:
     doc, name = load_scenario_doc(name_or_path)
@@ -204,6 +219,9 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
                    encrypted=_encrypted_overrides(api_doc, source),
                    proxy={k: str(v) for k, v in (api_doc.get("proxy") or {}).items()})
     clock = clock or SimClock(speed)
+    leader_moves = _leader_moves_after(etcd_doc, n_cp, source)
+    if leader_moves is not None:
+        etcd.leader_move_at = clock.now() + leader_moves
     _encryption_state(api, api_doc, clock, source)
     cluster = DrillCluster(name=str(doc.get("cluster_name", f"drill-{name}")),
                            clock=clock, hosts=hosts, etcd=etcd, api=api,

@@ -70,13 +70,13 @@ class Command:
                 text = text.replace(shlex.quote(secret), "<redacted>")
         return text
 
-    def display(self) -> str:
-        """Short form for panes: the script without the sudo wrapper."""
+    def display(self, use_sudo: bool = True) -> str:
+        """Short form for panes: the script, with `sudo` where it runs under sudo."""
         text = self.script()
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "<redacted>")
-        return ("sudo " if self.privileged else "") + text
+        return ("sudo " if self.privileged and use_sudo else "") + text
 
 
 def expand_prefix(template: str, **values: str) -> str:

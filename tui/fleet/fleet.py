@@ -398,7 +398,7 @@ class Fleet:
             why = refusal(command)
             if why:
                 raise ReadOnlyRefused(f"refused in read-only mode: {why}",
-                                      where=command.display(),
+                                      where=command.display(self.inventory.ssh.sudo),
                                       hint="Start the console without --read-only to change hosts")
 
     async def run(self, hosts: Iterable[str], command: Command,
@@ -431,7 +431,7 @@ class Fleet:
                 name, None, "", "", 0.0,
                 error=f"not connected ({status.state.value}"
                       f"{': ' + status.error if status.error else ''})"), emit)
-        emit(FleetEvent("command", name, text=command.display()))
+        emit(FleetEvent("command", name, text=command.display(use_sudo)))
         out: list[str] = []
         err: list[str] = []
 

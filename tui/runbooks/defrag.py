@@ -9,6 +9,9 @@ reason for the defrag); the alarm is disarmed at the end, once the space is back
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 from tui.errors import ParseError
 from tui.etcd import etcdctl
 from tui.etcd.parse import parse_alarm_list
@@ -42,8 +45,19 @@ def recommendation(member, quota: int) -> tuple[bool, str]:
     return False, f"{frag:.0%} fragmented: little to gain"
 
 
+# reads under way, per collector: callers at the same moment share one (DEF-MAN-1's check
+# runs once per control-plane host, in parallel)
+_reading: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 async def _status(ctx: RunContext):
-    return await ctx.backend.collector.collect()
+    """A fresh status read (never an earlier one; only one already under way is shared)."""
+    collector = ctx.backend.collector
+    task = _reading.get(collector)
+    if task is None or task.done():
+        task = asyncio.ensure_future(collector.collect())
+        _reading[collector] = task
+    return await task
 
 
 def _unhealthy(snap) -> list[str]:
@@ -133,9 +147,12 @@ def _member_host(ctx: RunContext, member) -> str:
     return member.host
 
 
-async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str) -> str:
-    """DEF-MAN-2 (or -5) for one member, then DEF-MAN-3's check; returns a summary."""
-    snap = await _status(ctx)
+async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
+                      snap=None) -> str:
+    """DEF-MAN-2 (or -5) for one member, then DEF-MAN-3's check; returns a summary.
+    `snap`: the status the caller has just read to choose this member (else read here)."""
+    if snap is None:
+        snap = await _status(ctx)
     problems = _unhealthy(snap)
     if problems:
         run.fail("stopped before defragmenting " + name + ": " + "; ".join(problems))
@@ -143,6 +160,8 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str) ->
     host = _member_host(ctx, member)
     frag = member.fragmentation or 0.0
     if frag < DONE_FRAGMENTATION:
+        # compact already: a re-run, a resume, or a defrag that outlived its timeout
+        ctx.facts.setdefault("sizes_after", {})[name] = member.db_size
         run.journal("already-done", [host], step_id=step_id, member=name,
                     detail=f"fragmentation {frag:.0%}")
         run.show("note", f"{name}: fragmentation {frag:.0%}, nothing to reclaim", [host],
@@ -152,11 +171,15 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str) ->
     timeout = int(ctx.facts.get("command_timeout", DEFAULT_COMMAND_TIMEOUT))
     run.journal("started", [host], step_id=step_id, member=name, db_size=before)
     command = _defrag_command(ctx, host, timeout)
+    sent = ctx.facts.setdefault("defrag_sent", [])
+    if name not in sent:
+        sent.append(name)  # it will need its recovery wait, even if etcdctl times out
     result = await run.run(host, command, step_id=step_id)
     if not result.ok:
         text = (result.stderr or result.error or "").strip()
         if "deadline exceeded" in text or result.timed_out:
             ctx.facts["command_timeout"] = timeout * 2  # a retry allows twice as long
+            ctx.facts["busy_member"] = name  # etcd goes on with the defrag regardless
             run.fail(f"defrag of {name} timed out after {timeout}s; retry runs it with "
                      f"--command-timeout={timeout * 2}s")
         run.fail(f"defrag of {name} failed: {text.splitlines()[-1] if text else 'no output'}")
@@ -176,8 +199,34 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str) ->
     return f"{name} {reclaimed / MB:.0f} MB reclaimed"
 
 
-async def _wait_and_check(ctx: RunContext, run: StepRun, name: str) -> None:
-    """DEF-MAN-4: at least a minute for the member to recover, then it must answer."""
+BUSY_WAIT = 600.0  # how long a defrag that outlived its timeout may keep its member busy
+
+
+async def _settled_status(ctx: RunContext, run: StepRun):
+    """A status read; when the only unhealthy member is one whose defrag timed out (etcd
+    goes on defragmenting after etcdctl gives up), wait for it to answer again first."""
+    busy = ctx.facts.get("busy_member")
+    snap = await _status(ctx)
+    if not busy:
+        return snap
+    waited = 0.0
+    while waited < BUSY_WAIT:
+        problems = _unhealthy(snap)
+        if not problems:
+            break
+        if not all(busy in p for p in problems):
+            return snap  # something else is wrong: the caller stops on it
+        await run.wait(5.0, f"{busy} is still busy with the defrag that timed out",
+                       step_id="DEF-MAN-4")
+        waited += 5.0
+        snap = await _status(ctx)
+    ctx.facts.pop("busy_member", None)
+    return snap
+
+
+async def _wait_and_check(ctx: RunContext, run: StepRun, name: str):
+    """DEF-MAN-4: at least a minute for the member to recover, then it must answer; returns
+    the status read after the wait (the next member is chosen from it)."""
     wait = float(ctx.params.get("wait", DOCUMENTED_MIN_WAIT))
     run.journal("started", [], step_id="DEF-MAN-4", member=name, wait_s=wait)
     await run.wait(wait, f"letting {name} recover before the next member", step_id="DEF-MAN-4")
@@ -187,6 +236,7 @@ async def _wait_and_check(ctx: RunContext, run: StepRun, name: str) -> None:
     if errors:
         run.fail(f"{name} does not answer after the wait: {'; '.join(errors)}")
     run.journal("finished", [], step_id="DEF-MAN-4", member=name, wait_s=wait)
+    return snap
 
 
 async def _defrag_non_leaders(ctx: RunContext, run: StepRun) -> str:
@@ -200,21 +250,26 @@ async def _defrag_non_leaders(ctx: RunContext, run: StepRun) -> str:
         ctx.facts["short_wait_noted"] = True
     done = ctx.facts.setdefault("defragmented", [])
     summaries = []
+    snap = await _settled_status(ctx, run)
     while True:
-        snap = await _status(ctx)  # the leader can move: read it again before each member
+        # the leader can move: it is read again before each member (after each wait)
         leader = snap.leader.name if snap.leader else None
         todo = sorted(m.name for m in snap.members if m.name != leader and m.name not in done)
         if not todo:
             break
         name = todo[0]
-        summaries.append(await _defrag_one(ctx, run, name, "DEF-MAN-2"))
+        summary = await _defrag_one(ctx, run, name, "DEF-MAN-2", snap)
+        summaries.append(summary)
         done.append(name)
-        await _wait_and_check(ctx, run, name)
+        if name not in ctx.facts.get("defrag_sent", []):
+            snap = await _settled_status(ctx, run)  # compact already, untouched: no wait
+        else:
+            snap = await _wait_and_check(ctx, run, name)
     return "; ".join(summaries) or "no non-leader member"
 
 
 async def _defrag_leader(ctx: RunContext, run: StepRun) -> str:
-    snap = await _status(ctx)
+    snap = await _settled_status(ctx, run)
     leader = snap.leader.name if snap.leader else None
     done = ctx.facts.setdefault("defragmented", [])
     if leader is None:
@@ -230,16 +285,17 @@ async def _defrag_leader(ctx: RunContext, run: StepRun) -> str:
     for i, name in enumerate(todo):
         if name in done:
             continue
-        summaries.append(await _defrag_one(ctx, run, name, "DEF-MAN-5"))
+        summaries.append(await _defrag_one(ctx, run, name, "DEF-MAN-5", snap))
         done.append(name)
+        snap = None
         if i < len(todo) - 1:
-            await _wait_and_check(ctx, run, name)
+            snap = await _wait_and_check(ctx, run, name)
     return "; ".join(summaries) or "leader already compact"
 
 
 async def _alarms(ctx: RunContext, run: StepRun) -> str:
-    snap = await _status(ctx)
-    source = next((h.name for h in snap.hosts if h.state == "connected"
+    # only a host to run etcdctl on is needed here, not a status read
+    source = next((h.name for h in ctx.backend.collector.hosts_view() if h.state == "connected"
                    and h.role == "control-plane"), None)
     if source is None:
         run.fail("no control-plane host to run etcdctl on")

@@ -122,16 +122,20 @@ class Runner:
             self._show("skip", step.id, f"{step.title}: skipped ({reason})", hosts)
             return
         self._show("step", step.id, step.title, hosts)
+        retried = False
         while True:
             try:
-                await self._attempt(step, hosts)
+                await self._attempt(step, hosts, confirmed=retried)
                 return
             except _StepFailed as failure:
                 self._journal(step.id, "failed", hosts, error=failure.message)
                 self._show("failed", step.id, f"failed: {failure.message}", hosts)
                 decision = await ctx.operator.on_failure(step, failure.message)
                 if decision.action == "retry":
+                    # choosing retry after seeing the failure is the confirmation
+                    self._journal(step.id, "confirmed", hosts, kind="retry")
                     self._show("note", step.id, "retrying")
+                    retried = True
                     continue
                 if decision.action == "skip" and decision.reason.strip():
                     self._journal(step.id, "override", hosts, reason=decision.reason.strip())
@@ -146,7 +150,7 @@ class Runner:
                                  hint=f"The journal has every step so far; fix the cause and "
                                       f"run again to resume from {step.id}")
 
-    async def _attempt(self, step: Step, hosts: list[str]) -> None:
+    async def _attempt(self, step: Step, hosts: list[str], confirmed: bool = False) -> None:
         ctx = self.ctx
         acts = bool(step.commands or step.api or step.action)
         if acts and step.check is not None:
@@ -157,7 +161,7 @@ class Runner:
                 self._show("already-done", step.id,
                            f"already done: {verdict.detail}", hosts)
                 return
-        if step.confirm != Confirm.NONE:
+        if step.confirm != Confirm.NONE and not confirmed:
             request = self._confirm_request(step, hosts)
             if not await ctx.operator.confirm(request):
                 self._journal("-", "failed", error=f"not confirmed at {step.id}")
@@ -218,7 +222,7 @@ class Runner:
         async def on_host(host: str) -> RunResult | None:
             result = None
             for command in ctx.commands_for(step, host):
-                self._show("command", step.id, f"$ {command.display()}", [host])
+                self._show("command", step.id, f"$ {command.display(ctx.use_sudo)}", [host])
                 self._journal(step.id, "started", [host],
                               command=command.redacted(ctx.use_sudo))
                 result = await ctx.fleet.run_one(
@@ -305,7 +309,7 @@ class StepRun:
     async def run(self, host: str, command, step_id: str | None = None) -> RunResult:
         """Run one command on one host, shown and journaled; returns the result (no raise)."""
         ctx, sid = self.ctx, step_id or self.step.id
-        self.show("command", f"$ {command.display()}", [host], step_id=sid)
+        self.show("command", f"$ {command.display(ctx.use_sudo)}", [host], step_id=sid)
         self.journal("started", [host], step_id=sid, command=command.redacted(ctx.use_sudo))
         result = await ctx.fleet.run_one(
             host, command,

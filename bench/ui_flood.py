@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 LINES = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10  # floods in a row, for enough key samples
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 40  # floods in a row, for enough key samples
 
 
 def start_lab(workdir: Path) -> tuple[subprocess.Popen, Path]:

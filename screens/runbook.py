@@ -14,7 +14,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Log, Static
+from textual.widgets import DataTable, Log, Static
+
+from tui.widgets.footer import QuietFooter
 
 from screens.dialogs import ConfirmStepScreen, FailureScreen
 from tui.errors import EtcdDrError
@@ -76,7 +78,7 @@ class RunbookScreen(Screen):
         yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
         yield Static("", id="run-status")
         yield Log(max_lines=5000, id="run-log")
-        yield Footer()
+        yield QuietFooter()
 
     def compose_params(self) -> ComposeResult:
         return iter(())

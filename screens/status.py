@@ -10,13 +10,15 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from tui.widgets.footer import QuietFooter
 
 from tui.etcd.parse import member_id_hex
 from tui.fleet.fleet import FleetEvent
 from tui.status.snapshot import StatusSnapshot
 from tui.widgets.banner import ClusterBanner
-from tui.widgets.host_log import HostLog
+from tui.widgets.host_log import FLUSH_INTERVAL, HostLog
 from tui.widgets.host_strip import HostStrip, _age
 from tui.widgets.members import MembersTable
 from tui.widgets.panel import InfoPanel
@@ -40,7 +42,7 @@ class StatusScreen(Screen):
             yield InfoPanel("etcd operator", id="operator")
         yield Static("", id="problems")
         yield Horizontal(id="logs")
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         app = self.app
@@ -52,8 +54,13 @@ class StatusScreen(Screen):
             version=backend.inventory.cluster_version if backend.inventory else None,
             drill=spec.is_drill, read_only=backend.read_only, scenario=spec.scenario)
         self.set_interval(1.0, self._tick)
+        self.set_interval(FLUSH_INTERVAL, self._flush_panes)
         if app.snapshot is not None:
             self.show_snapshot(app.snapshot)
+
+    def _flush_panes(self) -> None:
+        for pane in self._panes.values():
+            pane.flush()
 
     def _tick(self) -> None:
         if self.app.snapshot is not None:

@@ -12,14 +12,17 @@ from textual.command import Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
 from assets import asset_path
-from screens.backup import BackupScreen
-from screens.defrag import DefragScreen
-from screens.encryption import EncryptionScreen
 from screens.status import StatusScreen
 from tui.backend import Backend, BackendSpec
 from tui.errors import EtcdDrError
 from tui.fleet.fleet import FleetEvent
 from tui.status.snapshot import StatusSnapshot
+
+
+def _screen(module: str, name: str):
+    from importlib import import_module
+
+    return getattr(import_module(module), name)()
 
 
 class HostCommands(Provider):
@@ -47,8 +50,11 @@ class EtcdDrApp(App):
     CSS_PATH = str(asset_path("etcd_dr.tcss"))
     TITLE = "etcd-dr"
     COMMANDS = App.COMMANDS | {HostCommands}
-    MODES = {"status": StatusScreen, "backup": BackupScreen, "encryption": EncryptionScreen,
-             "defrag": DefragScreen}
+    # runbook screens are imported when first opened: the status view comes up sooner
+    MODES = {"status": StatusScreen,
+             "backup": lambda: _screen("screens.backup", "BackupScreen"),
+             "encryption": lambda: _screen("screens.encryption", "EncryptionScreen"),
+             "defrag": lambda: _screen("screens.defrag", "DefragScreen")}
     DEFAULT_MODE = "status"
     BINDINGS = [
         Binding("q", "quit", "Quit"),

@@ -74,6 +74,30 @@ def _check_conditions(done_reason: str):
     return check
 
 
+AESGCM_SINCE = (4, 13)  # the release whose APIServer type accepts aesgcm
+
+
+def _minor(version: str | None) -> tuple[int, int] | None:
+    try:
+        major, minor = (version or "").split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return None
+
+
+async def _preflight_on(ctx: RunContext) -> list[str]:
+    snap = await ctx.api.snapshot()
+    if not snap.reachable:
+        return [f"encryption is switched through the API, which does not answer ({snap.error})"]
+    if ctx.params.get("encryption_type") == "aesgcm":
+        version = snap.version or ctx.inventory.cluster_version
+        minor = _minor(version)
+        if minor is not None and minor < AESGCM_SINCE:
+            return [f"aesgcm is offered from OpenShift 4.13; this cluster runs {version}: "
+                    f"use aescbc"]
+    return []
+
+
 def _warn_before(ctx: RunContext) -> str:
     return ("Do not take a backup until this completes: a backup taken midway is only partly "
             "encrypted. Expect more memory use, slower backups and disk I/O while it runs.")
@@ -83,6 +107,7 @@ ENCRYPTION_ON = Runbook(
     name="encryption-on",
     title="Turn etcd encryption on",
     params=("encryption_type",),
+    preflight=_preflight_on,
     steps=(
         Step("ENC-ON-0", "Check API access",
              "Encryption is switched through the API, with cluster-admin access.",

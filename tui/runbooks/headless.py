@@ -129,7 +129,7 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
                 await runner.preflight()
                 print_plan(runner, out or sys.stdout)
                 return 0
-            operator._print(f"{runbook.title} on {backend.inventory.cluster_name}"
+            operator._print(f"{runbook.title}: cluster {backend.inventory.cluster_name}"
                             f"{' (DRILL)' if backend.inventory.drill else ''}; journal: {path}")
             await runner.run()
             return 0

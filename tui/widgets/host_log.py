@@ -21,10 +21,9 @@ class HostLog(Log):
         self.border_title = f"{host} - ssh"
         self._pending: list[str] = []
 
-    def on_mount(self) -> None:
-        # 5 batches a second: output still looks live, and a flood costs at most five
-        # repaints a second per pane instead of one per chunk
-        self.set_interval(FLUSH_INTERVAL, self._flush)
+    # the screen calls flush() for all its panes from one timer (FLUSH_INTERVAL): 5 batches a
+    # second still look live, and a flood costs one repaint per batch for every pane together
+    # rather than one per chunk and pane
 
     def add(self, line: str) -> None:
         self.add_lines((line,))
@@ -34,7 +33,7 @@ class HostLog(Log):
         if len(self._pending) > MAX_LINES:  # older lines would scroll away unseen anyway
             del self._pending[: len(self._pending) - MAX_LINES]
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         if self._pending:
             lines, self._pending = self._pending, []
             self.write_lines(lines)

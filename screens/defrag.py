@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, Label, Sparkline, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Sparkline, Static
 
 from screens.runbook import RunbookScreen
 from tui.durations import parse_duration
@@ -25,6 +25,7 @@ class DefragScreen(RunbookScreen):
         with Horizontal(classes="params"):
             yield Label("wait between members")
             yield Input(f"{DOCUMENTED_MIN_WAIT:g}s", id="defrag-wait")
+            yield Checkbox("compact the history first", id="defrag-compact")
             yield Static("", id="wait-warning")
 
     def on_mount(self) -> None:
@@ -34,13 +35,28 @@ class DefragScreen(RunbookScreen):
                           "ALARMS", "RECOMMENDATION")
         self.set_interval(1.0, self._show_members)
         self._show_members()
+        self._auto_events: dict | None = None
+        self.run_worker(self._read_auto_events(), exit_on_error=False, group="auto-defrag")
+        self.set_interval(30.0, lambda: self.run_worker(
+            self._read_auto_events(), exit_on_error=False, group="auto-defrag", exclusive=True))
+
+    async def _read_auto_events(self) -> None:
+        api = self.app.backend.api
+        if api is None or not api.configured:
+            return
+        try:
+            self._auto_events = await api.auto_defrag_events()
+        except Exception as e:  # the API is often down in a disaster: say so, keep going
+            from tui.cluster.api import describe_api_error
+
+            self._auto_events = {"error": describe_api_error(e, api.server)}
 
     def params(self) -> dict:
         try:
             wait = parse_duration(self.query_one("#defrag-wait", Input).value.strip() or "60s")
         except ValueError:
             wait = DOCUMENTED_MIN_WAIT
-        return {"wait": wait}
+        return {"wait": wait, "compact": self.query_one("#defrag-compact", Checkbox).value}
 
     def on_input_changed(self, event: Input.Changed) -> None:
         warning = self.query_one("#wait-warning", Static)
@@ -52,6 +68,9 @@ class DefragScreen(RunbookScreen):
         warning.update(f" [yellow]under the documented minimum of {DOCUMENTED_MIN_WAIT:g}s: "
                        f"journaled as an override[/yellow]" if wait < DOCUMENTED_MIN_WAIT
                        else "")
+        self.refresh_plan()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         self.refresh_plan()
 
     def _show_members(self) -> None:
@@ -98,4 +117,11 @@ class DefragScreen(RunbookScreen):
         snap = self.app.snapshot
         if snap is None or not snap.api.reachable:
             return "unknown while the API does not answer (it is the etcd operator's own)"
-        return snap.api.auto_defrag or "unknown"
+        text = snap.api.auto_defrag or "unknown"
+        events = getattr(self, "_auto_events", None) or {}
+        if events.get("error"):
+            text += f"; operator log: {events['error']}"
+        for key, label in (("success", "last success"), ("failure", "last failure")):
+            if events.get(key):
+                text += f"\n  {label}: {events[key].split('] ', 1)[-1]}"
+        return text

@@ -142,3 +142,15 @@ async def test_the_leader_moving_mid_run_is_followed(drill_app, tmp_path, monkey
         assert order == [done, old.name, new.name], "the member leading at the end goes last"
         log = "\n".join(screen.query_one("#run-log").lines)
         assert f"the leader moved to {new.name}" in log
+
+
+async def test_the_automatic_defrag_state_and_last_result_show(drill_app):
+    app = drill_app("healthy")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await _open_defrag(app, pilot)
+        auto = screen.query_one("#auto-defrag")
+        await wait_until(pilot, lambda: "last success" in str(auto.render()),
+                         what="the operator's last defrag")
+        text = str(auto.render())
+        assert "enabled (no etcd-disable-defrag ConfigMap)" in text
+        assert "etcd member has been defragmented: master-" in text

@@ -175,11 +175,13 @@ def _duration(ctx, param, value):
               help="Journal file; an unfinished one is resumed.")
 @click.option("--wait", "wait", default=None, callback=_duration, metavar="DURATION",
               help="defrag: the wait between members.")
+@click.option("--compact", is_flag=True,
+              help="defrag: compact the history to the current revision first.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @read_only_option
 @operator_errors
 def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, encryption_type,
-        override, yes, journal_path, wait, dry_run, read_only):
+        override, yes, journal_path, wait, compact, dry_run, read_only):
     """Run a runbook headless: one progress line per step event."""
     from tui.backend import BackendSpec
     from tui.runbooks import registry
@@ -202,7 +204,7 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, e
     elif runbook == "encryption-off":
         params.update(encryption_type="identity")
     elif runbook == "defrag":
-        params.update(wait=60.0 if wait is None else wait)
+        params.update(wait=60.0 if wait is None else wait, compact=compact)
     if override:
         params["override"] = override
     code = asyncio.run(run_headless(runbook, spec, params, yes=yes, journal_path=journal_path,

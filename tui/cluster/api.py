@@ -191,6 +191,41 @@ class ClusterApi:
         return api_client.response_deserialize(
             response_data=response, response_types_map={"200": "object"}).data
 
+    async def get_text(self, path: str, query: dict[str, str] | None = None) -> str:
+        """GET a path whose answer is plain text (pod logs)."""
+        api_client = await self._api_client()
+        params = await api_client.param_serialize(
+            method="GET", resource_path=path, query_params=list((query or {}).items()),
+            header_params={"Accept": "text/plain"}, auth_settings=["BearerToken"])
+        response = await api_client.call_api(*params, _request_timeout=self.timeout)
+        await response.read()
+        if not 200 <= response.status < 300:
+            api_client.response_deserialize(response_data=response,
+                                             response_types_map={"200": "str"})
+        data = response.data
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+
+    async def auto_defrag_events(self) -> dict[str, str | None]:
+        """The etcd operator's last automatic defrag success and failure, from its log:
+        `etcd member has been defragmented: <name>, memberID: <id>` and
+        `failed defrag on member: <name>, memberID: <id>: <error>`."""
+        ns = "openshift-etcd-operator"
+        pods = await self.get_json(f"/api/v1/namespaces/{ns}/pods",
+                                   {"labelSelector": "app=etcd-operator"})
+        items = pods.get("items") or []
+        if not items:
+            return {"success": None, "failure": None, "error": "no etcd-operator pod"}
+        name = (items[0].get("metadata") or {}).get("name", "")
+        log = await self.get_text(f"/api/v1/namespaces/{ns}/pods/{name}/log",
+                                  {"tailLines": "5000"})
+        success = failure = None
+        for line in log.splitlines():
+            if "etcd member has been defragmented:" in line:
+                success = line.strip()
+            elif "failed defrag on member:" in line:
+                failure = line.strip()
+        return {"success": success, "failure": failure, "error": None}
+
     async def _nodes(self) -> list[NodeInfo]:
         nodes = await self.get_json("/api/v1/nodes")
         out = []

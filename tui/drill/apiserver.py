@@ -61,6 +61,7 @@ class DrillApiServer:
         r.add_get("/api", self._api_versions)
         r.add_get("/api/v1/nodes", self._nodes)
         r.add_get("/api/v1/namespaces/{ns}/pods", self._pods)
+        r.add_get("/api/v1/namespaces/openshift-etcd-operator/pods/{name}/log", self._operator_log)
         r.add_get("/apis/config.openshift.io/v1/apiservers/cluster", self._apiserver)
         r.add_patch("/apis/config.openshift.io/v1/apiservers/cluster", self._patch_apiserver)
         r.add_get("/apis/config.openshift.io/v1/clusterversions/version", self._clusterversion)
@@ -175,6 +176,12 @@ class DrillApiServer:
         ns = request.match_info["ns"]
         selector = request.query.get("labelSelector", "")
         items = []
+        if ns == "openshift-etcd-operator" and selector in ("", "app=etcd-operator"):
+            items.append({"apiVersion": "v1", "kind": "Pod",
+                          "metadata": self._meta("etcd-operator-6b8f5d9c4f-x7k2q", ns,
+                                                 labels={"app": "etcd-operator"}),
+                          "spec": {"nodeName": self.cluster.control_plane()[0].name},
+                          "status": {"phase": "Running"}})
         if ns == "openshift-etcd" and selector in ("", "k8s-app=etcd", "app=etcd"):
             for h in self.cluster.control_plane():
                 running = h.container("etcd") is not None
@@ -206,6 +213,16 @@ class DrillApiServer:
                 })
         return web.json_response({"apiVersion": "v1", "kind": "PodList",
                                   "metadata": {"resourceVersion": "50000"}, "items": items})
+
+    async def _operator_log(self, request: web.Request) -> web.Response:
+        """cluster-etcd-operator's log, with the lines its defrag controller writes."""
+        now = self.cluster.clock.now_dt()
+        lines = []
+        for i, m in enumerate(self.cluster.etcd.members):
+            stamp = now.strftime("%m%d %H:%M:%S") + f".{123456 + i:06d}"
+            lines.append(f"I{stamp}       1 defragcontroller.go:295] etcd member has been "
+                         f"defragmented: {m.name}, memberID: {m.member_id}")
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     def _apiserver_obj(self) -> dict:
         spec: dict[str, Any] = {"audit": {"profile": "Default"}}

@@ -125,6 +125,7 @@ _COMMAND_FUNCS = {
     "alarm list": ("alarm_command.go", "alarmListCommandFunc", 77),
     "alarm disarm": ("alarm_command.go", "alarmDisarmCommandFunc", 48),
     "defrag": ("defrag_command.go", "defragCommandFunc", 56),
+    "compaction": ("compaction_command.go", "compactionCommandFunc", 45),
     "put": ("put_command.go", "putCommandFunc", 70),
     "get": ("get_command.go", "getCommandFunc", 69),
 }
@@ -166,6 +167,7 @@ _CLUSTER_FLAG = _Flag("cluster", "bool", "false")
 # Flags a command declares itself (not inherited, so `ETCDCTL_<NAME>` does not set them).
 _LOCAL_FLAGS: dict[str, tuple[_Flag, ...]] = {
     "defrag": (_CLUSTER_FLAG, _Flag("data-dir", "string")),
+    "compaction": (_Flag("physical", "bool", "false"),),
     "put": (
         _Flag("ignore-lease", "bool", "false"),
         _Flag("ignore-value", "bool", "false"),
@@ -661,7 +663,7 @@ class _Etcdctl:
             self.io.err(
                 f'Error: the drill etcdctl does not simulate "{" ".join(path)}" '
                 "(only endpoint status/health, member list, alarm list/disarm, defrag, "
-                "version, put and get)\n"
+                "compaction, version, put and get)\n"
             )
             return EXIT_ERROR
         return handler()
@@ -674,6 +676,7 @@ class _Etcdctl:
             "alarm list": lambda: self._alarm(disarm=False),
             "alarm disarm": lambda: self._alarm(disarm=True),
             "defrag": self._defrag,
+            "compaction": self._compact,
             "version": self._version,
             "put": self._put,
             "get": self._get,
@@ -1288,6 +1291,36 @@ class _Etcdctl:
         faults.tick(self.cluster)  # the first member is busy from now on
         self.cluster.changed()
         return EXIT_ERROR if failed else EXIT_SUCCESS
+
+    def _compact(self) -> int:
+        """`etcdctl compact REV`: history before REV goes; the pages it held become free
+        space in the file (in use drops, the file does not shrink until a defrag)."""
+        assert self.inv is not None
+        if len(self.inv.args) != 1:
+            self.io.err("Error: compaction command needs 1 argument\n")
+            return EXIT_BAD_ARGS
+        try:
+            rev = int(self.inv.args[0])
+        except ValueError:
+            self.io.err(f"Error: strconv.ParseInt: parsing {self.inv.args[0]!r}: "
+                        f"invalid syntax\n".replace("'", '"'))
+            return EXIT_BAD_ARGS
+        served = self._request(self._endpoints(), needs_quorum=True)
+        if served is None:
+            self.io.err("Error: context deadline exceeded\n")
+            return EXIT_ERROR
+        if rev <= self.etcd.compact_revision:
+            self.io.err("Error: etcdserver: mvcc: required revision has been compacted\n")
+            return EXIT_ERROR
+        if rev > self.etcd.revision:
+            self.io.err("Error: etcdserver: mvcc: required revision is a future revision\n")
+            return EXIT_ERROR
+        self.etcd.compact_revision = rev
+        for m in self.etcd.members:
+            if m.running:
+                m.db_size_in_use = max(64 * 1024, int(m.db_size_in_use * 0.9))
+        self.io.out(f"compacted revision {rev}\n")
+        return EXIT_SUCCESS
 
     def _put(self) -> int:
         assert self.inv is not None

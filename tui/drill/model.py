@@ -76,6 +76,7 @@ class EtcdCluster:
     revision: int = 900_000
     quota_backend_bytes: int = 8 * 1024 * 1024 * 1024  # OpenShift sets 8 GiB
     alarms: list[tuple[int, str]] = field(default_factory=list)  # (member_id, "NOSPACE"|"CORRUPT")
+    compact_revision: int = 0  # history before this revision is gone (etcdctl compact)
     # when the leader moves on its own once (scenario etcd.leader_moves_after_seconds):
     # simulated epoch seconds, None = never (tui.drill.faults.tick applies it)
     leader_move_at: float | None = None

@@ -239,6 +239,34 @@ async def _wait_and_check(ctx: RunContext, run: StepRun, name: str):
     return snap
 
 
+async def _compact(ctx: RunContext, run: StepRun) -> str:
+    """DEF-CMP-1 (an etcd-dr step, not in the procedure, which relies on the compaction etcd
+    runs every 5 minutes): compact the history up to the current revision, so the defrag that
+    follows reclaims that space too. Only when the operator chose it."""
+    import json
+
+    source = next((h.name for h in ctx.backend.collector.hosts_view() if h.state == "connected"
+                   and h.role == "control-plane"), None)
+    if source is None:
+        run.fail("no control-plane host to run etcdctl on")
+    host = ctx.inventory.host(source)
+    status = await run.run(source, etcdctl.etcdctl(ctx.inventory, host, "endpoint", "status",
+                                                   "-w", "json"))
+    try:
+        revision = int(json.loads(status.stdout)[0]["Status"]["header"]["revision"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        run.fail(f"cannot read the current revision from {source}: "
+                 f"{(status.stderr or status.stdout).strip()[:200]}")
+    result = await run.run(source, etcdctl.etcdctl(ctx.inventory, host, "compaction",
+                                                   str(revision), safety=Safety.MUTATING))
+    if not result.ok:
+        text = (result.stderr or result.error or "").strip()
+        if "has been compacted" in text:
+            return f"history already compacted at or after revision {revision}"
+        run.fail(f"compaction failed: {text.splitlines()[-1] if text else 'no output'}")
+    return f"history compacted to revision {revision}"
+
+
 async def _defrag_non_leaders(ctx: RunContext, run: StepRun) -> str:
     wait = float(ctx.params.get("wait", DOCUMENTED_MIN_WAIT))
     if wait < DOCUMENTED_MIN_WAIT and not ctx.facts.get("short_wait_noted"):
@@ -348,6 +376,12 @@ DEFRAG = Runbook(
              "Read every member's status: all must be healthy (a NOSPACE alarm alone is "
              "fine); the leader is defragmented last.",
              targets=Targets.CONTROL_PLANE, check=_find_leader),
+        Step("DEF-CMP-1", "Compact the history (optional)",
+             "Only when chosen: etcdctl compaction to the current revision, so the defrag "
+             "also reclaims the history etcd would otherwise compact within 5 minutes.",
+             targets=Targets.CONTROL_PLANE, action=_compact, safety=Safety.MUTATING,
+             confirm=Confirm.YES_NO,
+             skip_if=lambda ctx: None if ctx.params.get("compact") else "not chosen"),
         Step("DEF-MAN-2", "Defragment the other members, one at a time",
              "For each non-leader member: etcdctl defrag on that member only (it answers "
              "nothing until done), check its DB size dropped (DEF-MAN-3), then wait for it "

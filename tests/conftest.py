@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -33,3 +34,39 @@ def drill_app():
         return make_app(BackendSpec(scenario=scenario, **spec_kw), **kw)
 
     return build
+
+
+@asynccontextmanager
+async def drill_fleets(tmp_path, default_clock=None):
+    """Start drill labs and a Fleet on each, through the real SSH path; stop them after.
+
+    Yields start(scenario="healthy", clock=None): a scenario name, or YAML text starting
+    with a newline (an inline scenario); clock: a SimClock, else default_clock() if given.
+    """
+    from tui.drill.lab import DrillLab
+    from tui.fleet.fleet import Fleet
+
+    labs, fleets = [], []
+
+    async def start(scenario="healthy", clock=None):
+        if scenario.startswith("\n"):
+            path = tmp_path / f"scenario{len(labs)}.yaml"
+            path.write_text(scenario)
+            scenario = str(path)
+        if clock is None and default_clock is not None:
+            clock = default_clock()
+        lab = DrillLab(scenario, workdir=tmp_path / f"lab{len(labs)}", clock=clock)
+        inventory = await lab.start()
+        fleet = Fleet(inventory)
+        await fleet.start()
+        labs.append(lab)
+        fleets.append(fleet)
+        return lab, fleet
+
+    try:
+        yield start
+    finally:
+        for fleet in fleets:
+            await fleet.close()
+        for lab in labs:
+            await lab.stop()

@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.conftest import drill_fleets
+
 from tui.drill.backup_script import SnapshotLog, humanize_time
-from tui.drill.lab import DrillLab
 from tui.drill.model import SimClock
 from tui.fleet.commands import Command
-from tui.fleet.fleet import Fleet
 
 SCRIPT = "/usr/local/bin/cluster-backup.sh"
 DIR = "/home/core/assets/backup"
@@ -41,27 +41,8 @@ CLOSING = re.compile(r'^\{"hash":\d+,"revision":\d+,"totalKey":\d+,"totalSize":\
 
 @pytest.fixture
 async def started(tmp_path):
-    labs, fleets = [], []
-
-    async def start(scenario="healthy", clock=None):
-        if scenario.startswith("\n"):  # an inline scenario
-            path = tmp_path / f"scenario{len(labs)}.yaml"
-            path.write_text(scenario)
-            scenario = str(path)
-        lab = DrillLab(scenario, workdir=tmp_path / f"lab{len(labs)}",
-                       clock=clock or SimClock(frozen=True, start=START))
-        inventory = await lab.start()
-        fleet = Fleet(inventory)
-        await fleet.start()
-        labs.append(lab)
-        fleets.append(fleet)
-        return lab, fleet
-
-    yield start
-    for fleet in fleets:
-        await fleet.close()
-    for lab in labs:
-        await lab.stop()
+    async with drill_fleets(tmp_path, lambda: SimClock(frozen=True, start=START)) as start:
+        yield start
 
 
 def backup(*args: str, **kw) -> Command:

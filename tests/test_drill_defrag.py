@@ -16,8 +16,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tests.conftest import drill_fleets
+
 from tui.drill import activity, faults
-from tui.drill.lab import DrillLab
 from tui.drill.model import SimClock
 from tui.drill.scenario import build_cluster
 from tui.errors import ConfigError
@@ -34,27 +35,11 @@ SPEED = 20.0  # a 2 GiB defrag (~20.5 simulated s) takes about a second
 
 @pytest.fixture
 async def started(tmp_path):
-    labs, fleets = [], []
+    async with drill_fleets(tmp_path) as start_lab:
+        async def start(scenario="healthy", *, speed=SPEED, clock=None):
+            return await start_lab(scenario, clock=clock or SimClock(speed, start=START))
 
-    async def start(scenario="healthy", *, speed=SPEED, clock=None):
-        if scenario.startswith("\n"):  # an inline scenario
-            path = tmp_path / f"scenario{len(labs)}.yaml"
-            path.write_text(scenario)
-            scenario = str(path)
-        lab = DrillLab(scenario, workdir=tmp_path / f"lab{len(labs)}",
-                       clock=clock or SimClock(speed, start=START))
-        inventory = await lab.start()
-        fleet = Fleet(inventory)
-        await fleet.start()
-        labs.append(lab)
-        fleets.append(fleet)
-        return lab, fleet
-
-    yield start
-    for fleet in fleets:
-        await fleet.close()
-    for lab in labs:
-        await lab.stop()
+        yield start
 
 
 def ctl(fleet: Fleet, host: str, *args: str):

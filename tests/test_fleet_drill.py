@@ -7,36 +7,18 @@ import time
 
 import pytest
 
+from tests.conftest import drill_fleets
+
 from tui.backend import Backend, BackendSpec
 from tui.cluster.api import ClusterApi
-from tui.drill.lab import DrillLab
 from tui.fleet.commands import Command
-from tui.fleet.fleet import Fleet
 from tui.inventory import load_inventory
 
 
 @pytest.fixture
 async def started(tmp_path):
-    labs, fleets = [], []
-
-    async def start(scenario="healthy"):
-        if scenario.startswith("\n"):  # an inline scenario
-            path = tmp_path / "scenario.yaml"
-            path.write_text(scenario)
-            scenario = str(path)
-        lab = DrillLab(scenario, workdir=tmp_path / f"lab{len(labs)}")
-        inventory = await lab.start()
-        fleet = Fleet(inventory)
-        await fleet.start()
-        labs.append(lab)
-        fleets.append(fleet)
-        return lab, fleet
-
-    yield start
-    for fleet in fleets:
-        await fleet.close()
-    for lab in labs:
-        await lab.stop()
+    async with drill_fleets(tmp_path) as start:
+        yield start
 
 
 async def test_commands_run_in_parallel_and_a_hung_host_is_cut_at_its_timeout(started):

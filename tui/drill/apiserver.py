@@ -70,7 +70,14 @@ class DrillApiServer:
             r.add_get(f"/apis/operator.openshift.io/v1/{plural}/cluster", self._operator)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await self._listen()
+        if self.cluster.api.reachable:
+            await self._listen()
+        else:  # the API servers are down from the start: keep the port for when they return
+            import socket
+
+            with socket.socket() as sock:
+                sock.bind((self.address, 0))
+                self.port = sock.getsockname()[1]
         self.cluster.listeners.append(self._follow_reachability)
 
     async def _listen(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,6 +239,8 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
     for h in cluster.control_plane():
         backup_script.install_host_files(cluster, h)  # what cluster-backup.sh sources
     encryption.attach(cluster)  # API patches of spec.encryption.type start a migration
+    if doc.get("backup") is not None:
+        _place_backup(cluster, doc["backup"], source)
     for h in hosts:
         if not h.up:
             m = cluster.member_of(h)
@@ -245,3 +248,33 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
                 m.running = False
     cluster.changed()
     return cluster
+
+
+def _place_backup(cluster: DrillCluster, spec, source: str) -> None:
+    """A backup taken earlier (what cluster-backup.sh leaves): snapshot_<ts>.db and
+    static_kuberesources_<ts>.tar.gz on one control-plane host, for restore drills."""
+    if not isinstance(spec, dict):
+        raise ConfigError("backup must be a mapping (host, dir, taken_minutes_ago)",
+                          where=source)
+    host = cluster.host(str(spec.get("host", "master-0")))
+    if host is None or host.role != "control-plane":
+        raise ConfigError(f"backup.host {spec.get('host')!r} is not a control-plane host",
+                          where=source)
+    directory = str(spec.get("dir", "/home/core/assets/backup")).rstrip("/")
+    minutes = _num(spec, "taken_minutes_ago", 90, source)
+    taken = cluster.clock.now() - minutes * 60
+    ts = datetime.fromtimestamp(taken, timezone.utc).strftime("%Y-%m-%d_%H%M%S")
+    parts = directory.strip("/").split("/")
+    for i in range(1, len(parts) + 1):
+        host.dirs.add("/" + "/".join(parts[:i]))
+    member = cluster.member_of(host)
+    files = {f"snapshot_{ts}.db": (member.db_size_in_use if member else 100 * MB,
+                                   b"etcd snapshot (drill stand-in)\n"),
+             f"static_kuberesources_{ts}.tar.gz": (55092, b"static pod resources (drill)\n")}
+    for name, (size, content) in files.items():
+        path = f"{directory}/{name}"
+        host.files[path] = content
+        host.sizes[path] = int(size)
+        host.mtimes[path] = taken
+        host.modes[path] = 0o600
+        host.owners[path] = "root"

@@ -29,7 +29,9 @@ def _failure(result: RunResult) -> str:
     if result.error:
         return result.error
     lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
-    return lines[-1] if lines else f"exit status {result.exit_status}"
+    # etcdctl's own "Error: ..." says more than crictl's closing "command terminated" line
+    errors = [l for l in lines if l.startswith("Error:")]
+    return (errors or lines or [f"exit status {result.exit_status}"])[-1]
 
 
 class StatusCollector:
@@ -117,7 +119,31 @@ class StatusCollector:
             return members, alarms, f"ssh:{name}", None
         if not errors:
             errors.append("no control-plane host is connected over SSH")
+            return None, [], None, "; ".join(errors)
+        own = await self._own_members()
+        if own:
+            # without quorum `--cluster` cannot list the members (etcd 3.5), but each member
+            # still reports its own status: exactly what a quorum restore picks a host by
+            return own, [], "ssh:each host", "; ".join(errors)
         return None, [], None, "; ".join(errors)
+
+    async def _own_members(self) -> list[MemberView]:
+        """Each reachable member's own `endpoint status`, when the cluster view failed."""
+        names = self.fleet.connected_hosts("control-plane")
+        results = await asyncio.gather(*(
+            self.fleet.run_one(n, etcdctl.etcdctl(self.inventory, self.inventory.host(n),
+                                                  "endpoint", "status", "-w", "json"),
+                               quiet=True) for n in names))
+        members = []
+        for name, r in zip(names, results):
+            try:
+                status = parse_endpoint_status(r.stdout, r.stderr, r.exit_status or 0)
+            except ParseError:
+                continue
+            for row in status.rows:
+                view = self._view(name, row, None, host=name)
+                members.append(view)
+        return members
 
     def _host_for(self, endpoint: str, name: str) -> str | None:
         for h in self.inventory.control_plane:
@@ -154,7 +180,7 @@ class StatusCollector:
 
     def _view(self, name, row, leader_id, host=None) -> MemberView:
         errors = tuple(_ALARM_ECHO.sub(r"alarm:\1", e) for e in row.errors)
-        if leader_id is None:
+        if leader_id is None and "etcdserver: no leader" not in errors:
             errors += ("etcdserver: no leader",)
         return MemberView(
             name=name, member_id=row.member_id, endpoint=row.endpoint, version=row.version,

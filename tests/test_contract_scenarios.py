@@ -1,0 +1,53 @@
+"""Every scenario name the contract lists exists, loads, and looks like what it says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tui.drill.scenario import build_cluster, list_scenarios
+
+CONTRACT = ["healthy", "nospace", "host-down", "encryption-in-progress", "lost-two-hosts",
+            "lost-two-hosts-4.16", "lost-two-hosts-4.18", "quorum-lost-4.18"]
+
+
+def test_every_contract_scenario_is_listed_with_a_description():
+    listed = {s.name: s.description for s in list_scenarios()}
+    for name in CONTRACT:
+        assert listed.get(name), f"scenario {name} missing or undescribed"
+
+
+@pytest.mark.parametrize("name, version", [("lost-two-hosts", "4.12"),
+                                           ("lost-two-hosts-4.16", "4.16"),
+                                           ("lost-two-hosts-4.18", "4.18"),
+                                           ("quorum-lost-4.18", "4.18")])
+def test_lost_hosts_scenarios_have_no_quorum_and_no_api(name, version):
+    cluster = build_cluster(name)
+    assert cluster.api.version.startswith(version + ".")
+    assert [h.name for h in cluster.hosts if not h.up] == ["master-1", "master-2"]
+    assert not cluster.etcd.has_quorum() and cluster.etcd.leader() is None
+    assert not cluster.api.reachable
+    backups = [p for p in cluster.host("master-0").files
+               if p.startswith("/home/core/assets/backup/")]
+    if name.startswith("lost-two-hosts"):
+        snaps = [p for p in backups if p.endswith(".db")]
+        tars = [p for p in backups if p.endswith(".tar.gz")]
+        assert len(snaps) == len(tars) == 1
+        assert snaps[0].split("snapshot_")[1][:-3] == tars[0].split("static_kuberesources_")[1][:-7]
+    else:
+        assert backups == []
+
+
+def test_status_of_a_lost_quorum_shows_the_survivor_and_its_raft_index():
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "status", "--drill", "--scenario",
+                        "quorum-lost-4.18", "--json"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    assert doc["leader"] is None and doc["api"]["reachable"] is False
+    [m0] = doc["members"]
+    assert m0["name"] == "master-0" and m0["raft_index"] == 2097230
+    assert m0["errors"] == ["etcdserver: no leader"]

@@ -83,6 +83,8 @@ def render_text(snap: StatusSnapshot) -> str:
         ni = api.etcd_conditions.get("NodeInstallerProgressing")
         if ni:
             out.append(f"etcd operator: {ni.reason or ni.status}: {ni.message or ''}".rstrip(": "))
+    elif not api.configured:
+        out.append(f"API: off - {api.error}")
     else:
         out.append(f"API: unreachable - {api.error}")
     if snap.problems:

@@ -70,3 +70,13 @@ async def drill_fleets(tmp_path, default_clock=None):
             await fleet.close()
         for lab in labs:
             await lab.stop()
+
+
+async def press_button(app, pilot, selector: str) -> None:
+    """Press a dialog's button once the dialog is mounted, and wait until that dialog (this
+    instance: the next one may be another of the same kind) has gone."""
+    await wait_until(pilot, lambda: bool(app.screen.query(selector)), what=selector)
+    dialog = app.screen
+    await pilot.pause()
+    dialog.query_one(selector).press()
+    await wait_until(pilot, lambda: app.screen is not dialog, what=f"{selector} to take effect")

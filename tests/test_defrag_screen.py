@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input
 
-from tests.conftest import populated, wait_until
+from tests.conftest import populated, press_button, wait_until
 from tui.journal import read_journal
 
 MB = 1024 * 1024
@@ -36,16 +36,6 @@ async def _open_defrag(app, pilot):
     return screen
 
 
-async def _press_button(app, pilot, selector):
-    """Press a dialog's button once the dialog is mounted, and wait until that dialog (this
-    instance: the next one may be another of the same kind) has gone."""
-    await wait_until(pilot, lambda: bool(app.screen.query(selector)), what=selector)
-    dialog = app.screen
-    await pilot.pause()
-    dialog.query_one(selector).press()
-    await wait_until(pilot, lambda: app.screen is not dialog, what=f"{selector} to take effect")
-
-
 async def _confirm_when_asked(app, pilot, step_id, retries=4):
     """Confirm `step_id`; a defrag that times out (big members take long) is retried, as
     the failure dialog offers, with twice the --command-timeout each time."""
@@ -57,10 +47,10 @@ async def _confirm_when_asked(app, pilot, step_id, retries=4):
     for _ in range(retries + 1):
         await wait_until(pilot, asked, timeout=30, what=f"the {step_id} confirmation")
         if type(app.screen).__name__ == "ConfirmStepScreen":
-            await _press_button(app, pilot, "#yes")
+            await press_button(app, pilot, "#yes")
             return
         assert "timed out" in app.screen.error, app.screen.error
-        await _press_button(app, pilot, "#retry")
+        await press_button(app, pilot, "#retry")
     raise AssertionError(f"{step_id} was never confirmed")
 
 
@@ -73,7 +63,7 @@ async def _finish(app, pilot, screen, retries=6):
         if screen.finished is not None:
             return
         assert "timed out" in app.screen.error, app.screen.error
-        await _press_button(app, pilot, "#retry")
+        await press_button(app, pilot, "#retry")
 
 
 async def test_nospace_members_are_recommended_and_defragmented_leader_last(
@@ -128,7 +118,7 @@ async def test_the_leader_moving_mid_run_is_followed(drill_app, tmp_path, monkey
                              what="the first wait between members")
             if first_wait():
                 break
-            await _press_button(app, pilot, "#retry")
+            await press_button(app, pilot, "#retry")
         done = members_done(read_journal(screen.journal_path))[0]
         # during the wait, raft elects another leader: one not defragmented yet
         old = cluster.etcd.leader()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from tests.conftest import populated, wait_until
+from tests.conftest import populated, press_button, wait_until
 from tui.journal import read_journal
 
 
@@ -30,7 +30,7 @@ async def test_backup_screen_shows_the_plan_then_runs_with_confirmation(drill_ap
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmStepScreen",
                          what="the BAK-4 confirmation")
         assert app.screen.request.step.id == "BAK-4"
-        await pilot.click("#yes")
+        await press_button(app, pilot, "#yes")
         await wait_until(pilot, lambda: screen.finished is not None, timeout=30,
                          what="the backup to finish")
         assert screen.finished == "done", "\n".join(screen.query_one("#run-log").lines)
@@ -70,7 +70,7 @@ async def test_encryption_screen_turns_encryption_on_after_typing_the_cluster_na
         await pilot.press("g")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmStepScreen",
                          what="the ENC-ON-1 warning")
-        await pilot.click("#yes")
+        await press_button(app, pilot, "#yes")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmStepScreen"
                          and app.screen.request.step.id == "ENC-ON-2", what="ENC-ON-2")
         assert app.screen.request.expected == "drill-healthy"
@@ -92,3 +92,39 @@ async def test_read_only_console_offers_no_runbook_screens(drill_app):
         await pilot.pause(0.2)
         assert app.current_mode == "status"
         assert app.check_action("switch_mode", ("backup",)) is False
+
+
+async def test_console_resume_continues_an_unfinished_backup_journal(tmp_path, monkeypatch):
+    from tui.app import make_app
+    from tui.backend import BackendSpec
+    from tui.journal import Journal
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = tmp_path / "backup.jsonl"
+    j = Journal(path, "backup")
+    j.write("-", "planned", params={"host": "master-0", "backup_dir": "/home/core/assets/backup",
+                                    "baseline": "", "proxy": {}},
+            steps=["BAK-0", "BAK-1", "BAK-2", "BAK-3", "BAK-4", "BAK-5"])
+    for step in ("BAK-0", "BAK-1", "BAK-2"):
+        j.write(step, "started", ["master-0"])
+        j.write(step, "finished", ["master-0"])
+    j.write("BAK-3", "skipped", ["master-0"], reason="no cluster-wide proxy")
+    j.write("BAK-4", "confirmed", ["master-0"], kind="yes/no")
+    j.write("BAK-4", "started", ["master-0"])  # the console died here
+    j.close()
+    app = make_app(BackendSpec(scenario="healthy", speed=60), resume_path=str(path))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: app.current_mode == "backup", what="the backup screen")
+        screen = app.screen
+        # BAK-4's check finds no backup: it asks before acting again
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmStepScreen",
+                         timeout=20, what="the BAK-4 confirmation")
+        await press_button(app, pilot, "#yes")
+        await wait_until(pilot, lambda: screen.finished is not None, timeout=30,
+                         what="the resumed backup to finish")
+        assert screen.finished == "done"
+    records = read_journal(path)
+    events = [(r["step"], r["event"]) for r in records if "command" not in r]
+    assert ("-", "resumed") in events and events[-1] == ("-", "finished")
+    assert [e for e in events if e[0] == "BAK-0"] == [("BAK-0", "started"), ("BAK-0", "finished")]
+    assert ("BAK-5", "finished") in events

@@ -116,22 +116,22 @@ class EtcdDrApp(App):
                 self.notify(f"{self.resume_path}: nothing to resume (finished, or not a "
                             f"runbook journal)", severity="warning", timeout=15)
                 return
-            self._resume(*found[0])
+            await self._resume(*found[0])
             return
         found = unfinished_journals(cluster=self.backend.inventory.cluster_name)
         if found:
             path, state = found[0]
             if await self.push_screen_wait(ResumeScreen(str(path), state)):
-                self._resume(path, state)
+                await self._resume(path, state)
 
-    def _resume(self, path, state) -> None:
+    async def _resume(self, path, state) -> None:
         mode = {"backup": "backup", "encryption-on": "encryption",
                 "encryption-off": "encryption", "defrag": "defrag"}.get(state.runbook)
         if mode is None:
             self.notify(f"{path}: the {state.runbook} runbook has no screen in this build",
                         severity="warning")
             return
-        self.switch_mode(mode)
+        await self.switch_mode(mode)  # the screen must be mounted before the run writes to it
         screen = self.screen
         if state.runbook != getattr(screen, "RUNBOOK", None) and hasattr(screen, "_choose_runbook"):
             screen.query_one("#direction").value = "off" if state.runbook.endswith("off") else "on"

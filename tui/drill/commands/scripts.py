@@ -43,3 +43,31 @@ async def _cluster_backup(ctx: CommandContext, argv: list[str]) -> int:
 
 
 register_script("/usr/local/bin/cluster-backup.sh", _cluster_backup)
+
+
+# the 4.18+ restore paths (tui.drill.restore_scripts); cluster-restore.sh before 4.18 keeps
+# whatever was registered for it until here
+_cluster_restore_before_418 = SCRIPTS["/usr/local/bin/cluster-restore.sh"]
+
+
+async def _disable_etcd(ctx: CommandContext, argv: list[str]) -> int:
+    from tui.drill.restore_scripts import disable_etcd
+
+    return await disable_etcd(ctx, argv)
+
+
+async def _cluster_restore(ctx: CommandContext, argv: list[str]) -> int:
+    from tui.drill.restore_scripts import cluster_restore
+
+    return await cluster_restore(ctx, argv, older=_cluster_restore_before_418)
+
+
+async def _quorum_restore(ctx: CommandContext, argv: list[str]) -> int:
+    from tui.drill.restore_scripts import quorum_restore
+
+    return await quorum_restore(ctx, argv)
+
+
+register_script("/usr/local/bin/disable-etcd.sh", _disable_etcd)
+register_script("/usr/local/bin/cluster-restore.sh", _cluster_restore)
+register_script("/usr/local/bin/quorum-restore.sh", _quorum_restore)

@@ -47,6 +47,7 @@ from tui.drill import kubelet
 from tui.drill.commands import CommandContext
 from tui.drill.commands.vfs import FsError
 from tui.drill.etcdctl import _GoFloat, _human_bytes, _zap_json
+from tui.drill.script_base import HostScript, ScriptExit
 from tui.drill.model import DrillCluster, DrillHost, EtcdMember
 
 PATH = "/usr/local/bin/cluster-backup.sh"
@@ -263,21 +264,10 @@ def snapshot_status(cluster: DrillCluster, member: EtcdMember, revision: int) ->
 # --- the script ----------------------------------------------------------------------------
 
 
-class _Exit(Exception):
-    def __init__(self, status: int):
-        super().__init__(status)
-        self.status = status
-
-
-class _BackupRun:
+class _BackupRun(HostScript):
     def __init__(self, ctx: CommandContext, argv: list[str]):
-        self.ctx = ctx
-        self.argv = argv
-        self.cluster: DrillCluster = ctx.cluster
-        self.host: DrillHost = ctx.host
-        self.clock = self.cluster.clock
+        super().__init__(ctx, argv)
         self.t = self.clock.now()  # the script's own simulated time (moves with a frozen clock)
-        self.vfs = ctx.vfs
         self.trap_files: list[str] = []  # `trap 'rm -f ...' ERR`
 
     # -- plumbing
@@ -291,23 +281,8 @@ class _BackupRun:
         real = self.clock.real_seconds(sim_seconds)
         await asyncio.sleep(real if real > 0 else 0)
 
-    def out(self, text: str) -> None:
-        self.ctx.out(text)
-
-    def err(self, text: str) -> None:
-        self.ctx.err(text)
-
     def version(self) -> tuple[int, ...]:
         return _version_tuple(self.cluster.api.version)
-
-    def is_file(self, path: str) -> bool:
-        try:
-            return self.vfs.stat(path)[1] == "file"
-        except FsError:
-            return False
-
-    def is_dir(self, path: str) -> bool:
-        return self.vfs.is_dir(path)
 
     def fail(self, status: int) -> None:
         """A failing command under `set -o errexit`: the ERR trap runs, then the script exits."""
@@ -316,7 +291,7 @@ class _BackupRun:
                 self.vfs.unlink(path)
             except FsError:
                 pass
-        raise _Exit(status)
+        raise ScriptExit(status)
 
     def write(self, path: str, data: bytes, *, size: int, mode: int = 0o600) -> str:
         self.vfs.write(path, data)
@@ -331,16 +306,12 @@ class _BackupRun:
     # -- the script, top to bottom
 
     async def main(self) -> int:
-        try:
-            await self._run()
-        except _Exit as e:
-            return e.status
-        return 0
+        return await self.run_body(self._run)
 
     async def _run(self) -> None:
         if not self.ctx.is_root:
             self.out("This script must be run as root\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         args = self.argv[1:]
         dirty = ""
         if args and args[0] == "--force":
@@ -349,7 +320,7 @@ class _BackupRun:
         backup_dir = args[0] if args else ""
         if not backup_dir or self.is_file(backup_dir):
             self.out(USAGE)
-            raise _Exit(1)
+            raise ScriptExit(1)
         if not self.is_dir(backup_dir):
             await self._mkdir(backup_dir)
         datestring = datetime.fromtimestamp(self.now(), timezone.utc).strftime("%Y-%m-%d_%H%M%S")
@@ -376,12 +347,12 @@ class _BackupRun:
         status = await run_program(self.ctx.session, ["mkdir", "-p", path], dict(self.ctx.env),
                                    self.ctx.stdin, self.ctx.stdout, self.ctx.stderr)
         if status:
-            raise _Exit(status)  # before the ERR trap is set
+            raise ScriptExit(status)  # before the ERR trap is set
 
     def _source(self, path: str) -> dict[str, str]:
         if not self.is_file(path):
             self.out(NO_DEPENDENCIES)
-            raise _Exit(1)
+            raise ScriptExit(1)
         env = {}
         for line in self.vfs.read_text(path).splitlines():
             m = re.match(r'\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=("?)(.*?)\2\s*$', line)
@@ -399,7 +370,7 @@ class _BackupRun:
         if not self.is_file(cacert):
             self.out(f"Certificate {cacert} is also missing in the second directory. "
                      "Exiting!\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         self.out(f"Certificate {cacert} found!\n")
 
     async def _latest_resource(self, resource: str, *, check: bool) -> str:
@@ -407,7 +378,7 @@ class _BackupRun:
         if not self.is_file(manifest):
             self.out(f"error finding manifests for the {resource} pod. please check if it is "
                      "running.\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         text = self.vfs.read_text(manifest)
         prefix = "/etc/kubernetes/static-pod-resources/"
         m = re.search(re.escape(f"{prefix}{resource}-pod-") + r"[0-9]*", text)
@@ -420,7 +391,7 @@ class _BackupRun:
         if not latest:
             self.out(f"error finding static-pod-resources for the {resource} pod. please check "
                      "if it is running.\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         if check:
             await self._check_operator(resource)
         self.out(f"found latest {resource}: {latest}\n")
@@ -430,7 +401,7 @@ class _BackupRun:
         """check_if_operator_is_progressing: `oc get co OPERATOR` through localhost:6443."""
         if not self.is_file(KUBECONFIG):
             self.out("Valid kubeconfig is not found in kube-apiserver-certs. Exiting!\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         await self.pause(0.3)
         api = self.cluster.api
         local_api = self.host.container("kube-apiserver") is not None
@@ -449,11 +420,11 @@ class _BackupRun:
         if progressing == "":
             self.out(f"Could not find the status of the {operator}. Check if the API server is "
                      "running. Pass the --force flag to skip checks.\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         if progressing != "False":
             self.out(f"Currently the {operator} operator is progressing. A reliable backup "
                      "requires that a rollout is not in progress.  Aborting!\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
 
     async def _tar(self, tar_file: str, dirs: list[str]) -> None:
         """tar -cpzf FILE -C /etc/kubernetes DIRS...; chmod 600 FILE."""

@@ -46,7 +46,7 @@ from tui.drill import kubelet
 from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, ETCDCTL_BIN_DIR, NO_DEPENDENCIES,
                                      _json_line, _version_tuple, snapshot_status)
 from tui.drill.commands import CommandContext
-from tui.drill.commands.vfs import FsError
+from tui.drill.script_base import HostScript, ScriptExit
 from tui.drill.model import DrillCluster, DrillHost, EtcdMember
 
 MANIFEST_DIR = "/etc/kubernetes/manifests"
@@ -67,12 +67,6 @@ USAGE = ("Path to the directory containing backup files is required: ./cluster-r
          "The backup directory is expected to be contain two files:\n"
          "        1. etcd snapshot\n"
          "        2. A copy of the Static POD resources at the time of backup\n")
-
-
-class _Exit(Exception):
-    def __init__(self, status: int):
-        super().__init__(status)
-        self.status = status
 
 
 def _natural_key(name: str) -> list:
@@ -111,22 +105,8 @@ def ensure_host_files(cluster: DrillCluster, host: DrillHost) -> None:
             d = posixpath.dirname(d)
 
 
-class _Run:
-    def __init__(self, ctx: CommandContext, argv: list[str]):
-        self.ctx = ctx
-        self.argv = argv
-        self.cluster: DrillCluster = ctx.cluster
-        self.host: DrillHost = ctx.host
-        self.clock = self.cluster.clock
-        self.vfs = ctx.vfs
-
+class _Run(HostScript):
     # -- plumbing
-
-    def out(self, text: str) -> None:
-        self.ctx.out(text)
-
-    def err(self, text: str) -> None:
-        self.ctx.err(text)
 
     async def pause(self, sim_seconds: float) -> None:
         if self.clock.frozen:
@@ -134,15 +114,6 @@ class _Run:
             await asyncio.sleep(0)
         else:
             await asyncio.sleep(self.clock.real_seconds(sim_seconds))
-
-    def is_file(self, path: str) -> bool:
-        try:
-            return self.vfs.stat(path)[1] == "file"
-        except FsError:
-            return False
-
-    def is_dir(self, path: str) -> bool:
-        return self.vfs.is_dir(path)
 
     def mkdir_p(self, path: str) -> None:
         parts = path.strip("/").split("/")
@@ -161,22 +132,18 @@ class _Run:
             h.dirs.discard(p)
 
     async def main(self, body) -> int:
-        try:
-            await body()
-        except _Exit as e:
-            return e.status
-        return 0
+        return await self.run_body(body)
 
     # -- what the scripts share
 
     def preamble(self) -> None:
         if not self.ctx.is_root:
             self.out("This script must be run as root\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         for path in (ETCD_ENV, COMMON_TOOLS):
             if not self.is_file(path):
                 self.out(NO_DEPENDENCIES)
-                raise _Exit(1)
+                raise ScriptExit(1)
         ensure_host_files(self.cluster, self.host)
 
     def mv_static_pods(self) -> None:
@@ -210,7 +177,7 @@ class _Run:
         self.out("starting restore-etcd static pod\n")
         if not self.is_file(source):
             self.err(f"cp: cannot stat '{source}': No such file or directory\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         self.vfs.copy_file(source, ETCD_MANIFEST, preserve=True)
         kubelet.sync_host(self.cluster, self.host)
 
@@ -266,13 +233,13 @@ class _Run:
         backup_dir = args[0] if args else ""
         if not backup_dir or not self.is_dir(backup_dir):
             self.out(USAGE)
-            raise _Exit(1)
+            raise ScriptExit(1)
         backup_dir = backup_dir.rstrip("/") or "/"
         backup_file = self._last(backup_dir, "static_kuberesources", ".tar.gz")
         snapshot_file = self._last(backup_dir, "snapshot", ".db")
         if not snapshot_file or not self.is_file(snapshot_file):
             self.out(f"etcd snapshot {snapshot_file} does not exist\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         await self.dl_etcdctl()
         await self.pause(0.3)
         member = self.cluster.member_of(self.host)
@@ -295,7 +262,7 @@ class _Run:
         if not backup_file or not self.is_file(backup_file):
             self.err(f"tar: {backup_file}: Cannot open: No such file or directory\n"
                      "tar: Error is not recoverable: exiting now\n")
-            raise _Exit(2)
+            raise ScriptExit(2)
         self.vfs.copy_file(snapshot_file, f"{ETCD_DATA_DIR_BACKUP}/snapshot.db", preserve=True)
         if self.is_file(ETCD_REV_JSON):
             self.vfs.rename(ETCD_REV_JSON, f"{ETCD_DATA_DIR_BACKUP}/revision.json")
@@ -305,7 +272,7 @@ class _Run:
         if self.vfs.listdir(ETCD_DATA_DIR):
             self.out(f"folder {ETCD_DATA_DIR} is not empty, please review and remove all files "
                      "in it\n")
-            raise _Exit(1)
+            raise ScriptExit(1)
         self.start_pod(RESTORE_ETCD_POD_YAML)
         if member is not None:
             restored_from_snapshot(self.cluster, self.host, member, status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tui.cluster.api import CONFIG_GROUP
 from tui.fleet.commands import Safety
 from tui.runbooks.context import RunContext
+from tui.versions import openshift_minor
 from tui.runbooks.model import ApiAction, CheckResult, Confirm, Runbook, Step, Targets, Wait
 
 OPERATORS = ("openshiftapiserver", "kubeapiserver", "authentication")
@@ -77,21 +78,13 @@ def _check_conditions(done_reason: str):
 AESGCM_SINCE = (4, 13)  # the release whose APIServer type accepts aesgcm
 
 
-def _minor(version: str | None) -> tuple[int, int] | None:
-    try:
-        major, minor = (version or "").split(".")[:2]
-        return int(major), int(minor)
-    except ValueError:
-        return None
-
-
 async def _preflight_on(ctx: RunContext) -> list[str]:
     snap = await ctx.api.snapshot()
     if not snap.reachable:
         return [f"encryption is switched through the API, which does not answer ({snap.error})"]
     if ctx.params.get("encryption_type") == "aesgcm":
         version = snap.version or ctx.inventory.cluster_version
-        minor = _minor(version)
+        minor = openshift_minor(version)
         if minor is not None and minor < AESGCM_SINCE:
             return [f"aesgcm is offered from OpenShift 4.13; this cluster runs {version}: "
                     f"use aescbc"]

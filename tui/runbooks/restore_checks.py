@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from tui.runbooks.backup import backup_sets
 from tui.status.snapshot import StatusSnapshot
+from tui.versions import openshift_minor
 
 
 @dataclass(frozen=True)
@@ -18,17 +19,9 @@ class RestorePath:
     why: str
 
 
-def _minor(version: str | None) -> tuple[int, int] | None:
-    try:
-        major, minor = (version or "").split(".")[:2]
-        return int(major), int(minor)
-    except ValueError:
-        return None
-
-
 def restore_path(version: str | None, source: str) -> RestorePath | None:
     """The procedure for a cluster version (None when the version is unknown: ask)."""
-    minor = _minor(version)
+    minor = openshift_minor(version)
     if minor is None or minor[0] != 4:
         return None
     if minor >= (4, 18):

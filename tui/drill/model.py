@@ -164,6 +164,11 @@ class DrillHost:
     kubelet_since: float = 0.0  # when kubelet last started (systemctl status)
     # kubelet's static-pod work in progress: "manifest/container" -> when it was noticed
     kubelet_pending: dict[str, float] = field(default_factory=dict)
+    # kubelet's client/serving certificates: "valid"; "stale" (rotated after the backup was
+    # taken: after a restore the node is NotReady until its PEMs are deleted and kubelet
+    # restarts, RST-09/RST-10); "bootstrapping" (kubelet restarted without PEMs: it asks for
+    # new ones by CSR, RST-11)
+    kubelet_certs: str = "valid"
 
     def container(self, name: str) -> Container | None:
         return next((c for c in self.containers if c.name == name and c.state == "Running"), None)
@@ -204,6 +209,8 @@ class DrillCluster:
     scenario: str = "healthy"
     description: str = ""
     listeners: list[Callable[[], None]] = field(default_factory=list)
+    options: dict = field(default_factory=dict)  # the scenario's `restore:` mapping
+    restored_at: float | None = None  # simulated time the last restore script ran
 
     def host(self, name: str) -> DrillHost | None:
         return next((h for h in self.hosts if h.name == name), None)

@@ -1,9 +1,10 @@
-"""The 4.18+ restore scripts (disable-etcd.sh, cluster-restore.sh, quorum-restore.sh) on the
-drill's control-plane hosts, run through the real SSH path.
+"""The restore scripts on the drill's control-plane hosts, run through the real SSH path:
+cluster-restore.sh of 4.12-4.13, 4.14-4.17 and 4.18+, disable-etcd.sh and quorum-restore.sh.
 
 They print what the real scripts (cluster-etcd-operator bindata/etcd/*.sh and the
 etcd-common-tools they source) print, return once the restore pod's manifest is in place, and
-kubelet then starts a single-member etcd; the API comes back shortly after.
+kubelet then starts a single-member etcd (and, before 4.18, the control-plane pods again); the
+API comes back shortly after.
 """
 
 from __future__ import annotations
@@ -255,7 +256,208 @@ async def test_quorum_restore_on_the_freshest_member(started):
     assert health.ok, health
 
 
-async def test_cluster_restore_before_418_keeps_the_earlier_stub(started):
+def shell(text: str, timeout: float = 60) -> Command:
+    """A command line as the operator types it (sudo inside)."""
+    return Command.of("sh", "-c", text, timeout=timeout)
+
+
+async def wait_for_api(cluster) -> None:
+    for _ in range(40):
+        if cluster.api.reachable:
+            return
+        await asyncio.sleep(0.05)
+
+
+KAS_PODS = ("kube-apiserver-pod.yaml", "kube-controller-manager-pod.yaml",
+            "kube-scheduler-pod.yaml")
+
+
+def resource_lines(host) -> list[str]:
+    """restore_static_pods' lines for the host's current resource revisions (tar -v)."""
+    out = []
+    for name in KAS_PODS:
+        base = name[:-len(".yaml")]
+        rev = max(int(p.split(f"/{base}-")[1].split("/")[0]) for p in host.files
+                  if p.startswith(f"/etc/kubernetes/static-pod-resources/{base}-")
+                  and p.endswith(f"/{name}"))
+        out += [f"starting {name}", f"static-pod-resources/{base}-{rev}/{name}"]
+    return out
+
+
+async def test_cluster_restore_412_stops_the_control_plane_and_starts_it_from_the_backup(
+        started):
+    lab, fleet = await started("lost-two-hosts")
+    cluster = lab.cluster
+    host = cluster.host("master-0")
+    old_revision = cluster.etcd.revision
+    assert not cluster.api.reachable and cluster.restored_at is None
+    r = await fleet.run_one("master-0", shell(
+        "sudo -E /usr/local/bin/cluster-restore.sh /home/core/assets/backup"))
+    assert r.ok, r
+    out = r.stdout.splitlines()
+    # dl_etcdctl: podman's container ID and `etcdctl version` (no cached etcdctl yet)
+    assert re.fullmatch(r"[0-9a-f]{64}", out[0])
+    assert out[1:3] == ["etcdctl version: 3.5.6", "API version: 3.5"]
+    status = json.loads(out[3])
+    assert set(status) == {"hash", "revision", "totalKey", "totalSize"}
+    assert 0 < status["revision"] < old_revision
+    # 4.12's check_snapshot_status runs `etcdctl snapshot status`, which warns
+    assert r.stderr == restore_scripts.ETCDCTL_SNAPSHOT_DEPRECATED
+    lines = stop_lines(out[4:])
+    assert lines == [
+        "...stopping kube-apiserver-pod.yaml", "...stopping kube-controller-manager-pod.yaml",
+        "...stopping kube-scheduler-pod.yaml", "...stopping etcd-pod.yaml",
+        *[x for name in restore_scripts.STATIC_POD_CONTAINERS_412
+          for x in (f"Waiting for container {name} to stop", "complete")],
+        "Moving etcd data-dir /var/lib/etcd/member to /var/lib/etcd-backup",
+        "starting restore-etcd static pod",
+        *resource_lines(host)]
+    assert re.fullmatch(r"\.{3,}complete", out[9])  # kubelet takes a few seconds for etcd
+    stopped = "/home/core/assets/manifests-stopped"
+    for name in KAS_PODS + ("etcd-pod.yaml",):
+        assert f"{stopped}/{name}" in host.files
+        assert f"/etc/kubernetes/manifests/{name}" in host.files
+    assert "/var/lib/etcd-backup/member/snap/db" in host.files
+    assert "/var/lib/etcd-backup/snapshot.db" in host.files
+    assert "restore" in host.files["/etc/kubernetes/manifests/etcd-pod.yaml"].decode()
+    assert cluster.restored_at is not None and cluster.restored_at <= cluster.clock.now()
+    # the API servers stopped with the script and are not back yet
+    assert not cluster.api.reachable
+    ps = await fleet.run_one("master-0", shell(
+        'sudo crictl ps | grep kube-apiserver | egrep -v "operator|guard"'))
+    assert ps.exit_status == 1 and ps.stdout == ""
+
+    # kubelet starts the restore pod and the control plane; the API returns after the delay
+    await settle(lab, fleet, 12)  # kubelet's START_DELAY and more
+    assert etcd_running(host)
+    assert [m.name for m in cluster.etcd.members] == ["master-0"]
+    assert cluster.etcd.leader().name == "master-0"
+    assert cluster.etcd.revision == status["revision"]  # the 4.12 restore pod: no bump
+    assert not cluster.api.reachable  # etcd leads, but API_RETURN_DELAY has not passed
+    await settle(lab, fleet, restore_scripts.API_RETURN_DELAY)
+    await wait_for_api(cluster)
+    assert cluster.api.reachable
+    ps = await fleet.run_one("master-0", shell(
+        'sudo crictl ps | grep kube-apiserver | egrep -v "operator|guard"'))
+    assert ps.ok and "Running" in ps.stdout
+
+
+async def test_cluster_restore_416_stops_the_control_plane_first_then_etcd(started):
     lab, fleet = await started("lost-two-hosts-4.16")
-    r = await fleet.run_one("master-0", root("/usr/local/bin/cluster-restore.sh", BACKUP))
-    assert r.exit_status == 1 and "not implemented" in r.stderr
+    cluster = lab.cluster
+    host = cluster.host("master-0")
+    r = await fleet.run_one("master-0", shell(
+        "sudo -E /usr/local/bin/cluster-restore.sh /home/core/assets/backup"))
+    assert r.ok, r
+    out = r.stdout.splitlines()
+    assert re.fullmatch(r"[0-9a-f]{64}", out[0])
+    assert out[1:3] == ["etcdctl version: 3.5.14", "API version: 3.5"]
+    status = json.loads(out[3])
+    assert r.stderr == ""  # etcdutl checks the snapshot from 4.14 on
+    assert stop_lines(out[4:]) == [
+        "...stopping kube-apiserver-pod.yaml", "...stopping kube-controller-manager-pod.yaml",
+        "...stopping kube-scheduler-pod.yaml",
+        *[x for name in restore_scripts.AUX_STATIC_POD_CONTAINERS
+          for x in (f"Waiting for container {name} to stop", "complete")],
+        "...stopping etcd-pod.yaml",
+        *[x for name in restore_scripts.ETCD_STATIC_POD_CONTAINERS_414
+          for x in (f"Waiting for container {name} to stop", "complete")],
+        "Moving etcd data-dir /var/lib/etcd/member to /var/lib/etcd-backup",
+        "starting restore-etcd static pod",
+        *resource_lines(host)]
+    # etcdctl and etcdutl came out of the etcd image
+    bins = await fleet.run_one("master-0", root("ls", "/etc/kubernetes/static-pod-resources/bin"))
+    assert bins.stdout.split() == ["etcdctl", "etcdutl"]
+    await settle(lab, fleet, 12)
+    assert cluster.etcd.revision == status["revision"]  # no ETCD_ETCDCTL_RESTORE_ENABLE_BUMP
+    await settle(lab, fleet, restore_scripts.API_RETURN_DELAY)
+    await wait_for_api(cluster)
+    assert cluster.api.reachable
+
+
+async def test_cluster_restore_416_bumps_the_revision_when_asked(started):
+    lab, fleet = await started("lost-two-hosts-4.16")
+    cluster = lab.cluster
+    r = await fleet.run_one("master-0", shell(
+        "sudo ETCD_ETCDCTL_RESTORE_ENABLE_BUMP=true /usr/local/bin/cluster-restore.sh "
+        "/home/core/assets/backup"))
+    assert r.ok, r
+    status = json.loads(r.stdout.splitlines()[3])
+    manifest = cluster.host("master-0").files["/etc/kubernetes/manifests/etcd-pod.yaml"]
+    assert b'ETCD_ETCDCTL_RESTORE_ENABLE_BUMP="true"' in manifest
+    await settle(lab, fleet, 12)
+    assert cluster.etcd.revision == status["revision"] + restore_scripts.REV_BUMP
+
+
+async def test_cluster_restore_416_can_leave_the_control_plane_pods_alone(started):
+    lab, fleet = await started("lost-two-hosts-4.16")
+    host = lab.cluster.host("master-0")
+    r = await fleet.run_one("master-0", shell(
+        "sudo ETCD_RESTORE_SKIP_MOVE_CP_STATIC_PODS=true /usr/local/bin/cluster-restore.sh "
+        "/home/core/assets/backup"))
+    assert r.ok, r
+    out = r.stdout.splitlines()
+    assert not any("kube-" in line for line in out)
+    assert out[-1] == "starting restore-etcd static pod"
+    assert any(c.name == "kube-apiserver" and c.state == "Running" for c in host.containers)
+
+
+async def test_cluster_restore_412_runs_again_when_run_twice(started):
+    lab, fleet = await started("lost-two-hosts")
+    cluster = lab.cluster
+    host = cluster.host("master-0")
+    cmd = shell("sudo -E /usr/local/bin/cluster-restore.sh /home/core/assets/backup")
+    assert (await fleet.run_one("master-0", cmd)).ok
+    await settle(lab, fleet, 12)
+    first = cluster.restored_at
+    again = await fleet.run_one("master-0", cmd)
+    assert again.ok, again
+    out = again.stdout.splitlines()
+    assert out[0] == "etcdctl is already installed"  # cached by the first run (4.12-4.13)
+    lines = stop_lines(out)
+    assert "removing previous backup /var/lib/etcd-backup/member" in lines
+    assert lines[-7:] == ["starting restore-etcd static pod", *resource_lines(host)]
+    assert cluster.restored_at > first
+    assert not cluster.api.reachable
+    await settle(lab, fleet, 12 + restore_scripts.API_RETURN_DELAY)
+    await wait_for_api(cluster)
+    assert cluster.api.reachable and [m.name for m in cluster.etcd.members] == ["master-0"]
+
+
+async def test_cluster_restore_412_without_the_resources_tarball(started):
+    lab, fleet = await started("lost-two-hosts")
+    host = lab.cluster.host("master-0")
+    assert (await fleet.run_one("master-0", root(
+        "sh", "-c", "rm -f /home/core/assets/backup/static_kuberesources_*"))).ok
+    r = await fleet.run_one("master-0", shell(
+        "sudo -E /usr/local/bin/cluster-restore.sh /home/core/assets/backup"))
+    assert r.exit_status == 2
+    assert "tar: : Cannot open: No such file or directory" in r.stderr
+    # etcd and the control plane stay stopped: the operator must fix it by hand
+    assert "/etc/kubernetes/manifests/etcd-pod.yaml" not in host.files
+    assert "/etc/kubernetes/manifests/kube-apiserver-pod.yaml" not in host.files
+
+
+@pytest.mark.parametrize("scenario,script", [
+    ("lost-two-hosts", "cluster-restore.sh /home/core/assets/backup"),
+    ("lost-two-hosts-4.18", "cluster-restore.sh /home/core/assets/backup"),
+    ("quorum-lost-4.18", "quorum-restore.sh"),
+])
+async def test_rotated_kubelet_certificates_go_stale_with_any_restore(started, scenario, script):
+    lab, fleet = await started(scenario)
+    cluster = lab.cluster
+    cluster.options["kubelet_certs_rotated"] = True
+    assert all(h.kubelet_certs == "valid" for h in cluster.hosts)
+    r = await fleet.run_one("master-0", shell(f"sudo -E /usr/local/bin/{script}"))
+    assert r.ok, r
+    assert cluster.restored_at is not None
+    assert all(h.kubelet_certs == "stale" for h in cluster.hosts)
+
+
+async def test_without_rotated_certificates_they_stay_valid(started):
+    lab, fleet = await started("lost-two-hosts")
+    lab.cluster.options.pop("kubelet_certs_rotated", None)
+    r = await fleet.run_one("master-0", shell(
+        "sudo -E /usr/local/bin/cluster-restore.sh /home/core/assets/backup"))
+    assert r.ok, r
+    assert all(h.kubelet_certs == "valid" for h in lab.cluster.hosts)

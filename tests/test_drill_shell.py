@@ -346,10 +346,12 @@ async def test_ip_addresses(cluster):
     assert r.status == 0 and ("br-ex", "127.0.3.200/32") not in host.ip_addresses
 
 
-async def test_recovery_scripts_are_stubs(cluster):
-    # cluster-backup.sh is simulated for real (tests/test_drill_backup.py)
+async def test_recovery_scripts_check_their_dependencies(cluster):
+    # the scripts are simulated for real (tests/test_drill_backup.py,
+    # tests/test_drill_restore_scripts.py); this bare cluster lacks what they source
     r = await sh(cluster, "sudo -E /usr/local/bin/cluster-restore.sh /home/core/assets/backup")
-    assert (r.status, r.err) == (1, "cluster-restore.sh: not implemented in this drill build yet\n")
+    assert (r.status, r.err) == (1, "")
+    assert r.out.startswith("required dependencies not found")
 
 
 # --- etcdctl through crictl exec ------------------------------------------------------------

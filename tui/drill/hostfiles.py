@@ -20,6 +20,12 @@ from tui.drill import kubelet
 from tui.drill.model import DrillCluster, DrillHost
 
 DAY = 86400.0
+PKI_DIR = kubelet.PKI_DIR
+RECOVERY_KUBECONFIG = ("/etc/kubernetes/static-pod-resources/kube-apiserver-certs/secrets/"
+                       "node-kubeconfigs/localhost-recovery.kubeconfig")
+OVN_DB_DIR_412 = "/var/lib/ovn/etc"  # 4.12-4.13, control-plane hosts (ovnkube-master)
+OVN_DB_DIR_414 = "/var/lib/ovn-ic/etc"  # 4.14+ (OVN interconnect), every node
+OVN_DBS = ("ovnnb_db.db", "ovnsb_db.db")
 BINARY_STUB = b"\x7fELF\x02\x01\x01\x00 drill stand-in for a binary\n"
 
 
@@ -102,6 +108,14 @@ def populate_control_plane_host(cluster: DrillCluster, host: DrillHost, *,
     if host.role != "control-plane":
         populate_worker_host(cluster, host)
         return
+    # bare metal with VIPs (the scenario's api.api_vips / api.ingress_vips): keepalived's
+    # static pod on every control-plane host, the API VIP on the first, the ingress VIP on
+    # the last (RST-04f, RST-06). Calling this again once the VIPs are known adds them.
+    api_vips = list(getattr(cluster.api, "api_vips", None) or [])
+    ingress_vips = list(getattr(cluster.api, "ingress_vips", None) or [])
+    keepalived = keepalived or bool(api_vips or ingress_vips)
+    api_vip = api_vip or (api_vips[0] if api_vips else None)
+    ingress_vip = ingress_vip or (ingress_vips[0] if ingress_vips else None)
     now = cluster.clock.now()
     installed = now - 12 * DAY
     w = _Writer(host, installed)
@@ -167,11 +181,14 @@ def populate_control_plane_host(cluster: DrillCluster, host: DrillHost, *,
            '{"apiVersion":"kubecontrolplane.config.openshift.io/v1",'
            '"kind":"KubeAPIServerConfig"}\n')
     kubeconfigs = f"{spr}/kube-apiserver-certs/secrets/node-kubeconfigs"
+    w.dir(kubeconfigs, 0o755)
     for name, server in (("localhost.kubeconfig", "https://localhost:6443"),
-                         ("localhost-recovery.kubeconfig", "https://localhost:6443"),
                          ("lb-int.kubeconfig", f"https://api-int.{cluster.name}.example.com:6443"),
                          ("lb-ext.kubeconfig", f"https://api.{cluster.name}.example.com:6443")):
-        w.file(f"{kubeconfigs}/{name}", _kubeconfig(server, name, cluster.name))
+        w.file(f"{kubeconfigs}/{name}", _kubeconfig(server, name, cluster.name), mode=0o600)
+    # RST-18: what `oc` uses on the recovery host while the external API is away (root only)
+    w.file(RECOVERY_KUBECONFIG, _recovery_kubeconfig(node), mode=0o600, owner="root",
+           when=now - 3 * DAY)
     w.file(f"{spr}/kube-controller-manager-pod-{kcm_rev}/kube-controller-manager-pod.yaml",
            host.files.get("/etc/kubernetes/manifests/kube-controller-manager-pod.yaml", b""),
            mode=0o600)
@@ -224,8 +241,7 @@ def populate_control_plane_host(cluster: DrillCluster, host: DrillHost, *,
     if (major, minor) >= (4, 14):
         _ovn_ic(w)
     else:
-        w.file("/var/lib/ovn/etc/ovnnb_db.db", "OVSDB CLUSTER stand-in\n", size=3_145_728)
-        w.file("/var/lib/ovn/etc/ovnsb_db.db", "OVSDB CLUSTER stand-in\n", size=9_437_184)
+        _ovn_412(w)
 
     _addresses(host)
     if keepalived and api_vip and cluster.control_plane() and cluster.control_plane()[0] is host:
@@ -293,24 +309,36 @@ def _base(cluster: DrillCluster, host: DrillHost, w: _Writer, installed: float) 
             w.file(cmd.path, BINARY_STUB, mode=0o755, when=installed)
 
 
+def _stamp(t: float) -> str:
+    """kubelet's certificate file names: kubelet-client-2022-04-28-11-24-09.pem."""
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d-%H-%M-%S")
+
+
+def _kubelet_pems(w: _Writer, node: str, client_t: float, server_t: float, *,
+                  replace: bool = False) -> None:
+    """kubelet-client-<date>.pem, kubelet-server-<date>.pem (certificate and key, 0600) and
+    the -current.pem links to them."""
+    h = w.host
+    for kind, t in (("client", client_t), ("server", server_t)):
+        path = f"{PKI_DIR}/kubelet-{kind}-{_stamp(t)}.pem"
+        link = f"{PKI_DIR}/kubelet-{kind}-current.pem"
+        if replace:
+            for p in (path, link):
+                h.files.pop(p, None)
+                h.links.pop(p, None)
+                for coll in (h.modes, h.mtimes, h.owners, h.sizes):
+                    coll.pop(p, None)
+        seed = f"kubelet-{kind}/{node}" + (f"/{t}" if replace else "")
+        w.file(path, _cert(seed) + _key(seed), mode=0o600, when=t)
+        w.link(link, path, when=t)
+
+
 def _kubelet(w: _Writer, node: str, now: float) -> None:
     w.dir("/var/lib/kubelet", 0o755)
-    w.dir("/var/lib/kubelet/pki", 0o755)
+    w.dir(PKI_DIR, 0o755)
     w.dir("/var/lib/kubelet/pods", 0o750)
-    server_t = now - 11 * DAY
-    client_t = now - 2 * DAY - 3 * 3600
-    fmt = "%Y-%m-%d-%H-%M-%S"
-    client = datetime.fromtimestamp(client_t, timezone.utc).strftime(fmt)
-    server = datetime.fromtimestamp(server_t, timezone.utc).strftime(fmt)
-    pki = "/var/lib/kubelet/pki"
-    w.file(f"{pki}/kubelet-client-{client}.pem", _cert(f"kubelet-client/{node}") +
-           _key(f"kubelet-client/{node}"), mode=0o600, when=client_t)
-    w.link(f"{pki}/kubelet-client-current.pem", f"{pki}/kubelet-client-{client}.pem",
-           when=client_t)
-    w.file(f"{pki}/kubelet-server-{server}.pem", _cert(f"kubelet-server/{node}") +
-           _key(f"kubelet-server/{node}"), mode=0o600, when=server_t)
-    w.link(f"{pki}/kubelet-server-current.pem", f"{pki}/kubelet-server-{server}.pem",
-           when=server_t)
+    _kubelet_pems(w, node, client_t=now - 2 * DAY - 3 * 3600, server_t=now - 11 * DAY)
+    pki = PKI_DIR
     w.file("/var/lib/kubelet/kubeconfig",
            _kubeconfig("https://api-int.cluster.example.com:6443", "kubelet", node,
                        client_cert=f"{pki}/kubelet-client-current.pem"))
@@ -326,8 +354,59 @@ def _kubelet(w: _Writer, node: str, now: float) -> None:
 
 
 def _ovn_ic(w: _Writer) -> None:
-    w.file("/var/lib/ovn-ic/etc/ovnnb_db.db", "OVSDB JSON stand-in\n", size=1_048_576)
-    w.file("/var/lib/ovn-ic/etc/ovnsb_db.db", "OVSDB JSON stand-in\n", size=2_097_152)
+    w.file(f"{OVN_DB_DIR_414}/ovnnb_db.db", "OVSDB JSON stand-in\n", size=1_048_576)
+    w.file(f"{OVN_DB_DIR_414}/ovnsb_db.db", "OVSDB JSON stand-in\n", size=2_097_152)
+
+
+def _ovn_412(w: _Writer) -> None:
+    w.file(f"{OVN_DB_DIR_412}/ovnnb_db.db", "OVSDB CLUSTER stand-in\n", size=3_145_728)
+    w.file(f"{OVN_DB_DIR_412}/ovnsb_db.db", "OVSDB CLUSTER stand-in\n", size=9_437_184)
+
+
+def ovn_db_dir(cluster: DrillCluster, host: DrillHost) -> str | None:
+    """Where this host keeps its OVN databases: /var/lib/ovn/etc on control-plane hosts
+    before 4.14 (ovnkube-master's nbdb/sbdb), /var/lib/ovn-ic/etc on every node from 4.14
+    (OVN interconnect: ovnkube-node's); None when it has none."""
+    if _version(cluster) >= (4, 14):
+        return OVN_DB_DIR_414
+    return OVN_DB_DIR_412 if host.role == "control-plane" else None
+
+
+def write_ovn_dbs(cluster: DrillCluster, host: DrillHost) -> list[str]:
+    """What the ovnkube pod's nbdb/sbdb containers do when they start without their
+    databases (RST-15 removed them): fresh, small database files, dated now. Existing files
+    are kept. Call it when the host's ovnkube-master / ovnkube-control-plane (4.12-4.13) or
+    ovnkube-node (4.14+) pod is Running again; returns the paths written."""
+    directory = ovn_db_dir(cluster, host)
+    if directory is None:
+        return []
+    w = _Writer(host, cluster.clock.now())
+    written = []
+    for name in OVN_DBS:
+        path = f"{directory}/{name}"
+        if path in host.files:
+            continue
+        kind = "JSON" if directory == OVN_DB_DIR_414 else "CLUSTER"
+        w.file(path, f"OVSDB {kind} stand-in (recreated)\n", size=262_144)
+        written.append(path)
+    return written
+
+
+def write_kubelet_pems(cluster: DrillCluster, host: DrillHost) -> None:
+    """kubelet got new certificates (CSRs approved, or bootstrap without workers): new
+    kubelet-client-<now>.pem and kubelet-server-<now>.pem, the -current.pem links pointing at
+    them, host.kubelet_certs "valid". Older PEM files that are still there stay (kubelet keeps
+    rotated ones). The caller tells the cluster (cluster.changed()) when it wants to."""
+    now = cluster.clock.now()
+    w = _Writer(host, now)
+    w.dir(PKI_DIR, 0o755)
+    _kubelet_pems(w, host.name, client_t=now, server_t=now, replace=True)
+    host.kubelet_certs = "valid"
+    pid = 2000 + sum(map(ord, "kubelet")) % 900
+    stamp = cluster.clock.now_dt().strftime("%m%d %H:%M:%S.%f")
+    host.log.append(f"kubenswrapper[{pid}]: I{stamp} {pid:7d} certificate_manager.go:356] "
+                    '"Certificate rotation detected, shutting down client connections to '
+                    'start using new credentials"')
 
 
 def _addresses(host: DrillHost) -> None:
@@ -444,6 +523,22 @@ def _kubeconfig(server: str, user: str, cluster_name: str, client_cert: str | No
             f"  name: {cluster_name}\ncontexts:\n- context:\n    cluster: {cluster_name}\n"
             f"    user: {user}\n  name: {user}\ncurrent-context: {user}\nusers:\n"
             f"- name: {user}\n  user:\n{auth}")
+
+
+def _recovery_kubeconfig(node: str) -> str:
+    """node-kubeconfigs/localhost-recovery.kubeconfig as the kube-apiserver operator writes
+    it: system:admin with a client certificate, against https://localhost:6443 (the
+    localhost-recovery serving certificate). Secret: 0600, root; nothing in the drill prints
+    it unless someone cats it as root."""
+    return ("apiVersion: v1\nclusters:\n- cluster:\n"
+            "    certificate-authority-data: <drill stand-in: localhost-recovery-serving-ca>\n"
+            "    server: https://localhost:6443\n    tls-server-name: localhost-recovery\n"
+            "  name: localhost-recovery\ncontexts:\n- context:\n"
+            "    cluster: localhost-recovery\n    user: system:admin\n  name: system:admin\n"
+            "current-context: system:admin\nkind: Config\npreferences: {}\nusers:\n"
+            "- name: system:admin\n  user:\n"
+            f"    client-certificate-data: <drill stand-in: client certificate for {node}>\n"
+            "    client-key-data: <drill stand-in: client key>\n")
 
 
 def _etcd_pod(cluster: DrillCluster, host: DrillHost, rev: int, image: str,

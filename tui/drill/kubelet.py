@@ -23,6 +23,11 @@ from tui.drill.model import Container, DrillCluster, DrillHost
 MANIFESTS_DIR = "/etc/kubernetes/manifests"
 STOP_DELAY = 5.0  # simulated seconds: manifest gone -> containers Exited (graceful stop)
 START_DELAY = 10.0  # manifest present, container missing -> Running (sandbox + start)
+# simulated seconds from a restore script's run (cluster.restored_at) until the API answers
+# again, once etcd has a leader and some kube-apiserver runs
+API_RETURN_DELAY = 30.0
+PKI_DIR = "/var/lib/kubelet/pki"
+KUBELET_CLIENT_CURRENT = f"{PKI_DIR}/kubelet-client-current.pem"
 ETCD_DATA = "/var/lib/etcd/member/snap/db"
 IMAGE_REPO = "quay.io/openshift-release-dev/ocp-v4.0-art-dev"
 
@@ -166,15 +171,40 @@ def apply_effects(cluster: DrillCluster, host: DrillHost, manifests: set[str]) -
         spec = STATIC_PODS["kube-apiserver-pod.yaml"]
         if not any(h.up and running(h, spec, "kube-apiserver") for h in cluster.hosts):
             cluster.api.reachable = False
-        elif running(host, spec, "kube-apiserver") is not None:
+        elif running(host, spec, "kube-apiserver") is not None and _api_can_answer(cluster):
             cluster.api.reachable = True
+
+
+def _api_can_answer(cluster: DrillCluster) -> bool:
+    """A kube-apiserver that starts serves once etcd has a leader, and not before
+    API_RETURN_DELAY has passed since a restore (its caches, the restore pod's start)."""
+    cluster.etcd.elect()
+    if cluster.etcd.leader() is None:
+        return False
+    return cluster.restored_at is None or \
+        cluster.clock.now() >= cluster.restored_at + API_RETURN_DELAY
+
+
+def api_returns(cluster: DrillCluster) -> bool:
+    """After a restore the API comes back on its own once it can answer (see
+    _api_can_answer) and a kube-apiserver runs; True (and listeners told) when it did."""
+    if cluster.api.reachable or cluster.restored_at is None:
+        return False
+    spec = STATIC_PODS["kube-apiserver-pod.yaml"]
+    if not any(h.up and running(h, spec, "kube-apiserver") for h in cluster.hosts):
+        return False
+    if not _api_can_answer(cluster):
+        return False
+    cluster.api.reachable = True
+    cluster.changed()
+    return True
 
 
 def sync_cluster(cluster: DrillCluster) -> bool:
     changed = False
     for host in cluster.hosts:
         changed = sync_host(cluster, host) or changed
-    return changed
+    return api_returns(cluster) or changed
 
 
 async def reconcile_forever(cluster: DrillCluster, interval: float = 0.25) -> None:
@@ -196,9 +226,35 @@ def container_stopped(cluster: DrillCluster, host: DrillHost, container: Contain
 
 
 def kubelet_restarted(cluster: DrillCluster, host: DrillHost) -> None:
-    # kubelet re-reads the manifests at start; differences seen now count from now
+    """`systemctl restart kubelet`: kubelet re-reads the manifests (differences seen now
+    count from now). Without a client certificate (RST-09 removed the PEMs) it bootstraps:
+    host.kubelet_certs "bootstrapping" until new certificates are issued (CSRs, RST-11;
+    tui.drill.hostfiles.write_kubelet_pems writes them)."""
     host.kubelet_pending.clear()
+    if not _exists(host, KUBELET_CLIENT_CURRENT):
+        host.kubelet_certs = "bootstrapping"
+        pid = 2000 + sum(map(ord, "kubelet")) % 900
+        stamp = cluster.clock.now_dt().strftime("%m%d %H:%M:%S.%f")
+        for where, msg in (
+                ("bootstrap.go:82", '"Using bootstrap kubeconfig to generate TLS client cert, '
+                                    'key and kubeconfig file"'),
+                ("certificate_manager.go:356", '"Rotating certificates"'),
+                ("csr.go:261", '"Waiting for client certificate to be issued"')):
+            host.log.append(f"kubenswrapper[{pid}]: I{stamp} {pid:7d} {where}] {msg}")
     sync_host(cluster, host)
+    cluster.changed()
+
+
+def _exists(host: DrillHost, path: str, depth: int = 0) -> bool:
+    """The path names a file, following symbolic links (a dangling link does not count)."""
+    if path in host.files:
+        return True
+    target = host.links.get(path)
+    if target is None or depth > 8:
+        return False
+    if not target.startswith("/"):
+        target = path.rsplit("/", 1)[0] + "/" + target
+    return _exists(host, target, depth + 1)
 
 
 def container_env(cluster: DrillCluster, host: DrillHost, container: Container) -> dict[str, str]:

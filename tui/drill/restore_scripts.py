@@ -1,4 +1,4 @@
-"""The 4.18+ restore scripts on the drill's control-plane hosts.
+"""The restore scripts on the drill's control-plane hosts.
 
 Simulations of what the cluster-etcd-operator installs in /usr/local/bin (bindata/etcd/
 disable-etcd.sh, cluster-restore.sh, quorum-restore.sh and the etcd-common-tools they source),
@@ -6,32 +6,53 @@ with their messages and exit statuses:
 
 - every one: not root -> "This script must be run as root" (stdout), exit 1; etcd.env or
   etcd-common-tools gone -> "required dependencies not found, ...", exit 1;
-- mv_static_pods: "...stopping etcd-pod.yaml" (printed even when the manifest is already
+- mv_static_pods: "...stopping NAME" per manifest (printed even when the manifest is already
   gone: then nothing moves), the manifest goes to /home/core/assets/manifests-stopped;
-- wait_for_containers_to_stop etcd etcdctl etcd-metrics etcd-readyz etcd-rev: for each,
-  "Waiting for container NAME to stop", a "." per second while `crictl ps` still shows it,
-  "complete" (kubelet stops the containers; the script's sleeps are simulated time, and a
-  frozen clock moves on while the script sleeps, as `sleep` does in the drill);
-- disable-etcd.sh: only the two steps above (run again: the same lines, nothing to wait for);
-- cluster-restore.sh DIR (4.18 and later; older releases keep the earlier stub): the usage
-  lines when DIR is missing or not a directory; the last snapshot*.db and the last
-  static_kuberesources*.tar.gz by `ls -v` (several backups in DIR: the newest of each, chosen
-  independently); "etcd snapshot X does not exist" when there is none; etcdctl/etcdutl out
-  of the etcd image (podman's container ID, `etcdctl version`), `etcdutl snapshot status`'s
-  JSON line; stops etcd; moves /var/lib/etcd/member to /var/lib/etcd-backup (saying so);
-  extracts the static pod resources (no tar.gz: tar's error, exit 2, etcd stays stopped);
-  copies the snapshot to /var/lib/etcd-backup/snapshot.db, moves revision.json beside it;
-  "starting restore-etcd static pod" and puts the restore pod manifest in place, exit 0;
-- quorum-restore.sh: stops etcd, "starting restore-etcd static pod", puts the quorum-restore
-  pod manifest in place, exit 0.
+- wait_for_containers_to_stop NAME...: for each, "Waiting for container NAME to stop", a "."
+  per second while `crictl ps` still shows it, "complete" (kubelet stops the containers; the
+  script's sleeps are simulated time, and a frozen clock moves on while the script sleeps, as
+  `sleep` does in the drill);
+- disable-etcd.sh (4.18+): only the two steps above for etcd-pod.yaml and its containers
+  etcd etcdctl etcd-metrics etcd-readyz etcd-rev (run again: the same lines, nothing to wait
+  for);
+- cluster-restore.sh DIR, every release: the usage lines when DIR is missing or not a
+  directory; the last snapshot*.db and the last static_kuberesources*.tar.gz by `ls -v`
+  (several backups in DIR: the newest of each, chosen independently); "etcd snapshot X does
+  not exist" when there is none; dl_etcdctl (podman's container ID and `etcdctl version`, or
+  "etcdctl is already installed" before 4.14 when it is cached); the snapshot status JSON
+  line; then by release:
+  - 4.12-4.13 (the script of the source procedure): "...stopping" kube-apiserver-pod.yaml,
+    kube-controller-manager-pod.yaml, kube-scheduler-pod.yaml, etcd-pod.yaml, then waits for
+    etcd etcdctl etcd-metrics kube-controller-manager kube-apiserver kube-scheduler;
+  - 4.14-4.17 (AUX_STATIC_POD_LIST layout): stops kube-apiserver, kube-controller-manager and
+    kube-scheduler and waits for kube-controller-manager kube-apiserver kube-scheduler
+    (skipped when ETCD_RESTORE_SKIP_MOVE_CP_STATIC_PODS is set), then etcd-pod.yaml and
+    etcd etcdctl etcd-metrics etcd-readyz;
+  - 4.18+: etcd only (the control-plane pods keep running);
+  then moves /var/lib/etcd/member to /var/lib/etcd-backup ("removing previous backup ..."
+  first on a second run), extracts the static pod resources (no tar.gz: tar's error, exit 2,
+  etcd stays stopped), copies the snapshot to /var/lib/etcd-backup/snapshot.db (4.18+ also
+  moves revision.json beside it and refuses a /var/lib/etcd that is not empty), "starting
+  restore-etcd static pod" and puts the restore pod manifest in place; before 4.18 it then
+  starts kube-apiserver, kube-controller-manager and kube-scheduler again from the backup's
+  resources ("starting NAME" and tar's verbose line
+  "static-pod-resources/NAME-N/NAME"); exit 0. Run twice, it runs again (refusing a second
+  run is the console's job).
+- quorum-restore.sh (4.18+): stops etcd, "starting restore-etcd static pod", puts the
+  quorum-restore pod manifest in place, exit 0.
 
 The scripts return once the restore pod's manifest is in place, as the real ones do; kubelet
 then starts etcd (tui.drill.kubelet, START_DELAY later). What the restore pod does is applied
 to the model when the script puts its manifest down: the member on this host becomes the only
-member of a single-member cluster (the others are removed from the member list), its
-revision is bumped by 1,000,000,000 and marked compacted, and it leads as soon as kubelet has
-started it. The API returns API_RETURN_DELAY simulated seconds after the restore, once etcd
-runs here and a kube-apiserver runs somewhere. Lost hosts that come back do not rejoin yet.
+member of a single-member cluster (the others are removed from the member list) and it leads
+as soon as kubelet has started it. 4.18+ restore pods bump the revision by 1,000,000,000 and
+mark it compacted; before 4.18 the restore pod restores the snapshot as it is (4.14-4.17 bump
+only when the script ran with ETCD_ETCDCTL_RESTORE_ENABLE_BUMP set). Every restore sets
+cluster.restored_at; the API returns API_RETURN_DELAY simulated seconds later, once etcd has
+a leader and a kube-apiserver runs (tui.drill.kubelet). When the scenario says kubelet's
+certificates were rotated after the backup (options kubelet_certs_rotated), every host's
+kubelet_certs becomes "stale" (nodes NotReady until the PEMs go and kubelet restarts). Lost
+hosts that come back do not rejoin on their own.
 """
 
 from __future__ import annotations
@@ -60,8 +81,20 @@ RESTORE_ETCD_POD_YAML = f"{RESTORE_POD_DIR}/pod.yaml"
 # the quorum-restore pod's path in etcd-common-tools is not verified (drill's own guess)
 QUORUM_RESTORE_ETCD_POD_YAML = f"{RESTORE_POD_DIR}/quorum-restore-pod.yaml"
 ETCD_STATIC_POD_CONTAINERS = ("etcd", "etcdctl", "etcd-metrics", "etcd-readyz", "etcd-rev")
+# the older cluster-restore.sh (4.12-4.17) also stops the other control-plane static pods
+AUX_STATIC_POD_LIST = ("kube-apiserver-pod.yaml", "kube-controller-manager-pod.yaml",
+                       "kube-scheduler-pod.yaml")
+# 4.12-4.13: one loop over the list and etcd-pod.yaml, one wait over these
+STATIC_POD_CONTAINERS_412 = ("etcd", "etcdctl", "etcd-metrics", "kube-controller-manager",
+                             "kube-apiserver", "kube-scheduler")
+# 4.14-4.17: the control-plane pods first, then etcd
+AUX_STATIC_POD_CONTAINERS = ("kube-controller-manager", "kube-apiserver", "kube-scheduler")
+ETCD_STATIC_POD_CONTAINERS_414 = ("etcd", "etcdctl", "etcd-metrics", "etcd-readyz")
+CONFIG_FILE_DIR = "/etc/kubernetes"
 REV_BUMP = 1_000_000_000  # the restore pods' --bump-revision / --force-new-cluster-bump-amount
-API_RETURN_DELAY = 30.0  # simulated seconds from the restore until the API answers again
+API_RETURN_DELAY = kubelet.API_RETURN_DELAY  # simulated seconds from the restore to the API
+# etcdctl 3.5's warning on `etcdctl snapshot status` (the 4.12-4.13 check_snapshot_status)
+ETCDCTL_SNAPSHOT_DEPRECATED = "Deprecated: Use `etcdutl snapshot status` instead.\n\n"
 USAGE = ("Path to the directory containing backup files is required: ./cluster-restore.sh "
          "<path-to-backup>\n"
          "The backup directory is expected to be contain two files:\n"
@@ -74,10 +107,23 @@ def _natural_key(name: str) -> list:
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name)]
 
 
-def _restore_pod_yaml(host: DrillHost, *, quorum: bool) -> str:
-    flags = ("--force-new-cluster --force-new-cluster-bump-amount=1000000000" if quorum
-             else "snapshot restore /var/lib/etcd-backup/snapshot.db --mark-compacted "
-                  "--bump-revision 1000000000")
+def _path_version(cluster: DrillCluster) -> tuple[int, int]:
+    return tuple(_version_tuple(cluster.api.version)[:2]) or (4, 12)
+
+
+def _restore_pod_yaml(host: DrillHost, *, quorum: bool,
+                      version: tuple[int, int] = (4, 18)) -> str:
+    if quorum:
+        flags = "--force-new-cluster --force-new-cluster-bump-amount=1000000000"
+    elif version >= (4, 18):
+        flags = ("snapshot restore /var/lib/etcd-backup/snapshot.db --mark-compacted "
+                 "--bump-revision 1000000000")
+    elif version >= (4, 14):
+        # cluster-restore.sh seds "false" to "true" when ETCD_ETCDCTL_RESTORE_ENABLE_BUMP is set
+        flags = ("snapshot restore /var/lib/etcd-backup/snapshot.db; "
+                 'export ETCD_ETCDCTL_RESTORE_ENABLE_BUMP="false"')
+    else:
+        flags = "snapshot restore /var/lib/etcd-backup/snapshot.db"
     return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n"
             f"  namespace: openshift-etcd\n  labels:\n    app: etcd\n    k8s-app: etcd\n"
             f"    etcd: \"true\"\n    revision: \"0\"\nspec:\n"
@@ -93,10 +139,14 @@ def ensure_host_files(cluster: DrillCluster, host: DrillHost) -> None:
     if host.role != "control-plane":
         return
     when = cluster.clock.now() - 3 * 86400
-    for path, quorum in ((RESTORE_ETCD_POD_YAML, False), (QUORUM_RESTORE_ETCD_POD_YAML, True)):
+    version = _path_version(cluster)
+    pods = [(RESTORE_ETCD_POD_YAML, False)]
+    if version >= (4, 18):
+        pods.append((QUORUM_RESTORE_ETCD_POD_YAML, True))
+    for path, quorum in pods:
         if path in host.files:
             continue
-        host.files[path] = _restore_pod_yaml(host, quorum=quorum).encode()
+        host.files[path] = _restore_pod_yaml(host, quorum=quorum, version=version).encode()
         host.modes.setdefault(path, 0o644)
         host.mtimes.setdefault(path, when)
         d = posixpath.dirname(path)
@@ -134,6 +184,10 @@ class _Run(HostScript):
     async def main(self, body) -> int:
         return await self.run_body(body)
 
+    @property
+    def version(self) -> tuple[int, int]:
+        return _path_version(self.cluster)
+
     # -- what the scripts share
 
     def preamble(self) -> None:
@@ -146,20 +200,25 @@ class _Run(HostScript):
                 raise ScriptExit(1)
         ensure_host_files(self.cluster, self.host)
 
-    def mv_static_pods(self) -> None:
+    def mv_static_pods(self, names: tuple[str, ...] = ("etcd-pod.yaml",)) -> None:
         if not self.is_dir(MANIFEST_STOPPED_DIR):
             self.mkdir_p(MANIFEST_STOPPED_DIR)
-        self.out("...stopping etcd-pod.yaml\n")
-        if not self.is_file(ETCD_MANIFEST):
-            return
-        self.vfs.rename(ETCD_MANIFEST, f"{MANIFEST_STOPPED_DIR}/etcd-pod.yaml")
-        kubelet.sync_host(self.cluster, self.host)  # kubelet notices the manifest is gone
+        moved = False
+        for name in names:
+            self.out(f"...stopping {name}\n")
+            if not self.is_file(f"{MANIFEST_DIR}/{name}"):
+                continue
+            self.vfs.rename(f"{MANIFEST_DIR}/{name}", f"{MANIFEST_STOPPED_DIR}/{name}")
+            moved = True
+        if moved:
+            kubelet.sync_host(self.cluster, self.host)  # kubelet notices the manifests are gone
 
     def _running(self, name: str) -> bool:
         return any(c.name == name and c.state == "Running" for c in self.host.containers)
 
-    async def wait_for_containers_to_stop(self) -> None:
-        for name in ETCD_STATIC_POD_CONTAINERS:
+    async def wait_for_containers_to_stop(
+            self, names: tuple[str, ...] = ETCD_STATIC_POD_CONTAINERS) -> None:
+        for name in names:
             self.out(f"Waiting for container {name} to stop\n")
             while True:
                 kubelet.sync_host(self.cluster, self.host)
@@ -173,12 +232,18 @@ class _Run(HostScript):
         self.mv_static_pods()
         await self.wait_for_containers_to_stop()
 
-    def start_pod(self, source: str) -> None:
+    def start_pod(self, source: str, *, bump: bool = False) -> None:
         self.out("starting restore-etcd static pod\n")
         if not self.is_file(source):
             self.err(f"cp: cannot stat '{source}': No such file or directory\n")
             raise ScriptExit(1)
-        self.vfs.copy_file(source, ETCD_MANIFEST, preserve=True)
+        if bump:  # sed "s/...ENABLE_BUMP=\"false\"/...=\"true\"/" POD > MANIFEST
+            text = self.vfs.read_text(source).replace(
+                'ETCD_ETCDCTL_RESTORE_ENABLE_BUMP="false"',
+                'ETCD_ETCDCTL_RESTORE_ENABLE_BUMP="true"')
+            self.vfs.write(ETCD_MANIFEST, text.encode())
+        else:
+            self.vfs.copy_file(source, ETCD_MANIFEST, preserve=True)
         kubelet.sync_host(self.cluster, self.host)
 
     # -- disable-etcd.sh
@@ -199,21 +264,31 @@ class _Run(HostScript):
             return ""
         return f"{directory}/{sorted(names, key=_natural_key)[-1]}"
 
+    def _etcd_version(self) -> str:
+        member = self.cluster.member_of(self.host)
+        if member is not None:
+            return member.version
+        return self.cluster.etcd.members[0].version if self.cluster.etcd.members else "3.5.9"
+
     async def dl_etcdctl(self) -> str:
         from tui.drill.hostfiles import BINARY_STUB
 
+        version = self._etcd_version()
+        if self.version < (4, 14):
+            # the 4.12-4.13 etcd-common-tools keep a cached etcdctl
+            path_dirs = self.ctx.env.get("PATH", "").split(":") + [ETCDCTL_BIN_DIR]
+            if any(f"{d}/etcdctl" in self.host.files for d in path_dirs if d):
+                self.out("etcdctl is already installed\n")
+                return version
         await self.pause(2.5)  # podman create/mount, cp etcdctl and etcdutl, umount
         ctr = hashlib.sha256(f"podman/{self.host.name}/{self.clock.now()}".encode()).hexdigest()
         self.out(ctr + "\n")
         self.mkdir_p(ETCDCTL_BIN_DIR)
-        for tool in ("etcdctl", "etcdutl"):
+        for tool in ("etcdctl", "etcdutl") if self.version >= (4, 14) else ("etcdctl",):
             path = f"{ETCDCTL_BIN_DIR}/{tool}"
             self.vfs.write(path, BINARY_STUB)
             self.host.modes[path] = 0o755
             self.host.sizes[path] = 22_000_000
-        member = self.cluster.member_of(self.host)
-        version = member.version if member else (
-            self.cluster.etcd.members[0].version if self.cluster.etcd.members else "3.5.9")
         self.out(f"etcdctl version: {version}\nAPI version: "
                  f"{'.'.join(version.split('.')[:2])}\n")
         return version
@@ -227,8 +302,7 @@ class _Run(HostScript):
         age = max(0.0, self.clock.now() - self.vfs.mtime(snapshot))
         return max(1, self.cluster.etcd.revision - int(age * 40))
 
-    async def restore(self) -> None:
-        self.preamble()
+    def _usage_and_files(self) -> tuple[str, str]:
         args = self.argv[1:]
         backup_dir = args[0] if args else ""
         if not backup_dir or not self.is_dir(backup_dir):
@@ -240,15 +314,21 @@ class _Run(HostScript):
         if not snapshot_file or not self.is_file(snapshot_file):
             self.out(f"etcd snapshot {snapshot_file} does not exist\n")
             raise ScriptExit(1)
-        await self.dl_etcdctl()
+        return backup_file, snapshot_file
+
+    async def _check_snapshot_status(self, snapshot_file: str) -> dict:
         await self.pause(0.3)
+        if self.version < (4, 14):
+            self.err(ETCDCTL_SNAPSHOT_DEPRECATED)  # etcdctl, not etcdutl, checks it there
         member = self.cluster.member_of(self.host)
         revision = self._snapshot_revision(snapshot_file)
         status = snapshot_status(self.cluster, member, revision) if member else {
             "hash": zlib.crc32(snapshot_file.encode()), "revision": revision,
             "totalKey": 7000, "totalSize": self.vfs.size(snapshot_file)}
         self.out(_json_line(status))
-        await self.stop_etcd()
+        return status
+
+    def _move_data_dir(self) -> None:
         if not self.is_dir(ETCD_DATA_DIR_BACKUP):
             self.mkdir_p(ETCD_DATA_DIR_BACKUP)
         if self.is_dir(f"{ETCD_DATA_DIR}/member"):
@@ -257,25 +337,103 @@ class _Run(HostScript):
                 self.rm_rf(f"{ETCD_DATA_DIR_BACKUP}/member")
             self.out(f"Moving etcd data-dir {ETCD_DATA_DIR}/member to {ETCD_DATA_DIR_BACKUP}\n")
             self.vfs.rename(f"{ETCD_DATA_DIR}/member", f"{ETCD_DATA_DIR_BACKUP}/member")
-        # tar -C /etc/kubernetes -xzf BACKUP_FILE static-pod-resources
+
+    def _tar_members(self, backup_file: str) -> list[str]:
+        """What the drill's stand-in tarball lists (cluster-backup.sh writes the listing);
+        a scenario's stand-in without one holds the host's current resource directories."""
+        text = self.vfs.read(backup_file).decode("utf-8", "replace")
+        members = [line.strip() for line in text.splitlines()
+                   if line.strip().startswith("static-pod-resources/")]
+        if members:
+            return members
+        prefix = f"{CONFIG_FILE_DIR}/static-pod-resources/"
+        latest: dict[str, tuple[int, str]] = {}
+        for path in self.host.files:
+            m = re.match(re.escape(prefix) + r"((etcd|kube-apiserver|kube-controller-manager|"
+                         r"kube-scheduler)-pod-(\d+))/", path)
+            if m and int(m.group(3)) >= latest.get(m.group(2), (-1, ""))[0]:
+                latest[m.group(2)] = (int(m.group(3)), m.group(1))
+        dirs = {f"{prefix}{d}/" for _, d in latest.values()}
+        return sorted(p[len(CONFIG_FILE_DIR) + 1:] for p in self.host.files
+                      if any(p.startswith(d) for d in dirs))
+
+    async def _extract_resources(self, backup_file: str) -> list[str]:
+        """tar -C /etc/kubernetes -xzf BACKUP_FILE static-pod-resources"""
         await self.pause(0.5)
         if not backup_file or not self.is_file(backup_file):
             self.err(f"tar: {backup_file}: Cannot open: No such file or directory\n"
                      "tar: Error is not recoverable: exiting now\n")
             raise ScriptExit(2)
+        members = self._tar_members(backup_file)
+        for rel in members:
+            path = f"{CONFIG_FILE_DIR}/{rel}"
+            if self.is_file(path):
+                continue  # the drill keeps what is on disk (same contents as the backup's)
+            self.mkdir_p(posixpath.dirname(path))
+            stopped = f"{MANIFEST_STOPPED_DIR}/{posixpath.basename(path)}"
+            data = self.vfs.read(stopped) if self.is_file(stopped) else (
+                f"drill stand-in for {rel}, extracted from {backup_file}\n").encode()
+            self.vfs.write(path, data)
+            self.host.modes[path] = 0o600
+        return members
+
+    def _restore_static_pods(self, backup_file: str, members: list[str]) -> None:
+        """restore_static_pods BACKUP_FILE AUX_STATIC_POD_LIST: each manifest comes back from
+        the backup's resources (`tar -xvf ... --strip-components=2 -C MANIFEST_DIR`)."""
+        for name in AUX_STATIC_POD_LIST:
+            found = [m for m in members if m.endswith(name)]
+            if not found:
+                self.out(f"{name} does not exist in {backup_file}\n")
+                raise ScriptExit(1)
+            self.out(f"starting {name}\n")
+            rel = found[0]
+            self.out(f"{rel}\n")  # tar -v names what it extracts
+            source = f"{CONFIG_FILE_DIR}/{rel}"
+            self.vfs.copy_file(source, f"{MANIFEST_DIR}/{name}", preserve=True)
+        kubelet.sync_host(self.cluster, self.host)
+
+    async def restore(self) -> None:
+        self.preamble()
+        backup_file, snapshot_file = self._usage_and_files()
+        await self.dl_etcdctl()
+        status = await self._check_snapshot_status(snapshot_file)
+        version = self.version
+        env = self.ctx.env
+        skip_aux = bool(env.get("ETCD_RESTORE_SKIP_MOVE_CP_STATIC_PODS"))
+        if version >= (4, 18):
+            await self.stop_etcd()
+        elif version >= (4, 14):
+            if not skip_aux:
+                self.mv_static_pods(AUX_STATIC_POD_LIST)
+                await self.wait_for_containers_to_stop(AUX_STATIC_POD_CONTAINERS)
+            self.mv_static_pods()
+            await self.wait_for_containers_to_stop(ETCD_STATIC_POD_CONTAINERS_414)
+        else:
+            skip_aux = False
+            self.mv_static_pods(AUX_STATIC_POD_LIST + ("etcd-pod.yaml",))
+            await self.wait_for_containers_to_stop(STATIC_POD_CONTAINERS_412)
+        self._move_data_dir()
+        members = await self._extract_resources(backup_file)
         self.vfs.copy_file(snapshot_file, f"{ETCD_DATA_DIR_BACKUP}/snapshot.db", preserve=True)
-        if self.is_file(ETCD_REV_JSON):
-            self.vfs.rename(ETCD_REV_JSON, f"{ETCD_DATA_DIR_BACKUP}/revision.json")
-        for name in self.vfs.listdir(ETCD_DATA_DIR):
-            if name.startswith("etcd_perf"):
-                self.rm_rf(f"{ETCD_DATA_DIR}/{name}")
-        if self.vfs.listdir(ETCD_DATA_DIR):
-            self.out(f"folder {ETCD_DATA_DIR} is not empty, please review and remove all files "
-                     "in it\n")
-            raise ScriptExit(1)
-        self.start_pod(RESTORE_ETCD_POD_YAML)
+        if version >= (4, 18):
+            if self.is_file(ETCD_REV_JSON):
+                self.vfs.rename(ETCD_REV_JSON, f"{ETCD_DATA_DIR_BACKUP}/revision.json")
+            for name in self.vfs.listdir(ETCD_DATA_DIR):
+                if name.startswith("etcd_perf"):
+                    self.rm_rf(f"{ETCD_DATA_DIR}/{name}")
+            if self.vfs.listdir(ETCD_DATA_DIR):
+                self.out(f"folder {ETCD_DATA_DIR} is not empty, please review and remove all "
+                         "files in it\n")
+                raise ScriptExit(1)
+        bump = version >= (4, 18) or (
+            version >= (4, 14) and bool(env.get("ETCD_ETCDCTL_RESTORE_ENABLE_BUMP")))
+        self.start_pod(RESTORE_ETCD_POD_YAML, bump=(4, 14) <= version < (4, 18) and bump)
+        member = self.cluster.member_of(self.host)
         if member is not None:
-            restored_from_snapshot(self.cluster, self.host, member, status)
+            restored_from_snapshot(self.cluster, self.host, member, status, bump=bump)
+        after_restore(self.cluster)
+        if version < (4, 18) and not skip_aux:
+            self._restore_static_pods(backup_file, members)
 
     # -- quorum-restore.sh
 
@@ -286,16 +444,21 @@ class _Run(HostScript):
         member = self.cluster.member_of(self.host)
         if member is not None:
             forced_new_cluster(self.cluster, self.host, member)
+        after_restore(self.cluster)
 
 
 # --- what the restore pods do to the cluster ----------------------------------------------
 
 
-def _single_member(cluster: DrillCluster, member: EtcdMember, revision: int) -> None:
+def _single_member(cluster: DrillCluster, member: EtcdMember, revision: int, *,
+                   compacted: bool = True) -> None:
     etcd = cluster.etcd
     etcd.members = [member]
     etcd.revision = revision
-    etcd.compact_revision = revision  # --mark-compacted: older revisions are gone
+    if compacted:
+        etcd.compact_revision = revision  # --mark-compacted: older revisions are gone
+    else:  # the snapshot keeps the compaction it was taken with
+        etcd.compact_revision = min(etcd.compact_revision, revision)
     etcd.leader_id = member.member_id
     etcd.alarms = []
     etcd.leader_move_at = None
@@ -304,36 +467,22 @@ def _single_member(cluster: DrillCluster, member: EtcdMember, revision: int) -> 
     member.defrag_window = None
 
 
-def _api_returns_after(cluster: DrillCluster, host: DrillHost, member_id: int,
-                       when: float) -> None:
-    """The API comes back once etcd runs here, `when` (simulated) has come and some
-    kube-apiserver is running to serve it."""
-    spec = kubelet.STATIC_PODS["kube-apiserver-pod.yaml"]
-
-    def listener() -> None:
-        if cluster.api.reachable:
-            _drop(listener)
-            return
-        member = cluster.etcd.member(member_id)
-        if member is None or not member.running or cluster.clock.now() < when:
-            return
-        if not any(h.up and kubelet.running(h, spec, "kube-apiserver") for h in cluster.hosts):
-            return
-        _drop(listener)
-        cluster.api.reachable = True
-        cluster.changed()
-
-    def _drop(fn) -> None:
-        if fn in cluster.listeners:
-            cluster.listeners.remove(fn)
-
-    cluster.listeners.append(listener)
+def after_restore(cluster: DrillCluster) -> None:
+    """What every restore script leaves behind: the time of the restore (the API returns
+    API_RETURN_DELAY later, tui.drill.kubelet) and, when the scenario says kubelet's
+    certificates were rotated after the backup, stale certificates on every host."""
+    cluster.restored_at = cluster.clock.now()
+    if cluster.options.get("kubelet_certs_rotated"):
+        for h in cluster.hosts:
+            h.kubelet_certs = "stale"
+    cluster.changed()
 
 
 def restored_from_snapshot(cluster: DrillCluster, host: DrillHost, member: EtcdMember,
-                           status: dict) -> None:
-    """The restore pod: `etcdutl snapshot restore --bump-revision 1000000000
-    --mark-compacted` into a fresh /var/lib/etcd, a new single-member cluster."""
+                           status: dict, *, bump: bool = True) -> None:
+    """The restore pod: `etcdutl snapshot restore` into a fresh /var/lib/etcd, a new
+    single-member cluster (4.18+: with --bump-revision 1000000000 --mark-compacted; before,
+    the snapshot as it is unless `bump`)."""
     now = cluster.clock.now()
     size = int(status.get("totalSize") or member.db_size_in_use)
     files = {
@@ -358,18 +507,16 @@ def restored_from_snapshot(cluster: DrillCluster, host: DrillHost, member: EtcdM
     cluster.etcd.raft_term = 2
     member.raft_index = member.raft_applied_index = 4
     member.db_size = member.db_size_in_use = size
-    _single_member(cluster, member, int(status["revision"]) + REV_BUMP)
-    _api_returns_after(cluster, host, member.member_id, now + API_RETURN_DELAY)
+    revision = int(status["revision"]) + (REV_BUMP if bump else 0)
+    _single_member(cluster, member, revision, compacted=bump)
     cluster.changed()
 
 
 def forced_new_cluster(cluster: DrillCluster, host: DrillHost, member: EtcdMember) -> None:
     """The quorum-restore pod: etcd on the local data with --force-new-cluster and a
     revision bump; the member list shrinks to this member, the cluster ID stays."""
-    now = cluster.clock.now()
     cluster.etcd.raft_term += 1
     _single_member(cluster, member, cluster.etcd.revision + REV_BUMP)
-    _api_returns_after(cluster, host, member.member_id, now + API_RETURN_DELAY)
     cluster.changed()
 
 
@@ -382,13 +529,9 @@ async def disable_etcd(ctx: CommandContext, argv: list[str]) -> int:
     return await run.main(run.disable)
 
 
-async def cluster_restore(ctx: CommandContext, argv: list[str], older=None) -> int:
-    """/usr/local/bin/cluster-restore.sh, the 4.18 script; before 4.18 `older` (what was
-    registered for the path before), else the drill's not-yet stub."""
-    if _version_tuple(ctx.cluster.api.version)[:2] < (4, 18):
-        if older is None:
-            from tui.drill.commands.scripts import _not_yet as older
-        return await older(ctx, argv)
+async def cluster_restore(ctx: CommandContext, argv: list[str]) -> int:
+    """/usr/local/bin/cluster-restore.sh of the cluster's release (see the module
+    docstring)."""
     run = _Run(ctx, argv)
     return await run.main(run.restore)
 

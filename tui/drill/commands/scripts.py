@@ -45,9 +45,9 @@ async def _cluster_backup(ctx: CommandContext, argv: list[str]) -> int:
 register_script("/usr/local/bin/cluster-backup.sh", _cluster_backup)
 
 
-# the 4.18+ restore paths (tui.drill.restore_scripts); cluster-restore.sh before 4.18 keeps
-# whatever was registered for it until here
-_cluster_restore_before_418 = SCRIPTS["/usr/local/bin/cluster-restore.sh"]
+# the restore scripts (tui.drill.restore_scripts): cluster-restore.sh of every release
+# (4.12-4.13, 4.14-4.17 and 4.18+ layouts), disable-etcd.sh and quorum-restore.sh (4.18+;
+# hostfiles installs those two only there)
 
 
 async def _disable_etcd(ctx: CommandContext, argv: list[str]) -> int:
@@ -59,7 +59,7 @@ async def _disable_etcd(ctx: CommandContext, argv: list[str]) -> int:
 async def _cluster_restore(ctx: CommandContext, argv: list[str]) -> int:
     from tui.drill.restore_scripts import cluster_restore
 
-    return await cluster_restore(ctx, argv, older=_cluster_restore_before_418)
+    return await cluster_restore(ctx, argv)
 
 
 async def _quorum_restore(ctx: CommandContext, argv: list[str]) -> int:

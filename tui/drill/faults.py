@@ -168,6 +168,10 @@ def tick(cluster: DrillCluster, now: float | None = None) -> bool:
         changed = True
     if changed:
         cluster.changed()
+    # the in-cluster controllers (machines, rollouts, CSRs, OVN pods) follow the same clock
+    from tui.drill import controllers
+
+    changed = controllers.tick(cluster, now) or changed
     return changed
 
 

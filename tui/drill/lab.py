@@ -43,6 +43,7 @@ class DrillLab:
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="etcd-dr-drill-"))
         self.address_base = address_base
         self.servers: dict[str, DrillSSHServer] = {}
+        self._following: set[str] = set()  # hosts whose SSH server is being started/stopped
         self._kubelet: asyncio.Task | None = None
         self._activity: asyncio.Task | None = None
         self._encryption: asyncio.Task | None = None
@@ -82,6 +83,8 @@ class DrillLab:
         # the operators' encryption migrations move on with the clock, as the writes do
         self._encryption = asyncio.create_task(encryption_forever(self.cluster),
                                                name="drill-encryption")
+        # a machine re-provisioned by the drill's machine API comes back with its SSH server
+        self.cluster.host_hooks.append(self._follow_host)
         self.cluster.api.token = "sha256~" + secrets.token_urlsafe(32)
         await self.api.start()
         kubeconfig = {
@@ -135,7 +138,35 @@ class DrillLab:
         await self.servers[host_name].start(host.ssh_port)
         self.cluster.changed()
 
+    def _follow_host(self, host) -> None:
+        """A host's machine went away or came back (tui.drill.controllers): its SSH server
+        follows."""
+        server = self.servers.get(host.name)
+        if server is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if host.name in self._following:
+            return  # a start or stop is under way; it re-checks when done
+        if host.up != server.listening:
+            self._following.add(host.name)
+            loop.create_task(self._sync_server(host, server))
+
+    async def _sync_server(self, host, server) -> None:
+        try:
+            while host.up != server.listening:
+                if host.up:
+                    await server.start(host.ssh_port)
+                else:
+                    await server.stop()
+        finally:
+            self._following.discard(host.name)
+
     async def stop(self) -> None:
+        if self._follow_host in self.cluster.host_hooks:
+            self.cluster.host_hooks.remove(self._follow_host)
         for task in (self._kubelet, self._activity, self._encryption):
             if task is not None:
                 task.cancel()

@@ -175,6 +175,70 @@ class DrillHost:
 
 
 @dataclass
+class OperatorState:
+    """One static-pod operator's CR (operator.openshift.io/v1 etcds, kubeapiservers,
+    kubecontrollermanagers, kubeschedulers `cluster`) and its revision rollout
+    (tui.drill.controllers moves it on)."""
+
+    plural: str
+    latest: int  # status.latestAvailableRevision
+    node_revisions: dict[str, int] = field(default_factory=dict)  # node -> currentRevision
+    spec: dict = field(default_factory=dict)  # patched spec fields (merge-patch semantics)
+    generation: int = 2
+    installing: str | None = None  # the node the installer works on now
+    installing_since: float = 0.0
+    # when the next node's install may count from (the revision's creation, or the previous
+    # node's end), so a coarse tick does not stretch a rollout; None = from when it is seen
+    next_start: float | None = None
+    # etcd only: this rollout may add members on control-plane hosts without etcd (the
+    # quorum guard was off when it began after a restore, or 4.18+)
+    scale_up: bool = False
+    force_changed_at: float | None = None  # when forceRedeploymentReason last changed
+
+
+@dataclass
+class Machine:
+    """A machine.openshift.io/v1beta1 Machine of openshift-machine-api."""
+
+    name: str
+    host: str  # the drill host it is (or will be) the instance of
+    role: str  # master | worker
+    phase: str  # Provisioning | Provisioned | Running | Deleting | Failed
+    created: float
+    phase_since: float
+    instance: str = ""  # provider instance ID (the providerID's last part)
+    # the machine that replaces this one once its deletion is through (name decided at once)
+    replacement: str | None = None
+
+
+@dataclass
+class Csr:
+    """A certificates.k8s.io/v1 CertificateSigningRequest."""
+
+    name: str
+    signer: str  # kubernetes.io/kube-apiserver-client-kubelet | kubernetes.io/kubelet-serving
+    username: str
+    groups: list[str]
+    usages: list[str]
+    created: float
+    node: str | None = None  # the drill host that asked (None: scenario extras)
+    approved_at: float | None = None
+    denied: bool = False
+
+
+@dataclass
+class PodRecord:
+    """A pod the drill's controllers manage through the API (OVN-Kubernetes pods): its
+    current name, when it was created and when it runs (None = not yet: Pending)."""
+
+    app: str
+    node: str
+    name: str
+    created: float
+    running_at: float | None = None
+
+
+@dataclass
 class ApiState:
     """What the simulated OpenShift API serves (objects shaped like real clusters')."""
 
@@ -197,6 +261,26 @@ class ApiState:
     encryption_since: float | None = None
     encryption_minutes: float = 20.0
     encryption_from: dict[str, dict | None] = field(default_factory=dict)
+    # --- what the restore touches (tui.drill.objects serves it, tui.drill.controllers moves
+    # it on with the clock)
+    network_type: str = "OVNKubernetes"  # | OpenShiftSDN
+    platform: str = "AWS"  # infrastructure status.platformStatus.type: AWS | BareMetal | None
+    api_vips: list[str] = field(default_factory=list)  # BareMetal: apiServerInternalIPs
+    ingress_vips: list[str] = field(default_factory=list)
+    operators: dict[str, OperatorState] = field(default_factory=dict)  # by plural
+    machines: list[Machine] = field(default_factory=list)
+    csrs: list[Csr] = field(default_factory=list)
+    pods: dict[tuple[str, str], PodRecord] = field(default_factory=dict)  # (app, node)
+    node_deleted: dict[str, float] = field(default_factory=dict)  # Node deleted at (sim time)
+    node_created: dict[str, float] = field(default_factory=dict)  # Node registered at
+    persistent_volumes: list[dict] = field(default_factory=list)  # scenario-shaped PV specs
+    webhooks: list[dict] = field(default_factory=list)  # {name, kind, failure_policy, ...}
+    # controllers' bookkeeping
+    bootstrap_since: dict[str, float] = field(default_factory=dict)  # host -> certs asked
+    members_complete_since: float | None = None  # every control-plane host runs a member
+    learner_running_since: dict[int, float] = field(default_factory=dict)
+    installed_at: float = 0.0  # simulated time the cluster was installed (objects' ages)
+    serial: int = 0  # for new object names (csr-xxxxx, pod suffixes)
 
 
 @dataclass
@@ -211,6 +295,9 @@ class DrillCluster:
     listeners: list[Callable[[], None]] = field(default_factory=list)
     options: dict = field(default_factory=dict)  # the scenario's `restore:` mapping
     restored_at: float | None = None  # simulated time the last restore script ran
+    # called with a host whose machine went away or came back (tui.drill.controllers):
+    # the lab starts or stops that host's SSH server
+    host_hooks: list[Callable[["DrillHost"], None]] = field(default_factory=list)
 
     def host(self, name: str) -> DrillHost | None:
         return next((h for h in self.hosts if h.name == name), None)

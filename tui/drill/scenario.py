@@ -239,6 +239,7 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
     for h in cluster.control_plane():
         backup_script.install_host_files(cluster, h)  # what cluster-backup.sh sources
     encryption.attach(cluster)  # API patches of spec.encryption.type start a migration
+    _restore_objects(cluster, doc, api_doc, source)
     if doc.get("backup") is not None:
         _place_backup(cluster, doc["backup"], source)
     for h in hosts:
@@ -248,6 +249,154 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
                 m.running = False
     cluster.changed()
     return cluster
+
+
+NETWORK_TYPES = ("OVNKubernetes", "OpenShiftSDN")
+PLATFORMS = ("AWS", "BareMetal", "None")
+RESTORE_OPTIONS = {"kubelet_certs_rotated": bool}
+
+
+def _bool(doc: dict, key: str, default: bool, where: str, source: str) -> bool:
+    value = doc.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}{key} must be true or false, not {value!r}", where=source)
+    return value
+
+
+def _str_list(value, key: str, source: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key} must be a list of strings, not {value!r}", where=source)
+    return list(value)
+
+
+def _restore_objects(cluster: DrillCluster, doc: dict, api_doc: dict, source: str) -> None:
+    """What the restore works with through the API: network type, platform, machines,
+    persistent volumes, admission webhooks, extra CSRs, the `restore:` options.
+
+    Keys: api.network_type (OVNKubernetes | OpenShiftSDN), api.platform (AWS | BareMetal |
+    None; BareMetal: api.api_vips, api.ingress_vips), api.machines (true: Machines of
+    openshift-machine-api for every host; default true unless platform None),
+    api.persistent_volumes (a list of {name, type: local|csi, node, capacity, driver,
+    storage_class, claim: NS/NAME}), api.webhooks (a list of {name, kind: validating|mutating,
+    failure_policy: Fail|Ignore, namespaces: [...]}: a Fail one matching
+    openshift-ovn-kubernetes keeps deleted OVN pods from coming back), api.pending_csrs (a list
+    of {username, signer: client|serving}: pending CSRs nobody should approve, e.g. from an
+    unknown node), restore: {kubelet_certs_rotated: bool}."""
+    from tui.drill import objects
+    from tui.drill.model import Csr
+
+    api = cluster.api
+    network = api_doc.get("network_type", "OVNKubernetes")
+    if network not in NETWORK_TYPES:
+        raise ConfigError(f"api.network_type must be one of {', '.join(NETWORK_TYPES)}, not "
+                          f"{network!r}", where=source)
+    api.network_type = network
+    platform = api_doc.get("platform", "AWS")
+    platform = "None" if platform is None else platform
+    if platform not in PLATFORMS:
+        raise ConfigError(f"api.platform must be one of {', '.join(PLATFORMS)}, not "
+                          f"{platform!r}", where=source)
+    api.platform = platform
+    api.api_vips = _str_list(api_doc.get("api_vips"), "api.api_vips", source)
+    api.ingress_vips = _str_list(api_doc.get("ingress_vips"), "api.ingress_vips", source)
+    if (api.api_vips or api.ingress_vips) and platform != "BareMetal":
+        raise ConfigError("api.api_vips and api.ingress_vips need api.platform: BareMetal",
+                          where=source)
+    machines = _bool(api_doc, "machines", platform != "None", "api.", source)
+    restore = doc.get("restore") or {}
+    if not isinstance(restore, dict):
+        raise ConfigError(f"restore must be a mapping ({', '.join(RESTORE_OPTIONS)}), not "
+                          f"{restore!r}", where=source)
+    for key, value in restore.items():
+        if key not in RESTORE_OPTIONS:
+            raise ConfigError(f"restore: unknown key {key!r}", where=source,
+                              hint="Keys: " + ", ".join(RESTORE_OPTIONS))
+        if not isinstance(value, RESTORE_OPTIONS[key]):
+            raise ConfigError(f"restore.{key} must be true or false, not {value!r}",
+                              where=source)
+    cluster.options = dict(restore)
+    hosts = {h.name for h in cluster.hosts}
+    pvs = api_doc.get("persistent_volumes")
+    if pvs is None:
+        pvs = _default_pvs(cluster)
+    if not isinstance(pvs, list):
+        raise ConfigError("api.persistent_volumes must be a list", where=source)
+    for i, pv in enumerate(pvs):
+        key = f"api.persistent_volumes[{i}]"
+        if not isinstance(pv, dict) or not isinstance(pv.get("name"), str):
+            raise ConfigError(f"{key} must be a mapping with a name", where=source)
+        if pv.get("type", "csi") not in ("local", "csi"):
+            raise ConfigError(f"{key}.type must be local or csi, not {pv.get('type')!r}",
+                              where=source)
+        if pv.get("type") == "local" and pv.get("node") not in hosts:
+            raise ConfigError(f"{key}.node {pv.get('node')!r} is not a host of this scenario",
+                              where=source)
+    api.persistent_volumes = [dict(pv) for pv in pvs]
+    hooks = api_doc.get("webhooks") or []
+    if not isinstance(hooks, list):
+        raise ConfigError("api.webhooks must be a list", where=source)
+    for i, w in enumerate(hooks):
+        key = f"api.webhooks[{i}]"
+        if not isinstance(w, dict) or not isinstance(w.get("name"), str):
+            raise ConfigError(f"{key} must be a mapping with a name", where=source)
+        if w.get("kind", "validating") not in ("validating", "mutating"):
+            raise ConfigError(f"{key}.kind must be validating or mutating, not "
+                              f"{w.get('kind')!r}", where=source)
+        if w.get("failure_policy", "Fail") not in ("Fail", "Ignore"):
+            raise ConfigError(f"{key}.failure_policy must be Fail or Ignore, not "
+                              f"{w.get('failure_policy')!r}", where=source)
+        _str_list(w.get("namespaces"), f"{key}.namespaces", source)
+    api.webhooks = [dict(w) for w in hooks]
+    objects.init_objects(cluster, machines=machines)
+    extra = api_doc.get("pending_csrs") or []
+    if not isinstance(extra, list):
+        raise ConfigError("api.pending_csrs must be a list", where=source)
+    for i, c in enumerate(extra):
+        key = f"api.pending_csrs[{i}]"
+        if not isinstance(c, dict) or not isinstance(c.get("username"), str):
+            raise ConfigError(f"{key} must be a mapping with a username", where=source)
+        signer = c.get("signer", "serving")
+        if signer not in ("client", "serving"):
+            raise ConfigError(f"{key}.signer must be client or serving, not {signer!r}",
+                              where=source)
+        serving = signer == "serving"
+        api.csrs.append(Csr(
+            name=objects.new_name(cluster, "csr-"),
+            signer="kubernetes.io/kubelet-serving" if serving else
+            "kubernetes.io/kube-apiserver-client-kubelet",
+            username=c["username"],
+            groups=["system:nodes", "system:authenticated"] if serving else
+            ["system:serviceaccounts", "system:authenticated"],
+            usages=["digital signature", "server auth" if serving else "client auth"],
+            created=cluster.clock.now() - 600))
+
+
+def _default_pvs(cluster: DrillCluster) -> list[dict]:
+    """A few PVs a real cluster has: local storage on the first workers (or control plane)
+    and CSI volumes of the platform's driver."""
+    nodes = [h.name for h in cluster.hosts if h.role == "worker"] or \
+        [h.name for h in cluster.control_plane()]
+    driver = {"AWS": "ebs.csi.aws.com"}.get(cluster.api.platform, "topolvm.io")
+    pvs = [{"name": f"local-pv-{zlib.crc32(f'{cluster.name}/{n}'.encode()):08x}",
+            "type": "local", "node": n, "capacity": "100Gi", "storage_class": "local-sc",
+            "device": "sdb", "claim": "db/data-postgres-0" if i == 0 else None,
+            "reclaim": "Delete"}
+           for i, n in enumerate(nodes[:2])]
+    for i, claim in enumerate(("openshift-monitoring/prometheus-k8s-db-prometheus-k8s-0",
+                               "openshift-image-registry/image-registry-storage")):
+        pvs.append({"name": f"pvc-{uuid_like(cluster.name, i)}", "type": "csi",
+                    "driver": driver, "capacity": "20Gi" if i == 0 else "100Gi",
+                    "storage_class": "gp3-csi" if driver.startswith("ebs") else "lvms-vg1",
+                    "claim": claim})
+    return pvs
+
+
+def uuid_like(seed: str, i: int) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"drill-pv/{seed}/{i}"))
 
 
 def _place_backup(cluster: DrillCluster, spec, source: str) -> None:

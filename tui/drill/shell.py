@@ -80,9 +80,10 @@ async def run_script(script: str, session: ShellSession, stdin: str = "") -> int
 
 
 def _sync(cluster: DrillCluster) -> None:
-    from tui.drill import kubelet
+    from tui.drill import controllers, kubelet
 
     kubelet.sync_cluster(cluster)
+    controllers.tick(cluster)  # machines, rollouts, CSRs: what the cluster did meanwhile
 
 
 # --- syntax tree ----------------------------------------------------------------------------

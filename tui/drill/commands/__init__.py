@@ -93,7 +93,7 @@ COMMANDS: dict[str, Command] = {}
 NOT_SIMULATED = {
     "awk", "gawk", "sed", "xargs", "jq", "vi", "vim", "nano", "less", "more", "tar", "gzip",
     "gunzip", "chmod", "chown", "curl", "wget", "podman", "ps", "kill", "pkill", "top",
-    "oc", "kubectl", "rsync", "scp", "ssh", "diff", "mount", "umount", "lsblk", "openssl",
+    "kubectl", "rsync", "scp", "ssh", "diff", "mount", "umount", "lsblk", "openssl",
     "nmcli", "ss", "netstat", "rpm-ostree", "rpm", "dnf", "yum", "python3", "perl", "watch",
     "timeout", "nohup", "base64", "md5sum", "sha1sum", "realpath", "yes", "printenv",
     "column", "ionice", "nice", "chroot", "su", "passwd", "reboot", "shutdown", "poweroff",
@@ -225,3 +225,4 @@ from tui.drill.commands import text as _text  # noqa: E402,F401
 from tui.drill.commands import system as _system  # noqa: E402,F401
 from tui.drill.commands import crictl as _crictl  # noqa: E402,F401
 from tui.drill.commands import scripts as _scripts  # noqa: E402,F401
+from tui.drill.commands import oc as _oc  # noqa: E402,F401

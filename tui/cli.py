@@ -163,9 +163,21 @@ def _duration(ctx, param, value):
 @click.option("--drill", "use_drill", is_flag=True, help="Use the built-in simulated cluster.")
 @scenario_option
 @speed_option
-@click.option("--host", default=None, help="The host to act on (backup: the one host).")
-@click.option("--dir", "backup_dir", default="/home/core/assets/backup", show_default=True,
-              help="Backup directory on the host.")
+@click.option("--host", default=None,
+              help="The host to act on (backup: the one host; restore, quorum-restore: the "
+                   "recovery host, default the preflight's best candidate).")
+@click.option("--dir", "--backup-dir", "backup_dir", default="/home/core/assets/backup",
+              show_default=True, help="Backup directory on the host (restore: on the "
+                                      "recovery host).")
+@click.option("--backup-source", default=None, metavar="HOST:DIR|DIR",
+              help="restore: where the backup is now, when not already in --backup-dir on "
+                   "the recovery host (a local DIR is copied there).")
+@click.option("--path", "restore_path_key", type=click.Choice(["4.12-4.13", "4.14-4.17",
+                                                               "4.18+"]), default=None,
+              help="restore: the procedure, instead of the one the version says (needs "
+                   "--reason).")
+@click.option("--reason", "path_reason", default=None, metavar="TEXT",
+              help="restore: why --path differs from the detected procedure; journaled.")
 @click.option("--type", "encryption_type", type=click.Choice(["aescbc", "aesgcm"]),
               default="aescbc", show_default=True, help="encryption-on: the encryption type.")
 @click.option("--override", default=None, metavar="REASON",
@@ -180,8 +192,9 @@ def _duration(ctx, param, value):
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @read_only_option
 @operator_errors
-def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, encryption_type,
-        override, yes, journal_path, wait, compact, dry_run, read_only):
+def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, backup_source,
+        restore_path_key, path_reason, encryption_type, override, yes, journal_path, wait,
+        compact, dry_run, read_only):
     """Run a runbook headless: one progress line per step event."""
     from tui.backend import BackendSpec
     from tui.runbooks import registry
@@ -205,6 +218,22 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, e
         params.update(encryption_type="identity")
     elif runbook == "defrag":
         params.update(wait=60.0 if wait is None else wait, compact=compact)
+    elif runbook in ("restore", "quorum-restore"):
+        if restore_path_key and runbook == "quorum-restore":
+            _fail("--path goes with the restore runbook (quorum-restore is 4.18+ only).", 2)
+        if restore_path_key and not (path_reason or "").strip():
+            _fail("--path needs --reason: say why the procedure differs from the one the "
+                  "cluster's version calls for (it is journaled).", 2)
+        params.update(backup_dir=backup_dir)
+        if host:
+            params["recovery_host"] = host
+        if backup_source:
+            params["backup_source"] = backup_source
+        if restore_path_key:
+            params.update(path=restore_path_key, path_reason=path_reason.strip())
+    if (restore_path_key or backup_source or path_reason) and \
+            runbook not in ("restore", "quorum-restore"):
+        _fail("--path, --reason and --backup-source go with restore and quorum-restore.", 2)
     if override:
         params["override"] = override
     code = asyncio.run(run_headless(runbook, spec, params, yes=yes, journal_path=journal_path,

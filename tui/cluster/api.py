@@ -191,6 +191,49 @@ class ClusterApi:
         return api_client.response_deserialize(
             response_data=response, response_types_map={"200": "object"}).data
 
+    async def request_json(self, method: str, path: str, query: dict[str, str] | None = None,
+                           body: Any = None, content_type: str = "application/json") -> dict:
+        """Any verb on an API path, JSON in and out (the restore's delete and CSR approval).
+
+        A write in read-only mode is refused here, before the client's own guard."""
+        method = method.upper()
+        if self.read_only and method not in ("GET", "HEAD"):
+            raise ReadOnlyRefused(f"refused in read-only mode: {method} {path}", where="API",
+                                  hint="Start the console without --read-only")
+        api_client = await self._api_client()
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        params = await api_client.param_serialize(
+            method=method, resource_path=path, query_params=list((query or {}).items()),
+            header_params=headers, body=body, auth_settings=["BearerToken"])
+        response = await api_client.call_api(*params, _request_timeout=self.timeout)
+        await response.read()
+        return api_client.response_deserialize(
+            response_data=response,
+            response_types_map={"200": "object", "201": "object", "202": "object"}).data
+
+    async def delete_json(self, path: str, query: dict[str, str] | None = None) -> dict:
+        """DELETE an object or, with selectors in `query`, a collection."""
+        return await self.request_json("DELETE", path, query)
+
+    async def approve_csr(self, name: str, reason: str = "etcd-drApprove",
+                          message: str = "Approved by etcd-dr after review") -> dict:
+        """What `oc adm certificate approve` does: PUT the CSR to its approval subresource
+        with an Approved condition added."""
+        base = f"/apis/certificates.k8s.io/v1/certificatesigningrequests/{name}"
+        if self.read_only:
+            raise ReadOnlyRefused(f"refused in read-only mode: approve CSR {name}", where="API",
+                                  hint="Start the console without --read-only")
+        csr = await self.get_json(base)
+        status = csr.setdefault("status", {}) or {}
+        csr["status"] = status
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Approved"]
+        conditions.append({"type": "Approved", "status": "True", "reason": reason,
+                           "message": message})
+        status["conditions"] = conditions
+        return await self.request_json("PUT", f"{base}/approval", body=csr)
+
     async def get_text(self, path: str, query: dict[str, str] | None = None) -> str:
         """GET a path whose answer is plain text (pod logs)."""
         api_client = await self._api_client()

@@ -15,7 +15,7 @@ from pathlib import Path
 from tui.backend import Backend, BackendSpec
 from tui.errors import ConfigError
 from tui.journal import Journal, JournalState, default_journal_dir, read_journal
-from tui.runbooks import registry
+from tui.runbooks import registry, resolve_runbook
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
 from tui.runbooks.model import Confirm, Step
 from tui.runbooks.runner import Refused, Runner
@@ -47,7 +47,8 @@ class HeadlessOperator:
         print(text, file=self.out, flush=True)
 
     async def confirm(self, request: ConfirmRequest) -> bool:
-        if self.yes:
+        # some confirmations must be typed even under --yes (a second run of a restore script)
+        if self.yes and not getattr(request, "beyond_yes", False):
             return True
         if not self.interactive:
             raise Refused(f"{request.step.id} changes the cluster and needs confirmation, but "
@@ -123,11 +124,27 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
                          dry_run=dry_run, time_scale=spec.speed if spec.is_drill else 1.0)
         if resume is not None:
             ctx.facts.update(resume.facts)
+        try:
+            # `restore` reads the cluster's version to choose its procedure
+            runbook = await resolve_runbook(runbook, ctx)
+        except BaseException:
+            if journal is not None:
+                journal.close()
+            raise
+        asks = next((s for s in runbook.steps if s.confirm != Confirm.NONE), None)
+        if asks is not None and not (yes or dry_run or operator.interactive):
+            if journal is not None:
+                journal.close()
+            raise Refused(f"the {name} runbook changes the cluster and asks for confirmation "
+                          f"({asks.id} first), but there is no terminal to ask on",
+                          hint="Add --yes to confirm every step in advance, or run it in a "
+                               "terminal")
         runner = Runner(runbook, ctx, resume=resume)
         try:
             if dry_run:
                 await runner.preflight()
-                print_plan(runner, out or sys.stdout)
+                getattr(runbook, "print_plan", lambda r, o: print_plan(r, o))(
+                    runner, out or sys.stdout)
                 return 0
             operator._print(f"{runbook.title}: cluster {backend.inventory.cluster_name}"
                             f"{' (DRILL)' if backend.inventory.drill else ''}; journal: {path}")

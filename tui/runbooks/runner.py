@@ -209,6 +209,9 @@ class Runner:
                 lines.append(f"{h}: {c.redacted(ctx.use_sudo)}")
         if step.api:
             lines.append(f"API: {step.api.describe(ctx)}")
+        if step.preview is not None:
+            # a custom action: what it expects to send (the restore's host and API steps)
+            lines += [f"{h}: {c.redacted(ctx.use_sudo)}" for h, c in step.preview(ctx)]
         expected = {Confirm.TYPE_HOST: hosts[0] if hosts else "",
                     Confirm.TYPE_CLUSTER: ctx.inventory.cluster_name}.get(step.confirm, "yes")
         where = ", ".join(hosts) if hosts else step.targets.value

@@ -1,0 +1,105 @@
+"""`etcd-dr run restore|quorum-restore` headless on the drill: the four scenarios end to end,
+the printable plan, bad input without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tui.journal import read_journal
+
+
+def etcd_dr(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("runbook, scenario, first, last", [
+    ("restore", "lost-two-hosts", "RST-01", "RST-25"),
+    ("restore", "lost-two-hosts-4.16", "RST-01", "RST-25"),
+    ("restore", "lost-two-hosts-4.18", "RSTN-01", "RST-25"),
+    ("quorum-restore", "quorum-lost-4.18", "QRS-01", "RST-25"),
+])
+def test_each_scenario_restores_end_to_end_headless(tmp_path, runbook, scenario, first, last):
+    journal = tmp_path / "j.jsonl"
+    r = etcd_dr("run", runbook, "--drill", "--scenario", scenario, "--speed", "300", "--yes",
+                "--journal", str(journal))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert "Traceback" not in r.stderr
+    records = read_journal(journal)
+    assert records[-1]["step"] == "-" and records[-1]["event"] == "finished"
+    steps = [rec["step"] for rec in records if rec["event"] in ("finished", "already-done",
+                                                                 "skipped")
+             and rec["step"] != "-" and "command" not in rec]
+    assert steps[0] == first and steps[-1] == last
+    planned = records[0]["params"]
+    assert planned["recovery_host"] == "master-0"
+    assert planned["lost_hosts"] == ["master-1", "master-2"]
+    # the lost hosts' machines were replaced, and the recovery host's never touched
+    deletes = [rec["command"] for rec in records if rec.get("command", "").startswith(
+        "oc delete machine") and rec["event"] == "finished"]
+    assert len(deletes) == 2 and not any(d.endswith("master-0") for d in deletes)
+    assert "recovery host: master-0 (the preflight's best candidate" in r.stdout
+
+
+@pytest.mark.parametrize("scenario, path, must, must_not", [
+    ("lost-two-hosts", "4.12-4.13", ["RST-13", "/var/lib/ovn/etc", "app=ovnkube-master"],
+     ["RSTN-", "ovn-ic"]),
+    ("lost-two-hosts-4.16", "4.14-4.17", ["app=ovnkube-control-plane", "/var/lib/ovn-ic/etc",
+                                          "--field-selector=spec.nodeName==master-0"],
+     ["RST-13", "RST-14"]),
+    ("lost-two-hosts-4.18", "4.18+", ["RSTN-02", "disable-etcd.sh", "RSTN-08"], ["RST-04 "]),
+])
+def test_the_dry_run_reads_like_a_change_ticket(scenario, path, must, must_not):
+    r = etcd_dr("run", "restore", "--drill", "--scenario", scenario, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("CHANGE: Restore etcd from a backup")
+    assert f"Procedure: {path}:" in out and "Preflight:" in out and "Steps:" in out
+    assert "Recovery host: master-0" in out and "(dry run: nothing is sent)" in out
+    assert "cluster-restore.sh /home/core/assets/backup" in out
+    for text in must:
+        assert text in out, text
+    for text in must_not:
+        assert text not in out, text
+    assert out.index("Preflight:") < out.index("Steps:")
+
+
+def test_quorum_restore_dry_run():
+    r = etcd_dr("run", "quorum-restore", "--drill", "--scenario", "quorum-lost-4.18", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "QRS-03" in r.stdout and "sudo /usr/local/bin/quorum-restore.sh" in r.stdout
+    assert "oc delete machine -n openshift-machine-api <machine of master-1>" in r.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "restore", "--drill", "--scenario", "lost-two-hosts", "--path", "4.18+",
+      "--dry-run"], "--path needs --reason"),
+    (["run", "backup", "--drill", "--path", "4.18+", "--reason", "x"], "go with restore"),
+    (["run", "quorum-restore", "--drill", "--scenario", "lost-two-hosts", "--dry-run"],
+     "4.18 or later"),
+    (["run", "restore", "--drill", "--scenario", "lost-two-hosts", "--host", "master-1",
+      "--dry-run"], "not reachable"),
+])
+def test_bad_input_is_one_plain_paragraph_and_exit_2(args, needle):
+    r = etcd_dr(*args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_path_override_with_a_reason_is_planned_and_said(tmp_path):
+    r = etcd_dr("run", "restore", "--drill", "--scenario", "lost-two-hosts", "--path",
+                "4.14-4.17", "--reason", "the cluster was upgraded after the inventory",
+                "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "Procedure: 4.14-4.17: 4.14-4.17 chosen by the operator (the cluster was upgraded " \
+           "after the inventory); detected: 4.12-4.13" in r.stdout
+    assert "RST-13" not in r.stdout
+
+
+def test_read_only_refuses_the_restore():
+    r = etcd_dr("run", "restore", "--drill", "--scenario", "lost-two-hosts", "--read-only",
+                "--yes")
+    assert r.returncode == 2 and "read-only" in r.stderr

@@ -8,6 +8,7 @@ runner, the journal and the checks are the same ones `etcd-dr run` uses.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,7 +26,7 @@ from tui.runbooks import registry
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
 from tui.runbooks.headless import journal_path_for
 from tui.runbooks.model import Runbook, Step
-from tui.runbooks.runner import Runner
+from tui.runbooks.runner import PlannedStep, Runner
 from tui.widgets.banner import ClusterBanner
 
 _STATE_STYLE = {"pending": "dim", "running": "bold yellow", "waiting": "yellow",
@@ -40,6 +41,17 @@ class ScreenOperator:
         self.screen = screen
 
     async def confirm(self, request: ConfirmRequest) -> bool:
+        if not request.commands:
+            # a step that decides as it goes (a custom action) sends nothing the runner can
+            # list beforehand: show what its plan said it would send
+            planned = self.screen.planned.get(request.step.id)
+            if planned is not None:
+                lines = [f"{host}: {c}" for host, commands in planned.commands.items()
+                         for c in commands]
+                if planned.api:
+                    lines.append(f"API: {planned.api}")
+                if lines:
+                    request = replace(request, commands=["(as planned)"] + lines)
         return bool(await self.screen.app.push_screen_wait(ConfirmStepScreen(request)))
 
     async def on_failure(self, step: Step, error: str) -> Decision:
@@ -59,7 +71,7 @@ class RunbookScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.runbook: Runbook = registry()[self.RUNBOOK]
+        self.runbook: Runbook = self.initial_runbook()
         self.running = False
         self.finished: str | None = None  # "done" | "aborted" | "refused"
         self.journal_path = None
@@ -67,6 +79,34 @@ class RunbookScreen(Screen):
         self._step_detail: dict[str, str] = {}
         self._run_started: float | None = None
         self.resume: JournalState | None = None
+        self.planned: dict[str, PlannedStep] = {}  # the last plan shown, by step ID
+
+    def initial_runbook(self) -> Runbook:
+        return registry()[self.RUNBOOK]
+
+    def set_runbook(self, runbook: Runbook) -> None:
+        """Show another runbook's steps (not while one runs)."""
+        if self.running:
+            return
+        self.RUNBOOK = runbook.name
+        self.runbook = runbook
+        self._step_state = {s.id: "pending" for s in runbook.steps}
+        self._step_detail = {}
+        self.planned = {}
+        table = self.query_one("#steps", DataTable)
+        table.clear()
+        for step in runbook.steps:
+            table.add_row(*self.step_cells(step), key=step.id)
+        self.query_one("#runbook-title", Static).update(runbook.title)
+
+    # the steps table: (column key, heading); "state" and "detail" are updated as it runs
+    STEP_COLUMNS = (("step", "STEP"), ("what", "WHAT"), ("where", "WHERE"),
+                    ("safety", "SAFETY"), ("state", "STATE"), ("detail", "DETAIL"))
+
+    def step_cells(self, step: Step) -> list:
+        values = {"step": step.id, "what": step.title, "where": step.targets.value,
+                  "safety": step.safety.value, "state": "pending", "detail": ""}
+        return [values[key] for key, _ in self.STEP_COLUMNS]
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -91,10 +131,10 @@ class RunbookScreen(Screen):
             drill=backend.spec.is_drill, read_only=backend.read_only,
             scenario=backend.spec.scenario)
         table = self.query_one("#steps", DataTable)
-        table.add_columns("STEP", "WHAT", "WHERE", "SAFETY", "STATE", "DETAIL")
+        for key, heading in self.STEP_COLUMNS:
+            table.add_column(heading, key=key)
         for step in self.runbook.steps:
-            table.add_row(step.id, step.title, step.targets.value, step.safety.value,
-                          "pending", "", key=step.id)
+            table.add_row(*self.step_cells(step), key=step.id)
         self.set_interval(1.0, self._tick)
         self.refresh_plan()
 
@@ -109,7 +149,8 @@ class RunbookScreen(Screen):
         log = self.query_one("#run-log", Log)
         log.clear()
         ctx = self._run_context(journal=None)
-        missing = [p for p in self.runbook.params if not ctx.params.get(p)]
+        # as the runner's preflight: an empty list (no lost hosts) is a value, None is not
+        missing = [p for p in self.runbook.params if ctx.params.get(p) in (None, "")]
         if missing:
             log.write_line(f"Choose {', '.join(missing)} above to see the plan.")
             return
@@ -118,6 +159,7 @@ class RunbookScreen(Screen):
         except (KeyError, EtcdDrError) as e:
             log.write_line(f"Choose the parameters above ({e}).")
             return
+        self.planned = {p.step.id: p for p in plan}
         log.write_line(f"Plan for {self.runbook.title} — nothing runs until you press g "
                        f"and confirm each mutating step.")
         for p in plan:
@@ -191,6 +233,10 @@ class RunbookScreen(Screen):
             self.resume = None
             self.refresh_bindings()
             self._tick()
+        self.run_finished()
+
+    def run_finished(self) -> None:
+        """Called after a run ends (done, aborted or refused): self.finished says which."""
 
     def on_run_event(self, event: RunEvent) -> None:
         log = self.query_one("#run-log", Log)
@@ -220,9 +266,8 @@ class RunbookScreen(Screen):
         self._step_state[step_id] = state
         self._step_detail[step_id] = detail
         table = self.query_one("#steps", DataTable)
-        table.update_cell(step_id, table.ordered_columns[4].key,
-                          Text(state, style=_STATE_STYLE.get(state, "")))
-        table.update_cell(step_id, table.ordered_columns[5].key, detail)
+        table.update_cell(step_id, "state", Text(state, style=_STATE_STYLE.get(state, "")))
+        table.update_cell(step_id, "detail", detail)
 
     def _tick(self) -> None:
         status = self.query_one("#run-status", Static)

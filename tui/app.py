@@ -44,6 +44,15 @@ class HostCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), action)
+        for text, mode in (("Restore wizard: restore to a previous cluster state", "restore"),
+                           ("Backup screen", "backup"), ("Encryption screen", "encryption"),
+                           ("Defrag screen", "defrag"), ("Status view", "status")):
+            if not app.check_action("switch_mode", (mode,)):
+                continue  # a read-only console does not offer the runbook screens
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text),
+                          lambda m=mode: app.switch_mode(m))
 
 
 class EtcdDrApp(App):
@@ -54,7 +63,8 @@ class EtcdDrApp(App):
     MODES = {"status": StatusScreen,
              "backup": lambda: _screen("screens.backup", "BackupScreen"),
              "encryption": lambda: _screen("screens.encryption", "EncryptionScreen"),
-             "defrag": lambda: _screen("screens.defrag", "DefragScreen")}
+             "defrag": lambda: _screen("screens.defrag", "DefragScreen"),
+             "restore": lambda: _screen("screens.restore", "RestoreScreen")}
     DEFAULT_MODE = "status"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -65,8 +75,11 @@ class EtcdDrApp(App):
         Binding("b", "switch_mode('backup')", "Backup"),
         Binding("e", "switch_mode('encryption')", "Encryption"),
         Binding("d", "switch_mode('defrag')", "Defrag"),
+        Binding("R", "switch_mode('restore')", "Restore"),
     ]
-    # runbook screens change the cluster: a read-only console does not even offer them
+    # runbook screens change the cluster: a read-only console does not even offer them (the
+    # restore wizard is offered: in a disaster its preflight and plan are worth reading; its
+    # start is refused there)
     MUTATING_MODES = ("backup", "encryption", "defrag")
 
     def __init__(self, backend: Backend, *, refresh_interval: float = 2.0,
@@ -126,7 +139,8 @@ class EtcdDrApp(App):
 
     async def _resume(self, path, state) -> None:
         mode = {"backup": "backup", "encryption-on": "encryption",
-                "encryption-off": "encryption", "defrag": "defrag"}.get(state.runbook)
+                "encryption-off": "encryption", "defrag": "defrag", "restore": "restore",
+                "quorum-restore": "restore"}.get(state.runbook)
         if mode is None:
             self.notify(f"{path}: the {state.runbook} runbook has no screen in this build",
                         severity="warning")

@@ -1,0 +1,59 @@
+"""Snapshot tests of the restore wizard's setup phase at two terminal sizes, fixed clocks.
+
+Regenerate after an intended change with
+`pytest tests/test_snapshots_restore.py --snapshot-update` and review the SVGs in
+tests/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.conftest import FIXED_NOW, populated, wait_until
+from tui.app import make_app
+from tui.backend import BackendSpec
+
+pytest.importorskip("tui.runbooks.restore", reason="the restore runbooks are not built yet")
+
+
+class _FixedDatetime(datetime):
+    """The drill's simulated clock starts at "now" (backup names carry it): a fixed now."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.fromtimestamp(FIXED_NOW, tz or timezone.utc)
+
+
+@pytest.fixture
+def fixed_dates(monkeypatch):
+    import tui.drill.model
+    import tui.runbooks.restore
+
+    monkeypatch.setattr(tui.drill.model, "datetime", _FixedDatetime)
+    monkeypatch.setattr(tui.runbooks.restore, "datetime", _FixedDatetime)
+
+
+def _app():
+    return make_app(BackendSpec(scenario="lost-two-hosts", frozen_clock=True),
+                    refresh_interval=3600, clock=lambda: FIXED_NOW)
+
+
+async def _setup_ready(pilot):
+    app = pilot.app
+    await wait_until(pilot, lambda: populated(app), what="first snapshot")
+    await pilot.press("R")
+    await wait_until(pilot, lambda: app.current_mode == "restore", what="the wizard")
+    screen = app.screen
+    await wait_until(pilot, lambda: screen.report is not None and not screen.checking,
+                     timeout=30, what="the preflight")
+    screen.query_one("#run-log").scroll_home(animate=False)
+    await pilot.pause(0.2)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(120, 40), (200, 60)])
+def test_restore_wizard_setup(snap_compare, fixed_dates, size, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert snap_compare(_app(), terminal_size=size, run_before=_setup_ready)

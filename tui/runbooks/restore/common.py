@@ -1,0 +1,269 @@
+"""What every part of the restore knows: constants and budgets, the run's hosts and
+parameters, the step helpers (lost hosts, guarded actions, API operations), and reading the
+cluster (nodes, the API coming back, which transport API steps use)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from tui.cluster.ops import ClusterOp, ClusterOps, OpResult
+from tui.errors import EtcdDrError, ReadOnlyRefused
+from tui.fleet.commands import Command, Safety
+from tui.runbooks.context import RunContext
+from tui.runbooks.model import CheckResult
+from tui.runbooks.runner import StepRun
+
+DEFAULT_BACKUP_DIR = "/home/core/assets/backup"
+PATH_KEYS = ("4.12-4.13", "4.14-4.17", "4.18+")
+RESTORE_SCRIPT = "/usr/local/bin/cluster-restore.sh"
+DISABLE_SCRIPT = "/usr/local/bin/disable-etcd.sh"
+QUORUM_SCRIPT = "/usr/local/bin/quorum-restore.sh"
+MANIFESTS = "/etc/kubernetes/manifests"
+KEEPALIVED = f"{MANIFESTS}/keepalived.yaml"
+PKI_DIR = "/var/lib/kubelet/pki"
+OVN_DB_DIR = {"4.12-4.13": "/var/lib/ovn/etc", "4.14-4.17": "/var/lib/ovn-ic/etc"}
+OVN_NS = "openshift-ovn-kubernetes"
+GUARD = "useUnsupportedUnsafeNonHANonProductionUnstableEtcd"
+GUARD_OFF = {"spec": {"unsupportedConfigOverrides": {GUARD: True}}}
+GUARD_ON = {"spec": {"unsupportedConfigOverrides": None}}
+LOST_REASON = "lost: replaced in RST-16"
+RERUN_PHRASE = "run the restore script again"
+BOOTSTRAPPER = "system:serviceaccount:openshift-machine-config-operator:node-bootstrapper"
+CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
+SERVING_SIGNER = "kubernetes.io/kubelet-serving"
+API = "API"  # the pseudo-host API operations are listed under in plans
+
+# simulated-time budgets (a drill at --speed X waits X times less)
+CONTAINER_STOP_TIMEOUT = 600.0
+API_BACK_TIMEOUT = 1200.0
+NODES_GRACE = 300.0
+CSR_TIMEOUT = 1200.0
+MACHINE_TIMEOUT = 3600.0
+ROLLOUT_TIMEOUT = 3600.0
+STABLE_TIMEOUT = 2700.0
+POLL = 10.0
+
+
+class Refusal(EtcdDrError):
+    """The console refuses, by construction, something the procedure forbids."""
+
+
+# --- what the run knows ---------------------------------------------------------------------
+
+def recovery_host(ctx: RunContext) -> str:
+    return ctx.params["recovery_host"]
+
+
+def lost_hosts(ctx: RunContext) -> list[str]:
+    return list(ctx.params.get("lost_hosts") or [])
+
+
+def control_plane(ctx: RunContext) -> list[str]:
+    return [h.name for h in ctx.inventory.control_plane]
+
+
+def non_recovery_hosts(ctx: RunContext) -> list[str]:
+    return [h for h in control_plane(ctx) if h != ctx.params.get("recovery_host")]
+
+
+def _path(ctx: RunContext) -> str:
+    return ctx.params.get("path") or "4.12-4.13"
+
+
+def _ops(ctx: RunContext) -> ClusterOps:
+    ops = ClusterOps.for_context(ctx)
+    ops.rest_backoff = 10.0 / max(ctx.time_scale, 1e-6)
+    return ops
+
+
+def _priv(*argv: str, safety: Safety = Safety.READ, timeout: float = 30.0,
+          env: tuple = ()) -> Command:
+    return Command.of(*argv, privileged=True, safety=safety, timeout=timeout, env=env)
+
+
+def _proxy_pairs(ctx: RunContext) -> tuple[tuple[str, str], ...]:
+    proxy = ctx.params.get("proxy") or {}
+    return tuple((k, v) for k, v in sorted(proxy.items()) if k != "unknown" and v)
+
+
+def _stamp(ctx: RunContext) -> str:
+    return ctx.params.get("redeploy_stamp") or datetime.now(timezone.utc).strftime(
+        "%Y%m%d%H%M%S")
+
+
+async def _probe(ctx: RunContext, host: str, command: Command):
+    return await ctx.fleet.run_one(host, command, quiet=True)
+
+
+async def _exists(ctx: RunContext, host: str, path: str) -> bool:
+    r = await _probe(ctx, host, _priv("test", "-e", path, timeout=15))
+    if r.exit_status not in (0, 1) or r.error:
+        raise EtcdDrError(f"cannot look for {path} on {host}: "
+                          f"{r.error or r.stderr.strip() or r.exit_status}")
+    return r.exit_status == 0
+
+
+def _guarded(action: Callable[[RunContext, StepRun], Awaitable[str]]):
+    """A step's failure, said plainly: errors become a failed step (journaled, retry/skip/
+    abort), never an exception out of the runner."""
+
+    async def run(ctx: RunContext, step_run: StepRun) -> str:
+        try:
+            return await action(ctx, step_run)
+        except ReadOnlyRefused:
+            raise
+        except Refusal as e:
+            step_run.fail(f"REFUSED: {e.message}")
+        except EtcdDrError as e:
+            step_run.fail(e.message)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    run.__name__ = getattr(action, "__name__", "action")
+    return run
+
+
+def _skip_lost(run: StepRun, hosts: list[str], step_id: str | None = None) -> list[str]:
+    """The hosts a host step acts on; lost ones are journaled as skipped (under "-", naming
+    the step: a step-level `skipped` line would mark the whole step done for a resume)."""
+    lost = set(lost_hosts(run.ctx))
+    skipped = [h for h in hosts if h in lost]
+    if skipped:
+        sid = step_id or run.step.id
+        run.journal("skipped", skipped, step_id="-", for_step=sid, reason=LOST_REASON)
+        run.show("skip", f"{', '.join(skipped)}: skipped ({LOST_REASON})", skipped,
+                 step_id=sid)
+    return [h for h in hosts if h not in lost]
+
+
+async def _send(run: StepRun, op: ClusterOp, step_id: str | None = None) -> OpResult:
+    """One cluster operation, shown and journaled (as a command line) with its transport."""
+    ctx, sid = run.ctx, step_id or run.step.id
+    run.show("command", f"$ {op.oc}", step_id=sid)
+    run.journal("started", [], step_id=sid, command=op.oc)
+    try:
+        result = await _ops(ctx).execute(op)
+    except EtcdDrError as e:
+        run.journal("failed", [], step_id=sid, command=op.oc, error=e.message)
+        raise
+    for line in result.output.strip().splitlines()[:50] if op.mutating else ():
+        run.show("output", line, step_id=sid)
+    run.journal("finished", [], step_id=sid, command=op.oc, exit_status=0,
+                transport=result.transport,
+                **({"facts": dict(ctx.facts)} if ctx.facts else {}))
+    return result
+
+
+def _keep_fact(run: StepRun, step_id: str | None = None, **facts) -> None:
+    """Facts that must survive a console killed before the step ends (a command-style line:
+    it does not mark the step done)."""
+    run.ctx.facts.update(facts)
+    run.journal("finished", [], step_id=step_id or run.step.id,
+                command="# etcd-dr notes, before acting: " + ", ".join(sorted(facts)),
+                exit_status=0, facts=dict(run.ctx.facts))
+
+
+# --- reading the cluster --------------------------------------------------------------------
+
+def _ready(node: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (node.get("status") or {}).get("conditions") or [])
+
+
+def _node_ip(node: dict) -> str | None:
+    for a in (node.get("status") or {}).get("addresses") or []:
+        if a.get("type") == "InternalIP":
+            return a.get("address")
+    return None
+
+
+async def _nodes(ctx: RunContext) -> list[dict]:
+    return (await _ops(ctx).get("/api/v1/nodes")).get("items") or []
+
+
+def _node_map(ctx: RunContext, nodes: list[dict]) -> dict[str, str]:
+    """inventory host -> Node name (same name, or the host's address as InternalIP)."""
+    out = {}
+    for h in ctx.inventory.hosts:
+        for n in nodes:
+            name = (n.get("metadata") or {}).get("name")
+            if name == h.name or (_node_ip(n) and _node_ip(n) == h.address):
+                out[h.name] = name
+                break
+    return out
+
+
+def node_of(ctx: RunContext, host: str) -> str:
+    return (ctx.facts.get("node_names") or {}).get(host, host)
+
+
+async def learn_cluster(ctx: RunContext) -> dict:
+    """What later steps decide on, read once the API answers (kept in facts, so a resumed
+    run decides the same): nodes and workers, network type, platform, VIPs."""
+    nodes = await _nodes(ctx)
+    learned: dict[str, Any] = {
+        "node_names": _node_map(ctx, nodes),
+        "node_ips": {(n.get("metadata") or {}).get("name"): _node_ip(n) for n in nodes},
+        "worker_nodes": sorted((n.get("metadata") or {}).get("name") for n in nodes
+                               if "node-role.kubernetes.io/worker" in
+                               ((n.get("metadata") or {}).get("labels") or {})
+                               and "node-role.kubernetes.io/master" not in
+                               ((n.get("metadata") or {}).get("labels") or {})
+                               and "node-role.kubernetes.io/control-plane" not in
+                               ((n.get("metadata") or {}).get("labels") or {})),
+    }
+    try:
+        network = await _ops(ctx).get("/apis/config.openshift.io/v1/networks/cluster")
+        learned["network_type"] = ((network.get("status") or {}).get("networkType")
+                                   or (network.get("spec") or {}).get("networkType"))
+    except EtcdDrError:
+        pass
+    try:
+        infra = await _ops(ctx).get("/apis/config.openshift.io/v1/infrastructures/cluster")
+        status = infra.get("status") or {}
+        platform = (status.get("platformStatus") or {}).get("type") or status.get("platform")
+        learned["platform"] = platform
+        learned["topology"] = status.get("controlPlaneTopology")
+        ps = (status.get("platformStatus") or {}).get((platform or "").lower()) or {}
+        vips = list(ps.get("apiServerInternalIPs") or []) + list(ps.get("ingressIPs") or [])
+        if vips and not ctx.params.get("vips"):
+            learned["vips"] = vips
+    except EtcdDrError:
+        pass
+    ctx.facts.update({k: v for k, v in learned.items() if v is not None})
+    return learned
+
+
+async def _wait_for_api(ctx: RunContext, run: StepRun, timeout: float = API_BACK_TIMEOUT,
+                        step_id: str | None = None) -> str:
+    """Until the API answers, over REST or `oc` on the recovery host; returns the transport."""
+    waited, last = 0.0, ""
+    while True:
+        try:
+            await _ops(ctx).get("/api/v1/nodes")
+            return _ops(ctx).last_transport or "API"
+        except EtcdDrError as e:
+            last = e.message
+        if waited >= timeout:
+            run.fail(f"the API did not answer within {timeout:g}s: {last}")
+        await run.wait(POLL, "the API to answer (REST, or oc on the recovery host)",
+                       step_id=step_id)
+        waited += POLL
+
+
+def _vips(ctx: RunContext) -> list[str]:
+    return list(ctx.params.get("vips") or ctx.facts.get("vips") or [])
+
+
+# --- RST-18: the transport API steps use -----------------------------------------------------
+
+async def _check_transport(ctx: RunContext, _host) -> CheckResult:
+    try:
+        await _ops(ctx).get("/api/v1/nodes")
+    except EtcdDrError as e:
+        return CheckResult(False, e.message)
+    via = _ops(ctx).last_transport or "API"
+    if via == "API":
+        return CheckResult(True, "the external API answers: API steps use it")
+    return CheckResult(True, f"the external API does not answer: API steps run oc {via} with "
+                             f"the recovery kubeconfig")

@@ -1,0 +1,410 @@
+"""The host steps before and around the restore script: RST-01..03 / RSTN-01..03 (recovery
+host, SSH, the backup), RST-04 on the non-recovery hosts, RST-06/07 (keepalived VIP, proxy),
+RSTN-02 (disable-etcd.sh), QRS-02, and the restore script itself, run once (RST-08, RSTN-04,
+QRS-03)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tui.fleet.commands import Command, Safety
+from tui.journal import read_journal
+from tui.runbooks.context import ConfirmRequest, RunContext
+from tui.runbooks.model import CheckResult, Confirm
+from tui.runbooks.restore_checks import check_backup_listing
+from tui.runbooks.runner import StepRun
+
+from tui.runbooks.restore.common import (CONTAINER_STOP_TIMEOUT, DEFAULT_BACKUP_DIR,
+                                         DISABLE_SCRIPT, KEEPALIVED, LOST_REASON, MANIFESTS, POLL,
+                                         QUORUM_SCRIPT, RERUN_PHRASE, RESTORE_SCRIPT, Refusal,
+                                         _exists, _guarded, _path, _priv, _probe, _proxy_pairs,
+                                         _skip_lost, _vips, control_plane, lost_hosts,
+                                         non_recovery_hosts, recovery_host)
+
+
+# --- RST-01..03 / RSTN-01, -03: the recovery host, SSH, the backup --------------------------
+
+async def _check_recovery_host(ctx: RunContext, _host) -> CheckResult:
+    host = ctx.params.get("recovery_host")
+    if host not in control_plane(ctx):
+        return CheckResult(False, f"{host!r} is not a control-plane host")
+    status = ctx.fleet.status[host]
+    if not status.state.usable:
+        return CheckResult(False, f"{host} is {status.state.value}")
+    ranked = ctx.params.get("candidates") or []
+    mine = next((c for c in ranked if c.get("host") == host), None)
+    why = "; ".join(mine.get("reasons") or []) if mine else "reachable"
+    best = ranked[0]["host"] if ranked else host
+    note = "" if best == host else f" (the preflight ranked {best} first)"
+    return CheckResult(True, f"recovery host {host}: {why}{note}")
+
+
+async def _check_ssh(ctx: RunContext, host) -> CheckResult:
+    if host in lost_hosts(ctx):
+        return CheckResult(True, f"{host}: {LOST_REASON}")
+    r = await _probe(ctx, host, _priv("true", timeout=15))
+    if r.ok:
+        return CheckResult(True, "SSH open with sudo -n on every reachable control-plane host")
+    return CheckResult(False, r.error or r.stderr.strip() or f"exit status {r.exit_status}")
+
+
+def _backup_source(ctx: RunContext) -> tuple[str | None, str]:
+    """(host or None for this machine, directory) the backup comes from."""
+    source = ctx.params.get("backup_source") or ""
+    if not source:
+        return ctx.params.get("recovery_host"), ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
+    host, sep, directory = source.partition(":")
+    if sep and host in [h.name for h in ctx.inventory.hosts]:
+        return host, directory
+    return None, source
+
+
+async def _listing(ctx: RunContext, host: str, directory: str) -> tuple[bool, str]:
+    r = await _probe(ctx, host, _priv("ls", "-1", directory, timeout=15))
+    if r.ok:
+        return True, r.stdout
+    return False, (r.error or r.stderr.strip() or f"exit status {r.exit_status}")
+
+
+async def _check_backup_on_recovery(ctx: RunContext, host) -> CheckResult:
+    host = host or recovery_host(ctx)
+    directory = ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
+    ok, listing = await _listing(ctx, host, directory)
+    if not ok:
+        return CheckResult(False, f"cannot list {directory} on {host}: {listing}")
+    check = check_backup_listing(listing, directory)
+    if not check.ok:
+        return CheckResult(False, "; ".join(check.problems))
+    return CheckResult(True, f"{directory} on {host}: {check.snapshot} and "
+                             f"{check.static_kuberesources}")
+
+
+async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
+    source_host, source_dir = _backup_source(ctx)
+    target, directory = recovery_host(ctx), ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
+    if source_host == target and source_dir.rstrip("/") == directory.rstrip("/"):
+        return f"the backup is already in {directory} on {target}"
+    if source_host is not None:
+        run.fail(f"the backup is on {source_host}:{source_dir}; copy it to {target}:{directory} "
+                 f"first (as the procedure does, e.g. `scp -3 core@{source_host}:{source_dir}/* "
+                 f"core@{target}:{directory}/` after making the files readable), then retry")
+    from tui.fleet.transfer import copy_dir_to_host
+
+    run.show("note", f"copying {source_dir} (this machine) to {target}:{directory}", [target])
+    result = await copy_dir_to_host(ctx.fleet, target, source_dir, directory)
+    if not result.ok:
+        run.fail(f"copy to {target}:{directory} failed: {result.error}")
+    run.journal("finished", [target], command=f"(sftp) {source_dir} -> {target}:{directory}",
+                exit_status=0, bytes=result.bytes)
+    return f"copied {len(result.files)} file(s), {result.bytes} bytes, checksums verified"
+
+
+def _copy_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+    return [(ctx.params.get("recovery_host") or "?",
+             Command.of("ls", "-1", ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR,
+                        privileged=True))]
+
+
+# --- RST-04: stop static pods and move data aside on the NON-recovery hosts -----------------
+
+def _not_recovery(ctx: RunContext, host: str, what: str) -> None:
+    if host == ctx.params.get("recovery_host"):
+        raise Refusal(f"{what} never acts on the recovery host ({host}): the restore runs "
+                      f"from its data", hint="This is a defect if you see it; nothing was sent")
+
+
+def _stopped_check(name: str, exclude: str) -> Command:
+    """`sudo crictl ps | grep NAME | egrep -v "EXCLUDE"` (empty = stopped)."""
+    return Command.of("crictl", "ps", privileged=True, timeout=30).pipe(
+        "grep", name).pipe("egrep", "-v", exclude)
+
+
+def _rst04_manifests(ctx: RunContext) -> list[tuple[str, str, str, str]]:
+    """(sub-step, manifest, container grep, exclusion) in the procedure's order."""
+    out = [("RST-04a", f"{MANIFESTS}/etcd-pod.yaml", "etcd", "operator|etcd-guard"),
+           ("RST-04c", f"{MANIFESTS}/kube-apiserver-pod.yaml", "kube-apiserver",
+            "operator|guard")]
+    if _path(ctx) == "4.14-4.17":
+        out += [("RST-04g", f"{MANIFESTS}/kube-controller-manager-pod.yaml",
+                 "kube-controller-manager", "operator|guard"),
+                ("RST-04g", f"{MANIFESTS}/kube-scheduler-pod.yaml", "kube-scheduler",
+                 "operator|guard")]
+    return out
+
+
+def rst04_commands(ctx: RunContext, host: str) -> list[tuple[str, Command]]:
+    """RST-04's commands for one non-recovery host, as (sub-step ID, command). Refuses the
+    recovery host whatever asked for it."""
+    _not_recovery(ctx, host, "RST-04")
+    out = []
+    for sid, manifest, name, exclude in _rst04_manifests(ctx):
+        out.append((sid, _priv("mv", "-v", manifest, "/tmp", safety=Safety.DESTRUCTIVE)))
+        check_id = {"RST-04a": "RST-04b", "RST-04c": "RST-04d"}.get(sid, sid)
+        out.append((check_id, _stopped_check(name, exclude)))
+    out.append(("RST-04e", _priv("mv", "-v", "/var/lib/etcd/", "/tmp",
+                                 safety=Safety.DESTRUCTIVE)))
+    if host in (ctx.params.get("keepalived_hosts") or []):
+        out.append(("RST-04f", _priv("mv", "-v", KEEPALIVED, "/tmp",
+                                     safety=Safety.DESTRUCTIVE)))
+        out.append(("RST-04f", Command.of("crictl", "ps", "--name", "keepalived",
+                                          privileged=True)))
+        out.append(("RST-04f", _vip_listing(ctx)))
+    return out
+
+
+def _vip_listing(ctx: RunContext) -> Command:
+    vips = _vips(ctx)
+    listing = Command.of("ip", "-o", "address")
+    return listing.pipe("egrep", "|".join(re.escape(v) for v in vips)) if vips else listing
+
+
+def _rst04_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+    rec = ctx.params.get("recovery_host")
+    return [(h, c) for h in non_recovery_hosts(ctx) if h not in lost_hosts(ctx) and h != rec
+            for _, c in rst04_commands(ctx, h)]
+
+
+async def _wait_stopped(run: StepRun, host: str, command: Command, what: str,
+                        step_id: str) -> None:
+    waited = 0.0
+    while True:
+        r = await run.ctx.fleet.run_one(host, command, quiet=True)
+        if r.error:
+            run.fail(f"{host}: cannot check {what}: {r.error}")
+        if not r.stdout.strip():
+            run.show("note", f"{what} stopped", [host], step_id=step_id)
+            return
+        if waited >= CONTAINER_STOP_TIMEOUT:
+            run.fail(f"{host}: {what} still running after {CONTAINER_STOP_TIMEOUT:g}s: "
+                     f"{r.stdout.strip().splitlines()[0]}")
+        await run.wait(POLL, f"{what} to stop on {host}", [host], step_id=step_id)
+        waited += POLL
+
+
+async def _move_aside(run: StepRun, host: str, sid: str, command: Command, source: str) -> None:
+    ctx = run.ctx
+    if await _exists(ctx, host, source.rstrip("/")):
+        r = await run.run(host, command, step_id=sid)
+        if not r.ok:
+            run.fail(f"{host}: {command.display()} failed: "
+                     f"{(r.stderr.strip() or r.error or str(r.exit_status))}")
+        return
+    moved = "/tmp/" + source.rstrip("/").rsplit("/", 1)[-1]
+    where = f"already in {moved}" if await _exists(ctx, host, moved) else "not there"
+    run.show("already-done", f"{source}: {where}", [host], step_id=sid)
+
+
+async def _stop_non_recovery(ctx: RunContext, run: StepRun) -> str:
+    hosts = _skip_lost(run, non_recovery_hosts(ctx))
+    done = []
+    for host in hosts:
+        for sid, command in rst04_commands(ctx, host):  # refuses the recovery host
+            stage = command.stages[0]
+            if stage[:2] == ("mv", "-v"):
+                await _move_aside(run, host, sid, command, stage[2])
+            elif stage[:2] == ("crictl", "ps") and len(command.stages) > 1:
+                await _wait_stopped(run, host, command, f"{command.stages[1][1]} containers",
+                                    sid)
+            elif stage[:2] == ("crictl", "ps"):
+                await _wait_stopped(run, host, Command.of(
+                    "crictl", "ps", "--name", "keepalived", "-q", privileged=True),
+                    "keepalived", sid)
+            elif stage[0] == "ip":
+                await _drop_vips(run, host)
+        done.append(host)
+    if not done:
+        return "no reachable non-recovery control-plane host"
+    return f"static pods stopped and /var/lib/etcd moved to /tmp on {', '.join(done)}"
+
+
+async def _drop_vips(run: StepRun, host: str) -> None:
+    ctx = run.ctx
+    vips = _vips(ctx)
+    if not vips:
+        run.show("note", f"WARNING: the API/ingress VIPs are unknown (the API was down): "
+                         f"check `ip -o address` on {host} and remove them by hand", [host],
+                 step_id="RST-04f")
+        return
+    r = await run.run(host, _vip_listing(ctx), step_id="RST-04f")
+    for line in r.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[2] in ("inet", "inet6"):
+            device, address = fields[1], fields[3]
+            d = await run.run(host, _priv("ip", "address", "del", address, "dev", device,
+                                          safety=Safety.MUTATING), step_id="RST-04f")
+            if not d.ok:
+                run.fail(f"{host}: cannot remove VIP {address} from {device}: "
+                         f"{d.stderr.strip() or d.error}")
+
+
+# --- RST-06, RST-07 ---------------------------------------------------------------------------
+
+def _skip_no_keepalived(ctx: RunContext) -> str | None:
+    if ctx.params.get("recovery_host") in (ctx.params.get("keepalived_hosts") or []):
+        return None
+    return "no keepalived.yaml on the recovery host (no keepalived VIPs)"
+
+
+async def _check_vip(ctx: RunContext, host) -> CheckResult:
+    vips = _vips(ctx)
+    if not vips:
+        return CheckResult(False, "keepalived runs here but the API VIP is unknown (the API was "
+                                  "down at the preflight): check `ip -o address` by hand")
+    r = await _probe(ctx, host, Command.of("ip", "-o", "address").pipe("grep", vips[0]))
+    if r.stdout.strip():
+        return CheckResult(True, f"{host} holds the API VIP {vips[0]}")
+    return CheckResult(False, f"{host} does not hold the API VIP {vips[0]} (missing or "
+                              f"misconfigured keepalived)")
+
+
+def _skip_no_proxy(ctx: RunContext) -> str | None:
+    return None if _proxy_pairs(ctx) else "no cluster-wide proxy"
+
+
+async def _check_proxy(ctx: RunContext, _host) -> CheckResult:
+    names = [k for k, _ in _proxy_pairs(ctx)]
+    return CheckResult(True, "exported for the restore script (sudo -E): " + ", ".join(names))
+
+
+# --- RST-08 / RSTN-04 / QRS-03: the restore script, once ----------------------------------
+
+@dataclass(frozen=True)
+class ScriptSpec:
+    path: str
+    with_backup_dir: bool
+    evidence: tuple[str, ...]  # argv of a probe that succeeds once the script has run
+
+
+SCRIPTS = {
+    "RST-08": ScriptSpec(RESTORE_SCRIPT, True, ("test", "-d", "/var/lib/etcd-backup/member")),
+    "RSTN-04": ScriptSpec(RESTORE_SCRIPT, True, ("test", "-e", "/var/lib/etcd-backup/snapshot.db")),
+    "QRS-03": ScriptSpec(QUORUM_SCRIPT, False, ("grep", "-q", "force-new-cluster",
+                                                 f"{MANIFESTS}/etcd-pod.yaml")),
+}
+
+
+class RerunConfirm(ConfirmRequest):
+    """A confirmation that --yes does not give in advance: it must be typed."""
+
+    beyond_yes = True
+
+
+def script_command(ctx: RunContext, step_id: str) -> Command:
+    spec = SCRIPTS[step_id]
+    args = (spec.path, ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR) \
+        if spec.with_backup_dir else (spec.path,)
+    return Command.of(*args, privileged=True, timeout=1800, env=_proxy_pairs(ctx),
+                      safety=Safety.DESTRUCTIVE)
+
+
+def script_history(ctx: RunContext, script: str) -> tuple[int, int]:
+    """(times started, times completed with exit 0) of `script` in this run's journal."""
+    if ctx.journal is None or not ctx.journal.path.exists():
+        return 0, 0
+    started = completed = 0
+    for r in read_journal(ctx.journal.path):
+        command = r.get("command") or ""
+        if script not in command:
+            continue
+        if r["event"] == "started":
+            started += 1
+        elif r["event"] == "finished" and r.get("exit_status") == 0:
+            completed += 1
+    return started, completed
+
+
+def _script_check(step_id: str):
+    async def check(ctx: RunContext, host) -> CheckResult:
+        spec = SCRIPTS[step_id]
+        started, completed = script_history(ctx, spec.path)
+        name = spec.path.rsplit("/", 1)[-1]
+        if completed:
+            return CheckResult(True, f"{name} completed on {recovery_host(ctx)} in this run")
+        if started:
+            r = await _probe(ctx, recovery_host(ctx), _priv(*spec.evidence, timeout=15))
+            if r.exit_status == 0:
+                return CheckResult(True, f"{name} was started in this run (journal) and its "
+                                         f"result is on {recovery_host(ctx)}")
+        return CheckResult(False, f"{name} has not completed in this run")
+    return check
+
+
+def _run_script(step_id: str):
+    async def action(ctx: RunContext, run: StepRun) -> str:
+        spec = SCRIPTS[step_id]
+        host = recovery_host(ctx)
+        started, _ = script_history(ctx, spec.path)
+        if started:
+            # the journal shows it ran (or was sent): a second run is the operator's typed call
+            request = RerunConfirm(
+                step=run.step, hosts=[host], kind=Confirm.TYPE_HOST, expected=RERUN_PHRASE,
+                commands=[f"{host}: {script_command(ctx, step_id).redacted(ctx.use_sudo)}"],
+                text=f"{step_id}: this journal shows {spec.path} already started {started} "
+                     f"time(s) on {host}. Running it again restores the backup over what the "
+                     f"first run did. Type '{RERUN_PHRASE}' to run it again.")
+            if not await ctx.operator.confirm(request):
+                run.fail(f"not run again: {spec.path} already ran in this journal and the "
+                         f"second run was not confirmed")
+            run.journal("confirmed", [host], kind="rerun", expected=RERUN_PHRASE)
+        result = await run.run(host, script_command(ctx, step_id))
+        if not result.ok:
+            tail = (result.stderr.strip() or result.stdout.strip() or result.error or "")
+            run.fail(f"{spec.path} failed on {host} (exit status {result.exit_status}): "
+                     f"{tail.splitlines()[-1] if tail else 'no output'}")
+        return f"{spec.path} completed on {host}"
+    return _guarded(action)
+
+
+def _script_preview(step_id: str):
+    return lambda ctx: [(ctx.params.get("recovery_host") or "?", script_command(ctx, step_id))]
+
+
+# --- RSTN-01, RSTN-02, QRS-02: the recovery host and SSH, disable-etcd.sh, etcd running ---
+
+async def _check_rstn01(ctx: RunContext, host) -> CheckResult:
+    rec = await _check_recovery_host(ctx, None)
+    if not rec.ok:
+        return rec
+    ssh = await _check_ssh(ctx, host)
+    if not ssh.ok:
+        return ssh
+    return CheckResult(True, rec.detail if host == recovery_host(ctx) else ssh.detail)
+
+
+def _disable_command(ctx: RunContext) -> Command:
+    return Command.of(DISABLE_SCRIPT, privileged=True, timeout=900, env=_proxy_pairs(ctx),
+                      safety=Safety.DESTRUCTIVE)
+
+
+async def _disable_etcd(ctx: RunContext, run: StepRun) -> str:
+    hosts = _skip_lost(run, control_plane(ctx))
+    for host in hosts:
+        r = await run.run(host, _disable_command(ctx))
+        if not r.ok:
+            tail = (r.stderr.strip() or r.stdout.strip() or r.error or "")
+            run.fail(f"{host}: disable-etcd.sh failed: {tail.splitlines()[-1] if tail else ''}")
+    return f"etcd disabled on {', '.join(hosts)}"
+
+
+async def _check_etcd_disabled(ctx: RunContext, host) -> CheckResult:
+    if host in lost_hosts(ctx):
+        return CheckResult(True, f"{host}: {LOST_REASON}")
+    if await _exists(ctx, host, f"{MANIFESTS}/etcd-pod.yaml"):
+        return CheckResult(False, "etcd-pod.yaml is still in the manifests")
+    r = await _probe(ctx, host, Command.of("crictl", "ps", "--name", "^etcd$", "-q",
+                                           privileged=True))
+    if r.stdout.strip():
+        return CheckResult(False, "the etcd container still runs")
+    return CheckResult(True, "etcd disabled (manifest moved, container stopped)")
+
+
+async def _check_etcd_container(ctx: RunContext, host) -> CheckResult:
+    r = await _probe(ctx, host, Command.of("crictl", "ps", "--name", "^etcd$", privileged=True))
+    rows = [l for l in r.stdout.splitlines()[1:] if l.strip()]
+    if rows:
+        return CheckResult(True, f"etcd container running: {' '.join(rows[0].split())}")
+    if await _exists(ctx, host, "/var/lib/etcd/member"):
+        return CheckResult(True, "no etcd container running, but /var/lib/etcd/member is there "
+                                 "for quorum-restore.sh")
+    return CheckResult(False, f"no etcd container and no /var/lib/etcd/member on {host}")

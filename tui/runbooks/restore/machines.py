@@ -1,0 +1,145 @@
+"""RST-16 / QRS-04: replace the machines of the lost or other control-plane hosts, one at a
+time, never the recovery host's."""
+
+from __future__ import annotations
+
+from tui.cluster.ops import MACHINES_PATH, delete_machine_op
+from tui.fleet.commands import Command
+from tui.runbooks.context import RunContext
+from tui.runbooks.model import CheckResult
+from tui.runbooks.runner import StepRun
+
+from tui.runbooks.restore.common import (API, MACHINE_TIMEOUT, POLL, Refusal, _keep_fact, _ops,
+                                         _path, _send, _wait_for_api, learn_cluster, lost_hosts,
+                                         node_of, non_recovery_hosts)
+from tui.runbooks.restore.hosts import _not_recovery
+
+
+# --- RST-16 / QRS-04: replace the machines of the other control-plane hosts ------------------
+
+def _machine_role(m: dict) -> str:
+    labels = (m.get("metadata") or {}).get("labels") or {}
+    return labels.get("machine.openshift.io/cluster-api-machine-role") or \
+        labels.get("machine.openshift.io/cluster-api-machine-type") or ""
+
+
+def _machine_matches(ctx: RunContext, m: dict, host: str) -> bool:
+    status = m.get("status") or {}
+    node = (status.get("nodeRef") or {}).get("name")
+    h = ctx.inventory.host(host)
+    addresses = {a.get("address") for a in status.get("addresses") or []}
+    name = (m.get("metadata") or {}).get("name") or ""
+    return node in (node_of(ctx, host), host) or h.address in addresses or \
+        host in addresses or name == host or name.endswith("-" + host)
+
+
+def _machine_phase(m: dict) -> str:
+    if (m.get("metadata") or {}).get("deletionTimestamp"):
+        return "Deleting"
+    return (m.get("status") or {}).get("phase") or "Unknown"
+
+
+def assert_not_recovery_machine(ctx: RunContext, machine: dict, host: str) -> None:
+    """RST-16: the recovery host's machine is never deleted, whichever host asked."""
+    rec = ctx.params.get("recovery_host")
+    if host == rec or (rec and _machine_matches(ctx, machine, rec)):
+        name = (machine.get("metadata") or {}).get("name")
+        raise Refusal(f"machine {name} belongs to the recovery host {rec}: RST-16 never deletes "
+                      f"it", hint="Nothing was deleted")
+
+
+async def _machines(ctx: RunContext) -> list[dict]:
+    return (await _ops(ctx).get(MACHINES_PATH)).get("items") or []
+
+
+async def _replace_one(ctx: RunContext, run: StepRun, host: str) -> str:
+    _not_recovery(ctx, host, f"{run.step.id} (machine replacement)")
+    record = (ctx.facts.get("replaced") or {}).get(host)
+    machines = await _machines(ctx)
+    names = {(m.get("metadata") or {}).get("name") for m in machines}
+    if record is None:
+        old = next((m for m in machines if _machine_matches(ctx, m, host)), None)
+        if old is None:
+            platform = ctx.facts.get("platform") or "unknown"
+            run.fail(f"no Machine for {host} in {MACHINES_PATH.rsplit('/', 1)[0]} (platform "
+                     f"{platform}): on user-provisioned or installer-provisioned bare metal "
+                     f"the machine is not recreated: recreate the host the way it was created "
+                     f"(see 'replacing a bare-metal control plane node'), then skip this step "
+                     f"with that reason")
+        assert_not_recovery_machine(ctx, old, host)
+        old_name = old["metadata"]["name"]
+        record = {"old": old_name, "before": sorted(n for n in names if n)}
+        replaced = dict(ctx.facts.get("replaced") or {})
+        replaced[host] = record
+        _keep_fact(run, replaced=replaced)
+        await _send(run, delete_machine_op(old_name))
+    elif record["old"] in names:
+        old = next(m for m in machines if (m.get("metadata") or {}).get("name") == record["old"])
+        assert_not_recovery_machine(ctx, old, host)
+        if _machine_phase(old) != "Deleting":
+            await _send(run, delete_machine_op(record["old"]))
+    waited = 0.0
+    while True:
+        machines = await _machines(ctx)
+        new = [m for m in machines if (m.get("metadata") or {}).get("name") not in
+               record["before"] and _machine_role(m) in ("master", "")]
+        phases = ", ".join(f"{(m.get('metadata') or {}).get('name')} {_machine_phase(m)}"
+                           for m in new) or "no new machine yet"
+        running = [m for m in new if _machine_phase(m) == "Running"]
+        if running:
+            name = running[0]["metadata"]["name"]
+            replaced = dict(ctx.facts.get("replaced") or {})
+            replaced[host] = {**record, "new": name}
+            ctx.facts["replaced"] = replaced
+            return f"{host}: machine {record['old']} replaced by {name} (Running)"
+        if waited >= MACHINE_TIMEOUT:
+            run.fail(f"{host}: the replacement of machine {record['old']} is not Running after "
+                     f"{waited:g}s ({phases})")
+        await run.wait(POLL * 3, f"the replacement of {record['old']}: {phases}", [host])
+        waited += POLL * 3
+
+
+def _machine_hosts(ctx: RunContext, step_id: str) -> list[str]:
+    if step_id == "RST-16" and _path(ctx) in ("4.12-4.13", "4.14-4.17"):
+        return non_recovery_hosts(ctx)  # the procedure recreates every other one
+    return [h for h in lost_hosts(ctx) if h != ctx.params.get("recovery_host")]
+
+
+async def _replace_machines(ctx: RunContext, run: StepRun) -> str:
+    await _wait_for_api(ctx, run)
+    if "network_type" not in ctx.facts:
+        await learn_cluster(ctx)
+    done = []
+    for host in _machine_hosts(ctx, run.step.id):  # one at a time
+        done.append(await _replace_one(ctx, run, host))
+    return "; ".join(done) or "no machine to replace"
+
+
+def _machine_step_check(step_id: str):
+    async def check(ctx: RunContext, host) -> CheckResult:
+        hosts = _machine_hosts(ctx, step_id)
+        replaced = ctx.facts.get("replaced") or {}
+        missing = [h for h in hosts if not (replaced.get(h) or {}).get("new")]
+        if missing:
+            return CheckResult(False, f"not replaced yet: {', '.join(missing)}")
+        return CheckResult(True, "replaced: " + (", ".join(
+            f"{h} -> {replaced[h]['new']}" for h in hosts) or "none needed"))
+    return check
+
+
+def _machine_preview(step_id: str):
+    def preview(ctx: RunContext) -> list[tuple[str, Command]]:
+        out = [(API, Command.of("oc", "get", "machines", "-n", "openshift-machine-api", "-o",
+                                "wide"))]
+        for h in _machine_hosts(ctx, step_id):
+            out.append((API, Command.of("oc", *delete_machine_op(f"<machine of {h}>").oc_args)))
+        return out
+    return preview
+
+
+def _skip_no_machines(step_id: str):
+    def skip(ctx: RunContext) -> str | None:
+        if _machine_hosts(ctx, step_id):
+            return None
+        return "no control-plane host was lost"
+    return skip

@@ -1,0 +1,410 @@
+"""The step lists of each procedure (RST as written for 4.12-4.13, RST by release for
+4.14-4.17, RSTN for 4.18+, QRS) and the runbook classes built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui.cluster.ops import RECOVERY_KUBECONFIG, delete_nodes_op
+from tui.errors import EtcdDrError
+from tui.fleet.commands import Command, Safety
+from tui.runbooks.context import RunContext
+from tui.runbooks.model import Confirm, Runbook, Step, Targets, Wait
+from tui.runbooks.runner import Refused
+
+from tui.runbooks.restore.common import (API, API_BACK_TIMEOUT, GUARD_OFF, GUARD_ON, PATH_KEYS,
+                                         POLL, ROLLOUT_TIMEOUT, STABLE_TIMEOUT, _check_transport,
+                                         _guarded, control_plane, lost_hosts, non_recovery_hosts)
+from tui.runbooks.restore.hosts import (_check_backup_on_recovery, _check_etcd_container,
+                                        _check_etcd_disabled, _check_proxy, _check_recovery_host,
+                                        _check_rstn01, _check_ssh, _check_vip, _copy_backup,
+                                        _copy_preview, _disable_command, _disable_etcd,
+                                        _rst04_preview, _run_script, _script_check,
+                                        _script_preview, _skip_no_keepalived, _skip_no_proxy,
+                                        _stop_non_recovery)
+from tui.runbooks.restore.nodes import (_approve_csrs, _check_single_member, _csr_preview,
+                                        _kubelet_hosts, _nodes_and_pems, _pem_preview,
+                                        _restart_kubelet, _restart_kubelets, _skip_no_workers)
+from tui.runbooks.restore.ovn import (_check_nodes_deleted, _check_ovnkube_master_ips,
+                                      _delete_nodes, _nodes_to_delete, _ovn_preview, _restart_ovn,
+                                      _skip_not_ovn)
+from tui.runbooks.restore.machines import (_machine_preview, _machine_step_check,
+                                           _replace_machines, _skip_no_machines)
+from tui.runbooks.restore.rollouts import (_check_all_rollouts, _check_etcd_everywhere,
+                                           _check_etcd_rolled_out, _check_etcd_static_pods,
+                                           _check_guard_off, _check_guard_on, _check_redeploy_sent,
+                                           _check_stable, _force_if_stalled, _patch_action,
+                                           _patch_preview, _redeploy_control_plane, _redeploy_etcd,
+                                           _redeploy_patch, _rollout_preview, _wait_stable_quorum)
+from tui.runbooks.restore.aftercare import _aftercare_step
+from tui.runbooks.restore.preflight import _preflight, preflight_report
+from tui.runbooks.restore.ticket import print_ticket
+
+
+# --- the runbooks --------------------------------------------------------------------------
+
+def _step_rst01() -> Step:
+    return Step("RST-01", "Choose the recovery host",
+                "The healthy control-plane host the cluster is restored from: reachable, its "
+                "etcd data present, the highest raft index where readable.",
+                targets=Targets.RECOVERY_HOST, check=_check_recovery_host)
+
+
+def _step_ssh(step_id: str = "RST-02") -> Step:
+    return Step(step_id, "SSH open to every control-plane host",
+                "Sessions to every control-plane host, the recovery host included, are open "
+                "and kept open by the console: once the restore starts the API is gone. Lost "
+                "hosts are noted and replaced later.",
+                targets=Targets.CONTROL_PLANE, check=_check_ssh)
+
+
+def _step_backup(step_id: str = "RST-03") -> Step:
+    return Step(step_id, "The backup on the recovery host",
+                "The backup directory on the recovery host holds exactly one snapshot_<ts>.db "
+                "and one static_kuberesources_<ts>.tar.gz with the same <ts> (copied there "
+                "first when it comes from this machine).",
+                targets=Targets.RECOVERY_HOST, action=_guarded(_copy_backup),
+                preview=_copy_preview, check=_check_backup_on_recovery,
+                safety=Safety.MUTATING)
+
+
+def _step_rst04(path_key: str) -> Step:
+    extra = (" On 4.14-4.17 the kube-controller-manager and kube-scheduler manifests are "
+             "moved aside too (RST-04g).") if path_key == "4.14-4.17" else ""
+    return Step("RST-04", "Stop static pods and move etcd data on the other hosts",
+                "On every non-recovery control-plane host (never the recovery host): move "
+                "etcd-pod.yaml to /tmp and wait until the etcd containers stop (RST-04a/b), "
+                "the same for kube-apiserver (RST-04c/d), move /var/lib/etcd to /tmp "
+                "(RST-04e); where keepalived.yaml exists, move it and remove the VIPs "
+                f"(RST-04f).{extra} Lost hosts are skipped.",
+                targets=Targets.NON_RECOVERY_HOSTS, action=_guarded(_stop_non_recovery),
+                preview=_rst04_preview, safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER,
+                skip_if=lambda ctx: None if [h for h in non_recovery_hosts(ctx)
+                                             if h not in lost_hosts(ctx)]
+                else "every non-recovery control-plane host is lost (replaced in RST-16)")
+
+
+def _step_script(step_id: str, title: str, explain: str) -> Step:
+    return Step(step_id, title, explain, targets=Targets.RECOVERY_HOST,
+                action=_run_script(step_id), preview=_script_preview(step_id),
+                check=_script_check(step_id), safety=Safety.DESTRUCTIVE,
+                confirm=Confirm.TYPE_HOST,
+                warning=("Irreversible: etcd restarts as a single member from this host's data; "
+                         "what only the lost members had is gone." if step_id == "QRS-03" else
+                         "Irreversible: the cluster goes back to the backup's state and the API "
+                         "goes away until the restore completes."))
+
+
+def _step_replace(step_id: str, explain: str) -> Step:
+    return Step(step_id, "Replace the machines of the other control-plane hosts", explain,
+                targets=Targets.API, action=_guarded(_replace_machines),
+                preview=_machine_preview(step_id), check=_machine_step_check(step_id),
+                safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER,
+                skip_if=_skip_no_machines(step_id))
+
+
+def _step_aftercare() -> Step:
+    return Step("RST-25", "Aftercare",
+                "Restart the pods that cache API state (routers, operators, third-party "
+                "components), allow a few minutes, use the installer's system:admin kubeconfig "
+                "while OAuth logins fail; go through the persistent-volume checks PV-1..4. "
+                "Warns loudly if the quorum guard is still off.",
+                targets=Targets.API, action=_guarded(_aftercare_step))
+
+
+def _skip_two_node(ctx: RunContext) -> str | None:
+    if len(control_plane(ctx)) == 2 or ctx.facts.get("topology") == "DualReplica":
+        return "a two-node cluster with fencing keeps no quorum guard"
+    return None
+
+
+def _guard_off_step(step_id: str, wait_api: bool = False) -> Step:
+    return Step(step_id, "Turn the quorum guard off",
+                "etcd/cluster gets unsupportedConfigOverrides."
+                "useUnsupportedUnsafeNonHANonProductionUnstableEtcd: true, so the etcd "
+                "operator can roll out etcd while it has a single member.",
+                targets=Targets.API,
+                action=_patch_action("etcd", lambda ctx: GUARD_OFF, wait_api=wait_api,
+                                     learn=wait_api),
+                preview=_patch_preview("etcd", lambda ctx: GUARD_OFF),
+                check=_check_guard_off, safety=Safety.MUTATING, confirm=Confirm.YES_NO,
+                skip_if=_skip_two_node if step_id == "RSTN-05" else None)
+
+
+def _guard_on_step(step_id: str, title: str = "Turn the quorum guard back on") -> Step:
+    return Step(step_id, title,
+                "etcd/cluster's unsupportedConfigOverrides is set to null, and read back: "
+                "it must be gone.",
+                targets=Targets.API, action=_patch_action("etcd", lambda ctx: GUARD_ON),
+                preview=_patch_preview("etcd", lambda ctx: GUARD_ON),
+                check=_check_guard_on, wait=Wait(10.0, 120.0), safety=Safety.MUTATING)
+
+
+def _rst_steps(path_key: str) -> tuple[Step, ...]:
+    ovn_ic = path_key == "4.14-4.17"
+    steps = [
+        _step_rst01(),
+        _step_ssh("RST-02"),
+        _step_backup("RST-03"),
+        _step_rst04(path_key),
+        Step("RST-05", "Work from the recovery host",
+             "From here on, host commands run on the recovery host unless a step says "
+             "otherwise.", targets=Targets.RECOVERY_HOST, check=_check_recovery_host),
+        Step("RST-06", "The recovery host holds the API VIP",
+             "keepalived clusters only: `ip -o address | grep <api_vip>` must show the VIP on "
+             "the recovery host.", targets=Targets.RECOVERY_HOST, check=_check_vip,
+             skip_if=_skip_no_keepalived),
+        Step("RST-07", "Export the proxy variables",
+             "With a cluster-wide proxy, NO_PROXY, HTTP_PROXY and HTTPS_PROXY are exported for "
+             "the restore script (sudo -E).", targets=Targets.RECOVERY_HOST,
+             check=_check_proxy, skip_if=_skip_no_proxy),
+        _step_script("RST-08", "Run cluster-restore.sh on the recovery host",
+                     "cluster-restore.sh stops the kube-apiserver, kube-controller-manager, "
+                     "kube-scheduler and etcd static pods, moves /var/lib/etcd/member to "
+                     "/var/lib/etcd-backup, restores the snapshot as a single-member etcd and "
+                     "starts the control plane from the backup's resources. The API is gone "
+                     "until it is back. Run once: a second run needs a typed confirmation."),
+        Step("RST-09", "Nodes Ready, PEM cleanup where not",
+             "Wait for the API (REST, or oc on the recovery host), then for the nodes to be "
+             "Ready. A node still NotReady after a few minutes gets every PEM file in "
+             "/var/lib/kubelet/pki deleted (kubelet-client-*, kubelet-server-*, the -current "
+             "links) so its kubelet bootstraps new certificates.",
+             targets=Targets.API, action=_guarded(_nodes_and_pems), preview=_pem_preview,
+             safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER),
+        Step("RST-10", "Restart kubelet on every control-plane host",
+             "`systemctl restart kubelet.service`, the recovery host first; also on any other "
+             "node whose PEM files RST-09 removed, so its kubelet bootstraps again.",
+             targets=Targets.CONTROL_PLANE, action=_guarded(_restart_kubelets),
+             preview=lambda ctx: [(h, _restart_kubelet()) for h in _kubelet_hosts(ctx)
+                                  if h not in lost_hosts(ctx)],
+             safety=Safety.MUTATING),
+        Step("RST-11", "Approve the nodes' pending CSRs",
+             "Each pending CSR is reviewed: only node-bootstrapper client CSRs "
+             "(kubernetes.io/kube-apiserver-client-kubelet from system:serviceaccount:openshift-"
+             "machine-config-operator:node-bootstrapper) and kubelet-serving CSRs from "
+             "system:node:<name> of a known node are approved; others are listed and left. "
+             "Repeats until the nodes are Ready. Skipped without worker nodes.",
+             targets=Targets.API, action=_guarded(_approve_csrs), preview=_csr_preview,
+             safety=Safety.MUTATING, confirm=Confirm.YES_NO, skip_if=_skip_no_workers),
+        Step("RST-12", "Check the single-member control plane",
+             "On the recovery host a running etcd container; in the API one Running etcd pod, "
+             "on the recovery host's node, which is Ready.",
+             targets=Targets.RECOVERY_HOST, check=_check_single_member,
+             wait=Wait(POLL, API_BACK_TIMEOUT)),
+    ]
+    if not ovn_ic:
+        steps += [
+            Step("RST-13", "Delete the other control-plane nodes (OVN-Kubernetes)",
+                 "OVN-Kubernetes only: delete the Node objects of the non-recovery control-"
+                 "plane hosts, so ovnkube-master drops them.",
+                 targets=Targets.API, action=_guarded(_delete_nodes),
+                 preview=lambda ctx: [(API, Command.of("oc", *delete_nodes_op(
+                     _nodes_to_delete(ctx)).oc_args))],
+                 check=_check_nodes_deleted, safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER,
+                 skip_if=_skip_not_ovn),
+            Step("RST-14", "Wait until ovnkube-master forgets them",
+                 "OVN-Kubernetes only: until ds/ovnkube-master no longer mentions the IPs of the "
+                 "non-recovery control-plane hosts (5-10 minutes or more).",
+                 targets=Targets.API, check=_check_ovnkube_master_ips,
+                 wait=Wait(15.0, ROLLOUT_TIMEOUT), skip_if=_skip_not_ovn),
+        ]
+    steps += [
+        Step("RST-15", "Restart OVN-Kubernetes" + (" (interconnect)" if ovn_ic else ""),
+             ("OVN interconnect: delete the ovnkube-control-plane pods; then node by node "
+              "(recovery host first, the other control-plane hosts, then workers): rm -f "
+              "/var/lib/ovn-ic/etc/*.db, restart ovs-vswitchd and ovsdb-server, delete that "
+              "node's ovnkube-node pod and wait for it to run again." if ovn_ic else
+              "rm -f /var/lib/ovn/etc/*.db on the control-plane hosts (RST-15a), delete the "
+              "ovnkube-master pods and wait for them (RST-15b/c), delete every ovnkube-node pod "
+              "and wait for them (RST-15d/e).")
+             + " Admission webhooks with failurePolicy Fail can keep the pods away: they are "
+               "listed first.",
+             targets=Targets.ALL_NODES, action=_guarded(_restart_ovn), preview=_ovn_preview,
+             safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER, skip_if=_skip_not_ovn),
+        _step_replace("RST-16",
+                      "One at a time, delete the machine of each other control-plane host "
+                      "(oc delete machine -n openshift-machine-api); the machine API provisions "
+                      "a new one; wait until it is Running. Never the recovery host's machine. "
+                      "On user-provisioned or bare metal installs the host is recreated by "
+                      "hand."),
+        _guard_off_step("RST-17"),
+        Step("RST-18", "API access from the recovery host",
+             f"When the external API is not back, API steps run `oc` on the recovery host with "
+             f"KUBECONFIG={RECOVERY_KUBECONFIG}; the console picks the transport per call.",
+             targets=Targets.API, check=_check_transport, wait=Wait(POLL, API_BACK_TIMEOUT)),
+        Step("RST-19", "Force an etcd redeployment",
+             "A unique forceRedeploymentReason (recovery-<timestamp>) starts a new etcd "
+             "revision; with the guard off, etcd scales back up to every control-plane host.",
+             targets=Targets.API, action=_guarded(_redeploy_etcd),
+             preview=_patch_preview("etcd", _redeploy_patch("etcd")),
+             check=_check_redeploy_sent, safety=Safety.MUTATING, confirm=Confirm.YES_NO),
+        _guard_on_step("RST-20"),
+        Step("RST-21", "Check the guard is on",
+             "unsupportedConfigOverrides must be gone from etcd/cluster.",
+             targets=Targets.API, check=_check_guard_on),
+        Step("RST-22", "Wait for etcd's rollout",
+             "Until NodeInstallerProgressing reads AllNodesAtLatestRevision (one revision in "
+             "the message) with the new revision.",
+             targets=Targets.API, check=_check_etcd_rolled_out,
+             wait=Wait(30.0, ROLLOUT_TIMEOUT)),
+        Step("RST-23", "Force the control plane's rollouts",
+             "kubeapiserver, then kubecontrollermanager, then kubescheduler: each a unique "
+             "forceRedeploymentReason, each waited until AllNodesAtLatestRevision.",
+             targets=Targets.API, action=_guarded(_redeploy_control_plane),
+             preview=_rollout_preview, check=_check_all_rollouts, safety=Safety.MUTATING,
+             confirm=Confirm.YES_NO),
+        Step("RST-24", "etcd runs on every control-plane host",
+             "`oc -n openshift-etcd get pods -l k8s-app=etcd`: one Running pod per control-"
+             "plane host.", targets=Targets.API, check=_check_etcd_everywhere,
+             wait=Wait(30.0, ROLLOUT_TIMEOUT)),
+        _step_aftercare(),
+    ]
+    return tuple(steps)
+
+
+def _rstn_steps() -> tuple[Step, ...]:
+    return (
+        Step("RSTN-01", "Choose the recovery host; SSH to every control-plane host",
+             "The healthy control-plane host the cluster is restored from, and sessions to "
+             "every control-plane host (kept open: the API goes away).",
+             targets=Targets.CONTROL_PLANE, check=_check_rstn01),
+        Step("RSTN-02", "Run disable-etcd.sh on every control-plane host",
+             "On every control-plane host, the recovery host included: disable-etcd.sh moves "
+             "etcd-pod.yaml to /home/core/assets/manifests-stopped and waits for the etcd "
+             "containers to stop; the API servers keep running. Lost hosts are skipped.",
+             targets=Targets.CONTROL_PLANE, action=_guarded(_disable_etcd),
+             preview=lambda ctx: [(h, _disable_command(ctx)) for h in control_plane(ctx)
+                                  if h not in lost_hosts(ctx)],
+             check=_check_etcd_disabled, safety=Safety.DESTRUCTIVE, confirm=Confirm.YES_NO),
+        _step_backup("RSTN-03"),
+        _step_script("RSTN-04", "Run cluster-restore.sh on the recovery host",
+                     "cluster-restore.sh stops etcd, restores the snapshot with a revision bump "
+                     "and the compaction mark and starts a single-member etcd; the other "
+                     "members rejoin on their own. Run once: a second run needs a typed "
+                     "confirmation."),
+        _guard_off_step("RSTN-05", wait_api=True),
+        _step_replace("RST-16",
+                      "Hosts were lost: one at a time, delete each lost host's machine so the "
+                      "machine API provisions a new one, and wait until it is Running. Never "
+                      "the recovery host's machine."),
+        Step("RSTN-06", "Wait until every cluster operator is stable",
+             "What `oc adm wait-for-stable-cluster` does: no operator Progressing or Degraded, "
+             "all Available (about 15 minutes).",
+             targets=Targets.API, check=_check_stable, wait=Wait(30.0, STABLE_TIMEOUT)),
+        _guard_on_step("RSTN-07", "Turn the quorum guard back on and check it"),
+        Step("RSTN-08", "Force a redeployment only if etcd did not roll out",
+             "When the etcd static pods did not roll out to every control-plane host, a unique "
+             "forceRedeploymentReason forces it; otherwise nothing is sent.",
+             targets=Targets.API, action=_guarded(_force_if_stalled),
+             preview=_patch_preview("etcd", _redeploy_patch("etcd")),
+             check=_check_etcd_static_pods, wait=Wait(30.0, ROLLOUT_TIMEOUT),
+             safety=Safety.MUTATING),
+        _step_aftercare(),
+    )
+
+
+def _qrs_steps() -> tuple[Step, ...]:
+    return (
+        Step("QRS-01", "Pick the member with the most recent data",
+             "With the API down: the running control-plane host with the highest raft index "
+             "(endpoint status, or maxRaftIndex in /var/lib/etcd/revision.json). Data written "
+             "only to other members is lost.",
+             targets=Targets.RECOVERY_HOST, check=_check_recovery_host),
+        Step("QRS-02", "Check its etcd container",
+             "`crictl ps --name '^etcd$'` on that host.",
+             targets=Targets.RECOVERY_HOST, check=_check_etcd_container),
+        _step_script("QRS-03", "Run quorum-restore.sh on that host",
+                     "quorum-restore.sh restarts etcd as a new single-member cluster from this "
+                     "host's local data, with a revision bump. Run once: a second run needs a "
+                     "typed confirmation."),
+        _step_replace("QRS-04",
+                      "Members on hosts that are still online rejoin on their own; for each "
+                      "offline (lost) host, delete its Machine so a new one is provisioned, and "
+                      "wait until it is Running (user-provisioned: delete its node and "
+                      "reinstall by hand)."),
+        Step("QRS-05", "Wait until every cluster operator is stable",
+             "No operator Progressing or Degraded, all Available; a redeployment is forced "
+             "only if the etcd static pods do not roll out.",
+             targets=Targets.API, action=_guarded(_wait_stable_quorum),
+             preview=_patch_preview("etcd", _redeploy_patch("etcd")),
+             check=_check_stable, safety=Safety.MUTATING),
+        _step_aftercare(),
+    )
+
+
+@dataclass(frozen=True)
+class RestoreRunbook(Runbook):
+    """A restore procedure; `path_key` says which ("4.12-4.13", ..., "quorum")."""
+
+    path_key: str = ""
+
+    def print_plan(self, runner, out) -> None:
+        """The change ticket; exit 2 afterwards when the real run would be refused."""
+        print_ticket(runner, out)
+        override = runner.ctx.params.get("override")
+        blocked = [i for i in runner.ctx.params.get("preflight") or []
+                   if i["blocking"] and not i["ok"]
+                   and not (override and i.get("overridable", True))]
+        if blocked:
+            raise Refused("the plan is printed, but the run would be refused: "
+                          + "; ".join(f"{i['title']}: {i['detail']}" for i in blocked),
+                          hint="Fix these, or give --override REASON where that is allowed")
+
+
+def restore_runbook(path_key: str) -> RestoreRunbook:
+    """The restore runbook for a path: "4.12-4.13" | "4.14-4.17" | "4.18+"."""
+    if path_key not in PATH_KEYS:
+        raise EtcdDrError(f"unknown restore path {path_key!r}",
+                          hint=f"Choose one of {', '.join(PATH_KEYS)}")
+    steps = _rstn_steps() if path_key == "4.18+" else _rst_steps(path_key)
+    label = {"4.12-4.13": "RST as written", "4.14-4.17": "RST by release",
+             "4.18+": "RSTN"}[path_key]
+    return RestoreRunbook(name="restore", title=f"Restore etcd from a backup ({path_key}, "
+                                                f"{label})",
+                          steps=steps, preflight=_preflight("restore", path_key),
+                          params=("backup_dir",), path_key=path_key)
+
+
+QUORUM_RESTORE = RestoreRunbook(
+    name="quorum-restore", title="Quorum restore without a backup (4.18+, QRS)",
+    steps=_qrs_steps(), preflight=_preflight("quorum-restore"),
+    path_key="quorum")
+
+
+@dataclass(frozen=True)
+class ResolvingRunbook(Runbook):
+    """`restore` before its path is known: `resolve(ctx)` reads the cluster (the preflight)
+    and returns the runbook for its version, or for params["path"] when given (a resume, or
+    the operator's override with a reason)."""
+
+    @property
+    def mutating(self) -> bool:
+        return True
+
+    async def resolve(self, ctx: RunContext) -> RestoreRunbook:
+        key = ctx.params.get("path")
+        if key and key not in PATH_KEYS:
+            raise EtcdDrError(f"unknown restore path {key!r}",
+                              hint=f"Choose one of {', '.join(PATH_KEYS)}")
+        if key and ctx.params.get("preflight") is not None:
+            return restore_runbook(key)  # a resume: the journal's plan already chose it
+        report = await preflight_report(ctx, "restore")
+        ctx._restore_report = report
+        if key and report.path is not None and report.path.key != key and \
+                not ctx.params.get("path_reason"):
+            raise Refused(f"--path {key} differs from the detected {report.path.key} "
+                          f"({report.path.why})", hint="Give the reason with --reason")
+        key = key or (report.path.key if report.path else None)
+        if key is None:
+            raise Refused(f"the cluster version is unknown ({report.version_source}): the "
+                          f"restore procedure depends on it",
+                          hint="Choose it with --path 4.12-4.13|4.14-4.17|4.18+ and --reason")
+        return restore_runbook(key)
+
+
+async def _unresolved(ctx: RunContext) -> list[str]:
+    return ["the restore runbook must be resolved to a procedure first (resolve_runbook)"]
+
+
+RESTORE = ResolvingRunbook(name="restore", title="Restore etcd from a backup", steps=(),
+                           preflight=_unresolved)

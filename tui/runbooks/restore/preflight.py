@@ -1,0 +1,410 @@
+"""The preflight of every restore procedure: version and procedure, recovery host ranking,
+lost hosts, the backup, and the report applied to the run's parameters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from tui.runbooks.backup import ETCDCTL_BIN_DIR
+from tui.runbooks.context import RunContext, RunEvent
+from tui.runbooks.restore_checks import (BackupCheck, Candidate, RestorePath, check_backup_listing,
+                                         rank_recovery_hosts, restore_path)
+from tui.versions import openshift_minor
+
+from tui.runbooks.restore.common import (DEFAULT_BACKUP_DIR, DISABLE_SCRIPT, KEEPALIVED,
+                                         QUORUM_SCRIPT, RESTORE_SCRIPT, _exists, _priv, _probe)
+from tui.runbooks.restore.hosts import _backup_source, _listing
+
+
+# --- the preflight --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PreflightItem:
+    key: str
+    title: str
+    ok: bool
+    detail: str = ""
+    blocking: bool = True
+    overridable: bool = True  # False: no typed reason lets the run start
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PreflightReport:
+    items: list[PreflightItem]
+    path: RestorePath | None
+    version: str | None
+    version_source: str
+    candidates: list[Candidate]
+    procedure: str  # "restore" | "quorum-restore"
+    recovery_host: str | None = None
+    lost_hosts: list[str] = field(default_factory=list)
+    keepalived_hosts: list[str] = field(default_factory=list)
+    backup: BackupCheck | None = None
+    manifest: dict | None = None
+    api_reachable: bool = False
+
+    @property
+    def blocking_failures(self) -> list[PreflightItem]:
+        return [i for i in self.items if i.blocking and not i.ok]
+
+    @property
+    def green(self) -> bool:
+        return not self.blocking_failures
+
+
+_LOST_STATES = ("unreachable", "disconnected", "connecting")
+
+
+async def _read_manifest(ctx: RunContext, host: str | None, directory: str,
+                         ts: str | None) -> dict | None:
+    if host is None or ts is None:
+        return None
+    r = await _probe(ctx, host, _priv("cat", f"{directory.rstrip('/')}/etcd-dr-manifest_{ts}.json",
+                                      timeout=15))
+    if not r.ok:
+        return None
+    try:
+        data = json.loads(r.stdout)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def _snapshot_status(ctx: RunContext, host: str, path: str) -> tuple[bool, str]:
+    for tool in ("etcdutl", "etcdctl"):
+        r = await _probe(ctx, host, _priv(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot", "status",
+                                          path, "-w", "json", timeout=600))
+        if r.ok:
+            for line in reversed(r.stdout.splitlines()):
+                try:
+                    status = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(status, dict) and "hash" in status:
+                    return True, (f"{tool} snapshot status: hash {status.get('hash')}, revision "
+                                  f"{status.get('revision')}, {status.get('totalKey')} keys")
+        elif r.exit_status not in (126, 127) and "No such file" not in (r.stderr or "") \
+                and "not found" not in (r.stderr or ""):
+            return False, f"{tool} snapshot status failed: {(r.stderr or r.error or '').strip()}"
+    r = await _probe(ctx, host, _priv("stat", "-c", "%s", path, timeout=15))
+    size = int(r.stdout.strip()) if r.ok and r.stdout.strip().isdigit() else 0
+    if size > 0:
+        return True, f"{size} bytes (no etcdutl/etcdctl on the host to read its status)"
+    return False, f"the snapshot is empty or unreadable: {r.stderr.strip() or r.error or size}"
+
+
+async def detect_version(ctx: RunContext) -> tuple[str | None, str]:
+    """The cluster's version and where it came from: the API's ClusterVersion when it
+    answers, else the backup manifest, else the inventory's cluster.version, else (None, ...)
+    (the operator chooses)."""
+    snap = await ctx.api.snapshot() if ctx.api is not None else None
+    host, directory = _backup_source(ctx)
+    # no recovery host chosen yet: the backup may be on any reachable control-plane host
+    hosts = [host] if host is not None else [
+        h.name for h in ctx.inventory.control_plane if ctx.fleet.status[h.name].state.usable]
+    manifest = None
+    for host in hosts:
+        if manifest is not None:
+            break
+        if ctx.fleet.status.get(host) and ctx.fleet.status[host].state.usable:
+            ok, listing = await _listing(ctx, host, directory)
+            check = check_backup_listing(listing, directory) if ok else None
+            manifest = await _read_manifest(ctx, host, directory,
+                                            check.timestamp if check and check.ok else None)
+    return _pick_version(ctx, snap, manifest)
+
+
+def _pick_version(ctx, snap, manifest) -> tuple[str | None, str]:
+    if snap is not None and snap.reachable and snap.version:
+        return snap.version, "the API's ClusterVersion"
+    if manifest and manifest.get("version"):
+        return str(manifest["version"]), "the backup manifest"
+    if ctx.inventory.cluster_version:
+        return ctx.inventory.cluster_version, "the inventory's cluster.version"
+    return None, "no source (API down, no backup manifest, no cluster.version)"
+
+
+async def preflight_report(ctx: RunContext, procedure: str | None = None) -> PreflightReport:
+    """Everything the restore starts from, checked before the API goes away. Reads only."""
+    procedure = procedure or ctx.params.get("procedure") or "restore"
+    quorum = procedure == "quorum-restore"
+    items: list[PreflightItem] = []
+    snap = await ctx.backend.collector.collect()
+    cp_views = [h for h in snap.hosts if h.role == "control-plane"]
+    candidates = rank_recovery_hosts(snap)
+    given_lost = ctx.params.get("lost_hosts")
+    lost = list(given_lost) if given_lost is not None else \
+        [h.name for h in cp_views if h.state in _LOST_STATES]
+    reachable = [h.name for h in cp_views if h.state == "connected"]
+    broken = [h for h in cp_views if h.state not in _LOST_STATES + ("connected",)]
+    if not quorum and not ctx.params.get("recovery_host") and not ctx.params.get("backup_source"):
+        candidates = await _rank_with_backup(ctx, candidates, reachable)
+    recovery = ctx.params.get("recovery_host") or next(
+        (c.host for c in candidates if c.score[0]), None)
+
+    # SSH to every control-plane host, before the API goes away
+    if broken:
+        items.append(PreflightItem(
+            "ssh", "SSH to every control-plane host", False,
+            "; ".join(f"{h.name}: {h.state}" + (f" ({h.error})" if h.error else "")
+                      for h in broken) + ": the host answers but the console cannot act on it "
+                                         "(fix the key, user or sudo rule)"))
+    else:
+        items.append(PreflightItem("ssh", "SSH to every control-plane host", not lost,
+                                   f"open to {', '.join(reachable) or 'none'}"
+                                   + (f"; no answer from {', '.join(lost)}" if lost else ""),
+                                   blocking=False))
+    if lost:
+        items.append(PreflightItem("lost", "Lost control-plane hosts", False,
+                                   f"{', '.join(lost)} do not answer over SSH: treated as lost "
+                                   f"(host steps skip them; RST-16/QRS-04 replace their "
+                                   f"machines)", blocking=False))
+    # sudo -n on each reachable host
+    sudo_bad = []
+    for host in reachable:
+        r = await _probe(ctx, host, _priv("true", timeout=15))
+        if not r.ok:
+            sudo_bad.append(f"{host}: {r.error or r.stderr.strip() or r.exit_status}")
+    items.append(PreflightItem("sudo", "sudo -n works on each reachable control-plane host",
+                               not sudo_bad, "; ".join(sudo_bad) or
+                               f"root via sudo -n on {', '.join(reachable) or 'none'}"))
+    # the recovery host
+    ranked = "; ".join(f"{i + 1}. {c.host}: {', '.join(c.reasons)}"
+                       for i, c in enumerate(candidates))
+    if recovery is None:
+        items.append(PreflightItem("recovery", "Recovery host", False,
+                                   f"no reachable control-plane host ({ranked})"))
+    elif recovery not in [h.name for h in cp_views]:
+        items.append(PreflightItem("recovery", "Recovery host", False,
+                                   f"{recovery} is not a control-plane host"))
+    elif recovery not in reachable:
+        items.append(PreflightItem("recovery", "Recovery host", False,
+                                   f"{recovery} is not reachable over SSH ({ranked})"))
+    else:
+        best = candidates[0].host if candidates else recovery
+        mine = next(c for c in candidates if c.host == recovery)
+        if quorum and best != recovery:
+            items.append(PreflightItem(
+                "recovery", "Recovery host (highest raft index)", False,
+                f"{recovery} ({', '.join(mine.reasons)}) is not the member with the highest "
+                f"raft index, {best}: data written only to {best} would be lost. Ranking: "
+                f"{ranked}"))
+        else:
+            note = "" if best == recovery else f" (the ranking prefers {best})"
+            items.append(PreflightItem("recovery", "Recovery host", True,
+                                       f"{recovery}: {', '.join(mine.reasons)}{note}. "
+                                       f"Ranking: {ranked}", blocking=quorum))
+    # the backup
+    manifest, backup = None, None
+    source_host, source_dir = _backup_source(ctx)
+    if not ctx.params.get("backup_source"):
+        source_host = recovery
+    if not quorum:
+        where = f"{source_host}:{source_dir}" if source_host else f"{source_dir} (this machine)"
+        listing_ok, listing = False, ""
+        if source_host is None:
+            import os
+
+            try:
+                listing, listing_ok = "\n".join(os.listdir(source_dir)), True
+            except OSError as e:
+                listing = e.strerror or str(e)
+        elif ctx.fleet.status[source_host].state.usable:
+            listing_ok, listing = await _listing(ctx, source_host, source_dir)
+        else:
+            listing = f"{source_host} is not reachable"
+        if not listing_ok:
+            items.append(PreflightItem("backup", "Backup directory", False,
+                                       f"cannot list {where}: {listing}"))
+        else:
+            backup = check_backup_listing(listing, source_dir)
+            items.append(PreflightItem(
+                "backup", "Backup directory: one snapshot and one tarball, same timestamp",
+                backup.ok, "; ".join(backup.problems) if not backup.ok else
+                f"{where}: {backup.snapshot}, {backup.static_kuberesources}"))
+        if backup is not None and backup.ok and source_host is not None:
+            path = f"{source_dir.rstrip('/')}/{backup.snapshot}"
+            ok, detail = await _snapshot_status(ctx, source_host, path)
+            items.append(PreflightItem("snapshot", "Snapshot status", ok, detail))
+            if backup.dirty:
+                items.append(PreflightItem(
+                    "dirty", "Backup marked __POSSIBLY_DIRTY__", False,
+                    "cluster-backup.sh was forced past its checks while an operator was "
+                    "progressing: this backup may be inconsistent; prefer a clean one",
+                    blocking=False))
+            manifest = await _read_manifest(ctx, source_host, source_dir, backup.timestamp)
+    # the version, the z-stream, the path
+    version, source = _pick_version(ctx, snap.api, manifest)
+    if not quorum:
+        cluster_version = snap.api.version if snap.api.reachable else \
+            ctx.inventory.cluster_version
+        cluster_source = "ClusterVersion" if snap.api.reachable else "the inventory"
+        if manifest and manifest.get("version") and cluster_version:
+            same = str(manifest["version"]) == str(cluster_version)
+            items.append(PreflightItem(
+                "zstream", "Backup from the same z-stream release", same,
+                f"backup manifest {manifest['version']}, cluster {cluster_version} "
+                f"({cluster_source})" + ("" if same else ": a backup restores only onto the "
+                                                        "exact release it was taken on")))
+        elif backup is not None and backup.ok:
+            items.append(PreflightItem(
+                "zstream", "Backup from the same z-stream release", False,
+                f"no etcd-dr manifest beside the backup: its release cannot be checked; "
+                f"confirm it was taken on {cluster_version or version or 'the running release'}",
+                blocking=False))
+        encryption = (manifest or {}).get("encryption")
+        if encryption is None and snap.api.reachable:
+            encryption = snap.api.encryption_type
+        if encryption not in (None, "", "identity") and backup is not None and backup.ok \
+                and source_host is not None:
+            tarball = f"{source_dir.rstrip('/')}/{backup.static_kuberesources}"
+            r = await _probe(ctx, source_host, _priv("tar", "-tzf", tarball, timeout=120))
+            if r.ok:
+                has = "encryption-config" in r.stdout
+                items.append(PreflightItem(
+                    "encryption", "Encryption configuration in the tarball", has,
+                    f"encryption {encryption}: " + ("the tarball holds an encryption-config"
+                                                    if has else "the tarball has no "
+                                                    "encryption-config: the restored data "
+                                                    "could not be decrypted")))
+            else:
+                items.append(PreflightItem(
+                    "encryption", "Encryption configuration in the tarball", False,
+                    f"encryption {encryption}, but `tar -tzf` could not list {tarball}: "
+                    f"{(r.stderr or r.error or '').strip()}", blocking=False))
+    path = restore_path(version, source)
+    chosen = ctx.params.get("path")
+    if quorum:
+        minor = openshift_minor(version)
+        if minor is not None and minor < (4, 18):
+            items.append(PreflightItem("path", "Quorum restore needs 4.18 or later", False,
+                                       f"{source} says {version}: quorum-restore.sh exists from "
+                                       f"4.18 on; restore from a backup instead",
+                                       overridable=False))
+        else:
+            items.append(PreflightItem("path", "Procedure", minor is not None,
+                                       f"QRS (quorum restore): {source} says {version}: "
+                                       f"quorum-restore.sh is there from 4.18 on" if path else
+                                       f"the version is unknown ({source}): the preflight checks "
+                                       f"that quorum-restore.sh exists instead",
+                                       blocking=False))
+    elif chosen and chosen != (path.key if path else None):
+        reason = ctx.params.get("path_reason") or ""
+        items.append(PreflightItem(
+            "path", "Procedure", bool(reason),
+            f"{chosen} chosen by the operator" + (f" ({reason})" if reason else
+                                                  ": a reason is required")
+            + (f"; detected: {path.key} ({path.why})" if path else f"; version unknown "
+                                                                   f"({source})"),
+            blocking=not reason))
+        path = RestorePath(chosen, "RSTN" if chosen == "4.18+" else "RST",
+                           f"chosen by the operator: {reason}")
+    elif path is None:
+        items.append(PreflightItem("path", "Procedure", False,
+                                   f"the cluster version is unknown ({source}): choose the "
+                                   f"procedure (--path with --reason)"))
+    else:
+        items.append(PreflightItem("path", "Procedure", True, path.why))
+    # the scripts the procedure needs, on the recovery host
+    if recovery in reachable:
+        scripts = [QUORUM_SCRIPT] if quorum else [RESTORE_SCRIPT] + (
+            [DISABLE_SCRIPT] if path is not None and path.key == "4.18+" else [])
+        missing = [s for s in scripts if not await _exists(ctx, recovery, s)]
+        items.append(PreflightItem("scripts", "Restore scripts on the recovery host",
+                                   not missing, f"missing on {recovery}: {', '.join(missing)}"
+                                   if missing else f"{', '.join(scripts)} on {recovery}"))
+    # keepalived (baremetal VIPs), the API
+    keepalived = [h for h in reachable if await _exists(ctx, h, KEEPALIVED)]
+    items.append(PreflightItem("keepalived", "keepalived static pods", True,
+                               f"on {', '.join(keepalived)}: RST-04f/RST-06 apply there"
+                               if keepalived else "none (no VIP steps)", blocking=False))
+    items.append(PreflightItem("api", "Cluster API", snap.api.reachable,
+                               f"reachable ({snap.api.version})" if snap.api.reachable else
+                               f"not reachable ({snap.api.error}): API steps will run oc on the "
+                               f"recovery host with its recovery kubeconfig (RST-18)",
+                               blocking=False))
+    return PreflightReport(items=items, path=path, version=version, version_source=source,
+                           candidates=candidates, procedure=procedure, recovery_host=recovery,
+                           lost_hosts=lost, keepalived_hosts=keepalived, backup=backup,
+                           manifest=manifest, api_reachable=snap.api.reachable)
+
+
+async def _rank_with_backup(ctx: RunContext, candidates: list[Candidate],
+                            reachable: list[str]) -> list[Candidate]:
+    """For a restore from a backup, a reachable host that already holds a usable backup in
+    the backup directory ranks first (no copy needed), the ranking otherwise kept."""
+    directory = ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
+    ranked = []
+    for c in candidates:
+        holds = False
+        if c.host in reachable:
+            ok, listing = await _listing(ctx, c.host, directory)
+            holds = ok and check_backup_listing(listing, directory).ok
+        reasons = c.reasons + ((f"holds the backup in {directory}",) if holds else ())
+        ranked.append(Candidate(c.host, (c.score[0], holds) + tuple(c.score[1:]), reasons))
+    return sorted(ranked, key=lambda c: c.score, reverse=True)
+
+
+def apply_report(ctx: RunContext, report: PreflightReport) -> None:
+    """What the run keeps from its preflight (journaled with the plan, so a resume uses the
+    same): the recovery host, lost hosts, keepalived hosts, path, version, the results."""
+    p = ctx.params
+    if not p.get("recovery_host") and report.recovery_host:
+        p["recovery_host"] = report.recovery_host
+        best = next((c for c in report.candidates if c.host == report.recovery_host), None)
+        if not ctx.dry_run:
+            ctx.operator.show(RunEvent("note", "-", f"recovery host: {report.recovery_host} "
+                                       f"(the preflight's best candidate: "
+                                       f"{', '.join(best.reasons) if best else 'reachable'}; "
+                                       f"choose another with --host)"))
+    p["lost_hosts"] = list(report.lost_hosts)
+    p["keepalived_hosts"] = list(report.keepalived_hosts)
+    p.setdefault("backup_dir", DEFAULT_BACKUP_DIR)
+    if report.path is not None and report.procedure == "restore":
+        p.setdefault("path", report.path.key)
+        p.setdefault("path_reason", report.path.why)
+    elif report.procedure == "quorum-restore":
+        p.setdefault("path", "4.18+")
+    p["version"], p["version_source"] = report.version, report.version_source
+    p["candidates"] = [{"host": c.host, "reasons": list(c.reasons)} for c in report.candidates]
+    p["preflight"] = [i.to_json() for i in report.items]
+    p.setdefault("redeploy_stamp", datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S"))
+    if report.backup is not None and report.backup.ok:
+        p["backup_ts"] = report.backup.timestamp
+
+
+def _preflight(procedure: str, path_key: str | None = None):
+    async def preflight(ctx: RunContext) -> list[str]:
+        report = getattr(ctx, "_restore_report", None)
+        if report is None or report.procedure != procedure:
+            report = await preflight_report(ctx, procedure)
+        ctx._restore_report = None  # used once: a retry reads the cluster again
+        apply_report(ctx, report)
+        if not ctx.params.get("proxy"):
+            from tui.runbooks.checks import proxy_env
+
+            ctx.params["proxy"] = await proxy_env(ctx) if report.api_reachable else \
+                {"unknown": "the API is not reachable"}
+        items = list(report.items)
+        if path_key is not None and ctx.params.get("path") != path_key:
+            items.append(PreflightItem("path", "Procedure", False,
+                                       f"this runbook is the {path_key} procedure but the run "
+                                       f"is for {ctx.params.get('path')}", overridable=False))
+        if not ctx.dry_run:
+            for item in items:
+                mark = "ok  " if item.ok else ("FAIL" if item.blocking else "warn")
+                ctx.operator.show(RunEvent("note", "-", f"preflight {mark} {item.title}: "
+                                                         f"{item.detail}"))
+        hard = [i for i in items if not i.ok and i.blocking and not i.overridable]
+        soft = [i for i in items if not i.ok and i.blocking and i.overridable]
+        if ctx.dry_run:
+            return [f"{i.title}: {i.detail}" for i in hard]
+        if ctx.params.get("override"):
+            return [f"{i.title}: {i.detail}" for i in hard]
+        return [f"{i.title}: {i.detail}" for i in hard + soft]
+    return preflight

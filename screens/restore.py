@@ -607,23 +607,29 @@ class RestoreScreen(RunbookScreen):
                     if pane is not None:
                         pane.add(f"== {event.step} {event.text}")
             elif event.kind == "waiting":
-                left = f" ({event.remaining:.0f}s left)" if event.remaining is not None else ""
+                left = f" ({self.countdown(event.remaining)})" \
+                    if event.remaining is not None else ""
                 self.waiting[event.step] = f"{event.text}{left}"
             else:
                 self.waiting.pop(event.step, None)
-        if self._is_guard_warning(event):
-            self._loud(event.text)
+        if self._is_guard_warning(event) and event.kind != "warning":
+            self._loud(event.text)  # a "warning" came through loud_warning already
         if event.kind in ("step", "waiting", "done", "already-done", "skip", "failed"):
             shown = self._shown_step()
             if shown == event.step or shown is None:
                 self._show_step(event.step)
 
     def _is_guard_warning(self, event: RunEvent) -> bool:
-        # the runbook's closing warning (RST-25 / RSTN-07 when the guard stayed off); a step
-        # that turns the guard off on purpose (RST-17, RSTN-05) says "is off" and is no alarm
+        # a RunEvent of kind "warning", or the runbook's closing warning as a "note" (RST-25 /
+        # RSTN-07 when the guard stayed off, from runbooks that predate the "warning" kind); a
+        # step that turns the guard off on purpose (RST-17, RSTN-05) says "is off" and is no
+        # alarm
         text = event.text.lower()
         return event.kind == "warning" or (event.kind == "note" and "quorum guard" in text
                                            and ("still off" in text or "left off" in text))
+
+    def loud_warning(self, text: str) -> None:
+        self._loud(text)
 
     def _loud(self, text: str) -> None:
         self.guard_warning = text

@@ -26,7 +26,7 @@ from tui.runbooks import registry
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
 from tui.runbooks.headless import journal_path_for
 from tui.runbooks.model import Runbook, Step
-from tui.runbooks.runner import PlannedStep, Runner
+from tui.runbooks.runner import PlannedStep, Runner, countdown
 from tui.widgets.banner import ClusterBanner
 
 _STATE_STYLE = {"pending": "dim", "running": "bold yellow", "waiting": "yellow",
@@ -175,12 +175,21 @@ class RunbookScreen(Screen):
 
     # --- running ----------------------------------------------------------------------------
 
+    @property
+    def time_scale(self) -> float:
+        """How much faster than the wall the run's clock goes (a drill at --speed X)."""
+        spec = self.app.backend.spec
+        return spec.speed if spec.is_drill else 1.0
+
+    def countdown(self, remaining: float) -> str:
+        """A waiting event's time left, with its unit: "4m 10s left (drill time, x600)"."""
+        return countdown(remaining, self.time_scale)
+
     def _run_context(self, journal) -> RunContext:
         backend = self.app.backend
         params = dict(self.resume.params) if self.resume else self.params()
         return RunContext(backend=backend, journal=journal, operator=ScreenOperator(self),
-                          params=params,
-                          time_scale=backend.spec.speed if backend.spec.is_drill else 1.0)
+                          params=params, time_scale=self.time_scale)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "start":
@@ -256,11 +265,19 @@ class RunbookScreen(Screen):
             if event.kind == "skip":
                 detail = detail.split(": skipped ", 1)[-1]
             if event.kind == "waiting" and event.remaining is not None:
-                detail = f"{event.text} ({event.remaining:.0f}s left)"
+                detail = f"{event.text} ({self.countdown(event.remaining)})"
             self._set_state(event.step, state, detail)
-        if event.kind != "waiting":
+        if event.kind == "warning":
+            prefix = f"[{event.step}] " if event.step != "-" else ""
+            log.write_line(f"!! {prefix}{event.text}")
+            self.loud_warning(event.text)
+        elif event.kind != "waiting":
             prefix = f"[{event.step}] " if event.step != "-" else ""
             log.write_line(f"{prefix}{event.text}")
+
+    def loud_warning(self, text: str) -> None:
+        """A RunEvent of kind "warning": red, and it stays up until dismissed."""
+        self.notify(text, severity="error", timeout=60)
 
     def _set_state(self, step_id: str, state: str, detail: str = "") -> None:
         self._step_state[step_id] = state

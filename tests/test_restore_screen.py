@@ -312,6 +312,17 @@ async def test_a_quorum_guard_left_off_is_a_loud_warning(drill_app, tmp_path, mo
         await pilot.pause()
         assert warning.display and "QUORUM GUARD IS STILL OFF" in _text(screen, "#loud-warning")
         assert screen.guard_warning == text
+        # the same as a RunEvent of kind "warning": loud once (one notification, not two)
+        loud = "WARNING: THE QUORUM GUARD IS STILL OFF (as a warning)"
+        screen.on_run_event(RunEvent("warning", "RST-25", loud))
+        await pilot.pause()
+        assert screen.guard_warning == loud and "(as a warning)" in _text(screen,
+                                                                          "#loud-warning")
+        assert [n.severity for n in app._notifications if n.message == loud] == ["error"]
+        # a countdown in the wizard says its unit and the drill's speed
+        step = screen.runbook.steps[-1].id
+        screen.on_run_event(RunEvent("waiting", step, "the API", remaining=250))
+        assert screen.waiting[step] == "the API (4m 10s left (drill time, x60))"
 
 
 async def test_the_command_palette_opens_the_wizard(drill_app):

@@ -205,3 +205,52 @@ def test_a_torn_last_line_is_ignored_but_a_damaged_middle_is_an_error(tmp_path):
 def test_redact_handles_nested_values():
     out = redact({"a": ["Bearer abcdefghijk", {"b": "password: hunter22"}]})
     assert "abcdefghijk" not in json.dumps(out) and "hunter22" not in json.dumps(out)
+
+
+# --- countdowns and warnings ------------------------------------------------------------------
+
+
+async def test_every_countdown_is_in_the_operators_time_with_its_unit(backend):
+    """The runner's own polls and a custom action's wait both count down in drill seconds:
+    at --speed 120 a two-minute wait starts at ~120, not at the 1 s it takes for real."""
+    from tui.runbooks.model import Wait
+    from tui.runbooks.runner import countdown
+
+    async def never(ctx, host):
+        return CheckResult(False, "not yet")
+
+    async def pause(ctx, run):
+        await run.wait(120, "a custom wait")
+        return "paused"
+
+    rb = Runbook(name="waits", title="Waits", steps=(
+        Step("W-1", "Custom wait", "waits", action=pause),
+        Step("W-2", "Poll", "polls", check=never, wait=Wait(interval=30, timeout=120)),
+    ))
+    op = ScriptedOperator()
+    ctx = RunContext(backend=backend, journal=None, operator=op, time_scale=120)
+    with pytest.raises(RunAborted) as stopped:
+        await Runner(rb, ctx).run()
+    for step in ("W-1", "W-2"):
+        left = [e.remaining for e in op.events if e.kind == "waiting" and e.step == step]
+        assert left and 100 < left[0] <= 120, (step, left)
+    assert "still not done after 2m 00s (drill time, x120): not yet" in stopped.value.message
+    assert countdown(250, 600) == "4m 10s left (drill time, x600)"
+    assert countdown(41.6) == "42s left" and countdown(3900) == "1h 05m left"
+
+
+def test_headless_shows_countdowns_with_their_unit_and_warnings_on_stderr():
+    import io
+
+    from tui.runbooks.context import RunEvent
+    from tui.runbooks.headless import HeadlessOperator
+
+    out, err = io.StringIO(), io.StringIO()
+    op = HeadlessOperator(yes=True, out=out, err=err, interactive=False, time_scale=600)
+    op.show(RunEvent("waiting", "RST-09", "the API to answer", remaining=250))
+    op.show(RunEvent("warning", "RST-25", "WARNING: THE QUORUM GUARD IS STILL OFF"))
+    op.show(RunEvent("note", "RST-25", "PV-1 check the volumes"))
+    assert out.getvalue().splitlines() == [
+        "[RST-09] waiting: the API to answer (4m 10s left (drill time, x600))",
+        "[RST-25] PV-1 check the volumes"]
+    assert err.getvalue() == "[RST-25] WARNING: THE QUORUM GUARD IS STILL OFF\n"

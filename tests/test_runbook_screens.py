@@ -128,3 +128,24 @@ async def test_console_resume_continues_an_unfinished_backup_journal(tmp_path, m
     assert ("-", "resumed") in events and events[-1] == ("-", "finished")
     assert [e for e in events if e[0] == "BAK-0"] == [("BAK-0", "started"), ("BAK-0", "finished")]
     assert ("BAK-5", "finished") in events
+
+
+async def test_countdowns_show_their_unit_and_warnings_are_red(drill_app, tmp_path,
+                                                               monkeypatch):
+    """A waiting step says how long in the operator's (drill) time and at which speed; a
+    RunEvent of kind "warning" is an error notification and a "!!" line in the log."""
+    from tui.runbooks.context import RunEvent
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = drill_app("healthy", speed=600)
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await _open(app, pilot, "b")
+        step = screen.runbook.steps[-1].id
+        screen.on_run_event(RunEvent("waiting", step, "the snapshot", remaining=250))
+        await pilot.pause()
+        assert screen._step_detail[step] == "the snapshot (4m 10s left (drill time, x600))"
+        screen.on_run_event(RunEvent("warning", step, "something is still off"))
+        await pilot.pause()
+        assert f"!! [{step}] something is still off" in screen.query_one("#run-log").lines
+        assert [n.severity for n in app._notifications
+                if n.message == "something is still off"] == ["error"]

@@ -33,11 +33,15 @@ class Decision:
 class RunEvent:
     """Progress for the operator's eyes (the journal gets its own lines)."""
 
-    kind: str  # plan | step | skip | already-done | command | output | waiting | done | failed | note
+    # plan | step | skip | already-done | command | output | waiting | done | failed | note |
+    # warning (loud: red on the screens, on stderr headless; a quorum guard left off)
+    kind: str
     step: str = "-"
     text: str = ""
     hosts: tuple[str, ...] = ()
-    remaining: float | None = None  # seconds left, for waiting
+    # seconds left, for waiting: in the operator's time (a drill's simulated seconds, as
+    # ctx.time_scale scales them); runner.countdown() says it with its unit
+    remaining: float | None = None
 
 
 class Operator(Protocol):

@@ -18,26 +18,38 @@ from tui.journal import Journal, JournalState, default_journal_dir, read_journal
 from tui.runbooks import registry, resolve_runbook
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
 from tui.runbooks.model import Confirm, Step
-from tui.runbooks.runner import Refused, Runner
+from tui.runbooks.runner import Refused, Runner, countdown, time_note
 
 
 class HeadlessOperator:
-    def __init__(self, *, yes: bool, out=None, interactive: bool | None = None):
+    def __init__(self, *, yes: bool, out=None, err=None, interactive: bool | None = None,
+                 time_scale: float = 1.0):
         self.yes = yes
         self.out = out or sys.stdout
+        self.err = err or sys.stderr
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        self.time_scale = time_scale  # a drill's --speed: countdowns say so
         self._last_wait = 0.0
         self._last_wait_text = ""
 
     def show(self, event: RunEvent) -> None:
         if event.kind == "output":
             return  # the journal and the console's panes keep output; stdout keeps progress
+        if event.kind == "warning":
+            # loud (a quorum guard left off): on stderr, red on a terminal, never throttled
+            prefix = f"[{event.step}] " if event.step != "-" else ""
+            text = f"{prefix}{event.text}"
+            if getattr(self.err, "isatty", lambda: False)():
+                text = f"\033[1;31m{text}\033[0m"
+            print(text, file=self.err, flush=True)
+            return
         if event.kind == "waiting":
             now = time.monotonic()
             if now - self._last_wait < 10 and event.text == self._last_wait_text:
                 return  # a countdown line every 10 s, and whenever the reason changes
             self._last_wait, self._last_wait_text = now, event.text
-            left = f" ({event.remaining:.0f}s left)" if event.remaining is not None else ""
+            left = f" ({countdown(event.remaining, self.time_scale)})" \
+                if event.remaining is not None else ""
             self._print(f"[{event.step}] waiting: {event.text}{left}")
             return
         hosts = f" [{', '.join(event.hosts)}]" if event.hosts and event.kind == "step" else ""
@@ -122,6 +134,7 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
         journal = None if dry_run else Journal(path, name, secrets=_secrets(backend))
         ctx = RunContext(backend=backend, journal=journal, operator=operator, params=params,
                          dry_run=dry_run, time_scale=spec.speed if spec.is_drill else 1.0)
+        operator.time_scale = ctx.time_scale
         if resume is not None:
             ctx.facts.update(resume.facts)
         try:
@@ -186,5 +199,5 @@ def print_plan(runner: Runner, out) -> None:
         if p.api:
             print(f"    API: {p.api}", file=out)
         if step.wait:
-            print(f"    waits: every {step.wait.interval:g}s, up to {step.wait.timeout:g}s",
-                  file=out)
+            print(f"    waits: every {step.wait.interval:g}s, up to {step.wait.timeout:g}s"
+                  f"{time_note(ctx.time_scale)}", file=out)

@@ -277,6 +277,8 @@ class Runner:
         verdict = await self._check(step, hosts)
         if verdict.ok or step.wait is None:
             return verdict
+        # the step's wait is in the operator's time (a drill's simulated seconds); the loop
+        # sleeps in real seconds, and every countdown it shows is in the operator's time
         scale = max(self.ctx.time_scale, 1e-6)
         timeout = step.wait.timeout / scale
         interval = max(0.1, step.wait.interval / scale)
@@ -284,9 +286,10 @@ class Runner:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return CheckResult(False, f"still not done after {timeout:g}s: "
+                return CheckResult(False, f"still not done after "
+                                          f"{span(step.wait.timeout)}{time_note(scale)}: "
                                           f"{verdict.detail}")
-            self._show("waiting", step.id, verdict.detail, hosts, remaining=remaining)
+            self._show("waiting", step.id, verdict.detail, hosts, remaining=remaining * scale)
             await asyncio.sleep(min(interval, remaining))
             verdict = await self._check(step, hosts)
             if verdict.ok:
@@ -325,7 +328,9 @@ class StepRun:
         return result
 
     async def wait(self, seconds: float, why: str, hosts=(), step_id: str | None = None) -> None:
-        """A visible countdown (scaled for a drill's clock)."""
+        """A visible countdown of `seconds` in the operator's time (a drill's simulated
+        seconds: it sleeps seconds / time_scale real ones); `remaining` is shown in the
+        operator's time, as the runner's own waits show it."""
         scale = max(self.ctx.time_scale, 1e-6)
         real = seconds / scale
         deadline = time.monotonic() + real
@@ -335,6 +340,29 @@ class StepRun:
 
     def fail(self, message: str) -> None:
         raise _StepFailed(message)
+
+
+def span(seconds: float) -> str:
+    """A stretch of time as a countdown shows it: 42s, 4m 10s, 1h 05m."""
+    total = max(0, int(round(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def time_note(scale: float) -> str:
+    """' (drill time, x600)' when the clock runs at another speed than the wall's."""
+    return f" (drill time, x{scale:g})" if scale != 1 else ""
+
+
+def countdown(remaining: float, scale: float = 1.0) -> str:
+    """A RunEvent's `remaining` (the operator's seconds: a drill's simulated ones) for the
+    operator: "4m 10s left", in a drill at --speed 600 "4m 10s left (drill time, x600)"."""
+    return f"{span(remaining)} left{time_note(scale)}"
 
 
 class _StepFailed(Exception):

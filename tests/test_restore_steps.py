@@ -184,6 +184,32 @@ async def test_rst04_acts_on_the_other_reachable_hosts_only(tmp_path):
     assert skipped[0]["hosts"] == ["master-2"] and "RST-16" in skipped[0]["reason"]
 
 
+async def test_a_wait_that_runs_out_says_its_budget_in_drill_time_and_real_time(tmp_path):
+    def reply(host, script):
+        if script.startswith("test -e "):
+            return 0, "", ""
+        if script.startswith("mv -v "):
+            return 0, "", ""
+        return 0, "abc123 etcd Running\n", ""  # the etcd container never stops
+
+    ctx = context(tmp_path, Fleet(["master-0", "master-1"], reply))
+    ctx.time_scale = 600.0
+    with pytest.raises(RunAborted) as failed:
+        await run_steps(ctx, "RST-04")
+    assert "did not stop within 600 s of drill time (1 s real at --speed 600)" in \
+        str(failed.value)
+
+
+def test_a_wait_budget_at_the_walls_speed_is_said_once(tmp_path):
+    from tui.runbooks.restore.common import within
+
+    ctx = context(tmp_path, Fleet(["master-0"]))
+    ctx.time_scale = 1.0
+    assert within(ctx, 1200) == "within 1200 s"
+    ctx.time_scale = 600.0
+    assert within(ctx, 1200) == "within 1200 s of drill time (2 s real at --speed 600)"
+
+
 async def test_rst04_refuses_when_anything_lists_the_recovery_host(tmp_path, monkeypatch):
     import tui.runbooks.restore.hosts as hosts
 

@@ -245,10 +245,21 @@ async def _wait_for_api(ctx: RunContext, run: StepRun, timeout: float = API_BACK
         except EtcdDrError as e:
             last = e.message
         if waited >= timeout:
-            run.fail(f"the API did not answer within {timeout:g}s: {last}")
+            run.fail(f"the API did not answer {within(ctx, timeout)}: {last}")
         await run.wait(POLL, "the API to answer (REST, or oc on the recovery host)",
                        step_id=step_id)
         waited += POLL
+
+
+def within(ctx: RunContext, seconds: float) -> str:
+    """A wait's budget in the time the operator lives in: "within 1200 s"; in a drill at
+    another speed "within 1200 s of drill time (2 s real at --speed 600)"."""
+    scale = ctx.time_scale
+    if scale == 1:
+        return f"within {seconds:g} s"
+    real = seconds / max(scale, 1e-6)
+    return (f"within {seconds:g} s of drill time ({round(real, 1 if real < 10 else 0):g} s "
+            f"real at --speed {scale:g})")
 
 
 def _vips(ctx: RunContext) -> list[str]:

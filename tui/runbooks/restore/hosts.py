@@ -20,7 +20,7 @@ from tui.runbooks.restore.common import (CONTAINER_STOP_TIMEOUT, DEFAULT_BACKUP_
                                          QUORUM_SCRIPT, RERUN_PHRASE, RESTORE_SCRIPT, Refusal,
                                          _exists, _guarded, _path, _priv, _probe, _proxy_pairs,
                                          _skip_lost, _vips, control_plane, lost_hosts,
-                                         non_recovery_hosts, recovery_host)
+                                         non_recovery_hosts, recovery_host, within)
 
 
 # --- RST-01..03 / RSTN-01, -03: the recovery host, SSH, the backup --------------------------
@@ -176,7 +176,8 @@ async def _wait_stopped(run: StepRun, host: str, command: Command, what: str,
             run.show("note", f"{what} stopped", [host], step_id=step_id)
             return
         if waited >= CONTAINER_STOP_TIMEOUT:
-            run.fail(f"{host}: {what} still running after {CONTAINER_STOP_TIMEOUT:g}s: "
+            run.fail(f"{host}: {what} did not stop "
+                     f"{within(run.ctx, CONTAINER_STOP_TIMEOUT)}: "
                      f"{r.stdout.strip().splitlines()[0]}")
         await run.wait(POLL, f"{what} to stop on {host}", [host], step_id=step_id)
         waited += POLL

@@ -11,7 +11,7 @@ from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import (API, MACHINE_TIMEOUT, POLL, Refusal, _keep_fact, _ops,
                                          _path, _send, _wait_for_api, learn_cluster, lost_hosts,
-                                         node_of, non_recovery_hosts)
+                                         node_of, non_recovery_hosts, within)
 from tui.runbooks.restore.hosts import _not_recovery
 
 
@@ -93,8 +93,8 @@ async def _replace_one(ctx: RunContext, run: StepRun, host: str) -> str:
             ctx.facts["replaced"] = replaced
             return f"{host}: machine {record['old']} replaced by {name} (Running)"
         if waited >= MACHINE_TIMEOUT:
-            run.fail(f"{host}: the replacement of machine {record['old']} is not Running after "
-                     f"{waited:g}s ({phases})")
+            run.fail(f"{host}: the replacement of machine {record['old']} was not Running "
+                     f"{within(ctx, MACHINE_TIMEOUT)} ({phases})")
         await run.wait(POLL * 3, f"the replacement of {record['old']}: {phases}", [host])
         waited += POLL * 3
 

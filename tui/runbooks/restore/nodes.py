@@ -13,7 +13,7 @@ from tui.runbooks.restore.common import (API, BOOTSTRAPPER, CLIENT_SIGNER, CSR_T
                                          NODES_GRACE, PKI_DIR, POLL, SERVING_SIGNER, _nodes, _ops,
                                          _priv, _probe, _ready, _send, _skip_lost, _wait_for_api,
                                          control_plane, learn_cluster, lost_hosts, node_of,
-                                         recovery_host)
+                                         recovery_host, within)
 
 
 # --- RST-09..12: nodes, kubelet, CSRs, the single member ------------------------------------
@@ -165,7 +165,7 @@ async def _approve_csrs(ctx: RunContext, run: StepRun) -> str:
         if not not_ready:
             break
         if waited >= CSR_TIMEOUT:
-            run.fail(f"nodes still NotReady after {CSR_TIMEOUT:g}s: {', '.join(not_ready)}"
+            run.fail(f"nodes not Ready {within(ctx, CSR_TIMEOUT)}: {', '.join(not_ready)}"
                      + (f"; CSRs not approved: {', '.join(refused)}" if refused else ""))
         await run.wait(POLL, f"nodes Ready and new CSRs (NotReady: {', '.join(not_ready)})")
         waited += POLL

@@ -16,7 +16,7 @@ from tui.runbooks.runner import StepRun
 from tui.runbooks.restore.common import (API, OVN_DB_DIR, OVN_NS, POLL, ROLLOUT_TIMEOUT,
                                          _keep_fact, _nodes, _ops, _path, _priv, _send, _skip_lost,
                                          control_plane, learn_cluster, lost_hosts, node_of,
-                                         non_recovery_hosts)
+                                         non_recovery_hosts, within)
 from tui.runbooks.restore.nodes import _pod_phase
 
 
@@ -113,8 +113,9 @@ async def _wait_pods_running(run: StepRun, selector: str, gone: set[str],
                 all(_pod_phase(p)[1] == "Running" for p in fresh):
             return ", ".join(phases)
         if waited >= ROLLOUT_TIMEOUT / 2:
-            run.fail(f"{selector} pods{' on ' + node if node else ''} not Running after "
-                     f"{waited:g}s: {', '.join(phases) or 'none'}")
+            run.fail(f"{selector} pods{' on ' + node if node else ''} not Running "
+                     f"{within(run.ctx, ROLLOUT_TIMEOUT / 2)}: "
+                     f"{', '.join(phases) or 'none'}")
         await run.wait(POLL, f"{selector} pods Running{' on ' + node if node else ''} "
                              f"({', '.join(phases) or 'none yet'})", step_id=step_id)
         waited += POLL

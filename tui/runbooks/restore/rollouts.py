@@ -15,7 +15,8 @@ from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import (API, GUARD, GUARD_OFF, GUARD_ON, POLL, ROLLOUT_TIMEOUT,
                                          STABLE_TIMEOUT, _guarded, _keep_fact, _ops, _send, _stamp,
-                                         _wait_for_api, control_plane, learn_cluster, node_of)
+                                         _wait_for_api, control_plane, learn_cluster, node_of,
+                                         within)
 from tui.runbooks.restore.nodes import _etcd_pods, _pod_phase
 
 
@@ -150,7 +151,8 @@ async def _redeploy_control_plane(ctx: RunContext, run: StepRun) -> str:
                 done.append(verdict.detail)
                 break
             if waited >= ROLLOUT_TIMEOUT:
-                run.fail(f"{resource} did not reach AllNodesAtLatestRevision in {waited:g}s: "
+                run.fail(f"{resource} did not reach AllNodesAtLatestRevision "
+                         f"{within(ctx, ROLLOUT_TIMEOUT)}: "
                          f"{verdict.detail}")
             await run.wait(POLL * 3, verdict.detail)
             waited += POLL * 3
@@ -243,6 +245,6 @@ async def _wait_stable_quorum(ctx: RunContext, run: StepRun) -> str:
                 await _force_redeploy(ctx, run, "etcd", "etcd-qrs-05")
                 forced = True
         if waited >= STABLE_TIMEOUT:
-            run.fail(f"not stable after {waited:g}s: {verdict.detail}")
+            run.fail(f"not stable {within(ctx, STABLE_TIMEOUT)}: {verdict.detail}")
         await run.wait(POLL * 3, verdict.detail)
         waited += POLL * 3

@@ -184,6 +184,40 @@ async def test_rst04_acts_on_the_other_reachable_hosts_only(tmp_path):
     assert skipped[0]["hosts"] == ["master-2"] and "RST-16" in skipped[0]["reason"]
 
 
+async def test_rst04_journals_the_empty_container_listing_as_its_sub_steps_check(tmp_path):
+    files = {h: {"/etc/kubernetes/manifests/etcd-pod.yaml",
+                 "/etc/kubernetes/manifests/kube-apiserver-pod.yaml", "/var/lib/etcd"}
+             for h in ("master-0", "master-1", "master-2")}
+    fleet = Fleet(["master-0", "master-1", "master-2"], _host_files(files))
+    ctx = context(tmp_path, fleet)
+    await run_steps(ctx, "RST-04")
+    records = journal(ctx)
+    checks = {r["step"]: r for r in records
+              if r["step"] in ("RST-04b", "RST-04d") and r["hosts"] == ["master-1"]}
+    assert checks["RST-04b"]["event"] == "finished"
+    assert checks["RST-04b"]["hosts"] == ["master-1"]
+    assert checks["RST-04b"]["detail"] == "no etcd containers running"
+    assert "crictl ps | grep etcd | egrep -v" in checks["RST-04b"]["command"]
+    assert "operator|etcd-guard" in checks["RST-04b"]["command"]
+    assert checks["RST-04d"]["detail"] == "no kube-apiserver containers running"
+    assert not [r for r in records if r["event"] == "failed"]
+
+
+async def test_rst04_g_journals_the_controller_manager_and_scheduler_checks(tmp_path):
+    files = {h: {"/etc/kubernetes/manifests/etcd-pod.yaml",
+                 "/etc/kubernetes/manifests/kube-apiserver-pod.yaml",
+                 "/etc/kubernetes/manifests/kube-controller-manager-pod.yaml",
+                 "/etc/kubernetes/manifests/kube-scheduler-pod.yaml", "/var/lib/etcd"}
+             for h in ("master-0", "master-1", "master-2")}
+    ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"], _host_files(files)),
+                  path="4.14-4.17")
+    await run_steps(ctx, "RST-04")
+    details = [r["detail"] for r in journal(ctx) if r["step"] == "RST-04g"
+               and r["event"] == "finished" and "detail" in r and r["hosts"] == ["master-1"]]
+    assert details == ["no kube-controller-manager containers running",
+                       "no kube-scheduler containers running"]
+
+
 async def test_a_wait_that_runs_out_says_its_budget_in_drill_time_and_real_time(tmp_path):
     def reply(host, script):
         if script.startswith("test -e "):

@@ -167,12 +167,17 @@ def _rst04_preview(ctx: RunContext) -> list[tuple[str, Command]]:
 
 async def _wait_stopped(run: StepRun, host: str, command: Command, what: str,
                         step_id: str) -> None:
+    """Polls `command` until its output is empty; the last poll is journaled under `step_id`
+    as the check it is (event finished, with the command): a `... | grep | egrep -v` pipeline
+    exits 1 when nothing matches, which here is the success, not a failed command."""
     waited = 0.0
     while True:
         r = await run.ctx.fleet.run_one(host, command, quiet=True)
         if r.error:
             run.fail(f"{host}: cannot check {what}: {r.error}")
         if not r.stdout.strip():
+            run.journal("finished", [host], step_id=step_id, detail=f"no {what} running",
+                        command=command.redacted(run.ctx.use_sudo), exit_status=r.exit_status)
             run.show("note", f"{what} stopped", [host], step_id=step_id)
             return
         if waited >= CONTAINER_STOP_TIMEOUT:
@@ -210,7 +215,7 @@ async def _stop_non_recovery(ctx: RunContext, run: StepRun) -> str:
             elif stage[:2] == ("crictl", "ps"):
                 await _wait_stopped(run, host, Command.of(
                     "crictl", "ps", "--name", "keepalived", "-q", privileged=True),
-                    "keepalived", sid)
+                    "keepalived containers", sid)
             elif stage[0] == "ip":
                 await _drop_vips(run, host)
         done.append(host)

@@ -119,3 +119,41 @@ async def test_api_down_is_said_plainly_and_ssh_views_keep_working(started):
         assert (await fleet.run_one("master-0", Command.of("hostname"))).ok
     finally:
         await backend_api.close()
+
+
+async def test_cancelling_a_running_command_cancels_promptly_and_the_host_stays_usable(
+        started):
+    lab, fleet = await started()
+    seen = []
+    fleet.subscribe(lambda e: seen.append(e))
+    task = asyncio.create_task(fleet.run_one("master-0", Command.of("sleep", "60")))
+    await asyncio.sleep(0.3)  # the command is under way on the host
+    assert not task.done() and any(e.kind == "command" for e in seen)
+    t0 = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled() and time.monotonic() - t0 < 1
+    # the panes hear it was cancelled (not a result: it has none)
+    assert [e.text for e in seen if e.kind in ("note", "result")] == ["cancelled"]
+    assert (await fleet.run_one("master-0", Command.of("true"))).ok
+
+
+async def test_a_cancelled_run_one_never_returns_a_result_instead(started):
+    """Cancelled at any point of a short command (also just as its output ends, where
+    asyncio.wait_for on 3.11 returns the result and drops the cancellation), run_one raises
+    CancelledError: a cancelled runbook must not go on as if its command had finished."""
+    lab, fleet = await started()
+    for spins in range(0, 60):
+        task = asyncio.create_task(fleet.run_one("master-0", Command.of("true")))
+        for _ in range(spins):
+            await asyncio.sleep(0)
+        if task.done():
+            break
+        task.cancel()
+        try:
+            result = await task
+        except asyncio.CancelledError:
+            continue
+        raise AssertionError(f"cancelled after {spins} spins, run_one returned {result}")
+    assert (await fleet.run_one("master-0", Command.of("true"))).ok

@@ -468,9 +468,14 @@ class Fleet:
                 proc = await conn.create_process(command.render(use_sudo))
                 proc.stdin.write(command.stdin)
                 proc.stdin.write_eof()
-            await asyncio.wait_for(asyncio.gather(pump(proc.stdout, out, "stdout"),
-                                                  pump(proc.stderr, err, "stderr")), limit)
-            completed = await asyncio.wait_for(proc.wait(check=False), 5)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for returns the result of an inner
+            # await that completes as the task is cancelled, and the cancellation is lost
+            # (gh-86296, fixed in 3.12): a cancelled run_one must raise CancelledError
+            async with asyncio.timeout(limit):
+                await asyncio.gather(pump(proc.stdout, out, "stdout"),
+                                     pump(proc.stderr, err, "stderr"))
+            async with asyncio.timeout(5):
+                completed = await proc.wait(check=False)
             status_code = completed.exit_status
             if status_code is None or status_code < 0:
                 signal = completed.exit_signal[0] if completed.exit_signal else "unknown"
@@ -485,6 +490,13 @@ class Fleet:
                 result = RunResult(name, status_code, result.stdout, result.stderr,
                                    result.duration, error="sudo-denied")
             return self._finish(name, result, emit)
+        except asyncio.CancelledError:
+            # the caller gave up (a runbook aborted, the console closing): stop the remote
+            # command too, and let the cancellation through
+            if proc is not None:
+                proc.close()
+            emit(FleetEvent("note", name, text="cancelled"))
+            raise
         except asyncio.TimeoutError:
             if proc is not None:
                 proc.close()

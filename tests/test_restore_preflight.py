@@ -181,3 +181,20 @@ async def test_an_unknown_version_needs_the_operator_to_choose(drill, tmp_path):
     ctx = ctx_for(backend, tmp_path, path="4.12-4.13", path_reason="the runbook on the wall")
     runbook = await RESTORE.resolve(ctx)
     assert runbook.path_key == "4.12-4.13"
+
+
+async def test_the_slow_read_of_a_cluster_without_quorum_is_announced_before_it(drill, tmp_path,
+                                                                              monkeypatch):
+    backend = await drill("quorum-lost-4.18")
+    ctx = ctx_for(backend, tmp_path)
+    seen_before_collect = []
+    collect = backend.collector.collect
+
+    async def watched_collect(*args, **kwargs):
+        seen_before_collect.extend((e.kind, e.text) for e in ctx.operator.events)
+        return await collect(*args, **kwargs)
+
+    monkeypatch.setattr(backend.collector, "collect", watched_collect)
+    await preflight_report(ctx, "quorum-restore")
+    assert ("note", "reading the cluster (etcd without quorum answers slowly)...") in \
+        seen_before_collect

@@ -57,6 +57,7 @@ class PreflightReport:
         return not self.blocking_failures
 
 
+READING_NOTE = "reading the cluster (etcd without quorum answers slowly)..."
 _LOST_STATES = ("unreachable", "disconnected", "connecting")
 
 
@@ -134,6 +135,10 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
     procedure = procedure or ctx.params.get("procedure") or "restore"
     quorum = procedure == "quorum-restore"
     items: list[PreflightItem] = []
+    # without quorum, every etcd read in collect() runs into its timeout (5-15 s of silence);
+    # a dry run's output is the change ticket alone
+    if not ctx.dry_run:
+        ctx.operator.show(RunEvent("note", "-", READING_NOTE))
     snap = await ctx.backend.collector.collect()
     cp_views = [h for h in snap.hosts if h.role == "control-plane"]
     candidates = rank_recovery_hosts(snap)

@@ -80,3 +80,24 @@ async def press_button(app, pilot, selector: str) -> None:
     await pilot.pause()
     dialog.query_one(selector).press()
     await wait_until(pilot, lambda: app.screen is not dialog, what=f"{selector} to take effect")
+
+
+async def answer_confirmation(app, pilot) -> None:
+    """Go ahead on the ConfirmStepScreen on top as an operator would: type what it asks for
+    (the host or the cluster name) and press Enter when it is a typed confirmation, else
+    press "Go ahead"; wait until that dialog has gone."""
+    from textual.widgets import Input
+
+    dialog = app.screen
+    if not getattr(dialog, "typed", False):
+        await press_button(app, pilot, "#yes")
+        return
+    await wait_until(pilot, lambda: bool(dialog.query(Input)), what="the confirmation's input")
+    await pilot.pause()
+    box = dialog.query_one(Input)
+    box.focus()
+    box.value = dialog.request.expected
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.screen is not dialog,
+                     what=f"the typed confirmation of {dialog.request.step.id} to take effect")

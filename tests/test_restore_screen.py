@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from textual.widgets import DataTable, Input, Select
 
-from tests.conftest import populated, press_button, wait_until
+from tests.conftest import answer_confirmation, populated, wait_until
 from tui.journal import read_journal
 
 BACKUP_DIR = "/home/core/assets/backup"
@@ -68,15 +68,29 @@ async def _answer_until_done(app, pilot, screen, timeout=240):
         if name != "ConfirmStepScreen":
             continue
         asked.append(dialog.request.step.id)
-        if dialog.typed:
-            await wait_until(pilot, lambda: bool(dialog.query(Input)), what="the input")
-            dialog.query_one(Input).value = dialog.request.expected
-            await pilot.pause()
-            await pilot.press("enter")
-            await wait_until(pilot, lambda: app.screen is not dialog, what="the dialog to go")
-        else:
-            await press_button(app, pilot, "#yes")
+        await answer_confirmation(app, pilot)
     return asked
+
+
+def _typed_rstn02(monkeypatch) -> None:
+    """RSTN-02 (disable-etcd.sh on every control-plane host) asks for the cluster name, as
+    the other destructive multi-host steps do."""
+    import dataclasses
+
+    import screens.restore as wizard
+    from tui.runbooks.model import Confirm
+
+    plain = wizard.runbook_for
+
+    def runbook_for(procedure):
+        runbook = plain(procedure)
+        if runbook is None:
+            return None
+        steps = tuple(dataclasses.replace(s, confirm=Confirm.TYPE_CLUSTER)
+                      if s.id == "RSTN-02" else s for s in runbook.steps)
+        return dataclasses.replace(runbook, steps=steps)
+
+    monkeypatch.setattr(wizard, "runbook_for", runbook_for)
 
 
 # --- setup --------------------------------------------------------------------------------
@@ -234,10 +248,14 @@ async def test_a_full_restore_ends_on_the_aftercare_checklist(drill_app, tmp_pat
 # --- crash safety -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scenario,script_step", [("lost-two-hosts", "RST-08"),
-                                                  ("lost-two-hosts-4.18", "RSTN-04")])
+@pytest.mark.parametrize("scenario,script_step,typed", [
+    ("lost-two-hosts", "RST-08", ()),
+    ("lost-two-hosts-4.18", "RSTN-04", ()),
+    # whichever steps ask for a typed name, the operator here types it
+    ("lost-two-hosts-4.18", "RSTN-04", ("RSTN-02",)),
+])
 async def test_resume_reopens_the_wizard_and_finishes_the_restore(tmp_path, monkeypatch,
-                                                                  scenario, script_step):
+                                                                  scenario, script_step, typed):
     """The console stops while the restore script's confirmation is on screen; started
     again with --resume it reopens the wizard on the run phase and finishes."""
     _needs_restore_runbooks()
@@ -245,6 +263,9 @@ async def test_resume_reopens_the_wizard_and_finishes_the_restore(tmp_path, monk
     from tui.backend import BackendSpec
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    if typed:
+        _typed_rstn02(monkeypatch)
+    kinds = {}
     app = make_app(BackendSpec(scenario=scenario, speed=SPEED))
     async with app.run_test(size=(160, 50)) as pilot:
         screen = await _open(app, pilot)
@@ -255,11 +276,16 @@ async def test_resume_reopens_the_wizard_and_finishes_the_restore(tmp_path, monk
                              timeout=60, what=f"the {script_step} confirmation")
             if app.screen.request.step.id == script_step:
                 break
-            await press_button(app, pilot, "#yes")
+            kinds[app.screen.request.step.id] = app.screen.request.kind
+            await answer_confirmation(app, pilot)
         journal = screen.journal_path
         # the console goes away here, with the dialog open
     records = read_journal(journal)
     assert ("-", "finished") not in [(r["step"], r["event"]) for r in records]
+    for step_id in typed:  # asked for the cluster name, typed, and went on
+        assert kinds[step_id].value == "type the cluster name", kinds
+        assert any(r["step"] == step_id and r["event"] == "confirmed"
+                   and r.get("kind") == "type the cluster name" for r in records), step_id
     done_before = {r["step"] for r in records if r["event"] in ("finished", "skipped",
                                                                 "already-done")} - {"-"}
 

@@ -562,3 +562,19 @@ async def test_a_destructive_host_step_asks_with_the_commands_it_will_send(tmp_p
     assert "master-1: sudo -n sh -c 'mv -v /etc/kubernetes/manifests/etcd-pod.yaml /tmp'" \
         in request.commands
     assert not [c for c in request.commands if c.startswith("master-0")]
+
+
+async def test_rst12_keeps_the_host_half_when_the_api_does_not_answer(tmp_path):
+    from tui.runbooks.restore.nodes import _check_single_member
+
+    def reply(host, script):
+        if "crictl ps" in script:
+            return 0, "3f1c9a etcd-member Running etcd 0 abc\n", ""
+        return 1, "", ""
+
+    ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"], reply),
+                  ops=Ops({}))  # every API read fails: the API is not back
+    verdict = await _check_single_member(ctx, "master-0")
+    assert not verdict.ok
+    assert verdict.detail.startswith("the etcd container runs on master-0; "
+                                     "the API does not answer yet: ")

@@ -4,6 +4,7 @@ approvals, and the single-member control plane check."""
 from __future__ import annotations
 
 from tui.cluster.ops import CSR_PATH, approve_csr_op
+from tui.errors import EtcdDrError
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.context import RunContext
 from tui.runbooks.model import CheckResult
@@ -200,9 +201,13 @@ async def _check_single_member(ctx: RunContext, host) -> CheckResult:
     r = await _probe(ctx, host, _etcd_listing())
     if not r.stdout.strip():
         return CheckResult(False, f"no running etcd container on {host} yet")
-    if "network_type" not in ctx.facts:
-        await learn_cluster(ctx)
-    pods = [_pod_phase(p) for p in await _etcd_pods(ctx)]
+    container = f"the etcd container runs on {host}"
+    try:
+        if "network_type" not in ctx.facts:
+            await learn_cluster(ctx)
+        pods = [_pod_phase(p) for p in await _etcd_pods(ctx)]
+    except EtcdDrError as e:  # the host half holds; the API half cannot be read yet
+        return CheckResult(False, f"{container}; the API does not answer yet: {e.message}")
     rec_node = node_of(ctx, host)
     lost_nodes = {node_of(ctx, h) for h in lost_hosts(ctx)}
     # the lost hosts' mirror pods keep whatever status the snapshot had: not counted
@@ -212,7 +217,10 @@ async def _check_single_member(ctx: RunContext, host) -> CheckResult:
         shown = ", ".join(f"{n or '?'} {phase}" for n, phase in pods) or "none"
         return CheckResult(False, f"etcd pods: {shown} (waiting for one Running pod on "
                                   f"{rec_node})")
-    nodes = {(n.get("metadata") or {}).get("name"): _ready(n) for n in await _nodes(ctx)}
+    try:
+        nodes = {(n.get("metadata") or {}).get("name"): _ready(n) for n in await _nodes(ctx)}
+    except EtcdDrError as e:
+        return CheckResult(False, f"{container}; the API does not answer yet: {e.message}")
     if not nodes.get(rec_node):
         return CheckResult(False, f"node {rec_node} is not Ready yet")
     return CheckResult(True, f"one Running etcd pod, on {rec_node}; the etcd container runs")

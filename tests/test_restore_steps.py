@@ -578,3 +578,17 @@ async def test_rst12_keeps_the_host_half_when_the_api_does_not_answer(tmp_path):
     assert not verdict.ok
     assert verdict.detail.startswith("the etcd container runs on master-0; "
                                      "the API does not answer yet: ")
+
+
+@pytest.mark.parametrize("path, acting", [
+    ("4.12-4.13", ["master-0", "master-1"]),  # the databases live on the control plane
+    ("4.14-4.17", ["master-0", "master-1", "worker-0"]),  # node by node, workers too
+])
+def test_rst15_lists_only_the_hosts_it_sends_commands_to(tmp_path, path, acting):
+    ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2", "worker-0"],
+                                  down=["master-2"]),
+                  workers=1, path=path, lost_hosts=["master-2"])
+    runbook = restore_runbook(path)
+    planned = {p.step.id: p for p in Runner(runbook, ctx).plan()}
+    assert planned["RST-15"].hosts == acting
+    assert {h for h, _ in runbook.step("RST-15").preview(ctx) if h != "API"} == set(acting)

@@ -82,6 +82,8 @@ class RunContext:
         return self.inventory.host(name)
 
     def targets(self, step: Step) -> list[str]:
+        if step.hosts is not None:
+            return step.hosts(self)
         inv = self.inventory
         cp = [h.name for h in inv.control_plane]
         match step.targets:

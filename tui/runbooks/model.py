@@ -85,6 +85,9 @@ class Step:
     parallel: bool = True  # run on the targets at once (False: one host after another)
     on_output: OutputHook | None = None  # read facts from a command's result into ctx
     warning: str | None = None  # shown before it runs, with the plan
+    # the hosts it acts on, when fewer than `targets` says (e.g. not the lost hosts): what
+    # its plan, header and journal lines list
+    hosts: Callable[["RunContext"], list[str]] | None = None
 
     @property
     def mutating(self) -> bool:

@@ -147,6 +147,14 @@ def _ovn_hosts(ctx: RunContext) -> list[str]:
         [h.name for h in ctx.inventory.workers]
 
 
+def _ovn_acting_hosts(ctx: RunContext) -> list[str]:
+    """The hosts RST-15 sends commands to: not the lost ones; before 4.14 the control-plane
+    hosts only (the workers' part is an API operation)."""
+    lost = set(lost_hosts(ctx))
+    hosts = [h for h in _ovn_hosts(ctx) if h not in lost]
+    return hosts if _path(ctx) == "4.14-4.17" else [h for h in hosts if h in control_plane(ctx)]
+
+
 async def _restart_ovn(ctx: RunContext, run: StepRun) -> str:
     if not await _ensure_network(ctx, run):
         return f"not OVN-Kubernetes ({ctx.facts.get('network_type')}): nothing to do"

@@ -26,8 +26,8 @@ from tui.runbooks.restore.nodes import (_approve_csrs, _check_single_member, _cs
                                         _kubelet_hosts, _nodes_and_pems, _pem_preview,
                                         _restart_kubelet, _restart_kubelets, _skip_no_workers)
 from tui.runbooks.restore.ovn import (_check_nodes_deleted, _check_ovnkube_master_ips,
-                                      _delete_nodes, _nodes_to_delete, _ovn_preview, _restart_ovn,
-                                      _skip_not_ovn)
+                                      _delete_nodes, _nodes_to_delete, _ovn_acting_hosts,
+                                      _ovn_preview, _restart_ovn, _skip_not_ovn)
 from tui.runbooks.restore.machines import (_machine_preview, _machine_step_check,
                                            _replace_machines, _skip_no_machines)
 from tui.runbooks.restore.rollouts import (_check_all_rollouts, _check_etcd_everywhere,
@@ -219,7 +219,8 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
               "and wait for them (RST-15d/e).")
              + " Admission webhooks with failurePolicy Fail can keep the pods away: they are "
                "listed first.",
-             targets=Targets.ALL_NODES, action=_guarded(_restart_ovn), preview=_ovn_preview,
+             targets=Targets.ALL_NODES, hosts=_ovn_acting_hosts, action=_guarded(_restart_ovn),
+             preview=_ovn_preview,
              safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER, skip_if=_skip_not_ovn),
         _step_replace("RST-16",
                       "One at a time, delete the machine of each other control-plane host "

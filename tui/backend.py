@@ -39,6 +39,7 @@ class Backend:
         self.fleet: Fleet | None = None
         self.api: ClusterApi | None = None
         self.collector: StatusCollector | None = None
+        self._unstamp = None
         if not spec.is_drill:
             # read the inventory now, so a bad file fails before any UI appears
             self.inventory = load_inventory(spec.inventory_path)
@@ -51,6 +52,11 @@ class Backend:
             clock = SimClock(self.spec.speed, frozen=self.spec.frozen_clock)
             self.lab = DrillLab(self.spec.scenario, speed=self.spec.speed, clock=clock)
             self.inventory = await self.lab.start()
+            from tui.journal import stamp_runbook_lines
+
+            # a drill's journal says at what speed its times were lived (issue #7)
+            self._unstamp = stamp_runbook_lines(speed=self.spec.speed,
+                                                scenario=self.spec.scenario)
         assert self.inventory is not None
         self.fleet = Fleet(self.inventory, read_only=self.read_only)
         self.api = ClusterApi.from_inventory(self.inventory, read_only=self.read_only)
@@ -61,6 +67,9 @@ class Backend:
             await self.fleet.wait_settled()
 
     async def close(self) -> None:
+        if self._unstamp is not None:
+            self._unstamp()
+            self._unstamp = None
         if self.fleet is not None:
             await self.fleet.close()
         if self.api is not None:

@@ -8,17 +8,57 @@ Secrets never reach the file: every value is redacted before it is written.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from tui.errors import ConfigError
 
 EVENTS = ("planned", "started", "finished", "failed", "skipped", "already-done", "confirmed",
-          "override", "resumed")
+          "override", "resumed",
+          # drill sessions (issue #7): runbook-level lines (step "-") beside a runbook's own
+          "session", "hint", "mistake", "fault", "score")
+# runbook-level lines that carry the process's stamps (see stamp_runbook_lines)
+STAMPED_EVENTS = ("planned", "resumed")
+
+# Whoever wants to see journal lines as they are written (a drill's fault schedule, a
+# session's scoring): called with the journal and the record, after it is on disk. Process-
+# wide because the screens and the headless runner each open their own Journal.
+_listeners: list[Callable[["Journal", dict], None]] = []
+# keys every `planned`/`resumed` line of this process carries (a drill's speed and scenario)
+_stamps: list[dict] = []
+
+
+def add_listener(listener: Callable[["Journal", dict], None]) -> Callable[[], None]:
+    """See every record any Journal of this process writes; returns the unsubscribe. A
+    listener that raises is logged and skipped: the line stays written."""
+    _listeners.append(listener)
+
+    def remove() -> None:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+    return remove
+
+
+def stamp_runbook_lines(**keys: Any) -> Callable[[], None]:
+    """Add `keys` to every `planned` and `resumed` line written from now on (a drill backend
+    stamps its `speed` and `scenario`: a journal says at what speed its times were lived);
+    returns the undo."""
+    stamp = dict(keys)
+    _stamps.append(stamp)
+
+    def undo() -> None:
+        for i, other in enumerate(_stamps):
+            if other is stamp:
+                del _stamps[i]
+                return
+
+    return undo
 
 # shapes of secrets that may appear in command lines or outputs even when nobody declared
 # them: OpenShift OAuth tokens, bearer headers, private key blocks, k8s secret data
@@ -89,12 +129,24 @@ class Journal:
             raise ValueError(f"unknown journal event {event!r}")
         record = {"time": self._clock(), "runbook": self.runbook, "step": step, "event": event,
                   "hosts": list(hosts)}
+        if step == "-" and event in STAMPED_EVENTS:
+            for stamp in _stamps:
+                record.update(stamp)
         record.update(extra)
         record = redact(record, self.secrets)
         line = json.dumps(record, sort_keys=False, ensure_ascii=False) + "\n"
         os.write(self._fd, line.encode("utf-8"))
         os.fsync(self._fd)
+        for listener in list(_listeners):
+            try:
+                listener(self, record)
+            except Exception:  # an observer's bug must not fail the step being journaled
+                logging.getLogger(__name__).exception("journal listener %r failed", listener)
         return record
+
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -286,23 +286,58 @@ def lab_serve(scenario, inventory_out, speed):
     workdir = out.parent / (out.stem + ".d")
 
     async def serve():
+        from tui.drill.inject import LabConsole
+
         lab = DrillLab(scenario or "healthy", speed=speed, workdir=workdir)
         await lab.start(inventory_path=out)
+        # trainers inject faults: `etcd-dr lab inject` (control port) or lines typed here
+        console = LabConsole(lab, out, lambda line: click.echo(line, err=True))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        hosts = ", ".join(f"{h.name} {h.address}:{h.ssh_port}" for h in lab.cluster.hosts)
-        click.echo(f"drill cluster {lab.cluster.name} (scenario {lab.cluster.scenario}) is up: "
-                   f"{hosts}; API {lab.api.url}", err=True)
-        click.echo(f"inventory: {out}  (keys, known_hosts, kubeconfig in {workdir})", err=True)
-        click.echo("Press Ctrl-C to stop.", err=True)
         try:
+            await console.start(stdin=sys.stdin)
+            hosts = ", ".join(f"{h.name} {h.address}:{h.ssh_port}" for h in lab.cluster.hosts)
+            click.echo(f"drill cluster {lab.cluster.name} (scenario {lab.cluster.scenario}) is "
+                       f"up: {hosts}; API {lab.api.url}"
+                       + (f"; time x{speed:g}" if speed != 1 else ""), err=True)
+            click.echo(f"inventory: {out}  (keys, known_hosts, kubeconfig in {workdir})",
+                       err=True)
+            click.echo(f"faults: etcd-dr lab inject --inventory {out} ACTION [ARGS]"
+                       + (f"  or type here. {console.keys_help()}"
+                          if console.reads_keys else ""), err=True)
+            click.echo("Press Ctrl-C to stop.", err=True)
             await stop.wait()
         finally:
+            await console.stop()
             await lab.stop()
 
     asyncio.run(serve())
+
+
+@lab.command("inject", context_settings={"ignore_unknown_options": True})
+@click.option("--inventory", "inventory_path", required=True, metavar="FILE",
+              help="The inventory `lab serve --inventory-out` wrote.")
+@click.argument("action", metavar="ACTION")
+@click.argument("args", nargs=-1, metavar="[ARGS]...")
+@operator_errors
+def lab_inject(inventory_path, action, args):
+    """Inject a fault into a running `lab serve` (its console sees it within one refresh).
+
+    \b
+    drop-host HOST / restore-host HOST     the machine goes away / comes back
+    fill-db HOST                           the member's database to its quota: NOSPACE
+    alarm HOST NOSPACE|CORRUPT             raise that alarm
+    disarm                                 clear every alarm
+    stall-pod HOST MANIFEST                kubelet stuck on a static pod (etcd, kube-apiserver,
+                                           ...) until release-pod HOST MANIFEST
+    drop-ssh HOST SECONDS                  SSH refused for SECONDS of drill time, then back
+    list                                   what is injected now
+    """
+    from tui.drill.inject import send_command
+
+    click.echo(send_command(inventory_path, [action, *args]))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -121,6 +121,8 @@ def sync_host(cluster: DrillCluster, host: DrillHost) -> bool:
     now = cluster.clock.now()
     touched: set[str] = set()
     for spec in STATIC_PODS.values():
+        if spec.manifest in host.stalled_pods:  # stuck (an injected fault): nothing moves,
+            continue  # and the delay counts from the release
         want = manifest_path(spec) in host.files
         for name in spec.containers:
             key = f"{spec.manifest}/{name}"

@@ -44,6 +44,10 @@ class DrillLab:
         self.address_base = address_base
         self.servers: dict[str, DrillSSHServer] = {}
         self._following: set[str] = set()  # hosts whose SSH server is being started/stopped
+        # SSH refused on these hosts until that simulated time (tui.drill.inject drop-ssh);
+        # the host itself, and its etcd, keep running
+        self.ssh_blocked: dict[str, float] = {}
+        self._unblock: asyncio.Task | None = None
         self._kubelet: asyncio.Task | None = None
         self._activity: asyncio.Task | None = None
         self._encryption: asyncio.Task | None = None
@@ -65,7 +69,7 @@ class DrillLab:
             host_key = asyncssh.generate_private_key("ssh-ed25519")
             server = DrillSSHServer(self.cluster, host, host_key, public)
             self.servers[host.name] = server
-            if host.up:
+            if self._should_listen(host):
                 await server.start()
             else:
                 host.ssh_port = _free_port(host.address)
@@ -135,8 +139,43 @@ class DrillLab:
         member = self.cluster.member_of(host)
         if member and host.container("etcd") is not None:
             member.running = True
-        await self.servers[host_name].start(host.ssh_port)
+        if self._should_listen(host):
+            await self.servers[host_name].start(host.ssh_port)
         self.cluster.changed()
+
+    def block_ssh(self, host_name: str, seconds: float) -> float:
+        """Refuse SSH connections to the host for `seconds` of simulated time (open sessions
+        drop), then listen again; returns the simulated time it comes back. The machine
+        stays up: its etcd member and containers go on."""
+        host = self.cluster.host(host_name)
+        if host is None:
+            raise KeyError(host_name)
+        until = max(self.ssh_blocked.get(host_name, 0.0), self.cluster.clock.now() + seconds)
+        self.ssh_blocked[host_name] = until
+        self._follow_host(host)
+        if self._unblock is None or self._unblock.done():
+            self._unblock = asyncio.get_running_loop().create_task(
+                self._unblock_when_due(), name="drill-ssh-unblock")
+        return until
+
+    async def _unblock_when_due(self) -> None:
+        clock = self.cluster.clock
+        while self.ssh_blocked:
+            now = clock.now()
+            for name, until in list(self.ssh_blocked.items()):
+                if now >= until:
+                    del self.ssh_blocked[name]
+                    host = self.cluster.host(name)
+                    if host is not None:
+                        self._follow_host(host)
+            if not self.ssh_blocked:
+                return
+            real = clock.real_seconds(min(self.ssh_blocked.values()) - now)
+            # a frozen clock moves only when a test advances it: look again shortly
+            await asyncio.sleep(min(0.1, real) if real > 0 else 0.05)
+
+    def _should_listen(self, host) -> bool:
+        return host.up and host.name not in self.ssh_blocked
 
     def _follow_host(self, host) -> None:
         """A host's machine went away or came back (tui.drill.controllers): its SSH server
@@ -150,14 +189,14 @@ class DrillLab:
             return
         if host.name in self._following:
             return  # a start or stop is under way; it re-checks when done
-        if host.up != server.listening:
+        if self._should_listen(host) != server.listening:
             self._following.add(host.name)
             loop.create_task(self._sync_server(host, server))
 
     async def _sync_server(self, host, server) -> None:
         try:
-            while host.up != server.listening:
-                if host.up:
+            while self._should_listen(host) != server.listening:
+                if self._should_listen(host):
                     await server.start(host.ssh_port)
                 else:
                     await server.stop()
@@ -167,10 +206,10 @@ class DrillLab:
     async def stop(self) -> None:
         if self._follow_host in self.cluster.host_hooks:
             self.cluster.host_hooks.remove(self._follow_host)
-        for task in (self._kubelet, self._activity, self._encryption):
+        for task in (self._kubelet, self._activity, self._encryption, self._unblock):
             if task is not None:
                 task.cancel()
-        self._kubelet = self._activity = self._encryption = None
+        self._kubelet = self._activity = self._encryption = self._unblock = None
         for server in self.servers.values():
             await server.stop()
         await self.api.stop()

@@ -169,6 +169,9 @@ class DrillHost:
     # restarts, RST-09/RST-10); "bootstrapping" (kubelet restarted without PEMs: it asks for
     # new ones by CSR, RST-11)
     kubelet_certs: str = "valid"
+    # static pods kubelet is stuck on (live fault injection, tui.drill.inject): manifest file
+    # names whose containers neither stop nor start until released
+    stalled_pods: set[str] = field(default_factory=set)
 
     def container(self, name: str) -> Container | None:
         return next((c for c in self.containers if c.name == name and c.state == "Running"), None)

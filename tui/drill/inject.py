@@ -1,0 +1,737 @@
+"""Live fault injection into a drill cluster (issue #7): for trainers and for scenarios.
+
+One set of actions, three ways in:
+- `etcd-dr lab inject --inventory FILE ACTION [ARGS]` while `etcd-dr lab serve` runs: the
+  lab listens on a loopback control port (ControlServer) whose address and token it writes,
+  mode 0600, to `control.json` in the inventory's `.d/` directory (send_command);
+- a line typed in the lab serve terminal (`drop master-1`: execute);
+- a scenario's `drill.faults` entries inside `etcd-dr drill` (FaultSchedule: each fires when
+  its `at:` trigger does: a journal line of a step, or an amount of drill time).
+
+Every action changes the cluster's state the way the real fault would, and nothing else: the
+console sees it through SSH and the API like any other change, within one refresh.
+
+    drop-host HOST          the machine goes away: SSH refused, its etcd member stops
+    restore-host HOST       it comes back (its etcd member runs again if its pod does)
+    fill-db HOST            the member's database file grows to the quota: NOSPACE alarm
+    alarm HOST NOSPACE|CORRUPT   raise that alarm for the member
+    disarm                  clear every alarm (a file still at the quota raises NOSPACE again)
+    stall-pod HOST MANIFEST kubelet is stuck on that static pod: its containers neither stop
+                            nor start (a moved manifest has no effect) until released
+    release-pod HOST MANIFEST    kubelet gets on with it (its delays count from now)
+    drop-ssh HOST SECONDS   SSH connections refused for SECONDS of drill time, then back;
+                            the host and its etcd keep running
+    list                    what is injected now
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shlex
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from tui.drill import faults
+from tui.drill.kubelet import STATIC_PODS
+from tui.drill.model import DrillCluster, DrillHost
+from tui.errors import ConfigError, EtcdDrError
+
+__all__ = ["ACTIONS", "ALIASES", "ControlServer", "FaultSchedule", "InjectError", "apply",
+           "check_fault", "control_path", "execute", "fault_args", "parse", "send_command",
+           "usage"]
+
+GIB = 1024 ** 3
+MB = 1024 * 1024
+
+
+class InjectError(EtcdDrError):
+    """An injection that cannot be done as asked (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    params: tuple[str, ...]  # host | alarm | manifest | seconds, in the order typed
+    summary: str
+
+
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    Action("drop-host", ("host",), "the machine goes away: SSH refused, its etcd member stops"),
+    Action("restore-host", ("host",), "the machine comes back"),
+    Action("fill-db", ("host",), "the member's database file grows to the quota: NOSPACE"),
+    Action("alarm", ("host", "alarm"), "raise NOSPACE or CORRUPT for the member"),
+    Action("disarm", (), "clear every alarm"),
+    Action("stall-pod", ("host", "manifest"),
+           "kubelet is stuck on a static pod: no stop, no start until released"),
+    Action("release-pod", ("host", "manifest"), "kubelet gets on with that static pod"),
+    Action("drop-ssh", ("host", "seconds"), "SSH refused for SECONDS of drill time, then back"),
+    Action("list", (), "what is injected now"),
+)}
+# short words for the lab serve prompt
+ALIASES = {"drop": "drop-host", "down": "drop-host", "restore": "restore-host",
+           "up": "restore-host", "fill": "fill-db", "stall": "stall-pod",
+           "release": "release-pod", "ssh": "drop-ssh", "ls": "list", "status": "list"}
+ALARMS = ("NOSPACE", "CORRUPT")
+
+
+def usage() -> str:
+    width = max(len(_signature(a)) for a in ACTIONS.values())
+    lines = [f"  {_signature(a).ljust(width)}  {a.summary}" for a in ACTIONS.values()]
+    short = ", ".join(f"{k}={v}" for k, v in ALIASES.items())
+    return "\n".join(["actions:", *lines, f"short forms: {short}",
+                      "MANIFEST: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, "
+                      "keepalived (or the file name, e.g. etcd-pod.yaml)"])
+
+
+_SHOWN = {"alarm": "NOSPACE|CORRUPT"}
+
+
+def _signature(a: Action) -> str:
+    return " ".join([a.name, *(_SHOWN.get(p, p.upper()) for p in a.params)])
+
+
+def parse(words: list[str]) -> tuple[str, dict[str, Any]]:
+    """An action and its arguments as typed (`drop master-1`, `alarm master-0 nospace`):
+    the action's full name and apply()'s keyword arguments. InjectError when malformed."""
+    if not words:
+        raise InjectError("no action given", hint="Actions: " + ", ".join(ACTIONS))
+    name = ALIASES.get(words[0].lower(), words[0].lower())
+    action = ACTIONS.get(name)
+    if action is None:
+        raise InjectError(f"unknown action {words[0]!r}",
+                          hint="Actions: " + ", ".join(ACTIONS))
+    given = words[1:]
+    if len(given) != len(action.params):
+        raise InjectError(f"{action.name} takes {len(action.params)} argument(s), "
+                          f"{len(given)} given", hint=f"Usage: {_signature(action)}")
+    args: dict[str, Any] = {}
+    for param, value in zip(action.params, given):
+        if param == "seconds":
+            try:
+                args[param] = float(value.rstrip("s"))
+            except ValueError:
+                raise InjectError(f"{value!r} is not a number of seconds",
+                                  hint=f"Usage: {_signature(action)}") from None
+        elif param == "alarm":
+            args[param] = value.upper()
+        else:
+            args[param] = value
+    return action.name, args
+
+
+def execute(cluster: DrillCluster, lab, words: list[str]) -> str:
+    """Parse and apply one typed line (the lab serve prompt, the control port)."""
+    action, args = parse(words)
+    return apply(cluster, lab, action, **args)
+
+
+# --- the actions ---------------------------------------------------------------------------
+
+def apply(cluster: DrillCluster, lab, action: str, **args: Any) -> str:
+    """Inject `action` now; returns what happened, one line (list: several). `lab` is the
+    DrillLab serving the cluster (drop-ssh needs its SSH servers; the other actions work
+    on the cluster alone). Raises InjectError for a bad action, host or argument."""
+    name = ALIASES.get(action, action)
+    spec = ACTIONS.get(name)
+    if spec is None:
+        raise InjectError(f"unknown action {action!r}", hint="Actions: " + ", ".join(ACTIONS))
+    missing = [p for p in spec.params if args.get(p) in (None, "")]
+    if missing:
+        raise InjectError(f"{name} needs {', '.join(missing)}",
+                          hint=f"Usage: {_signature(spec)}")
+    unknown = sorted(set(args) - set(spec.params))
+    if unknown:
+        raise InjectError(f"{name} takes no {', '.join(unknown)}",
+                          hint=f"Usage: {_signature(spec)}")
+    return _HANDLERS[name](cluster, lab, **args)
+
+
+def _host(cluster: DrillCluster, name: str) -> DrillHost:
+    host = cluster.host(str(name))
+    if host is None:
+        raise InjectError(f"no host {name!r} in this drill",
+                          hint="Hosts: " + ", ".join(h.name for h in cluster.hosts))
+    return host
+
+
+def _member(cluster: DrillCluster, host: DrillHost):
+    member = cluster.member_of(host)
+    if member is None:
+        raise InjectError(f"{host.name} runs no etcd member",
+                          hint="Members: " + ", ".join(m.name for m in cluster.etcd.members))
+    return member
+
+
+def _manifest(name: str) -> str:
+    wanted = str(name).strip()
+    for spec in STATIC_PODS.values():
+        if wanted in (spec.manifest, spec.manifest.removesuffix(".yaml"),
+                      spec.manifest.removesuffix("-pod.yaml"), spec.pod_prefix):
+            return spec.manifest
+    raise InjectError(f"no static pod {name!r}",
+                      hint="Static pods: " + ", ".join(
+                          s.manifest.removesuffix("-pod.yaml").removesuffix(".yaml")
+                          for s in STATIC_PODS.values()))
+
+
+def _host_moved(cluster: DrillCluster, host: DrillHost) -> None:
+    """A host went away or came back: the lab's SSH server follows (cluster.host_hooks)."""
+    for hook in list(cluster.host_hooks):
+        hook(host)
+    cluster.changed()
+
+
+def _drop_host(cluster, lab, *, host):
+    h = _host(cluster, host)
+    if not h.up:
+        return f"{h.name} is already down"
+    h.up = False
+    member = cluster.member_of(h)
+    if member is not None:
+        member.running = False
+    _host_moved(cluster, h)
+    return (f"{h.name} is down: SSH connections refused"
+            + (", its etcd member stopped" if member is not None else "")
+            + f" (restore-host {h.name} brings it back)")
+
+
+def _restore_host(cluster, lab, *, host):
+    h = _host(cluster, host)
+    if h.up:
+        return f"{h.name} is already up"
+    h.up = True
+    member = cluster.member_of(h)
+    if member is not None and h.container("etcd") is not None:
+        member.running = True
+    _host_moved(cluster, h)
+    etcd = "no etcd member" if member is None else \
+        ("its etcd member runs again" if member.running else "its etcd pod is not running")
+    return f"{h.name} is back: SSH answers, {etcd}"
+
+
+def _fill_db(cluster, lab, *, host):
+    h = _host(cluster, host)
+    member = _member(cluster, h)
+    quota = cluster.etcd.quota_backend_bytes
+    # a runaway writer whose history was compacted: the file is at the quota, the data in
+    # use is what it was (free pages), so a defrag gives the space back
+    member.db_size = max(member.db_size, quota)
+    faults.raise_nospace(cluster, served=member)
+    cluster.changed()
+    alarmed = (member.member_id, "NOSPACE") in cluster.etcd.alarms
+    return (f"{h.name}: database file {_size(member.db_size)} at the quota "
+            f"({_size(quota)}), {_size(member.db_size_in_use)} in use; "
+            + ("NOSPACE raised: writes refused until a defrag and `etcdctl alarm disarm`"
+               if alarmed else "NOSPACE follows as soon as the member runs"))
+
+
+def _alarm(cluster, lab, *, host, alarm):
+    h = _host(cluster, host)
+    member = _member(cluster, h)
+    alarm = str(alarm).upper()
+    if alarm not in ALARMS:
+        raise InjectError(f"unknown alarm {alarm!r}", hint="Alarms: NOSPACE, CORRUPT")
+    if (member.member_id, alarm) in cluster.etcd.alarms:
+        return f"{h.name}: {alarm} is already raised"
+    cluster.etcd.alarms.append((member.member_id, alarm))
+    cluster.changed()
+    return f"{h.name}: {alarm} alarm raised (member {member.member_id:016x}); writes refused"
+
+
+def _disarm(cluster, lab):
+    alarms = list(cluster.etcd.alarms)
+    if not alarms:
+        return "no alarm was raised"
+    cluster.etcd.alarms.clear()
+    cluster.changed()
+    names = []
+    for member_id, alarm in alarms:
+        member = cluster.etcd.member(member_id)
+        names.append(f"{alarm} on {member.name if member else f'{member_id:016x}'}")
+    over = [m.name for m in faults.over_quota(cluster)]
+    return (f"disarmed {', '.join(names)}"
+            + (f"; {', '.join(over)} still at the quota: the next write raises NOSPACE again"
+               if over else ""))
+
+
+def _stall_pod(cluster, lab, *, host, manifest):
+    h = _host(cluster, host)
+    file = _manifest(manifest)
+    if file in h.stalled_pods:
+        return f"{h.name}: kubelet is already stuck on {file}"
+    h.stalled_pods.add(file)
+    for key in [k for k in h.kubelet_pending if k.startswith(file + "/")]:
+        del h.kubelet_pending[key]
+    cluster.changed()
+    return (f"{h.name}: kubelet is stuck on {file}: its containers neither stop nor start "
+            f"until release-pod {h.name} {file.removesuffix('.yaml').removesuffix('-pod')}")
+
+
+def _release_pod(cluster, lab, *, host, manifest):
+    h = _host(cluster, host)
+    file = _manifest(manifest)
+    if file not in h.stalled_pods:
+        return f"{h.name}: kubelet was not stuck on {file}"
+    h.stalled_pods.discard(file)
+    cluster.changed()
+    return f"{h.name}: kubelet gets on with {file} (its usual delays count from now)"
+
+
+def _drop_ssh(cluster, lab, *, host, seconds):
+    h = _host(cluster, host)
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        raise InjectError(f"{seconds!r} is not a number of seconds") from None
+    if seconds <= 0:
+        raise InjectError("drop-ssh needs a positive number of seconds")
+    if lab is None or not hasattr(lab, "block_ssh"):
+        raise InjectError("drop-ssh needs the lab that serves the hosts' SSH")
+    until = lab.block_ssh(h.name, seconds)
+    clock = cluster.clock
+    real = clock.real_seconds(seconds)
+    when = datetime.fromtimestamp(until, timezone.utc).strftime("%H:%M:%S")
+    pace = "" if clock.speed == 1 or clock.frozen else f" ({real:.3g} s real at x{clock.speed:g})"
+    return (f"{h.name}: SSH connections refused for {seconds:g} s of drill time{pace}, "
+            f"back at {when} drill time; the host and its etcd keep running")
+
+
+def _list(cluster, lab):
+    lines = []
+    now = cluster.clock.now()
+    for h in cluster.hosts:
+        notes = []
+        if not h.up:
+            notes.append("down")
+        until = getattr(lab, "ssh_blocked", {}).get(h.name) if lab is not None else None
+        if until is not None:
+            notes.append(f"SSH refused for {max(0.0, until - now):.0f} more s")
+        if h.stalled_pods:
+            notes.append("kubelet stuck on " + ", ".join(sorted(h.stalled_pods)))
+        member = cluster.member_of(h)
+        if member is not None:
+            if not member.running:
+                notes.append("etcd member not running")
+            if cluster.etcd.quota_backend_bytes and \
+                    member.db_size >= cluster.etcd.quota_backend_bytes:
+                notes.append(f"db {_size(member.db_size)} at the quota")
+            for member_id, alarm in cluster.etcd.alarms:
+                if member_id == member.member_id:
+                    notes.append(f"{alarm} alarm")
+        lines.append(f"{h.name}: {'; '.join(notes) if notes else 'nothing injected'}")
+    return "\n".join(lines)
+
+
+_HANDLERS: dict[str, Callable[..., str]] = {
+    "drop-host": _drop_host, "restore-host": _restore_host, "fill-db": _fill_db,
+    "alarm": _alarm, "disarm": _disarm, "stall-pod": _stall_pod,
+    "release-pod": _release_pod, "drop-ssh": _drop_ssh, "list": _list,
+}
+
+
+def _size(n: int) -> str:
+    return f"{n / GIB:.1f} GiB" if n >= GIB else f"{n / MB:.0f} MB"
+
+
+# --- a scenario's faults ------------------------------------------------------------------
+
+# what a `drill.faults` entry may say besides `at` and `action`, and apply()'s name for it
+_ENTRY_KEYS = {"host": "host", "alarm": "alarm", "manifest": "manifest", "pod": "manifest",
+               "seconds": "seconds", "for_seconds": "seconds"}
+
+
+def fault_args(entry: dict) -> tuple[str, dict[str, Any]]:
+    """A `drill.faults` entry's action and apply()'s keyword arguments."""
+    action = ALIASES.get(str(entry.get("action")), str(entry.get("action")))
+    args = {_ENTRY_KEYS[k]: v for k, v in entry.items() if k in _ENTRY_KEYS}
+    return action, args
+
+
+def check_fault(entry: Any) -> list[str]:
+    """What is wrong with one `drill.faults` entry (empty: nothing). For the scenario
+    loader, which names the file and key."""
+    if not isinstance(entry, dict):
+        return ["a fault is a mapping (at:, action:, host:, ...)"]
+    problems = []
+    action, args = fault_args(entry)
+    spec = ACTIONS.get(action)
+    if spec is None or action == "list":
+        problems.append(f"action {entry.get('action')!r} is not one of "
+                        + ", ".join(a for a in ACTIONS if a != "list"))
+    else:
+        missing = [p for p in spec.params if args.get(p) in (None, "")]
+        if missing:
+            problems.append(f"{action} needs {', '.join(missing)}")
+        extra = sorted(set(args) - set(spec.params))
+        if extra:
+            problems.append(f"{action} takes no {', '.join(extra)}")
+    unknown = sorted(set(entry) - set(_ENTRY_KEYS) - {"at", "action"})
+    if unknown:
+        problems.append(f"unknown key(s) {', '.join(unknown)}")
+    at = entry.get("at")
+    if not isinstance(at, dict):
+        problems.append("at: needs {step: ID, event: started|finished} or {after_seconds: N}")
+    elif "after_seconds" in at:
+        if not isinstance(at["after_seconds"], (int, float)) or at["after_seconds"] < 0:
+            problems.append("at.after_seconds must be a number of seconds >= 0")
+    elif not at.get("step") or at.get("event", "started") not in ("started", "finished"):
+        problems.append("at: needs {step: ID, event: started|finished} or {after_seconds: N}")
+    return problems
+
+
+class FaultSchedule:
+    """A scenario's `drill.faults`, each injected once when its `at:` trigger fires:
+    `{step: ID, event: started|finished}` (optionally `runbook: NAME`) when a journal line of
+    this process says so, or `{after_seconds: N}` of drill time after start().
+
+    Each injection is journaled as a runbook-level `fault` line (action, host, detail) in
+    `journal` if given, else in the journal whose line fired it (a time trigger: the last
+    open journal seen), else nowhere; then `on_fault(info)` is called with
+    {action, host, detail, at, ok} for the screen (it should not journal it again).
+
+        schedule = FaultSchedule(cluster, lab, scenario_faults, on_fault=notify)
+        schedule.start()   # in the running event loop; schedule.stop() at the end
+    """
+
+    def __init__(self, cluster: DrillCluster, lab, faults_: list[dict],
+                 on_fault: Callable[[dict], None] | None = None, *, journal=None):
+        problems = [f"faults[{i}]: {p}" for i, e in enumerate(faults_ or [])
+                    for p in check_fault(e)]
+        if problems:
+            raise ConfigError("; ".join(problems), where="drill.faults")
+        self.cluster = cluster
+        self.lab = lab
+        self.pending: list[dict] = list(faults_ or [])
+        self.fired: list[dict] = []
+        self.on_fault = on_fault
+        self.journal = journal
+        self._last_journal = None
+        self._started_at: float | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._timer: asyncio.Task | None = None
+        self._firing = False
+
+    def start(self) -> None:
+        from tui.journal import add_listener
+
+        self._started_at = self.cluster.clock.now()
+        self._unsubscribe = add_listener(self._on_record)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None  # time triggers are then checked at each journal line only
+        if loop is not None and any("after_seconds" in f["at"] for f in self.pending):
+            self._timer = loop.create_task(self._time_triggers(), name="drill-faults")
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def on_record(self, record: dict, journal=None) -> list[dict]:
+        """Feed one journal record (the listener does this for every line written);
+        returns what it fired."""
+        return self._on_record(journal, record)
+
+    def _on_record(self, journal, record: dict) -> list[dict]:
+        if journal is not None and record.get("event") != "fault":
+            self._last_journal = journal
+        due = [f for f in self.pending if self._matches(f["at"], record)]
+        return self._fire(due, journal)
+
+    def check_time(self) -> list[dict]:
+        """Fire the time triggers that are due by the drill clock."""
+        if self._started_at is None:
+            return []
+        now = self.cluster.clock.now()
+        due = [f for f in self.pending if "after_seconds" in f["at"]
+               and now >= self._started_at + float(f["at"]["after_seconds"])]
+        journal = self._last_journal if self._last_journal is not None and \
+            not self._last_journal.closed else None
+        return self._fire(due, journal)
+
+    def _matches(self, at: dict, record: dict) -> bool:
+        if "after_seconds" in at:
+            return self._started_at is not None and \
+                self.cluster.clock.now() >= self._started_at + float(at["after_seconds"])
+        if at.get("runbook") and record.get("runbook") != at["runbook"]:
+            return False
+        return record.get("step") == at.get("step") and \
+            record.get("event") == at.get("event", "started") and "command" not in record
+
+    def _fire(self, due: list[dict], journal) -> list[dict]:
+        if not due or self._firing:
+            return []
+        self._firing = True
+        out = []
+        try:
+            for entry in due:
+                if entry not in self.pending:
+                    continue
+                self.pending.remove(entry)
+                action, args = fault_args(entry)
+                try:
+                    detail, ok = apply(self.cluster, self.lab, action, **args), True
+                except EtcdDrError as e:
+                    detail, ok = f"not injected: {e.message}", False
+                info = {"action": action, "host": args.get("host"), "detail": detail,
+                        "at": dict(entry["at"]), "ok": ok}
+                self.fired.append(info)
+                out.append(info)
+                target = self.journal if self.journal is not None else journal
+                if target is not None and not target.closed:
+                    extra = {k: v for k, v in args.items() if k != "host"}
+                    target.write("-", "fault", [info["host"]] if info["host"] else [],
+                                 action=action, host=info["host"], detail=detail,
+                                 at=info["at"], **extra)
+                if self.on_fault is not None:
+                    self.on_fault(info)
+        finally:
+            self._firing = False
+        return out
+
+    async def _time_triggers(self) -> None:
+        clock = self.cluster.clock
+        while any("after_seconds" in f["at"] for f in self.pending):
+            self.check_time()
+            waits = [self._started_at + float(f["at"]["after_seconds"]) - clock.now()
+                     for f in self.pending if "after_seconds" in f["at"]]
+            if not waits:
+                return
+            real = clock.real_seconds(max(0.0, min(waits)))
+            # a frozen clock only moves when a test advances it: look again shortly
+            await asyncio.sleep(min(0.25, real) if real > 0 else 0.05)
+
+
+# --- the control port (lab serve <-> lab inject) -----------------------------------------
+
+CONTROL_FILE = "control.json"
+
+
+def control_path(inventory_path: str | os.PathLike) -> Path:
+    """Where `lab serve --inventory-out FILE` writes its control endpoint: FILE's `.d/`."""
+    p = Path(inventory_path)
+    return p.parent / (p.stem + ".d") / CONTROL_FILE
+
+
+class ControlServer:
+    """The lab's control port: one JSON line in ({token, words}), one out ({ok, message});
+    loopback only, and only for whoever can read the 0600 control file."""
+
+    def __init__(self, lab, path: str | os.PathLike,
+                 on_inject: Callable[[str, list[str], str, bool], None] | None = None):
+        self.lab = lab
+        self.path = Path(path)
+        self.on_inject = on_inject  # (source, words, message, ok)
+        self.token = secrets.token_urlsafe(32)
+        self._server: asyncio.base_events.Server | None = None
+        self.address = f"{getattr(lab, 'address_base', '127.0.3')}.251"
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.address, 0,
+                                                  limit=64 * 1024)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"address": self.address, "port": self.port, "token": self.token,
+                       "pid": os.getpid(), "cluster": self.lab.cluster.name,
+                       "scenario": self.lab.cluster.scenario}, f)
+            f.write("\n")
+        os.chmod(self.path, 0o600)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        try:
+            try:
+                raw = await asyncio.wait_for(reader.readline(), 10)
+                request = json.loads(raw)
+                token, words = request["token"], request["words"]
+                if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                    raise ValueError
+            except (asyncio.TimeoutError, ValueError, KeyError, TypeError, asyncio.LimitOverrunError):
+                return await _reply(writer, False, "malformed request")
+            if not isinstance(token, str) or not secrets.compare_digest(token, self.token):
+                return await _reply(writer, False, "wrong token: read it from the lab's "
+                                                   "control file")
+            try:
+                message, ok = execute(self.lab.cluster, self.lab, words), True
+            except EtcdDrError as e:
+                message, ok = e.message, False
+            if self.on_inject is not None and not (ok and parse(words)[0] == "list"):
+                self.on_inject("lab inject", words, message, ok)  # a query is not printed
+            await _reply(writer, ok, message)
+        finally:
+            writer.close()
+
+
+async def _reply(writer: asyncio.StreamWriter, ok: bool, message: str) -> None:
+    writer.write((json.dumps({"ok": ok, "message": message}) + "\n").encode())
+    try:
+        await writer.drain()
+    except OSError:
+        pass
+
+
+def send_command(inventory_path: str | os.PathLike, words: list[str],
+                 timeout: float = 10.0) -> str:
+    """`etcd-dr lab inject`: send one action to the lab serving this inventory; returns its
+    answer. ConfigError when no lab serves it; InjectError when the lab refused."""
+    path = control_path(inventory_path)
+    parse(words)  # a typo fails here, without the lab
+    try:
+        control = json.loads(path.read_text())
+        address, port, token = control["address"], int(control["port"]), control["token"]
+    except FileNotFoundError:
+        raise ConfigError("no lab serves this inventory (its control file does not exist)",
+                          where=str(path),
+                          hint=f"Start one with `etcd-dr lab serve --scenario NAME "
+                               f"--inventory-out {inventory_path}`") from None
+    except PermissionError:
+        raise ConfigError("cannot read the lab's control file", where=str(path),
+                          hint="Run lab inject as the user who runs lab serve") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError("the lab's control file is damaged", where=str(path),
+                          hint="Restart `etcd-dr lab serve`") from None
+    if not address.startswith("127."):
+        raise ConfigError("the lab's control address is not a loopback address",
+                          where=str(path))
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as s:
+            s.sendall((json.dumps({"token": token, "words": words}) + "\n").encode())
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except ConnectionRefusedError:
+        raise ConfigError("the lab that wrote this control file is not running (connection "
+                          "refused)", where=str(path),
+                          hint="Start `etcd-dr lab serve` again") from None
+    except OSError as e:
+        raise ConfigError(f"cannot reach the lab at {address}:{port} ({e.strerror or e})",
+                          where=str(path)) from None
+    try:
+        answer = json.loads(data)
+        ok, message = bool(answer["ok"]), str(answer["message"])
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError("the lab's answer was not understood", where=f"{address}:{port}") \
+            from None
+    if not ok:
+        raise InjectError(message)
+    return message
+
+
+def split_line(line: str) -> list[str]:
+    """A line typed at the lab serve prompt, as words (shell-like quoting)."""
+    try:
+        return shlex.split(line)
+    except ValueError as e:
+        raise InjectError(f"cannot read that line ({e})") from None
+
+
+# --- lab serve: the trainer's terminal -----------------------------------------------------
+
+class LabConsole:
+    """What `etcd-dr lab serve` adds to the lab: the control port, a prompt on its terminal
+    (a line per action: `drop master-1`, `help`), and a timed line for every injection."""
+
+    def __init__(self, lab, inventory_path: str | os.PathLike,
+                 echo: Callable[[str], None], *, clock: Callable[[], datetime] | None = None):
+        self.lab = lab
+        self.echo = echo
+        self.clock = clock or (lambda: datetime.now().astimezone())
+        self.control = ControlServer(lab, control_path(inventory_path), self.report)
+        self._stdin_fd: int | None = None
+        self._buffer = b""
+
+    async def start(self, stdin=None) -> None:
+        await self.control.start()
+        if stdin is not None and _isatty(stdin):
+            self._stdin_fd = stdin.fileno()
+            asyncio.get_running_loop().add_reader(self._stdin_fd, self._read_stdin)
+
+    async def stop(self) -> None:
+        if self._stdin_fd is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(self._stdin_fd)
+            except (RuntimeError, ValueError, OSError):
+                pass
+            self._stdin_fd = None
+        await self.control.stop()
+
+    @property
+    def reads_keys(self) -> bool:
+        return self._stdin_fd is not None
+
+    def keys_help(self) -> str:
+        return ("Type a fault to inject, e.g. `drop master-1`, `fill master-0`, "
+                "`ssh master-2 60`, `stall master-1 etcd`; `help` lists them all.")
+
+    def report(self, source: str, words: list[str], message: str, ok: bool) -> None:
+        """One line per injection, with the time (and the drill's time when it runs
+        faster): what was asked, from where, and what happened."""
+        now = self.clock()
+        stamp = now.strftime("%H:%M:%S")
+        clock = self.lab.cluster.clock
+        if clock.speed != 1 or clock.frozen:
+            stamp += f" (drill {clock.now_dt().astimezone(now.tzinfo).strftime('%H:%M:%S')})"
+        text = " ".join(words)
+        body = message.replace("\n", "\n    ")
+        self.echo(f"{stamp} {source}: {text}: {body}" if ok else
+                  f"{stamp} {source}: {text}: NOT injected: {body}")
+
+    def handle_line(self, line: str) -> None:
+        line = line.strip()
+        if not line:
+            return
+        if line.lower() in ("help", "?", "h"):
+            self.echo(usage())
+            return
+        try:
+            words = split_line(line)
+            message, ok = execute(self.lab.cluster, self.lab, words), True
+        except EtcdDrError as e:
+            words, message, ok = line.split(), e.message, False
+        self.report("keyboard", words, message, ok)
+
+    def _read_stdin(self) -> None:
+        try:
+            data = os.read(self._stdin_fd, 4096)
+        except OSError:
+            data = b""
+        if not data:  # the terminal went away: the lab goes on without its prompt
+            asyncio.get_running_loop().remove_reader(self._stdin_fd)
+            self._stdin_fd = None
+            return
+        self._buffer += data
+        while b"\n" in self._buffer:
+            raw, self._buffer = self._buffer.split(b"\n", 1)
+            self.handle_line(raw.decode("utf-8", "replace"))
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -26,15 +27,18 @@ class ConfirmStepScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         r = self.request
+        # commands, names and explanations are text: "[/x]" or "{.items[*]}" in a command
+        # is what will be sent, not markup (which would eat it or fail to parse)
         with Vertical(id="dialog", classes="confirm"):
-            yield Label(f"[b]{r.step.id} {r.step.title}[/b]")
-            yield Static(r.text, classes="explain")
+            yield Label(f"[b]{escape(r.step.id)} {escape(r.step.title)}[/b]")
+            yield Static(r.text, classes="explain", markup=False)
             if r.step.warning:
-                yield Static(f"[b]Warning:[/b] {r.step.warning}", classes="warning")
-            yield Static("\n".join(r.commands) or "(no command)", classes="commands")
+                yield Static(f"[b]Warning:[/b] {escape(r.step.warning)}", classes="warning")
+            yield Static("\n".join(r.commands) or "(no command)", classes="commands",
+                         markup=False)
             if self.typed:
-                yield Label(f"Type [b]{r.expected}[/b] and press Enter to go ahead; Escape "
-                            f"cancels and sends nothing.")
+                yield Label(f"Type [b]{escape(r.expected)}[/b] and press Enter to go ahead; "
+                            f"Escape cancels and sends nothing.")
                 yield Input(placeholder=r.expected, id="confirm-input")
             else:
                 with Horizontal(classes="buttons"):
@@ -72,8 +76,8 @@ class FailureScreen(ModalScreen[Decision]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="failure"):
-            yield Label(f"[b]{self.step_id} {self.title_text} failed[/b]")
-            yield Static(self.error, classes="error")
+            yield Label(f"[b]{escape(self.step_id)} {escape(self.title_text)} failed[/b]")
+            yield Static(self.error, classes="error", markup=False)
             yield Label("Retry it, skip it with a reason (written to the journal as an "
                         "override), or abort the run. Nothing else is sent meanwhile.")
             yield Input(placeholder="reason to skip (required to skip)", id="reason")

@@ -254,3 +254,48 @@ def test_headless_shows_countdowns_with_their_unit_and_warnings_on_stderr():
         "[RST-09] waiting: the API to answer (4m 10s left (drill time, x600))",
         "[RST-25] PV-1 check the volumes"]
     assert err.getvalue() == "[RST-25] WARNING: THE QUORUM GUARD IS STILL OFF\n"
+
+
+def _custom_action_runbook():
+    """A destructive custom action (no step.commands): it decides as it goes, its preview
+    says what it expects to send on each host."""
+    from tui.fleet.commands import Command as Cmd
+
+    script = "/usr/local/bin/disable-etcd.sh"
+
+    async def act(ctx, run):
+        for host in ("master-0", "master-1"):
+            await run.run(host, Cmd.of("true"))
+        return "disabled"
+
+    return Runbook(name="custom", title="Custom", steps=(
+        Step("C-1", "Disable etcd", "moves the etcd manifest away", action=act,
+             targets=Targets.CONTROL_PLANE, safety=Safety.DESTRUCTIVE, confirm=Confirm.YES_NO,
+             preview=lambda ctx: [(h, Cmd.of(script, privileged=True,
+                                             safety=Safety.DESTRUCTIVE))
+                                  for h in ("master-0", "master-1")]),
+    ))
+
+
+async def test_headless_confirmation_of_a_custom_action_shows_its_planned_commands(
+        backend, monkeypatch):
+    """`etcd-dr run` at a terminal: the prompt of a step without step.commands lists what
+    its preview says it will send, host by host, before the operator answers."""
+    import builtins
+    import io
+
+    from tui.runbooks.headless import HeadlessOperator
+
+    out = io.StringIO()
+    prompts = []
+    monkeypatch.setattr(builtins, "input", lambda prompt="": prompts.append(prompt) or "y")
+    op = HeadlessOperator(yes=False, out=out, interactive=True)
+    ctx = RunContext(backend=backend, journal=None, operator=op)
+    await Runner(_custom_action_runbook(), ctx).run()
+    lines = out.getvalue().splitlines()
+    asked = lines.index(next(l for l in lines if l.startswith("C-1 Disable etcd on ")))
+    assert lines[asked + 1:asked + 3] == [
+        "    master-0: sudo -n sh -c /usr/local/bin/disable-etcd.sh",
+        "    master-1: sudo -n sh -c /usr/local/bin/disable-etcd.sh"], lines
+    assert prompts == ["Go ahead? [y/N] "]
+    assert "[C-1] done: disabled" in lines

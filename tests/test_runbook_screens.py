@@ -149,3 +149,32 @@ async def test_countdowns_show_their_unit_and_warnings_are_red(drill_app, tmp_pa
         assert f"!! [{step}] something is still off" in screen.query_one("#run-log").lines
         assert [n.severity for n in app._notifications
                 if n.message == "something is still off"] == ["error"]
+
+
+async def test_the_confirmation_of_a_custom_action_lists_its_planned_commands(drill_app):
+    """The dialog for a step without step.commands shows what its preview says it will
+    send, host by host, as the runner puts it in the request (markup-like text verbatim)."""
+    import dataclasses
+
+    from tests.test_runbook_engine import ScriptedOperator, _custom_action_runbook
+    from screens.dialogs import ConfirmStepScreen
+    from tui.runbooks.context import RunContext
+    from tui.runbooks.runner import Runner
+
+    app = drill_app("healthy")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: populated(app), what="first snapshot")
+        runbook = _custom_action_runbook()
+        ctx = RunContext(backend=app.backend, journal=None, operator=ScriptedOperator())
+        request = Runner(runbook, ctx)._confirm_request(runbook.steps[0],
+                                                        ["master-0", "master-1"])
+        assert request.commands == ["master-0: sudo -n sh -c /usr/local/bin/disable-etcd.sh",
+                                    "master-1: sudo -n sh -c /usr/local/bin/disable-etcd.sh"]
+        # what an oc command looks like: brackets are text, not markup
+        request = dataclasses.replace(request, commands=request.commands + [
+            "API: oc get nodes -o jsonpath='{.items[*].metadata.name}' [/x] [b]"])
+        dialog = ConfirmStepScreen(request)
+        app.push_screen(dialog)
+        await wait_until(pilot, lambda: bool(dialog.query(".commands")), what="the dialog")
+        shown = str(dialog.query_one(".commands").render())
+        assert shown == "\n".join(request.commands)

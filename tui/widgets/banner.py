@@ -15,13 +15,19 @@ class ClusterBanner(Static):
     """
 
     def show(self, *, name: str, version: str | None, drill: bool, read_only: bool,
-             scenario: str | None = None, healthy: bool | None = None) -> None:
+             scenario: str | None = None, healthy: bool | None = None,
+             speed: float | None = None) -> None:
+        """`speed`: a drill's time factor (default: the app's backend's --speed); shown
+        when the drill's clock runs faster or slower than real time."""
         self.set_class(drill, "drill")
         self.set_class(not drill, "real")
         parts = []
         if drill:
             parts.append(f"DRILL // {name} // scenario {scenario or '?'} // simulated, not a real "
                          f"cluster")
+            factor = speed if speed is not None else self._backend_speed()
+            if factor is not None and factor != 1:
+                parts.append(f"time x{factor:g}")
         else:
             parts.append(f"REAL CLUSTER {name}")
         if version:
@@ -31,3 +37,10 @@ class ClusterBanner(Static):
         if healthy is not None:
             parts.append("healthy" if healthy else "DEGRADED")
         self.update(" | ".join(parts))
+
+    def _backend_speed(self) -> float | None:
+        try:
+            spec = self.app.backend.spec
+        except Exception:  # no app (a bare widget) or no backend: no factor to show
+            return None
+        return spec.speed if spec.is_drill else None

@@ -160,7 +160,8 @@ async def test_drop_ssh_refuses_connections_for_a_while_and_keeps_etcd_running(d
 
 @pytest.mark.parametrize("words, message", [
     (["frob"], "unknown action 'frob'"),
-    (["drop"], "drop-host takes 1 argument(s), 0 given"),
+    (["drop"], "drop-host takes 1 or 2 argument(s), 0 given"),
+    (["alarm", "master-0"], "alarm takes 2 argument(s), 1 given"),
     (["drop", "master-9"], "no host 'master-9' in this drill"),
     (["alarm", "master-0", "full"], "unknown alarm 'FULL'"),
     (["ssh", "master-0", "soon"], "'soon' is not a number of seconds"),
@@ -173,6 +174,25 @@ def test_bad_injections_say_what_is_wrong(words, message):
     with pytest.raises(InjectError) as e:
         inject.execute(cluster, None, words)
     assert message in e.value.message
+
+
+async def test_a_fault_for_a_while_undoes_itself_on_the_drill_clock(drill):
+    lab, cluster = drill.lab, drill.lab.cluster
+    text = inject.execute(cluster, lab, ["drop", "master-1", "90"])
+    assert "back after 90 s of drill time" in text
+    # a scenario's names for the arguments: member, pod, for_seconds; alarm's default
+    apply(cluster, lab, "stall-pod", host="master-2", pod="kube-apiserver", for_seconds=30)
+    apply(cluster, lab, "alarm", member="master-0")
+    assert cluster.etcd.alarms == [(cluster.etcd.member_by_name("master-0").member_id,
+                                    "NOSPACE")]
+    assert cluster.host("master-2").stalled_pods == {"kube-apiserver-pod.yaml"}
+    cluster.clock.advance(31)
+    await until(lambda: _async(not cluster.host("master-2").stalled_pods), what="release")
+    assert not cluster.host("master-1").up
+    cluster.clock.advance(60)
+    await until(lambda: _async(cluster.host("master-1").up), what="master-1 back")
+    await until(lambda: _async(lab.servers["master-1"].listening), what="SSH to listen")
+    assert cluster.member_of(cluster.host("master-1")).running
 
 
 def test_drop_ssh_needs_the_lab():
@@ -214,7 +234,7 @@ async def test_a_fault_fires_when_its_step_starts_and_is_journaled(drill, tmp_pa
     assert fault["step"] == "-" and fault["action"] == "drop-ssh"
     assert fault["host"] == "master-1" and fault["hosts"] == ["master-1"]
     assert "SSH connections refused for 60 s" in fault["detail"]
-    assert fault["at"] == {"step": "RST-08", "event": "started"}
+    assert fault["trigger"] == {"step": "RST-08", "event": "started"} and fault["ok"]
     # right after the step's started line, before anything the step sends
     assert [r["event"] for r in records][records.index(fault) - 1] == "started"
     assert schedule.pending and schedule.pending[0]["at"]["step"] == "RST-09"
@@ -243,6 +263,24 @@ async def test_a_fault_fires_after_drill_seconds(drill, tmp_path):
     assert alarms_of(await collect(drill)) == [("master-0", "NOSPACE")]
     (line,) = read_journal(tmp_path / "s.jsonl")
     assert line["event"] == "fault" and line["host"] == "master-0"
+
+
+async def test_scenario_style_faults_fire_on_a_failed_step_with_their_own_key_names(drill):
+    lab, cluster = drill.lab, drill.lab.cluster
+    schedule = FaultSchedule(cluster, lab, [
+        {"at": {"step": "DEF-MAN-2", "event": "failed"}, "action": "fill-db",
+         "member": "master-1"},
+        {"at": {"step": "DEF-MAN-2", "event": "failed"}, "action": "alarm",
+         "member": "master-2"},
+        {"at": {"step": "DEF-MAN-3", "event": "started"}, "action": "drop-ssh",
+         "host": "master-2", "for_seconds": 5}])
+    schedule.on_record({"step": "DEF-MAN-2", "event": "failed", "runbook": "defrag"})
+    assert [f["action"] for f in schedule.fired] == ["fill-db", "alarm"]
+    assert all(f["ok"] for f in schedule.fired)
+    assert alarms_of(await collect(drill)) == [("master-1", "NOSPACE"), ("master-2", "NOSPACE")]
+    # a per-command line of the step is not the step's own event
+    schedule.on_record({"step": "DEF-MAN-3", "event": "started", "command": "etcdctl ..."})
+    assert len(schedule.fired) == 2
 
 
 def test_a_fault_schedule_with_a_bad_entry_is_refused_naming_it():

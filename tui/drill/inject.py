@@ -11,17 +11,22 @@ One set of actions, three ways in:
 Every action changes the cluster's state the way the real fault would, and nothing else: the
 console sees it through SSH and the API like any other change, within one refresh.
 
-    drop-host HOST          the machine goes away: SSH refused, its etcd member stops
+    drop-host HOST [SECONDS]  the machine goes away: SSH refused, its etcd member stops
+                            (for SECONDS of drill time, then back; else until restore-host)
     restore-host HOST       it comes back (its etcd member runs again if its pod does)
     fill-db HOST            the member's database file grows to the quota: NOSPACE alarm
     alarm HOST NOSPACE|CORRUPT   raise that alarm for the member
     disarm                  clear every alarm (a file still at the quota raises NOSPACE again)
-    stall-pod HOST MANIFEST kubelet is stuck on that static pod: its containers neither stop
-                            nor start (a moved manifest has no effect) until released
+    stall-pod HOST MANIFEST [SECONDS]  kubelet is stuck on that static pod: its containers
+                            neither stop nor start (a moved manifest has no effect) until
+                            released (or SECONDS of drill time have passed)
     release-pod HOST MANIFEST    kubelet gets on with it (its delays count from now)
     drop-ssh HOST SECONDS   SSH connections refused for SECONDS of drill time, then back;
                             the host and its etcd keep running
     list                    what is injected now
+
+apply() also takes a scenario's names for the arguments: member (= host: a member is named
+after its host), pod (= manifest), for_seconds (= seconds); alarm defaults to NOSPACE.
 """
 
 from __future__ import annotations
@@ -59,16 +64,19 @@ class Action:
     name: str
     params: tuple[str, ...]  # host | alarm | manifest | seconds, in the order typed
     summary: str
+    optional: tuple[str, ...] = ()  # may follow the params
 
 
 ACTIONS: dict[str, Action] = {a.name: a for a in (
-    Action("drop-host", ("host",), "the machine goes away: SSH refused, its etcd member stops"),
+    Action("drop-host", ("host",), "the machine goes away: SSH refused, its etcd member "
+           "stops (for SECONDS, else until restore-host)", ("seconds",)),
     Action("restore-host", ("host",), "the machine comes back"),
     Action("fill-db", ("host",), "the member's database file grows to the quota: NOSPACE"),
     Action("alarm", ("host", "alarm"), "raise NOSPACE or CORRUPT for the member"),
     Action("disarm", (), "clear every alarm"),
     Action("stall-pod", ("host", "manifest"),
-           "kubelet is stuck on a static pod: no stop, no start until released"),
+           "kubelet is stuck on a static pod: no stop, no start until released (or for "
+           "SECONDS)", ("seconds",)),
     Action("release-pod", ("host", "manifest"), "kubelet gets on with that static pod"),
     Action("drop-ssh", ("host", "seconds"), "SSH refused for SECONDS of drill time, then back"),
     Action("list", (), "what is injected now"),
@@ -93,7 +101,8 @@ _SHOWN = {"alarm": "NOSPACE|CORRUPT"}
 
 
 def _signature(a: Action) -> str:
-    return " ".join([a.name, *(_SHOWN.get(p, p.upper()) for p in a.params)])
+    return " ".join([a.name, *(_SHOWN.get(p, p.upper()) for p in a.params),
+                     *(f"[{p.upper()}]" for p in a.optional)])
 
 
 def parse(words: list[str]) -> tuple[str, dict[str, Any]]:
@@ -107,11 +116,13 @@ def parse(words: list[str]) -> tuple[str, dict[str, Any]]:
         raise InjectError(f"unknown action {words[0]!r}",
                           hint="Actions: " + ", ".join(ACTIONS))
     given = words[1:]
-    if len(given) != len(action.params):
-        raise InjectError(f"{action.name} takes {len(action.params)} argument(s), "
-                          f"{len(given)} given", hint=f"Usage: {_signature(action)}")
+    low, high = len(action.params), len(action.params) + len(action.optional)
+    if not low <= len(given) <= high:
+        takes = str(low) if low == high else f"{low} or {high}"
+        raise InjectError(f"{action.name} takes {takes} argument(s), {len(given)} given",
+                          hint=f"Usage: {_signature(action)}")
     args: dict[str, Any] = {}
-    for param, value in zip(action.params, given):
+    for param, value in zip(action.params + action.optional, given):
         if param == "seconds":
             try:
                 args[param] = float(value.rstrip("s"))
@@ -141,15 +152,60 @@ def apply(cluster: DrillCluster, lab, action: str, **args: Any) -> str:
     spec = ACTIONS.get(name)
     if spec is None:
         raise InjectError(f"unknown action {action!r}", hint="Actions: " + ", ".join(ACTIONS))
+    args = _canonical(args)
+    if name == "alarm":
+        args.setdefault("alarm", "NOSPACE")
     missing = [p for p in spec.params if args.get(p) in (None, "")]
     if missing:
         raise InjectError(f"{name} needs {', '.join(missing)}",
                           hint=f"Usage: {_signature(spec)}")
-    unknown = sorted(set(args) - set(spec.params))
+    args = {k: v for k, v in args.items() if v is not None}
+    unknown = sorted(set(args) - set(spec.params) - set(spec.optional))
     if unknown:
         raise InjectError(f"{name} takes no {', '.join(unknown)}",
                           hint=f"Usage: {_signature(spec)}")
     return _HANDLERS[name](cluster, lab, **args)
+
+
+# a scenario's names for apply()'s arguments (tui.drill.scenario Fault.args)
+_ARG_NAMES = {"member": "host", "pod": "manifest", "for_seconds": "seconds"}
+
+
+def _canonical(args: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        name = _ARG_NAMES.get(key, key)
+        if name in out and value is not None and out[name] != value:
+            raise InjectError(f"both {key} and {name} given, and they differ")
+        if value is not None or name not in out:
+            out[name] = value
+    return out
+
+
+def _seconds(value) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise InjectError(f"{value!r} is not a number of seconds") from None
+    if seconds <= 0:
+        raise InjectError("the number of seconds must be positive")
+    return seconds
+
+
+def _for_a_while(cluster: DrillCluster, lab, seconds: float | None, undo: Callable[[], str],
+                 what: str) -> str:
+    """Undo a fault after `seconds` of drill time (the lab's timer); the text to add."""
+    if seconds is None:
+        return ""
+    if lab is None or not hasattr(lab, "call_at"):
+        raise InjectError(f"{what} for a while needs the lab's timer")
+    until = cluster.clock.now() + seconds
+    lab.call_at(until, undo)
+    return f"; back after {seconds:g} s of drill time ({_drill_time(until)})"
+
+
+def _drill_time(sim: float) -> str:
+    return datetime.fromtimestamp(sim, timezone.utc).strftime("%H:%M:%S") + " drill time"
 
 
 def _host(cluster: DrillCluster, name: str) -> DrillHost:
@@ -187,10 +243,13 @@ def _host_moved(cluster: DrillCluster, host: DrillHost) -> None:
     cluster.changed()
 
 
-def _drop_host(cluster, lab, *, host):
+def _drop_host(cluster, lab, *, host, seconds=None):
     h = _host(cluster, host)
+    seconds = None if seconds is None else _seconds(seconds)
     if not h.up:
         return f"{h.name} is already down"
+    later = _for_a_while(cluster, lab, seconds, lambda: _restore_host(cluster, lab, host=h.name),
+                         "drop-host")
     h.up = False
     member = cluster.member_of(h)
     if member is not None:
@@ -198,7 +257,7 @@ def _drop_host(cluster, lab, *, host):
     _host_moved(cluster, h)
     return (f"{h.name} is down: SSH connections refused"
             + (", its etcd member stopped" if member is not None else "")
-            + f" (restore-host {h.name} brings it back)")
+            + (later or f" (restore-host {h.name} brings it back)"))
 
 
 def _restore_host(cluster, lab, *, host):
@@ -260,17 +319,22 @@ def _disarm(cluster, lab):
                if over else ""))
 
 
-def _stall_pod(cluster, lab, *, host, manifest):
+def _stall_pod(cluster, lab, *, host, manifest, seconds=None):
     h = _host(cluster, host)
     file = _manifest(manifest)
+    seconds = None if seconds is None else _seconds(seconds)
     if file in h.stalled_pods:
         return f"{h.name}: kubelet is already stuck on {file}"
+    later = _for_a_while(cluster, lab, seconds,
+                         lambda: _release_pod(cluster, lab, host=h.name, manifest=file),
+                         "stall-pod")
     h.stalled_pods.add(file)
     for key in [k for k in h.kubelet_pending if k.startswith(file + "/")]:
         del h.kubelet_pending[key]
     cluster.changed()
-    return (f"{h.name}: kubelet is stuck on {file}: its containers neither stop nor start "
-            f"until release-pod {h.name} {file.removesuffix('.yaml').removesuffix('-pod')}")
+    return (f"{h.name}: kubelet is stuck on {file}: its containers neither stop nor start"
+            + (later or f" until release-pod {h.name} "
+                        f"{file.removesuffix('.yaml').removesuffix('-pod')}"))
 
 
 def _release_pod(cluster, lab, *, host, manifest):
@@ -285,21 +349,15 @@ def _release_pod(cluster, lab, *, host, manifest):
 
 def _drop_ssh(cluster, lab, *, host, seconds):
     h = _host(cluster, host)
-    try:
-        seconds = float(seconds)
-    except (TypeError, ValueError):
-        raise InjectError(f"{seconds!r} is not a number of seconds") from None
-    if seconds <= 0:
-        raise InjectError("drop-ssh needs a positive number of seconds")
+    seconds = _seconds(seconds)
     if lab is None or not hasattr(lab, "block_ssh"):
         raise InjectError("drop-ssh needs the lab that serves the hosts' SSH")
     until = lab.block_ssh(h.name, seconds)
     clock = cluster.clock
     real = clock.real_seconds(seconds)
-    when = datetime.fromtimestamp(until, timezone.utc).strftime("%H:%M:%S")
     pace = "" if clock.speed == 1 or clock.frozen else f" ({real:.3g} s real at x{clock.speed:g})"
     return (f"{h.name}: SSH connections refused for {seconds:g} s of drill time{pace}, "
-            f"back at {when} drill time; the host and its etcd keep running")
+            f"back at {_drill_time(until)}; the host and its etcd keep running")
 
 
 def _list(cluster, lab):
@@ -342,20 +400,33 @@ def _size(n: int) -> str:
 # --- a scenario's faults ------------------------------------------------------------------
 
 # what a `drill.faults` entry may say besides `at` and `action`, and apply()'s name for it
-_ENTRY_KEYS = {"host": "host", "alarm": "alarm", "manifest": "manifest", "pod": "manifest",
-               "seconds": "seconds", "for_seconds": "seconds"}
+_ENTRY_KEYS = {"host": "host", "member": "host", "alarm": "alarm", "manifest": "manifest",
+               "pod": "manifest", "seconds": "seconds", "for_seconds": "seconds"}
+TRIGGER_EVENTS = ("started", "finished", "failed")
+
+
+def _entry(entry: Any) -> Any:
+    """A fault as a mapping: a scenario's parsed Fault (tui.drill.scenario) or its YAML."""
+    if isinstance(entry, dict) or not hasattr(entry, "action"):
+        return entry
+    at = entry.at.to_json() if hasattr(entry.at, "to_json") else entry.at
+    return {"at": at, "action": entry.action, **dict(getattr(entry, "args", {}))}
 
 
 def fault_args(entry: dict) -> tuple[str, dict[str, Any]]:
     """A `drill.faults` entry's action and apply()'s keyword arguments."""
+    entry = _entry(entry)
     action = ALIASES.get(str(entry.get("action")), str(entry.get("action")))
-    args = {_ENTRY_KEYS[k]: v for k, v in entry.items() if k in _ENTRY_KEYS}
+    args = {_ENTRY_KEYS[k]: v for k, v in entry.items() if k in _ENTRY_KEYS and v is not None}
+    if action == "alarm":
+        args.setdefault("alarm", "NOSPACE")
     return action, args
 
 
 def check_fault(entry: Any) -> list[str]:
     """What is wrong with one `drill.faults` entry (empty: nothing). For the scenario
     loader, which names the file and key."""
+    entry = _entry(entry)
     if not isinstance(entry, dict):
         return ["a fault is a mapping (at:, action:, host:, ...)"]
     problems = []
@@ -368,7 +439,7 @@ def check_fault(entry: Any) -> list[str]:
         missing = [p for p in spec.params if args.get(p) in (None, "")]
         if missing:
             problems.append(f"{action} needs {', '.join(missing)}")
-        extra = sorted(set(args) - set(spec.params))
+        extra = sorted(set(args) - set(spec.params) - set(spec.optional))
         if extra:
             problems.append(f"{action} takes no {', '.join(extra)}")
     unknown = sorted(set(entry) - set(_ENTRY_KEYS) - {"at", "action"})
@@ -376,24 +447,27 @@ def check_fault(entry: Any) -> list[str]:
         problems.append(f"unknown key(s) {', '.join(unknown)}")
     at = entry.get("at")
     if not isinstance(at, dict):
-        problems.append("at: needs {step: ID, event: started|finished} or {after_seconds: N}")
+        problems.append("at: needs {step: ID, event: started|finished|failed} or "
+                        "{after_seconds: N}")
     elif "after_seconds" in at:
         if not isinstance(at["after_seconds"], (int, float)) or at["after_seconds"] < 0:
             problems.append("at.after_seconds must be a number of seconds >= 0")
-    elif not at.get("step") or at.get("event", "started") not in ("started", "finished"):
-        problems.append("at: needs {step: ID, event: started|finished} or {after_seconds: N}")
+    elif not at.get("step") or at.get("event", "started") not in TRIGGER_EVENTS:
+        problems.append("at: needs {step: ID, event: started|finished|failed} or "
+                        "{after_seconds: N}")
     return problems
 
 
 class FaultSchedule:
-    """A scenario's `drill.faults`, each injected once when its `at:` trigger fires:
-    `{step: ID, event: started|finished}` (optionally `runbook: NAME`) when a journal line of
-    this process says so, or `{after_seconds: N}` of drill time after start().
+    """A scenario's `drill.faults` (YAML mappings or tui.drill.scenario Fault values), each
+    injected once when its `at:` trigger fires: `{step: ID, event: started|finished|failed}`
+    (optionally `runbook: NAME`) when a journal line of this process says so, or
+    `{after_seconds: N}` of drill time after start().
 
-    Each injection is journaled as a runbook-level `fault` line (action, host, detail) in
-    `journal` if given, else in the journal whose line fired it (a time trigger: the last
-    open journal seen), else nowhere; then `on_fault(info)` is called with
-    {action, host, detail, at, ok} for the screen (it should not journal it again).
+    Each injection is journaled as a runbook-level `fault` line (action, host, detail,
+    trigger, ok) in `journal` if given, else in the journal whose line fired it (a time
+    trigger: the last open journal seen), else nowhere; then `on_fault(info)` is called with
+    {action, host, detail, trigger, ok} for the screen (it should not journal it again).
 
         schedule = FaultSchedule(cluster, lab, scenario_faults, on_fault=notify)
         schedule.start()   # in the running event loop; schedule.stop() at the end
@@ -407,7 +481,7 @@ class FaultSchedule:
             raise ConfigError("; ".join(problems), where="drill.faults")
         self.cluster = cluster
         self.lab = lab
-        self.pending: list[dict] = list(faults_ or [])
+        self.pending: list[dict] = [_entry(f) for f in faults_ or []]
         self.fired: list[dict] = []
         self.on_fault = on_fault
         self.journal = journal
@@ -466,7 +540,7 @@ class FaultSchedule:
         if at.get("runbook") and record.get("runbook") != at["runbook"]:
             return False
         return record.get("step") == at.get("step") and \
-            record.get("event") == at.get("event", "started") and "command" not in record
+            record.get("event") == (at.get("event") or "started") and "command" not in record
 
     def _fire(self, due: list[dict], journal) -> list[dict]:
         if not due or self._firing:
@@ -484,7 +558,7 @@ class FaultSchedule:
                 except EtcdDrError as e:
                     detail, ok = f"not injected: {e.message}", False
                 info = {"action": action, "host": args.get("host"), "detail": detail,
-                        "at": dict(entry["at"]), "ok": ok}
+                        "trigger": dict(entry["at"]), "ok": ok}
                 self.fired.append(info)
                 out.append(info)
                 target = self.journal if self.journal is not None else journal
@@ -492,7 +566,7 @@ class FaultSchedule:
                     extra = {k: v for k, v in args.items() if k != "host"}
                     target.write("-", "fault", [info["host"]] if info["host"] else [],
                                  action=action, host=info["host"], detail=detail,
-                                 at=info["at"], **extra)
+                                 trigger=info["trigger"], ok=ok, **extra)
                 if self.on_fault is not None:
                     self.on_fault(info)
         finally:

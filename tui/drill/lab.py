@@ -9,11 +9,13 @@ very same code paths as to a real cluster.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import asyncssh
 import yaml
@@ -47,7 +49,9 @@ class DrillLab:
         # SSH refused on these hosts until that simulated time (tui.drill.inject drop-ssh);
         # the host itself, and its etcd, keep running
         self.ssh_blocked: dict[str, float] = {}
-        self._unblock: asyncio.Task | None = None
+        # things to do at a simulated time (a fault injected for a while ends): (when, fn)
+        self._timed: list[tuple[float, Callable[[], object]]] = []
+        self._timer: asyncio.Task | None = None
         self._kubelet: asyncio.Task | None = None
         self._activity: asyncio.Task | None = None
         self._encryption: asyncio.Task | None = None
@@ -153,24 +157,36 @@ class DrillLab:
         until = max(self.ssh_blocked.get(host_name, 0.0), self.cluster.clock.now() + seconds)
         self.ssh_blocked[host_name] = until
         self._follow_host(host)
-        if self._unblock is None or self._unblock.done():
-            self._unblock = asyncio.get_running_loop().create_task(
-                self._unblock_when_due(), name="drill-ssh-unblock")
+
+        def unblock() -> None:
+            if self.ssh_blocked.get(host_name, until) <= until:  # not extended meanwhile
+                self.ssh_blocked.pop(host_name, None)
+                self._follow_host(host)
+
+        self.call_at(until, unblock)
         return until
 
-    async def _unblock_when_due(self) -> None:
+    def call_at(self, when: float, fn: Callable[[], object]) -> None:
+        """Call `fn` once the simulated clock reaches `when` (needs the running loop)."""
+        self._timed.append((when, fn))
+        if self._timer is None or self._timer.done():
+            self._timer = asyncio.get_running_loop().create_task(self._run_timed(),
+                                                                 name="drill-timed")
+
+    async def _run_timed(self) -> None:
         clock = self.cluster.clock
-        while self.ssh_blocked:
+        while self._timed:
             now = clock.now()
-            for name, until in list(self.ssh_blocked.items()):
-                if now >= until:
-                    del self.ssh_blocked[name]
-                    host = self.cluster.host(name)
-                    if host is not None:
-                        self._follow_host(host)
-            if not self.ssh_blocked:
+            due = [item for item in self._timed if item[0] <= now]
+            for item in sorted(due, key=lambda i: i[0]):
+                self._timed.remove(item)
+                try:
+                    item[1]()
+                except Exception:  # one broken undo must not stop the others
+                    logging.getLogger(__name__).exception("drill timer %r failed", item[1])
+            if not self._timed:
                 return
-            real = clock.real_seconds(min(self.ssh_blocked.values()) - now)
+            real = clock.real_seconds(min(w for w, _ in self._timed) - clock.now())
             # a frozen clock moves only when a test advances it: look again shortly
             await asyncio.sleep(min(0.1, real) if real > 0 else 0.05)
 
@@ -206,10 +222,11 @@ class DrillLab:
     async def stop(self) -> None:
         if self._follow_host in self.cluster.host_hooks:
             self.cluster.host_hooks.remove(self._follow_host)
-        for task in (self._kubelet, self._activity, self._encryption, self._unblock):
+        for task in (self._kubelet, self._activity, self._encryption, self._timer):
             if task is not None:
                 task.cancel()
-        self._kubelet = self._activity = self._encryption = self._unblock = None
+        self._kubelet = self._activity = self._encryption = self._timer = None
+        self._timed.clear()
         for server in self.servers.values():
             await server.stop()
         await self.api.stop()

@@ -434,3 +434,28 @@ def test_keys_typed_in_the_lab_serve_terminal_inject(lab_serve):
     text = served.stderr()
     assert "keyboard: drop master-2: master-2 is down" in text
     assert "keyboard: frob: NOT injected: unknown action 'frob'" in text
+
+
+# --- the console: an injection shows on the status screen within one refresh -------------
+
+async def test_the_console_shows_an_injection_within_one_refresh(drill_app):
+    from tests.conftest import populated, wait_until
+    from tui.widgets.panel import InfoPanel
+
+    refresh = 1.0
+    app = drill_app("healthy", refresh_interval=refresh)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: populated(app), what="status")
+        alarms = app.screen.query_one("#alarms", InfoPanel)
+        await wait_until(pilot, lambda: str(alarms.content) == "none", what="no alarms")
+        lab = app.backend.lab
+        apply(lab.cluster, lab, "alarm", host="master-2", alarm="CORRUPT")
+        apply(lab.cluster, lab, "drop-host", host="master-1")
+        t0 = time.monotonic()
+        await wait_until(pilot, lambda: "CORRUPT on master-2" in str(alarms.content),
+                         timeout=refresh + 5, what="the alarm on screen")
+        await wait_until(pilot, lambda: next(h.state for h in app.snapshot.hosts
+                                             if h.name == "master-1") in GONE,
+                         timeout=refresh + 5, what="master-1 gone")
+        # one refresh interval, plus the collection's own time
+        assert time.monotonic() - t0 < refresh + 3

@@ -198,3 +198,34 @@ async def test_the_slow_read_of_a_cluster_without_quorum_is_announced_before_it(
     await preflight_report(ctx, "quorum-restore")
     assert ("note", "reading the cluster (etcd without quorum answers slowly)...") in \
         seen_before_collect
+
+
+async def test_rst03_copies_a_backup_from_another_cluster_host_and_checks_it(drill, tmp_path):
+    from tui.runbooks.model import Runbook
+
+    backend = await drill("healthy")
+    cluster = backend.lab.cluster
+    source, target = cluster.host("master-1"), cluster.host("master-0")
+    ts = "2026-11-20_101010"
+    files = {f"snapshot_{ts}.db": b"etcd snapshot stand-in\n" * 50,
+             f"static_kuberesources_{ts}.tar.gz": b"static resources stand-in\n" * 20}
+    for name, content in files.items():
+        source.files[f"/home/core/elsewhere/{name}"] = content
+    restored = "/home/core/assets/restored"
+    ctx = ctx_for(backend, tmp_path, recovery_host="master-0", backup_dir=restored,
+                  backup_source="master-1:/home/core/elsewhere", lost_hosts=[],
+                  path="4.12-4.13")
+    step = restore_runbook("4.12-4.13").step("RST-03")
+    await Runner(Runbook(name="restore", title="t", steps=(step,)), ctx).run()
+    for name, content in files.items():
+        assert target.files[f"{restored}/{name}"] == content
+    records = read_journal(tmp_path / "j.jsonl")
+    done = [r for r in records if r["step"] == "RST-03" and r["event"] == "finished"
+            and "detail" in r]
+    assert any("copied 2 file(s)" in e.text and "sha256 verified on both hosts" in e.text
+               for e in ctx.operator.events)
+    assert any("snapshot_2026-11-20_101010.db and static_kuberesources" in r["detail"]
+               for r in done)  # the check on the recovery host holds afterwards
+    sums = [r for r in records if "sha256sum" in (r.get("command") or "")
+            and r["event"] == "finished"]
+    assert {tuple(r["hosts"]) for r in sums} == {("master-0",), ("master-1",)}

@@ -95,7 +95,7 @@ NOT_SIMULATED = {
     "gunzip", "chmod", "chown", "curl", "wget", "podman", "ps", "kill", "pkill", "top",
     "kubectl", "rsync", "scp", "ssh", "diff", "mount", "umount", "lsblk", "openssl",
     "nmcli", "ss", "netstat", "rpm-ostree", "rpm", "dnf", "yum", "python3", "perl", "watch",
-    "timeout", "nohup", "base64", "md5sum", "sha1sum", "realpath", "yes", "printenv",
+    "timeout", "nohup", "md5sum", "sha1sum", "realpath", "yes", "printenv",
     "column", "ionice", "nice", "chroot", "su", "passwd", "reboot", "shutdown", "poweroff",
     "halt", "runc", "crio", "kubelet", "ostree",
 }

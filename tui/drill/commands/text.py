@@ -650,3 +650,48 @@ async def seq(ctx: CommandContext, argv: list[str]) -> int:
         ctx.out("".join(f"{v}\n" for v in values[start:start + 4096]))
         await asyncio.sleep(0)
     return 0
+
+
+# --- base64 ----------------------------------------------------------------------------------
+
+
+@command("base64")
+async def base64_(ctx: CommandContext, argv: list[str]) -> int:
+    """GNU base64: encode FILE (or stdin) wrapped at -w COLS (76; 0 = no wrapping), or -d
+    decode. The drill's files hold text, so decoded bytes are written back as text."""
+    import base64 as b64
+    import binascii
+
+    p_name = argv[0]
+    opts, files = gnu_getopt(p_name, argv[1:], "dw:i",
+                             {"decode": False, "wrap": True, "ignore-garbage": False})
+    decode = any(o in ("-d", "--decode") for o, _ in opts)
+    width = 76
+    for o, v in opts:
+        if o in ("-w", "--wrap"):
+            if not (v or "").isdigit():
+                ctx.err(f"{p_name}: invalid wrap size: {quote(v or '')}\n")
+                return 1
+            width = int(v)
+    if len(files) > 1:
+        ctx.err(f"{p_name}: extra operand {quote(files[1])}\n")
+        return 1
+    name = files[0] if files else "-"
+    try:
+        data = ctx.stdin.read().encode() if name == "-" else ctx.vfs.read(name)
+    except FsError as e:
+        ctx.err(f"{p_name}: {name}: {e.strerror}\n")
+        return 1
+    if decode:
+        try:
+            ctx.out(b64.b64decode(b"".join(data.split()), validate=True).decode(
+                "utf-8", "surrogateescape"))
+        except (binascii.Error, ValueError):
+            ctx.err(f"{p_name}: invalid input\n")
+            return 1
+        return 0
+    text = b64.b64encode(data).decode()
+    if width:
+        text = "\n".join(text[i:i + width] for i in range(0, len(text), width))
+    ctx.out(text + "\n" if text and width else text)
+    return 0

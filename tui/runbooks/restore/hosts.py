@@ -6,7 +6,7 @@ QRS-03)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tui.fleet.commands import Command, Safety
 from tui.journal import read_journal
@@ -86,9 +86,7 @@ async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
     if source_host == target and source_dir.rstrip("/") == directory.rstrip("/"):
         return f"the backup is already in {directory} on {target}"
     if source_host is not None:
-        run.fail(f"the backup is on {source_host}:{source_dir}; copy it to {target}:{directory} "
-                 f"first (as the procedure does, e.g. `scp -3 core@{source_host}:{source_dir}/* "
-                 f"core@{target}:{directory}/` after making the files readable), then retry")
+        return await _copy_from_host(ctx, run, source_host, source_dir, target, directory)
     from tui.fleet.transfer import copy_dir_to_host
 
     run.show("note", f"copying {source_dir} (this machine) to {target}:{directory}", [target])
@@ -100,7 +98,100 @@ async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
     return f"copied {len(result.files)} file(s), {result.bytes} bytes, checksums verified"
 
 
+_SHA256 = re.compile(r"^\\?([0-9a-f]{64}) ")
+
+
+async def _sha256_on(run: StepRun, host: str, path: str) -> str:
+    r = await run.run(host, _priv("sha256sum", path, timeout=300))
+    m = _SHA256.match(r.stdout) if r.ok else None
+    if m is None:
+        run.fail(f"{host}: sha256sum {path} failed: "
+                 f"{r.error or r.stderr.strip() or f'exit status {r.exit_status}'}")
+    return m.group(1)
+
+
+async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir: str,
+                          target: str, directory: str) -> str:
+    """The backup sits on another cluster host: the console copies it to the recovery host
+    over the sessions it holds. Each file is read on the source with `sudo base64 -w0` (root
+    reads the backup whatever its mode; base64 keeps the binary snapshot intact as text),
+    kept in a private temporary directory here, written on the target with
+    `sudo sh -c 'base64 -d > FILE'`, and its sha256 checked on both ends against this
+    machine's. No SFTP: the drill's SSH servers have none, and the files are root's."""
+    import base64
+    import hashlib
+    import shlex
+    import tempfile
+    from pathlib import Path
+
+    state = ctx.fleet.status[source].state
+    if not state.usable:
+        run.fail(f"the backup is on {source}:{source_dir} but {source} is {state.value}: copy "
+                 f"it to {target}:{directory} by hand, then retry")
+    ok, listing = await _listing(ctx, source, source_dir)
+    if not ok:
+        run.fail(f"cannot list {source_dir} on {source}: {listing}")
+    check = check_backup_listing(listing, source_dir)
+    if not check.ok:
+        run.fail(f"{source}:{source_dir}: " + "; ".join(check.problems))
+    names = [check.snapshot, check.static_kuberesources]
+    run.show("note", f"copying {', '.join(names)} from {source}:{source_dir} to "
+                     f"{target}:{directory} (base64 over SSH, sha256 checked)", [source, target])
+    mk = await run.run(target, _priv("mkdir", "-p", directory, safety=Safety.MUTATING))
+    if not mk.ok:
+        run.fail(f"{target}: cannot make {directory}: {mk.stderr.strip() or mk.error}")
+    total = 0
+    with tempfile.TemporaryDirectory(prefix="etcd-dr-backup-") as tmp:  # mode 0700
+        for name in names:
+            src, dst = f"{source_dir.rstrip('/')}/{name}", f"{directory.rstrip('/')}/{name}"
+            want = await _sha256_on(run, source, src)
+            read = _priv("base64", "-w0", src, timeout=600)
+            run.journal("started", [source], command=read.redacted(ctx.use_sudo))
+            r = await ctx.fleet.run_one(source, read, quiet=True)  # not the file on screen
+            try:
+                data = base64.b64decode("".join(r.stdout.split()), validate=True) if r.ok \
+                    else None
+            except ValueError:
+                data = None
+            if data is None or hashlib.sha256(data).hexdigest() != want:
+                run.journal("failed", [source], command=read.redacted(ctx.use_sudo),
+                            exit_status=r.exit_status)
+                run.fail(f"{source}: reading {src} failed: " + (
+                    r.error or r.stderr.strip() or f"exit status {r.exit_status}" if not r.ok
+                    else "what arrived does not match its sha256 on the host"))
+            Path(tmp, name).write_bytes(data)
+            run.journal("finished", [source], command=read.redacted(ctx.use_sudo),
+                        exit_status=r.exit_status, bytes=len(data), sha256=want)
+            local = Path(tmp, name).read_bytes()
+            write = _priv("sh", "-c", f"base64 -d > {shlex.quote(dst)}",
+                          safety=Safety.MUTATING, timeout=600)
+            write = replace(write, stdin=base64.b64encode(local).decode())
+            w = await run.run(target, write)
+            if not w.ok:
+                run.fail(f"{target}: writing {dst} failed: "
+                         f"{w.stderr.strip() or w.error or f'exit status {w.exit_status}'}")
+            got = await _sha256_on(run, target, dst)
+            if got != want:
+                run.fail(f"checksum mismatch after copying {name} to {target}: sha256 on "
+                         f"{source} {want[:12]}…, on {target} {got[:12]}…")
+            total += len(local)
+    done = (f"copied {len(names)} file(s), {total} bytes, from {source}:{source_dir} to "
+            f"{target}:{directory}; sha256 verified on both hosts")
+    run.show("note", done, [source, target])  # the step's check has the last word
+    return done
+
+
 def _copy_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+    source_host, source_dir = _backup_source(ctx)
+    target = ctx.params.get("recovery_host") or "?"
+    directory = ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
+    if source_host is not None and (source_host, source_dir.rstrip("/")) != \
+            (target, directory.rstrip("/")):
+        each = f"{source_dir.rstrip('/')}/<each backup file>"
+        return [(source_host, _priv("base64", "-w0", each)),
+                (target, _priv("sh", "-c", f"base64 -d > {directory.rstrip('/')}/<each backup "
+                                           f"file>", safety=Safety.MUTATING)),
+                (target, _priv("sha256sum", f"{directory.rstrip('/')}/<each backup file>"))]
     return [(ctx.params.get("recovery_host") or "?",
              Command.of("ls", "-1", ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR,
                         privileged=True))]

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Log, Static
 
@@ -64,6 +65,15 @@ class ScreenOperator:
 
 class RunbookScreen(Screen):
     RUNBOOK = ""  # the registry name
+
+    class RunEnded(Message):
+        """A run ended: done, aborted or refused (before its first step), with what the
+        operator was told. It bubbles to the app (a drill session counts refusals)."""
+
+        def __init__(self, runbook: str, outcome: str, message: str = "") -> None:
+            super().__init__()
+            self.runbook, self.outcome, self.message = runbook, outcome, message
+
     BINDINGS = [
         Binding("g", "start", "Run"),
         Binding("escape", "app.switch_mode('status')", "Status", show=False),
@@ -218,6 +228,7 @@ class RunbookScreen(Screen):
         inv = backend.inventory
         self.running = True
         self.finished = None
+        self._last_error = ""
         self.refresh_bindings()
         self._run_started = time.monotonic()
         if self.journal_path is None:
@@ -234,6 +245,7 @@ class RunbookScreen(Screen):
             self.finished = "done"
         except EtcdDrError as e:
             self.finished = "refused" if e.exit_code == 2 else "aborted"
+            self._last_error = e.message
             log.write_line(f"!! {e.message}")
             self.notify(e.message, severity="error", timeout=20)
         finally:
@@ -242,6 +254,8 @@ class RunbookScreen(Screen):
             self.resume = None
             self.refresh_bindings()
             self._tick()
+        self.post_message(self.RunEnded(self.RUNBOOK, self.finished or "aborted",
+                                        self._last_error))
         self.run_finished()
 
     def run_finished(self) -> None:

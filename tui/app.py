@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from textual.app import App
 from textual.binding import Binding
@@ -17,6 +17,9 @@ from tui.backend import Backend, BackendSpec
 from tui.errors import EtcdDrError
 from tui.fleet.fleet import FleetEvent
 from tui.status.snapshot import StatusSnapshot
+
+if TYPE_CHECKING:
+    from tui.drill.session import DrillSession
 
 
 def _screen(module: str, name: str):
@@ -56,7 +59,7 @@ class HostCommands(Provider):
 
 
 class EtcdDrApp(App):
-    CSS_PATH = str(asset_path("etcd_dr.tcss"))
+    CSS_PATH = [str(asset_path("etcd_dr.tcss")), str(asset_path("drill.tcss"))]
     TITLE = "etcd-dr"
     COMMANDS = App.COMMANDS | {HostCommands}
     # runbook screens are imported when first opened: the status view comes up sooner
@@ -76,6 +79,9 @@ class EtcdDrApp(App):
         Binding("e", "switch_mode('encryption')", "Encryption"),
         Binding("d", "switch_mode('defrag')", "Defrag"),
         Binding("R", "switch_mode('restore')", "Restore"),
+        # a drill session's (hidden elsewhere)
+        Binding("h", "hint", "Hint"),
+        Binding("D", "debrief", "Debrief"),
     ]
     # runbook screens change the cluster: a read-only console does not even offer them (the
     # restore wizard is offered: in a disaster its preflight and plan are worth reading; its
@@ -83,9 +89,14 @@ class EtcdDrApp(App):
     MUTATING_MODES = ("backup", "encryption", "defrag")
 
     def __init__(self, backend: Backend, *, refresh_interval: float = 2.0,
-                 clock: Callable[[], float] = time.time, resume_path: str | None = None):
+                 clock: Callable[[], float] = time.time, resume_path: str | None = None,
+                 session: DrillSession | None = None):
         super().__init__()
         self.backend = backend
+        # a drill session (`etcd-dr drill`): briefing, RTO clock, hints, mistakes, debrief
+        self.session = session
+        self.fault_schedule = None
+        self._session_unsubscribe: Callable[[], None] | None = None
         self.refresh_interval = refresh_interval
         self.clock = clock
         self.resume_path = resume_path
@@ -100,6 +111,8 @@ class EtcdDrApp(App):
 
     def on_mount(self) -> None:
         self.run_worker(self._start_backend(), name="start", exit_on_error=False)
+        if self.session is not None:
+            self._start_session()
 
     async def _start_backend(self) -> None:
         await self.backend.start(wait=False)
@@ -111,6 +124,7 @@ class EtcdDrApp(App):
         if screen is not None:
             screen.ensure_log_panes([h.name for h in self.backend.inventory.hosts])
         self.set_interval(self.refresh_interval, self.action_refresh)
+        self._attach_faults()
         # first picture as soon as the connections settle, not one interval later
         await self.backend.fleet.wait_settled()
         self.action_refresh()
@@ -153,7 +167,121 @@ class EtcdDrApp(App):
         screen.start_resume(path, state)
 
     async def on_unmount(self) -> None:
+        self._stop_session()
         await self.backend.close()
+
+    # --- a drill session -------------------------------------------------------------------
+
+    def _start_session(self) -> None:
+        from screens.briefing import BriefingScreen
+
+        session = self.session
+        session.listeners.append(self._on_session_event)
+        try:
+            from tui.journal import add_listener
+        except ImportError:  # a journal without listeners: the session sees no runbook line
+            add_listener = None
+        if add_listener is not None:
+            self._session_unsubscribe = add_listener(
+                lambda journal, record: session.observe(record, path=journal.path))
+        self.screen_change_signal.subscribe(self, self._add_strip)
+        self.call_later(self._add_strip, self.screen)
+        self.push_screen(BriefingScreen(session), lambda _: self._begin_session())
+
+    def _begin_session(self) -> None:
+        self.session.start()
+        self._refresh_strips()
+
+    def _refresh_strips(self) -> None:
+        from tui.widgets.drill_session import DrillStrip
+
+        for screen in self.screen_stack:
+            for strip in screen.query(DrillStrip):
+                strip.refresh_strip()
+
+    def _add_strip(self, screen) -> None:
+        """The drill strip on every full screen (dialogs sit on top of one that has it)."""
+        from textual.screen import ModalScreen
+
+        from tui.widgets.drill_session import DrillStrip
+
+        if self.session is None or isinstance(screen, ModalScreen) or screen.query(DrillStrip):
+            return
+        screen.mount(DrillStrip(self.session, id="drill-strip"))
+
+    def _attach_faults(self) -> None:
+        """The scenario's `drill.faults`, injected when their triggers fire."""
+        session = self.session
+        lab = self.backend.lab
+        if session is None or lab is None or not (session.drill and session.drill.faults):
+            return
+        try:
+            from tui.drill.inject import FaultSchedule
+        except ImportError:
+            self.notify("This build cannot inject the scenario's faults (no tui.drill.inject).",
+                        severity="warning")
+            return
+
+        def on_fault(info: dict) -> None:
+            self.notify(f"Fault: {info.get('detail')}", severity="warning", timeout=10)
+
+        try:
+            self.fault_schedule = FaultSchedule(lab.cluster, lab, list(session.drill.faults),
+                                                on_fault)
+            self.fault_schedule.start()
+        except EtcdDrError as e:
+            self.notify(f"The scenario's faults are not injected: {e.message}",
+                        severity="error", timeout=20)
+
+    def _stop_session(self) -> None:
+        if self.fault_schedule is not None:
+            self.fault_schedule.stop()
+            self.fault_schedule = None
+        if self._session_unsubscribe is not None:
+            self._session_unsubscribe()
+            self._session_unsubscribe = None
+        if self.session is not None:
+            self.session.flush_pending()
+
+    def _on_session_event(self, event: str, fields: dict) -> None:
+        self.call_later(self._refresh_strips)
+        if event == "mistake":
+            self.notify(f"Mistake ({fields.get('kind')}): {fields.get('detail')}",
+                        title="drill: -10", severity="warning", timeout=15)
+        elif event == "score":
+            self.call_later(self.action_debrief)
+
+    def action_hint(self) -> None:
+        if self.session is None:
+            return
+        hint = self.session.take_hint()
+        if hint is None:
+            self.notify("No hints left." if self.session.scored else
+                        "A free drill has no hints.", severity="information")
+            return
+        cost = "" if self.session.ended is not None else " (-5)"
+        self.notify(hint.text, title=f"Hint {hint.n}{cost}", timeout=60)
+
+    def action_debrief(self) -> None:
+        from screens.debrief import DebriefScreen
+
+        if self.session is None or isinstance(self.screen, DebriefScreen):
+            return
+        self.push_screen(DebriefScreen(self.session))
+
+    def on_runbook_screen_run_ended(self, message) -> None:
+        if self.session is not None and message.outcome == "refused":
+            self.session.refused(message.runbook, message.message or "refused before it began")
+
+    def on_input_submitted(self, event) -> None:
+        """A typed confirmation typed wrong (the dialog asks again; the session counts it)."""
+        screen = self.screen
+        request = getattr(screen, "request", None)
+        if self.session is None or not getattr(screen, "typed", False) or request is None:
+            return
+        typed = event.value.strip()
+        if typed and typed != request.expected:
+            self.session.typed_wrong(request.step.id, request.expected, typed)
 
     def _status_screen(self):
         return self.status_screen
@@ -209,6 +337,8 @@ class EtcdDrApp(App):
                 if st.state.value == "host-key-unknown" and st.fingerprint]
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("hint", "debrief"):
+            return self.session is not None
         if action == "trust_key":
             return bool(self._untrusted_hosts())
         if action == "switch_mode" and parameters and parameters[0] in self.MUTATING_MODES:
@@ -254,14 +384,31 @@ class EtcdDrApp(App):
 
 
 def make_app(spec: BackendSpec, *, refresh_interval: float = 2.0,
-             clock: Callable[[], float] = time.time, resume_path: str | None = None) -> EtcdDrApp:
-    """The one way to build the console: from a backend spec (real inventory or drill)."""
-    return EtcdDrApp(Backend(spec), refresh_interval=refresh_interval, clock=clock,
-                     resume_path=resume_path)
+             clock: Callable[[], float] = time.time, resume_path: str | None = None,
+             drill_session: bool = False) -> EtcdDrApp:
+    """The one way to build the console: from a backend spec (real inventory or drill);
+    `drill_session` (a drill only) adds the training session: briefing, RTO clock, hints,
+    mistakes, score and debrief (`etcd-dr drill`)."""
+    backend = Backend(spec)
+    session = None
+    if drill_session and spec.is_drill:
+        from tui.drill.session import DrillSession
+        from tui.runbooks.headless import journal_path_for
+
+        def own_journal():
+            inventory = backend.inventory
+            return journal_path_for("drill", inventory.cluster_name if inventory
+                                    else f"drill-{spec.scenario}")
+
+        session = DrillSession.for_scenario(spec.scenario, speed=spec.speed,
+                                            fallback_journal=own_journal)
+    return EtcdDrApp(backend, refresh_interval=refresh_interval, clock=clock,
+                     resume_path=resume_path, session=session)
 
 
-def run_console(spec: BackendSpec, resume_path: str | None = None) -> None:
-    app = make_app(spec, resume_path=resume_path)
+def run_console(spec: BackendSpec, resume_path: str | None = None,
+                drill_session: bool = False) -> None:
+    app = make_app(spec, resume_path=resume_path, drill_session=drill_session)
     app.run()
     if app.start_error:
         raise EtcdDrError(app.start_error)

@@ -81,13 +81,18 @@ def main() -> None:
 @scenario_option
 @speed_option
 @read_only_option
+@click.option("--no-session", is_flag=True,
+              help="Only the simulated cluster: no briefing, RTO clock, hints or score.")
 @operator_errors
-def drill(scenario, speed, read_only):
-    """Start the built-in simulated cluster and open the console on it."""
+def drill(scenario, speed, read_only, no_session):
+    """Start the built-in simulated cluster and open the console on it, as a drill: the
+    scenario's objective first, an RTO clock in drill time, hints on h (each -5), mistakes
+    counted (each -10), and a debrief (D, and when the scenario's runbook finishes)."""
     from tui.app import run_console
     from tui.backend import BackendSpec
 
-    run_console(BackendSpec(scenario=scenario or "healthy", speed=speed, read_only=read_only))
+    run_console(BackendSpec(scenario=scenario or "healthy", speed=speed, read_only=read_only),
+                drill_session=not no_session)
 
 
 @main.command()

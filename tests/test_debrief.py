@@ -1,0 +1,246 @@
+"""Pilot-driven drill sessions (`etcd-dr drill`): the briefing, the strip with the RTO clock
+on every screen, hints, mistakes, and the debrief at the end of a full restore."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import yaml
+from textual.widgets import DataTable, Input
+
+from tests.conftest import populated, press_button, wait_until
+from tui.app import make_app
+from tui.backend import BackendSpec
+from tui.drill.session import drill_spec
+from tui.journal import read_journal
+
+
+def _needs_restore_runbooks():
+    pytest.importorskip("tui.runbooks.restore", reason="the restore runbooks are not built yet")
+
+
+def _scenario_drill(name: str):
+    from tui.drill.scenario import load_scenario_doc
+
+    return drill_spec(load_scenario_doc(name)[0])
+
+
+def _session_app(scenario: str, speed: float):
+    return make_app(BackendSpec(scenario=scenario, speed=speed), drill_session=True)
+
+
+async def _brief(app, pilot):
+    """The briefing is up first; closing it starts the clock."""
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "BriefingScreen",
+                     what="the briefing")
+    text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.session.started is not None, what="the clock to start")
+    return text
+
+
+async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | None = None,
+                   timeout: float = 240):
+    """Open the wizard, start the restore, answer every confirmation as the trainee would
+    (typing the name when asked; a typo first at `typo_at`; a hint taken at `hint_at`); a
+    step failing fails the test. Returns the wizard once the run is done."""
+    await wait_until(pilot, lambda: populated(app), what="first snapshot")
+    await pilot.press("R")
+    await wait_until(pilot, lambda: app.current_mode == "restore", what="the restore wizard")
+    screen = app.screen
+    await wait_until(pilot, lambda: screen.report is not None and not screen.checking,
+                     timeout=30, what="the preflight")
+    await pilot.pause()
+    assert screen.start_blocked() is None
+    await pilot.press("g")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while screen.finished is None:
+        await wait_until(pilot, lambda: screen.finished is not None or type(app.screen).__name__
+                         in ("ConfirmStepScreen", "FailureScreen"),
+                         timeout=max(1.0, deadline - loop.time()), what="the restore")
+        dialog = app.screen
+        name = type(dialog).__name__
+        if name == "FailureScreen":
+            raise AssertionError(f"{dialog.step_id} failed: {dialog.error}")
+        if name != "ConfirmStepScreen":
+            continue
+        step = dialog.request.step.id
+        if step == hint_at:
+            await pilot.press("h")
+            hint_at = None
+        if dialog.typed:
+            await wait_until(pilot, lambda: bool(dialog.query(Input)), what="the input")
+            box = dialog.query_one(Input)
+            box.focus()
+            if step == typo_at:
+                box.value = dialog.request.expected + "x"
+                await pilot.pause()
+                await pilot.press("enter")
+                await pilot.pause()
+                assert app.screen is dialog  # the dialog asks again
+                typo_at = None
+            box.value = dialog.request.expected
+            await pilot.pause()
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.screen is not dialog, what="the dialog to go")
+        else:
+            await press_button(app, pilot, "#yes")
+    assert screen.finished == "done"
+    return screen
+
+
+async def _debrief(app, pilot):
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "DebriefScreen", timeout=30,
+                     what="the debrief")
+    await pilot.pause()
+    return app.screen
+
+
+def _timeline(debrief) -> list[list[str]]:
+    table = debrief.query_one("#debrief-timeline", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def _text(screen, selector) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def test_a_drill_along_the_ideal_path_ends_on_the_debrief_with_the_expected_score(
+        tmp_path, monkeypatch):
+    """lost-two-hosts as its ideal path says (master-0, RST 4.12-4.13, nothing skipped, no
+    hint), at a speed where the restore fits the RTO: the debrief comes up on its own."""
+    _needs_restore_runbooks()
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    drill = _scenario_drill("lost-two-hosts")
+    expected = drill.expected_score if drill else 100
+    app = _session_app("lost-two-hosts", speed=60)
+    async with app.run_test(size=(160, 50)) as pilot:
+        briefing = await _brief(app, pilot)
+        if drill is not None:
+            assert drill.objective[:40] in briefing and "RTO" in briefing.replace(
+                "Recovery-time objective", "RTO")
+        strip = app.screen.query_one("#drill-strip")
+        assert "RTO" in _text(app.screen, "#drill-strip") or drill is None
+        screen = await _restore(app, pilot)
+        assert screen.query("#drill-strip"), "the strip is on the wizard too"
+        debrief = await _debrief(app, pilot)
+        session = app.session
+        assert session.ended is not None and "restore runbook finished" in session.end_reason
+        assert session.mistakes == [] and session.hints == []
+        score = debrief.debrief.score or session.score()  # a free drill: no score shown
+        assert score.total == expected, (score, session.elapsed())
+        if drill is not None:
+            assert f"Score: {expected}" in _text(debrief, "#debrief-score")
+        assert "followed the ideal path" in _text(debrief, "#debrief-differences")
+        # every step the journal has is a row of the timeline, in the order it ran
+        records = read_journal(screen.journal_path)
+        journaled = list(dict.fromkeys(r["step"] for r in records if r["step"] != "-"
+                                       and r.get("kind") != "aftercare"))
+        rows = _timeline(debrief)
+        order = [r[0] for r in rows]
+        assert set(journaled) <= set(order), set(journaled) - set(order)
+        subs = [s for s in order if s[-1].isalpha()]  # sub-steps: right after their step
+        for sub in subs:
+            parent = sub.rstrip("abcdefghijklmnopqrstuvwxyz")
+            between = order[order.index(parent) + 1:order.index(sub)]
+            assert all(s.startswith(parent) for s in between), (sub, order)
+        assert {"RST-08", "RST-16"} <= {r[0] for r in rows}
+        rst08 = next(r for r in rows if r[0] == "RST-08")
+        assert rst08[10].startswith("finished") and rst08[4] != "--:--" and rst08[5] != "--:--"
+        del strip
+    # the session's lines are in the restore's journal, runbook-level
+    events = [(r["step"], r["event"]) for r in records]
+    assert ("-", "session") in events and ("-", "score") in events
+    assert events.index(("-", "finished")) < events.index(("-", "score"))
+    line = next(r for r in records if r["event"] == "score")
+    assert line["score"] == expected and line["breakdown"][0] == {"what": "start",
+                                                                  "points": 100}
+    session_line = next(r for r in records if r["event"] == "session")
+    assert session_line["scenario"] == "lost-two-hosts" and session_line["speed"] == 60
+
+
+async def test_a_hint_and_a_typed_confirmation_typed_wrong_are_counted(tmp_path, monkeypatch):
+    _needs_restore_runbooks()
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = _session_app("lost-two-hosts", speed=600)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _brief(app, pilot)
+        await pilot.press("h")
+        await pilot.pause()
+        assert len(app.session.hints) == 1
+        assert "hints 1" in _text(app.screen, "#drill-strip")
+        screen = await _restore(app, pilot, typo_at="RST-08")
+        debrief = await _debrief(app, pilot)
+        kinds = [m.kind for m in debrief.debrief.mistakes]
+        assert kinds == ["confirmation-typed-wrong"], kinds
+        breakdown = dict((what, points) for what, points in debrief.debrief.score.breakdown)
+        assert breakdown["1 mistake(s) x -10"] == -10 and breakdown["1 hint(s) x -5"] == -5
+        assert debrief.debrief.score.total <= 100 - 15
+        assert "confirmation-typed-wrong at RST-08" in _text(debrief, "#debrief-mistakes")
+        assert "#1:" in _text(debrief, "#debrief-hints")
+        records = read_journal(screen.journal_path)
+    hint = next(r for r in records if r["event"] == "hint")
+    assert hint["step"] == "-" and hint["n"] == 1 and hint["text"]
+    mistake = next(r for r in records if r["event"] == "mistake")
+    assert mistake["kind"] == "confirmation-typed-wrong" and mistake["at_step"] == "RST-08"
+
+
+async def test_a_refused_start_is_a_mistake_and_d_opens_the_debrief_mid_drill(tmp_path,
+                                                                            monkeypatch):
+    from screens.runbook import RunbookScreen
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = _session_app("lost-two-hosts", speed=60)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _brief(app, pilot)
+        await wait_until(pilot, lambda: app.started, what="the backend")
+        # what a runbook screen says when its runner refused the start (an interlock)
+        app.screen.post_message(RunbookScreen.RunEnded("backup", "refused",
+                                                       "backup refused: encryption in progress"))
+        await wait_until(pilot, lambda: bool(app.session.mistakes), what="the mistake")
+        assert app.session.mistakes[0].kind == "refused-action"
+        assert "mistakes 1" in _text(app.screen, "#drill-strip")
+        await pilot.press("D")
+        debrief = await _debrief(app, pilot)
+        assert not debrief.debrief.ended and "IN PROGRESS" in _text(debrief, "#debrief-head")
+        assert "refused-action" in _text(debrief, "#debrief-mistakes")
+        assert "never started" in _text(debrief, "#debrief-differences")
+        await pilot.press("E")  # end the drill here: the score is final and journaled
+        await wait_until(pilot, lambda: app.session.ended is not None, what="the end")
+        await pilot.pause()
+        assert "ENDED" in _text(debrief, "#debrief-head")
+        path = app.session.journal_path
+    assert path is not None and "-drill-" in path.name  # no runbook ran: its own journal
+    events = [r["event"] for r in read_journal(path)]
+    assert events == ["session", "mistake", "score"]
+
+
+async def test_a_scenario_without_a_drill_section_is_a_free_drill(tmp_path, monkeypatch):
+    from tui.drill.scenario import scenario_files
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    doc = yaml.safe_load(scenario_files()["healthy"].read_text())
+    doc.pop("drill", None)
+    path = tmp_path / "free.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    app = _session_app(str(path), speed=1)
+    async with app.run_test(size=(160, 50)) as pilot:
+        briefing = await _brief(app, pilot)
+        assert "Free drill" in briefing and app.session.drill is None
+        await pilot.press("h")
+        await pilot.pause()
+        assert app.session.hints == []
+        assert "drill time" in _text(app.screen, "#drill-strip")
+        await pilot.press("D")
+        debrief = await _debrief(app, pilot)
+        assert "No score" in _text(debrief, "#debrief-score")
+
+
+async def test_without_a_session_nothing_changes(drill_app):
+    app = drill_app("lost-two-hosts")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: populated(app), what="first snapshot")
+        assert app.session is None and not app.screen.query("#drill-strip")
+        assert app.check_action("hint", ()) is False and app.check_action("debrief", ()) is False

@@ -15,7 +15,8 @@ from tui.runbooks.model import Confirm
 class ConfirmStepScreen(ModalScreen[bool]):
     """Shows exactly what will be sent, where; destructive steps need a name typed."""
 
-    BINDINGS = [("escape", "cancel", "Cancel")]
+    BINDINGS = [("escape", "cancel", "Cancel"), ("n", "cancel", "Cancel"),
+                ("y", "go_ahead", "Go ahead")]
 
     def __init__(self, request: ConfirmRequest):
         super().__init__()
@@ -39,8 +40,10 @@ class ConfirmStepScreen(ModalScreen[bool]):
             if self.typed:
                 yield Label(f"Type [b]{escape(r.expected)}[/b] and press Enter to go ahead; "
                             f"Escape cancels and sends nothing.")
-                yield Input(placeholder=r.expected, id="confirm-input")
+                yield Input(placeholder="type it here", id="confirm-input")
             else:
+                yield Label("[b]y[/b] goes ahead; [b]n[/b], Escape or Enter on Cancel (focused) "
+                            "sends nothing.")
                 with Horizontal(classes="buttons"):
                     yield Button("Go ahead", id="yes", variant="warning")
                     yield Button("Cancel", id="no")
@@ -50,6 +53,10 @@ class ConfirmStepScreen(ModalScreen[bool]):
             self.query_one(Input).focus()
         else:
             self.query_one("#no", Button).focus()  # the safe answer is the default
+
+    def action_go_ahead(self) -> None:
+        if not self.typed:  # a typed confirmation is only ever given by typing the name
+            self.dismiss(True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip() == self.request.expected:

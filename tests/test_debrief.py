@@ -41,6 +41,7 @@ async def _brief(app, pilot):
 
 
 async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | None = None,
+                   retry: dict[str, float] | None = None, host: str | None = None,
                    timeout: float = 240):
     """Open the wizard, start the restore, answer every confirmation as the trainee would
     (typing the name when asked; a typo first at `typo_at`; a hint taken at `hint_at`); a
@@ -52,7 +53,16 @@ async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | Non
     await wait_until(pilot, lambda: screen.report is not None and not screen.checking,
                      timeout=30, what="the preflight")
     await pilot.pause()
-    assert screen.start_blocked() is None
+    if host and screen.recovery_host != host:  # the trainee picks it in the candidates
+        table = screen.query_one("#candidates", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(host))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.report is not None and not screen.checking
+                         and screen.report.recovery_host == host, timeout=30,
+                         what=f"the preflight for {host}")
+        await pilot.pause()
+    assert screen.start_blocked() is None, screen.start_blocked()
     await pilot.press("g")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -63,7 +73,11 @@ async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | Non
         dialog = app.screen
         name = type(dialog).__name__
         if name == "FailureScreen":
-            raise AssertionError(f"{dialog.step_id} failed: {dialog.error}")
+            if dialog.step_id not in (retry or {}):
+                raise AssertionError(f"{dialog.step_id} failed: {dialog.error}")
+            await asyncio.sleep(retry[dialog.step_id])  # as the ideal path: wait, then retry
+            await press_button(app, pilot, "#retry")
+            continue
         if name != "ConfirmStepScreen":
             continue
         step = dialog.request.step.id
@@ -123,7 +137,7 @@ async def test_a_drill_along_the_ideal_path_ends_on_the_debrief_with_the_expecte
                 "Recovery-time objective", "RTO")
         strip = app.screen.query_one("#drill-strip")
         assert "RTO" in _text(app.screen, "#drill-strip") or drill is None
-        screen = await _restore(app, pilot)
+        screen = await _restore(app, pilot, host=drill.ideal_host if drill else None)
         assert screen.query("#drill-strip"), "the strip is on the wizard too"
         debrief = await _debrief(app, pilot)
         session = app.session
@@ -159,6 +173,36 @@ async def test_a_drill_along_the_ideal_path_ends_on_the_debrief_with_the_expecte
                                                                   "points": 100}
     session_line = next(r for r in records if r["event"] == "session")
     assert session_line["scenario"] == "lost-two-hosts" and session_line["speed"] == 60
+
+
+async def test_the_scenarios_fault_fires_and_the_ideal_path_retries_past_it(tmp_path,
+                                                                             monkeypatch):
+    """ssh-drop-mid-restore: SSH to master-1 drops when RST-04 starts (the scenario's fault,
+    scheduled by the session); the ideal path waits for it and retries RST-04."""
+    _needs_restore_runbooks()
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    drill = _scenario_drill("ssh-drop-mid-restore")
+    if drill is None or not drill.faults:
+        pytest.skip("the scenario has no drill faults yet")
+    pytest.importorskip("tui.drill.inject")
+    speed = 60
+    app = _session_app("ssh-drop-mid-restore", speed=speed)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _brief(app, pilot)
+        await wait_until(pilot, lambda: app.fault_schedule is not None, what="the faults")
+        for_seconds = float(drill.faults[0].get("for_seconds") or 60)
+        screen = await _restore(app, pilot, retry={"RST-04": for_seconds / speed + 0.5},
+                                host=drill.ideal_host)
+        debrief = await _debrief(app, pilot)
+        session = app.session
+        assert app.fault_schedule.fired and session.faults, "the fault was not injected"
+        assert "drop-ssh" in _text(debrief, "#debrief-mistakes")
+        assert session.mistakes == [], session.mistakes
+        assert debrief.debrief.score.total == drill.expected_score, debrief.debrief.score
+        rst04 = next(t for t in debrief.debrief.steps if t.step == "RST-04")
+        assert rst04.failures >= 1 and rst04.outcome == "finished"
+        records = read_journal(screen.journal_path)
+    assert any(r["event"] == "fault" and r.get("action") == "drop-ssh" for r in records)
 
 
 async def test_a_hint_and_a_typed_confirmation_typed_wrong_are_counted(tmp_path, monkeypatch):

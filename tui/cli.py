@@ -259,15 +259,23 @@ def report(journal, fmt):
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON list: name, description, objective, runbook, path.")
 @operator_errors
-def scenarios():
-    """List the drill scenarios."""
+def scenarios(as_json):
+    """List the drill scenarios: name, description, and the drill's objective."""
     from tui.drill.scenario import list_scenarios
 
     items = list_scenarios()
+    if as_json:
+        click.echo(json.dumps([{"name": s.name, "description": s.description,
+                                "objective": s.objective or None, "runbook": s.runbook,
+                                "path": s.path} for s in items], indent=2))
+        return
     width = max(len(s.name) for s in items)
     for s in items:
-        click.echo(f"{s.name.ljust(width)}  {s.description}")
+        objective = f"  Objective: {s.objective}" if s.objective else ""
+        click.echo(f"{s.name.ljust(width)}  {s.description}{objective}")
 
 
 @main.group()

@@ -705,7 +705,9 @@ class DrillSession:
             elif r.get("step") != "-" and r.get("step") not in drill.skips_expected:
                 out.append(f"You skipped {r.get('step')} after it failed (override: "
                            f"{r.get('reason')}); the ideal path does not skip it.")
-        retried = [t for t in self.timeline() if t.failures]
+        retry = drill.ideal.get("retry") or []
+        expected = {str(x) for x in retry} if isinstance(retry, list) else {str(retry)}
+        retried = [t for t in self.timeline() if t.failures > (t.step in expected)]
         for t in retried:
             out.append(f"{t.step} failed {t.failures} time(s) before it "
                        f"{'ended' if t.outcome != 'failed' else 'stopped the run'}.")

@@ -1,0 +1,444 @@
+"""The scenario library: every scenario loads with a `drill:` section, each new scenario's
+fault is really there, the `drill:` section is validated (errors name the file and key), and
+each drill's ideal path runs to its end on the drill cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from tui.backend import Backend, BackendSpec
+from tui.drill import objects
+from tui.drill.inject import FaultSchedule
+from tui.drill.scenario import (FAULT_ACTIONS, TRAP_KINDS, build_cluster, list_scenarios,
+                                load_drill, scenario_files)
+from tui.errors import ConfigError
+from tui.fleet.commands import Command
+from tui.journal import Journal, read_journal
+from tui.runbooks import registry, resolve_runbook
+from tui.runbooks.context import Decision, RunContext
+from tui.runbooks.restore import preflight_report, review_csr
+from tui.runbooks.runner import Runner
+
+SPEED = 300.0
+NEW = ["backup-other-zstream", "two-snapshots", "kubelet-certs-rotated", "pending-csrs",
+       "webhook-blocks-ovn", "ssh-drop-mid-restore"]
+CONTRACT = ["healthy", "nospace", "host-down", "encryption-in-progress", "lost-two-hosts",
+            "lost-two-hosts-4.16", "lost-two-hosts-4.18", "quorum-lost-4.18"]
+
+
+def etcd_dr(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# --- the library -----------------------------------------------------------------------------
+
+def test_at_least_ten_scenarios_each_with_an_objective_and_a_known_runbook():
+    listed = list_scenarios()
+    names = [s.name for s in listed]
+    assert len(names) >= 10
+    assert set(CONTRACT + NEW) <= set(names)
+    for s in listed:
+        assert s.objective, f"{s.name} has no drill objective"
+        assert s.runbook in (None, *registry()), s.name
+
+
+@pytest.mark.parametrize("name", sorted(scenario_files()))
+def test_every_scenario_builds_and_its_drill_section_fits_the_cluster(name):
+    cluster = build_cluster(name)
+    drill = load_drill(name)
+    assert drill is not None and drill.objective and drill.rto_minutes > 0
+    assert drill.expected_score == 100  # the ideal path: no hint, no mistake, within the RTO
+    assert drill.hints, f"{name}: no hints"
+    hosts = {h.name for h in cluster.hosts}
+    for trap in drill.traps:
+        assert trap.kind in TRAP_KINDS and trap.detail
+        assert trap.host is None or trap.host in hosts
+    for fault in drill.faults:
+        assert fault.action in FAULT_ACTIONS
+        assert fault.host is None or fault.host in hosts
+    ideal = drill.ideal
+    chosen = ideal.recovery_host or ideal.host
+    if chosen:
+        host = cluster.host(chosen)
+        assert host is not None and host.up, f"{name}: the ideal host {chosen} is not up"
+    if ideal.backup_dir:
+        assert any(p.startswith(ideal.backup_dir + "/snapshot_")
+                   for p in cluster.host(ideal.recovery_host).files)
+
+
+def test_scenarios_command_lists_each_with_its_objective():
+    r = etcd_dr("scenarios")
+    assert r.returncode == 0, r.stderr
+    lines = {line.split()[0]: line for line in r.stdout.splitlines()}
+    for name in CONTRACT + NEW:
+        assert f"Objective: {load_drill(name).objective}" in lines[name]
+    r = etcd_dr("scenarios", "--json")
+    doc = {s["name"]: s for s in json.loads(r.stdout)}
+    assert doc["two-snapshots"]["runbook"] == "restore"
+    assert doc["two-snapshots"]["objective"].startswith("Restore from last night's backup")
+
+
+# --- each new scenario's fault ---------------------------------------------------------------
+
+class Operator:
+    """Confirms everything; retries the steps the ideal path expects to fail once."""
+
+    def __init__(self, retry=(), backend=None):
+        self.retry = set(retry)
+        self.backend = backend
+        self.failures: list[tuple[str, str]] = []
+        self.events = []
+
+    async def confirm(self, request):
+        return True
+
+    async def on_failure(self, step, error):
+        self.failures.append((step.id, error))
+        if step.id in self.retry and len(self.failures) <= 10:
+            await self.until_every_host_answers()
+            return Decision("retry")
+        return Decision("abort")
+
+    async def until_every_host_answers(self, timeout=30.0):
+        """What a trainee does before a retry: watch the status until every host that is up
+        answers over SSH again (the fleet reconnects on its own, in real seconds)."""
+        if self.backend is None:
+            return
+        cluster, fleet = self.backend.lab.cluster, self.backend.fleet
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            answers = [await fleet.run_one(h.name, Command.of("true", timeout=5), quiet=True)
+                       for h in cluster.hosts if h.up]
+            if all(r.ok for r in answers):
+                return
+            await asyncio.sleep(0.2)
+
+    def show(self, event):
+        self.events.append(event)
+
+
+@pytest.fixture
+async def drill(tmp_path):
+    backends = []
+
+    async def start(scenario, speed=1.0):
+        backend = Backend(BackendSpec(scenario=scenario, speed=speed))
+        await backend.start(wait=True)
+        backends.append(backend)
+        return backend
+
+    yield start
+    for b in backends:
+        await b.close()
+
+
+def restore_ctx(backend, tmp_path, **params):
+    return RunContext(backend=backend, journal=Journal(tmp_path / "j.jsonl", "restore"),
+                      operator=Operator(),
+                      params={"backup_dir": "/home/core/assets/backup", **params})
+
+
+async def test_other_z_stream_backup_blocks_the_preflight_and_the_right_one_passes(
+        drill, tmp_path):
+    backend = await drill("backup-other-zstream")
+    report = await preflight_report(restore_ctx(backend, tmp_path))
+    zstream = {i.key: i for i in report.items}["zstream"]
+    assert not zstream.ok and zstream.blocking
+    assert "backup manifest 4.12.28, cluster 4.12.30" in zstream.detail
+    assert not report.green
+    ideal = load_drill("backup-other-zstream").ideal
+    report = await preflight_report(restore_ctx(backend, tmp_path, backup_dir=ideal.backup_dir))
+    assert report.green, report.blocking_failures
+    assert {i.key: i for i in report.items}["zstream"].ok
+    assert report.manifest["version"] == "4.12.30"
+
+
+async def test_two_snapshots_in_the_backup_directory_block_the_preflight(drill, tmp_path):
+    backend = await drill("two-snapshots")
+    report = await preflight_report(restore_ctx(backend, tmp_path))
+    item = {i.key: i for i in report.items}["backup"]
+    assert not item.ok and item.blocking
+    assert "holds 2 snapshot(s) and 2 tarball(s)" in item.detail
+    ideal = load_drill("two-snapshots").ideal
+    report = await preflight_report(restore_ctx(backend, tmp_path, backup_dir=ideal.backup_dir))
+    assert report.green, report.blocking_failures
+    # the newest of the two, not the previous night's
+    latest = report.backup.timestamp
+    previous = [p for p in backend.lab.cluster.host("master-0").files
+                if p.startswith("/home/core/backups/previous/snapshot_")]
+    assert previous and latest not in previous[0] and latest > previous[0].split("_", 1)[1]
+
+
+def test_pending_csrs_include_ones_the_restore_must_not_approve():
+    cluster = build_cluster("pending-csrs")
+    assert [h.name for h in cluster.hosts if h.role == "worker"] == ["worker-0", "worker-1"]
+    assert cluster.options == {"kubelet_certs_rotated": True}
+    traps = {t.name: t for t in load_drill("pending-csrs").traps_of("approve-csr")}
+    assert set(traps) == {"csr-w7x9q", "csr-b4kz2"}
+    known = {h.name for h in cluster.hosts}
+    for name in traps:
+        csr = next(c for c in cluster.api.csrs if c.name == name)
+        assert csr.approved_at is None and not csr.denied
+        ok, why = review_csr(objects._csr(cluster, csr), known)
+        assert not ok, why
+    serving = next(c for c in cluster.api.csrs if c.name == "csr-w7x9q")
+    assert serving.signer == "kubernetes.io/kubelet-serving"
+    assert serving.username == "system:node:worker-7"
+
+
+def test_a_fail_webhook_blocks_the_ovn_pods_until_it_fails_open():
+    cluster = build_cluster("webhook-blocks-ovn")
+    assert objects.pods_blocked(cluster, objects.OVN_NS) == "policy-guard"
+    hooks = objects.get(cluster, "/apis/admissionregistration.k8s.io/v1/"
+                                 "validatingwebhookconfigurations")["items"]
+    assert hooks[0]["webhooks"][0]["failurePolicy"] == "Fail"
+    objects.patch(cluster, "/apis/admissionregistration.k8s.io/v1/"
+                           "validatingwebhookconfigurations/policy-guard",
+                  {"webhooks": [{"name": "policy-guard.example.com",
+                                 "failurePolicy": "Ignore"}]})
+    assert objects.pods_blocked(cluster, objects.OVN_NS) is None
+
+
+def test_kubelet_certs_rotated_is_a_rollback_with_every_host_up():
+    cluster = build_cluster("kubelet-certs-rotated")
+    assert all(h.up for h in cluster.hosts) and cluster.etcd.has_quorum()
+    assert cluster.api.reachable and cluster.api.version == "4.14.38"
+    assert cluster.options == {"kubelet_certs_rotated": True}
+
+
+def test_ssh_drop_fault_hits_a_host_the_restore_needs():
+    cluster = build_cluster("ssh-drop-mid-restore")
+    drill = load_drill("ssh-drop-mid-restore")
+    [fault] = drill.faults
+    assert (fault.action, fault.host, fault.for_seconds) == ("drop-ssh", "master-1", 120.0)
+    assert (fault.at.step, fault.at.event) == ("RST-04", "started")
+    assert fault.args == {"host": "master-1", "for_seconds": 120.0}
+    assert cluster.host("master-1").up and cluster.member_of(cluster.host("master-1")).running
+    assert drill.ideal.recovery_host == "master-0" and "RST-04" in drill.ideal.retry
+
+
+# --- the drill section's validation ----------------------------------------------------------
+
+BASE = """
+name: t
+description: d
+control_plane: 3
+workers: 1
+backup: {host: master-0}
+api:
+  pending_csrs:
+    - {name: csr-bad, username: "system:node:x", signer: serving}
+"""
+GOOD_DRILL = """
+drill:
+  objective: "o"
+  runbook: restore
+  rto_minutes: 30
+  ideal: {recovery_host: master-0}
+  expected_score: 100
+  hints: ["h"]
+  traps:
+    - {kind: approve-csr, name: csr-bad, detail: "d"}
+  faults:
+    - {at: {step: RST-04, event: started}, action: drop-ssh, host: worker-0, for_seconds: 5}
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_good_drill_section_loads(tmp_path):
+    path = write(tmp_path, BASE + GOOD_DRILL)
+    drill = load_drill(path)
+    assert drill.faults[0].host == "worker-0"
+    assert drill.ideal.run_args("restore") == ["--host", "master-0"]
+    build_cluster(path)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("runbook: restore", "runbook: restor", "drill.runbook must be one of backup, defrag"),
+    ("rto_minutes: 30", "rto_minutes: -1", "drill.rto_minutes must be a number above 0"),
+    ("expected_score: 100", "expected_score: 101", "drill.expected_score must be a whole"),
+    ("kind: approve-csr", "kind: approve-everything", "drill.traps[0].kind: unknown trap kind"),
+    ("name: csr-bad, detail", "name: csr-other, detail",
+     "drill.traps[0].name 'csr-other' is not one of api.pending_csrs' names"),
+    ("action: drop-ssh", "action: reboot", "drill.faults[0].action must be one of drop-host"),
+    ("host: worker-0,", "host: master-9,", "drill.faults[0].host 'master-9' is not a host"),
+    ("event: started", "event: begun", "drill.faults[0].at.event must be one of started"),
+    ("step: RST-04", "step: step-four", "drill.faults[0].at.step must be a runbook step ID"),
+    ("for_seconds: 5", "for_seconds: 5, pod: etcd",
+     "drill.faults[0].pod does not go with action drop-ssh"),
+    ("for_seconds: 5", "alarm: NOSPACE", "drill.faults[0].alarm does not go with action drop-ssh"),
+    ("ideal: {recovery_host: master-0}", "ideal: {host: master-0}",
+     "drill.ideal.host goes with drill.runbook backup or defrag"),
+    ("ideal: {recovery_host: master-0}", "ideal: {recovery_host: master-0, colour: red}",
+     "drill.ideal: unknown key 'colour'"),
+    ("hints: [\"h\"]", "hints: h", "drill.hints must be a list"),
+    ("  objective: \"o\"\n", "", "drill.objective is missing"),
+])
+def test_a_bad_drill_section_names_the_file_and_the_key(tmp_path, old, new, message):
+    assert old in GOOD_DRILL
+    path = write(tmp_path, BASE + GOOD_DRILL.replace(old, new))
+    with pytest.raises(ConfigError) as e:
+        load_drill(path)
+    assert e.value.message.startswith(f"{path}: ")
+    assert message in e.value.message
+    with pytest.raises(ConfigError):  # a drill cannot start on it either
+        build_cluster(path)
+    r = etcd_dr("status", "--drill", "--scenario", path)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("backup, message", [
+    ("{host: master-0, colour: red}", "backup: unknown key 'colour'"),
+    ("[{host: master-0}, {host: master-0, version: 4.12}]",
+     "backup[1].version must be an OpenShift release"),
+    ("[]", "backup must be a mapping or a list"),
+    ("{host: worker-0}", "backup.host 'worker-0' is not a control-plane host"),
+])
+def test_bad_backups_are_named(tmp_path, backup, message):
+    path = write(tmp_path, BASE.replace("backup: {host: master-0}", f"backup: {backup}"))
+    with pytest.raises(ConfigError) as e:
+        build_cluster(path)
+    assert message in e.value.message
+
+
+def test_a_backup_list_places_each_pair_and_its_manifest(tmp_path):
+    path = write(tmp_path, BASE.replace(
+        "backup: {host: master-0}",
+        "backup:\n  - {dir: /home/core/a, taken_minutes_ago: 60, version: \"4.12.28\"}\n"
+        "  - {dir: /home/core/a, taken_minutes_ago: 30}\n"))
+    cluster = build_cluster(path)
+    files = sorted(p for p in cluster.host("master-0").files if p.startswith("/home/core/a/"))
+    assert [f.rsplit("/", 1)[1].split("_")[0] for f in files] == \
+        ["etcd-dr-manifest", "snapshot", "snapshot", "static", "static"]
+    manifest = json.loads(cluster.host("master-0").files[files[0]])
+    assert manifest["version"] == "4.12.28" and manifest["made_by"] == "etcd-dr"
+    assert files[1].endswith(manifest["snapshot"])
+
+
+# --- the ideal paths -------------------------------------------------------------------------
+
+ONE_SHOT = [s.name for s in list_scenarios()
+            if (d := load_drill(s.name)).runbook and not (d.ideal.wait_minutes or d.ideal.retry
+                                                          or d.ideal.actions)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ONE_SHOT)
+def test_the_ideal_path_runs_headless_to_the_end(name, tmp_path):
+    """`etcd-dr run RUNBOOK --drill --scenario NAME --speed 300 --yes [ideal options]`."""
+    drill = load_drill(name)
+    journal = tmp_path / "j.jsonl"
+    r = etcd_dr("run", drill.runbook, "--drill", "--scenario", name, "--speed", str(SPEED),
+                "--yes", "--journal", str(journal), *drill.ideal.run_args(drill.runbook))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    records = list(read_journal(journal))
+    assert records[-1]["step"] == "-" and records[-1]["event"] == "finished"
+    planned = records[0]["params"]
+    if drill.runbook in ("restore", "quorum-restore"):
+        assert planned["recovery_host"] == drill.ideal.recovery_host
+        if drill.ideal.path:
+            assert planned["path"] == drill.ideal.path
+        assert not [r for r in records if r["event"] == "override"]
+    elif drill.ideal.host:
+        assert planned["host"] == drill.ideal.host
+    sent = " ".join(r.get("command") or "" for r in records)
+    for trap in drill.traps_of("approve-csr"):
+        assert f"approve {trap.name}" not in sent
+        assert any(r.get("csr") == trap.name and r["event"] == "skipped" for r in records)
+
+
+async def run_ideal(name: str, tmp_path) -> tuple[list[dict], Operator, Backend, float]:
+    """The ideal path in-process, with what it does besides the runbook: a wait before the
+    start (drill.ideal.wait_minutes), retries of the steps that fail once (drill.ideal.retry),
+    and commands on a host's shell at a journal event (drill.ideal.actions, as an operator in
+    another terminal), with the scenario's faults injected (tui.drill.inject). Returns the journal, the operator, the backend, the drill minutes."""
+    drill = load_drill(name)
+    backend = Backend(BackendSpec(scenario=name, speed=SPEED))
+    await backend.start(wait=True)
+    cluster = backend.lab.cluster
+    start = cluster.clock.now()
+    if drill.ideal.wait_minutes:
+        await asyncio.sleep(cluster.clock.real_seconds(drill.ideal.wait_minutes * 60))
+    tasks, results = [], []
+
+    async def act(action):
+        r = await backend.fleet.run_one(action.host, Command.of(
+            *shlex.split(action.command), privileged=True, timeout=60))
+        results.append((action, r))
+
+    class ActingJournal(Journal):
+        def write(self, step, event, hosts=(), **extra):
+            record = super().write(step, event, hosts, **extra)
+            for action in drill.ideal.actions:
+                if (action.at.step, action.at.event) == (step, event):
+                    tasks.append(asyncio.ensure_future(act(action)))
+            return record
+
+    params = {"backup_dir": drill.ideal.backup_dir or "/home/core/assets/backup"}
+    if drill.runbook == "backup":
+        params["host"] = drill.ideal.host
+    elif drill.runbook == "defrag":
+        params.update(wait=60.0, compact=False)
+    elif drill.ideal.recovery_host:
+        params["recovery_host"] = drill.ideal.recovery_host
+    operator = Operator(retry=drill.ideal.retry, backend=backend)
+    ctx = RunContext(backend=backend, journal=ActingJournal(tmp_path / "j.jsonl", drill.runbook),
+                     operator=operator, params=params, time_scale=SPEED)
+    runbook = await resolve_runbook(registry()[drill.runbook], ctx)
+    schedule = FaultSchedule(cluster, backend.lab, list(drill.faults))
+    schedule.start()
+    try:
+        await Runner(runbook, ctx).run()
+    finally:
+        schedule.stop()
+        ctx.journal.close()
+        await asyncio.gather(*tasks)
+    assert not schedule.pending and all(f["ok"] for f in schedule.fired), schedule.fired
+    for action, r in results:
+        assert r.ok, f"{action.command}: {r.stderr or r.error}"
+    assert len(results) == len(drill.ideal.actions)
+    return (list(read_journal(tmp_path / "j.jsonl")), operator, backend,
+            (cluster.clock.now() - start) / 60)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [s.name for s in list_scenarios() if s.name not in ONE_SHOT
+                                  and load_drill(s.name).runbook])
+async def test_the_ideal_path_with_its_waits_retries_and_shell_actions_ends_in_time(
+        name, tmp_path):
+    drill = load_drill(name)
+    backend = None
+    try:
+        records, operator, backend, minutes = await run_ideal(name, tmp_path)
+        assert records[-1]["step"] == "-" and records[-1]["event"] == "finished"
+        assert not [r for r in records if r["event"] == "override"]
+        assert minutes <= drill.rto_minutes, f"{minutes:.0f} drill minutes"
+        # the steps the ideal path retries are the ones that failed, each at least once
+        assert {s for s, _ in operator.failures} == set(drill.ideal.retry), operator.failures
+        if drill.faults:
+            assert [r["action"] for r in records if r["event"] == "fault"] == \
+                [f.action for f in drill.faults]
+    finally:
+        if backend is not None:
+            await backend.close()
+
+
+async def test_without_its_shell_action_the_webhook_keeps_ovn_down(tmp_path):
+    """The fault itself: the headless restore stops at RST-15, naming the webhook."""
+    r = etcd_dr("run", "restore", "--drill", "--scenario", "webhook-blocks-ovn", "--speed",
+                str(SPEED), "--yes", "--journal", str(tmp_path / "j.jsonl"))
+    assert r.returncode == 1
+    assert "policy-guard" in r.stdout and "stopped at RST-15" in r.stderr

@@ -233,32 +233,41 @@ async def test_a_hint_and_a_typed_confirmation_typed_wrong_are_counted(tmp_path,
 
 async def test_a_refused_start_is_a_mistake_and_d_opens_the_debrief_mid_drill(tmp_path,
                                                                             monkeypatch):
-    from screens.runbook import RunbookScreen
-
+    """encryption-in-progress: starting the backup before the migration completes is
+    refused by its interlock (BAK-0), which the session counts."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    app = _session_app("lost-two-hosts", speed=60)
+    app = _session_app("encryption-in-progress", speed=1)
     async with app.run_test(size=(160, 50)) as pilot:
         await _brief(app, pilot)
-        await wait_until(pilot, lambda: app.started, what="the backend")
-        # what a runbook screen says when its runner refused the start (an interlock)
-        app.screen.post_message(RunbookScreen.RunEnded("backup", "refused",
-                                                       "backup refused: encryption in progress"))
+        await wait_until(pilot, lambda: populated(app), what="first snapshot")
+        await pilot.press("b")
+        await wait_until(pilot, lambda: app.current_mode == "backup", what="the backup screen")
+        screen = app.screen
+        assert screen.query("#drill-strip"), "the strip is on the backup screen too"
+        await wait_until(pilot, lambda: screen.check_action("start", ()) and
+                         screen.params()["host"], what="a host to back up")
+        await pilot.press("g")
+        await wait_until(pilot, lambda: screen.finished == "refused", what="the refusal")
         await wait_until(pilot, lambda: bool(app.session.mistakes), what="the mistake")
-        assert app.session.mistakes[0].kind == "refused-action"
-        assert "mistakes 1" in _text(app.screen, "#drill-strip")
+        mistake = app.session.mistakes[0]
+        assert mistake.kind == "refused-action" and "encryption" in mistake.detail, mistake
+        await pilot.pause(0.6)
+        assert "mistakes 1" in _text(screen, "#drill-strip")
         await pilot.press("D")
         debrief = await _debrief(app, pilot)
         assert not debrief.debrief.ended and "IN PROGRESS" in _text(debrief, "#debrief-head")
         assert "refused-action" in _text(debrief, "#debrief-mistakes")
         assert "never started" in _text(debrief, "#debrief-differences")
+        assert debrief.debrief.score.total == 90
         await pilot.press("E")  # end the drill here: the score is final and journaled
         await wait_until(pilot, lambda: app.session.ended is not None, what="the end")
         await pilot.pause()
         assert "ENDED" in _text(debrief, "#debrief-head")
         path = app.session.journal_path
     assert path is not None and "-drill-" in path.name  # no runbook ran: its own journal
-    events = [r["event"] for r in read_journal(path)]
-    assert events == ["session", "mistake", "score"]
+    records = read_journal(path)
+    assert [r["event"] for r in records] == ["session", "mistake", "score"]
+    assert records[-1]["score"] == 90
 
 
 async def test_a_scenario_without_a_drill_section_is_a_free_drill(tmp_path, monkeypatch):

@@ -532,7 +532,11 @@ TRAP_KINDS = {
 FAULT_ACTIONS = ("drop-host", "restore-host", "fill-db", "alarm", "stall-pod", "release-pod",
                  "drop-ssh")
 FAULT_EVENTS = ("started", "finished", "failed")
-STATIC_POD_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# stall-pod/release-pod: a static pod by name or manifest file (tui.drill.kubelet.STATIC_PODS)
+STATIC_POD_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+                    "keepalived", "etcd-pod.yaml", "kube-apiserver-pod.yaml",
+                    "kube-controller-manager-pod.yaml", "kube-scheduler-pod.yaml",
+                    "keepalived.yaml")
 IDEAL_KEYS = ("host", "recovery_host", "path", "backup_dir", "wait_minutes", "retry",
               "actions", "notes")
 RESTORE_PATHS = ("4.12-4.13", "4.14-4.17", "4.18+")
@@ -747,8 +751,8 @@ def _fault(value, key: str, doc: dict, where: str) -> Fault:
         raise ConfigError(f"{key}.alarm must be NOSPACE or CORRUPT, not {alarm!r}", where=where)
     pod = f.get("pod")
     if pod is not None and pod not in STATIC_POD_NAMES:
-        raise ConfigError(f"{key}.pod must be one of {', '.join(STATIC_POD_NAMES)}, not "
-                          f"{pod!r}", where=where)
+        raise ConfigError(f"{key}.pod must be a static pod ({', '.join(STATIC_POD_NAMES[:5])}"
+                          f", or its manifest file name), not {pod!r}", where=where)
     return Fault(
         at=_trigger(f["at"], f"{key}.at", where), action=action,
         host=_host(f.get("host"), f"{key}.host", hosts, where, required=False),

@@ -246,16 +246,71 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     sys.exit(code)
 
 
+def _follow_journal(journal: str, *, to_stderr: bool, records=None) -> dict | None:
+    """Follow a journal until its run ends; None when Ctrl-C stopped it. Read-only."""
+    from tui.watch import follow
+
+    def emit(line: str) -> None:
+        click.echo(line, err=to_stderr)
+
+    click.echo(f"following {journal} (read-only; Ctrl-C stops following, not the run)",
+               err=True)
+    try:
+        return follow(journal, emit, records=records)
+    except KeyboardInterrupt:
+        click.echo("stopped following (the run, if any, goes on).", err=True)
+        return None
+
+
 @main.command()
 @click.argument("journal", metavar="JOURNAL")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
               show_default=True)
+@click.option("--follow", is_flag=True,
+              help="Follow a running journal (its lines on stderr) and print the report "
+                   "when the run ends or on Ctrl-C.")
 @operator_errors
-def report(journal, fmt):
-    """Timeline report of a journal."""
+def report(journal, fmt, follow):
+    """Report of a journal: timeline, hosts, commands, overrides, waits, totals."""
     from tui.report import render_report
 
-    click.echo(render_report(journal, fmt))
+    if follow:
+        _follow_journal(journal, to_stderr=True)
+    click.echo(render_report(journal, fmt), nl=False if fmt == "md" else True)
+
+
+@main.command()
+@click.argument("journal", metavar="JOURNAL")
+@operator_errors
+def watch(journal):
+    """Follow a running journal read-only, one line per event; ends with the run (exit 0
+    finished, 1 failed) or on Ctrl-C (exit 0)."""
+    from tui.report import summarize
+    from tui.durations import format_duration
+
+    records: list[dict] = []
+    end = _follow_journal(journal, to_stderr=False, records=records)
+    if end is None:
+        sys.exit(0)
+    try:
+        totals = summarize(records, journal)["totals"]
+    except Exception:  # noqa: BLE001 - the stream was the point; a summary is a bonus
+        totals = None
+    if totals is not None:
+        ttr, speed = totals["time_to_recovery_s"], totals.get("speed") or 1.0
+
+        def span(seconds: float) -> str:
+            drill = f" (drill {format_duration(seconds * speed)})" if speed != 1 else ""
+            return format_duration(seconds) + drill
+
+        click.echo(f"-- {'time to recovery ' + span(ttr) if ttr is not None else 'not recovered'}"
+                   f"; waiting {span(totals['time_waiting_s'])}; "
+                   f"{totals['commands_sent']} command(s) sent, {totals['commands_failed']} "
+                   f"failed; {totals['failures']} failed step(s); {totals['overrides']} "
+                   f"override(s). Full report: etcd-dr report {journal}")
+    failed = end.get("event") == "failed" or (end.get("event") == "score" and any(
+        r["step"] == "-" and r["event"] == "failed" for r in records))
+    sys.exit(1 if failed else 0)
 
 
 @main.command()

@@ -31,6 +31,7 @@ class DebriefScreen(ModalScreen[None]):
         super().__init__()
         self.session = session
         self.debrief: Debrief = session.debrief()
+        self._shown: tuple | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="debrief"):
@@ -52,7 +53,11 @@ class DebriefScreen(ModalScreen[None]):
     def _refresh_if_running(self) -> None:
         if not self.debrief.ended:
             self.debrief = self.session.debrief()
-            self.render_debrief()
+            self.render_debrief(timeline=self._signature() != self._shown)
+
+    def _signature(self) -> tuple:
+        s = self.session
+        return (len(s.records), len(s.mistakes), len(s.hints), len(s.faults), s.ended)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "end":
@@ -71,7 +76,7 @@ class DebriefScreen(ModalScreen[None]):
 
     # --- rendering ----------------------------------------------------------------------------
 
-    def render_debrief(self) -> None:
+    def render_debrief(self, timeline: bool = True) -> None:
         d = self.debrief
         state = "ENDED" if d.ended else "IN PROGRESS (E ends it now)"
         self.query_one("#debrief-head", Static).update(
@@ -100,6 +105,9 @@ class DebriefScreen(ModalScreen[None]):
             f"  {drill_clock(d.offset(h.at))}  #{h.n}: {escape(h.text)}" for h in d.hints] + \
             (["  none"] if not d.hints else [])
         self.query_one("#debrief-hints", Static).update("\n".join(hints))
+        if not timeline:
+            return  # the table is rebuilt only when a line came in (keeps its cursor)
+        self._shown = self._signature()
         table = self.query_one("#debrief-timeline", DataTable)
         table.clear()
         for t in d.steps:

@@ -221,3 +221,23 @@ def test_a_drill_without_a_runbook_journal_writes_its_own(tmp_path):
                                           (-61, "-01:01"), (None, "--:--")])
 def test_drill_clock(seconds, text):
     assert drill_clock(seconds) == text
+
+
+def test_sub_steps_sit_under_their_step_and_aftercare_ticks_are_no_steps():
+    s = session()
+    for r in [line(1, "-", "planned", params={"recovery_host": "master-0"},
+                   steps=["RST-04", "RST-05"]),
+              line(2, "RST-04", "started", hosts=["master-1"]),
+              line(3, "RST-04a", "started", hosts=["master-1"], command="mv etcd-pod.yaml"),
+              line(4, "RST-04a", "finished", hosts=["master-1"], command="mv etcd-pod.yaml",
+                   exit_status=0, duration=0.5),
+              line(5, "RST-04", "finished", hosts=["master-1"]),
+              line(6, "RST-04b", "finished", hosts=["master-1"], command="crictl ps",
+                   exit_status=0, duration=0.1, detail="no etcd containers running"),
+              line(7, "RST-05", "finished"),
+              line(8, "PV-1", "confirmed", kind="aftercare", ticked=True)]:
+        s.observe(r)
+    steps = s.timeline()
+    assert [t.step for t in steps] == ["RST-04", "RST-04a", "RST-04b", "RST-05"]
+    assert steps[1].outcome == "finished" and steps[1].commands == 1
+    assert steps[2].detail == "no etcd containers running"

@@ -589,6 +589,8 @@ class DrillSession:
         last_end: float | None = None
         for r in self.records:
             step, event = r.get("step", "-"), r.get("event")
+            if r.get("kind") == "aftercare":
+                continue  # the restore's checklist ticks: not steps of the run
             runbook = str(r.get("runbook") or "")
             at = self._offset(_wall(r.get("time")))
             if step == "-":
@@ -633,8 +635,7 @@ class DrillSession:
                     else:
                         timing.outcome = "running"
                 continue
-            if r.get("kind") != "aftercare":
-                timing.journaled = True
+            timing.journaled = True
             if event == "confirmed" and r.get("kind") not in ("aftercare", "retry"):
                 if last_end is not None and at is not None:
                     timing.operator_seconds += max(0.0, at - last_end)
@@ -645,8 +646,6 @@ class DrillSession:
             elif event in ("finished", "already-done", "skipped", "failed"):
                 if event == "failed":
                     timing.failures += 1
-                if r.get("kind") == "aftercare":
-                    continue
                 timing.ended = at
                 if timing.started is None:
                     timing.started = at

@@ -62,7 +62,8 @@ def _step_backup(step_id: str = "RST-03") -> Step:
     return Step(step_id, "The backup on the recovery host",
                 "The backup directory on the recovery host holds exactly one snapshot_<ts>.db "
                 "and one static_kuberesources_<ts>.tar.gz with the same <ts> (copied there "
-                "first when it comes from this machine).",
+                "first when it comes from this machine or another cluster host, sha256 "
+                "checked).",
                 targets=Targets.RECOVERY_HOST, action=_guarded(_copy_backup),
                 preview=_copy_preview, check=_check_backup_on_recovery,
                 safety=Safety.MUTATING)

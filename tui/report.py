@@ -6,8 +6,9 @@ titles and says which steps are waits); a journal cut short by a crash, a resume
 failed run, and lines this module does not know (later extensions) all render.
 
 How the numbers are made (README "The journal" says the same for operators):
-- a step runs from its first line to its last one; per host, from the first to the last line
-  that names that host alone (its commands, a defrag member), else the whole step;
+- a step runs from its first line to its last one; per host, from the first to the last of
+  that host's own lines in it (its commands, a defrag member), else the whole step when the
+  step never acted host by host;
 - a command's duration is the `duration` its end line carries, else its end minus its start;
 - waiting: the polling of a wait step (from its last command or API call, or its start, until
   its check held) and explicit waits (lines with `wait_s`, DEF-MAN-4) — `waiting` events are
@@ -184,6 +185,8 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
     # steps, in order of first appearance
     by_step: dict[str, list[dict]] = {}
     for r in records:
+        if r["event"] in SESSION_EVENTS:
+            continue  # listed with the session, whatever step they name
         if r["step"] == "-":
             if r.get("for_step"):
                 by_step.setdefault(str(r["for_step"]), []).append(r)
@@ -530,7 +533,8 @@ def render_markdown(s: dict) -> str:
 
     if s["overrides"]:
         out += ["", "## Overrides (with the operator's reasons)", ""]
-        out += [f"- OVERRIDE: {_cell(o['reason'], 600)} ({o['step'] if o['step'] != '-' else 'the run'}"
+        out += [f"- OVERRIDE: {_cell(o['reason'], 600)} "
+                f"({o['step'] if o['step'] != '-' else 'the run'}"
                 + (f" on {', '.join(o['hosts'])}" if o["hosts"] else "")
                 + f", at {_clock(o['time'])})" for o in s["overrides"]]
     if s["confirmations"]:
@@ -551,9 +555,12 @@ def render_markdown(s: dict) -> str:
                    f"{_dur(st['waiting_s'], speed) if st['waiting_s'] else ''} | "
                    f"{_cell(st['detail'], 200)} |")
 
-    out += ["", "## Per host", "",
-            "| host | busy | commands | failed | command time | steps | skipped in |",
-            "|---|---|---|---|---|---|---|"]
+    out += ["", "## Per host", ""]
+    if s["hosts"]:
+        out += ["| host | busy | commands | failed | command time | steps | skipped in |",
+                "|---|---|---|---|---|---|---|"]
+    else:
+        out.append("No line names a host: every step went through the API or the console.")
     for h in s["hosts"]:
         out.append(f"| {h['host']} | {_dur(h['busy_s'], speed)} | {h['commands']} | "
                    f"{h['commands_failed']} | {_dur(h['command_time_s'], speed)} | "

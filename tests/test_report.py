@@ -232,7 +232,8 @@ SESSION = [
     line(2, "-", "hint", n=1, text="The backup is on master-0"),
     line(3, "RST-01", "started", ["master-1"]),
     line(4, "RST-01", "failed", ["master-1"], error="no backup on master-1"),
-    line(5, "RST-01", "mistake", kind="wrong-recovery-host", detail="master-1 has no backup"),
+    line(5, "-", "mistake", kind="wrong-recovery-host", detail="master-1 has no backup",
+         at_step="RST-01"),
     line(6, "RST-01", "override", ["master-1"], reason="the trainer said so"),
     line(6, "RST-01", "skipped", ["master-1"], reason="override: the trainer said so"),
     line(7, "-", "fault", action="drop-ssh", host="master-2", detail="SSH dropped for 60s"),
@@ -249,8 +250,11 @@ SESSION = [
          exit_status=0, duration=6.0),
     line(21, "RST-08", "finished", ["master-1"], detail="restored"),
     line(22, "-", "finished"),
-    line(23, "-", "score", score=75, breakdown={"mistakes": -10, "hints": -5,
-                                                "overrides": -10}),
+    line(23, "-", "score", reason="the restore runbook finished", score=75,
+         breakdown=[{"what": "start", "points": 100},
+                    {"what": "2 mistake(s) x -10", "points": -20},
+                    {"what": "1 hint(s) x -5", "points": -5}],
+         elapsed_drill_seconds=1260.0, rto_minutes=45, minutes_late=0),
 ]
 
 
@@ -278,7 +282,8 @@ def test_a_drill_session_report_lists_hints_mistakes_faults_and_score(tmp_path):
                  "- score: 75", "## Faults injected", "drop-ssh", "## Hints taken",
                  "The backup is on master-0", "## Mistakes", "wrong-recovery-host",
                  "- OVERRIDE: the trainer said so", "| Score | 75 |",
-                 "1 failed attempt(s)"):
+                 "1 failed attempt(s)", "- 2 mistake(s) x -10: -20",
+                 "- reason: the restore runbook finished", "| RST-01 | wrong-recovery-host |"):
         assert text in md, text
 
 

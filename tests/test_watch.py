@@ -151,34 +151,47 @@ def test_ctrl_c_stops_following_without_a_traceback(tmp_path):
             assert out.startswith("# backup: unfinished")
 
 
-def test_a_drill_session_is_followed_to_its_score(tmp_path):
+def _raw(path: Path, step: str, event: str, **extra) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps({"time": "2026-11-27T10:00:01.000+00:00", "runbook": "restore",
+                            "step": step, "event": event, "hosts": [], **extra}) + "\n")
+
+
+@pytest.mark.parametrize("scored", [True, False])
+def test_a_drill_session_is_followed_to_its_score(tmp_path, scored):
+    """As a drill session writes its journal: the session line after `planned`, the score
+    just after the runbook's end; a runbook that ends no session ends the follow after a
+    grace period."""
     path = tmp_path / "j.jsonl"
 
     def run():
         j = Journal(path, "restore")
-        for step, event, extra in (("-", "planned", {}), ("-", "finished", {}),
-                                   ("-", "score", {"score": 90})):
-            time.sleep(0.1)
-            if event in ("planned", "finished"):
-                j.write(step, event, **extra)
-            else:  # a session event (written by the drill session, not by a runner)
-                _raw(path, step, event, extra)
+        j.write("-", "planned")
+        time.sleep(0.1)
+        _raw(path, "-", "session", scenario="lost-two-hosts", objective="restore")
+        time.sleep(0.1)
+        _raw(path, "-", "mistake", kind="wrong-recovery-host", detail="no backup there",
+             at_step="RST-01")
+        j.write("-", "finished")
+        time.sleep(0.3)
+        if scored:
+            _raw(path, "-", "score", score=90, reason="the restore runbook finished")
         j.close()
 
-    def _raw(p, step, event, extra):
-        with open(p, "a") as f:
-            f.write(json.dumps({"time": "2026-11-27T10:00:01.000+00:00", "runbook": "restore",
-                                "step": step, "event": event, "hosts": [], **extra}) + "\n")
-
-    _raw(path, "-", "session", {"scenario": "lost-two-hosts", "objective": "restore"})
     t = threading.Thread(target=run, daemon=True)
     t.start()
     lines: list[str] = []
-    end = follow(path, lines.append, interval=0.05, timeout=20)
+    began = time.monotonic()
+    end = follow(path, lines.append, interval=0.05, timeout=20, score_grace=1.0)
     t.join(5)
-    assert end is not None and end["event"] == "score"
-    assert "DRILL SESSION" in lines[0] and "SCORE 90" in lines[-1]
-    assert any("FINISHED restore" in x for x in lines)
+    assert end is not None
+    assert any("DRILL SESSION" in x for x in lines)
+    assert any("MISTAKE (wrong-recovery-host) at RST-01: no backup there" in x for x in lines)
+    if scored:
+        assert end["event"] == "score" and "SCORE 90 (the restore runbook finished)" in lines[-1]
+    else:
+        assert end["event"] == "finished" and "FINISHED restore" in lines[-1]
+        assert time.monotonic() - began >= 1.0
 
 
 @pytest.mark.parametrize("args", [["watch", "/nonexistent-dir/j.jsonl"]])

@@ -518,16 +518,23 @@ def render_markdown(s: dict) -> str:
         if isinstance(breakdown, dict):
             out += [f"- {k}: {_cell(v)}" for k, v in breakdown.items()]
         elif isinstance(breakdown, list):
-            out += [f"- {_cell(b if not isinstance(b, dict) else json.dumps(b), 300)}"
-                    for b in breakdown]
-    for name, heading, keys in (("faults", "Faults injected", ("action", "host", "detail")),
+            for b in breakdown:
+                if isinstance(b, dict) and "what" in b:
+                    out.append(f"- {_cell(b['what'], 300)}: {b.get('points')}")
+                else:
+                    out.append(f"- {_cell(b if not isinstance(b, dict) else json.dumps(b), 300)}")
+        for key in ("reason", "elapsed_drill_seconds", "rto_minutes", "minutes_late"):
+            if s["score"].get(key) is not None:
+                out.append(f"- {key}: {_cell(s['score'][key], 300)}")
+    for name, heading, keys in (("faults", "Faults injected", ("action", "host", "detail", "ok")),
                                 ("hints", "Hints taken", ("n", "text")),
                                 ("mistakes", "Mistakes", ("kind", "detail"))):
         if s[name]:
             out += ["", f"## {heading}", "", "| time | step | " + " | ".join(keys) + " |",
                     "|---|---|" + "---|" * len(keys)]
             for e in s[name]:
-                step = e.get("step") if e.get("step") != "-" else ""
+                step = e.get("at_step") or (e.get("step") if e.get("step") != "-" else "")
+                step = "" if step == "-" else step
                 out.append(f"| {_clock(e['time'])} | {_cell(step)} | "
                            + " | ".join(_cell(e.get(k), 300) for k in keys) + " |")
 

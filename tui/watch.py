@@ -84,12 +84,14 @@ def format_record(r: dict) -> str:
     if event == "hint":
         return f"{head} HINT {r.get('n', '')}: {_short(r.get('text') or '')}"
     if event == "mistake":
-        return f"{head} MISTAKE ({r.get('kind')}): {_short(r.get('detail') or '')}"
+        at = f" at {r['at_step']}" if r.get("at_step") not in (None, "", "-") else ""
+        return f"{head} MISTAKE ({r.get('kind')}){at}: {_short(r.get('detail') or '')}"
     if event == "fault":
         return f"{head} FAULT {r.get('action')}" + (f" {r['host']}" if r.get("host") else "") \
             + (f": {_short(r['detail'])}" if r.get("detail") else "")
     if event == "score":
-        return f"{head} SCORE {r.get('score')}"
+        return f"{head} SCORE {r.get('score')}" + (f" ({_short(r['reason'])})"
+                                                   if r.get("reason") else "")
     if step == "-" and r.get("for_step"):
         return f"{_clock(r.get('time', ''))}  {str(r['for_step']):<9} {event}{where}: " \
                f"{_short(r.get('reason') or r.get('warning') or '')}"
@@ -159,19 +161,22 @@ class JournalFollower:
         return out
 
 
-def is_end(record: dict, in_session: bool) -> bool:
-    if in_session:
-        return record.get("event") == "score"
+def is_end(record: dict) -> bool:
+    """The runbook-level line that ends a run."""
     return record.get("step") == "-" and record.get("event") in ("finished", "failed") \
         and "command" not in record
 
 
 def follow(path: str | os.PathLike, emit: Callable[[str], None], *, interval: float = 0.2,
            stop: threading.Event | None = None, timeout: float | None = None,
-           records: list[dict] | None = None) -> dict | None:
+           records: list[dict] | None = None, score_grace: float = 5.0) -> dict | None:
     """Emit a line per journal line until the run ends; returns the line that ended it, or
     None when stopped (`stop` set, or `timeout` seconds passed). Complete records are also
-    appended to `records` when given (the report of `report --follow`)."""
+    appended to `records` when given (the report of `report --follow`).
+
+    In a drill session (a `session` line) the session's `score` line ends it; the score is
+    written just after the runbook's end, so after a runbook-level end the follow waits up to
+    `score_grace` seconds for it (a runbook that is not the drill's own ends no session)."""
     p = Path(path)
     if not p.exists() and not p.parent.is_dir():
         raise ConfigError("the journal's directory does not exist", where=str(p.parent))
@@ -179,6 +184,8 @@ def follow(path: str | os.PathLike, emit: Callable[[str], None], *, interval: fl
     deadline = None if timeout is None else time.monotonic() + timeout
     in_session = False
     said_waiting = False
+    ended: dict | None = None  # the runbook's end, in a session: waiting for the score
+    grace_until = 0.0
     while True:
         batch = follower.poll()
         if follower.restarted:
@@ -197,8 +204,14 @@ def follow(path: str | os.PathLike, emit: Callable[[str], None], *, interval: fl
             emit(format_record(item))
             if item.get("event") == "session":
                 in_session = True
-            if is_end(item, in_session):
+            if in_session and item.get("event") == "score":
                 return item
+            if is_end(item):
+                if not in_session:
+                    return item
+                ended, grace_until = item, time.monotonic() + score_grace
+        if ended is not None and time.monotonic() >= grace_until:
+            return ended
         if stop is not None and stop.is_set():
             return None
         if deadline is not None and time.monotonic() >= deadline:

@@ -241,3 +241,12 @@ def test_sub_steps_sit_under_their_step_and_aftercare_ticks_are_no_steps():
     assert [t.step for t in steps] == ["RST-04", "RST-04a", "RST-04b", "RST-05"]
     assert steps[1].outcome == "finished" and steps[1].commands == 1
     assert steps[2].detail == "no etcd containers running"
+
+
+def test_a_csr_named_as_refused_is_no_approval():
+    s = session()
+    assert s.observe(line(50, "RST-11", "finished", detail="approved 1 CSR(s): csr-a; refused: "
+                          "csr-evil (unknown node)", facts={"csr_approved": ["csr-a"]})) == []
+    found = s.observe(line(51, "RST-11", "finished", command="oc adm certificate approve "
+                           "csr-b csr-evil", exit_status=0))
+    assert [m.kind for m in found] == ["approve-csr"]

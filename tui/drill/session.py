@@ -19,12 +19,14 @@ never plans a runbook writes them to a journal of its own (runbook "drill").
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+_APPROVE = re.compile(r"certificate\s+approve\s+([^|;&]+)")
 MISTAKE_POINTS = 10
 HINT_POINTS = 5
 LATE_POINTS_PER_MINUTE = 1
@@ -454,13 +456,18 @@ class DrillSession:
     def _check_traps(self, record: dict, add) -> None:
         """The scenario's own mistakes that no generic check sees."""
         step = record.get("step", "-")
-        said = " ".join(str(record.get(k) or "") for k in ("command", "api", "detail"))
         facts = record.get("facts") or {}
-        approved = (facts.get("csr_approved") or []) if isinstance(facts, dict) else []
+        approved = set((facts.get("csr_approved") or []) if isinstance(facts, dict) else [])
+        if record.get("event") in ("started", "finished"):
+            # what was sent: `oc adm certificate approve NAME...` (a detail that lists the
+            # CSRs it refused says "approve" too, and is no approval)
+            for sent in (record.get("command"), record.get("api")):
+                match = _APPROVE.search(str(sent or ""))
+                if match:
+                    approved.update(match.group(1).split())
         for trap in self.drill.traps:
             name = str(trap.get("name") or "")
-            if trap.get("kind") == "approve-csr" and name and (
-                    name in approved or ("approve" in said and name in said.split())):
+            if trap.get("kind") == "approve-csr" and name and name in approved:
                 add("approve-csr", f"approved CSR {name}{self._why('approve-csr', name=name)}",
                     step)
 

@@ -11,6 +11,15 @@ from tui.journal import Journal, read_journal, stamp_runbook_lines
 from tui.widgets.banner import ClusterBanner
 
 
+@pytest.fixture(autouse=True)
+def own_stamps(monkeypatch):
+    """These tests see only the stamps they make (a backend another test left open would
+    stamp this process's journals too)."""
+    import tui.journal
+
+    monkeypatch.setattr(tui.journal, "_stamps", [])
+
+
 def banner_text(app) -> str:
     return str(app.screen.query_one(ClusterBanner).content)
 

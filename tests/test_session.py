@@ -174,6 +174,8 @@ def test_a_free_drill_has_an_objective_line_but_no_score():
     s.start(now=T0)
     assert "Free drill" in s.objective and s.take_hint() is None and not s.scored
     assert s.debrief().score is None and s.differences() == []
+    assert s.typed_wrong("RST-08", "master-0", "x") is None and s.mistakes == []
+    assert s.observe(line(1, "-", "override", reason="x")) == []
 
 
 def test_session_lines_wait_for_a_journal_then_a_journal_scores_alone(tmp_path):

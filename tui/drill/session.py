@@ -503,6 +503,8 @@ class DrillSession:
                  unique: bool = True) -> Mistake | None:
         at = now if now is not None else self.clock()
         mistake = Mistake(kind, detail, step, at)
+        if self.drill is None:
+            return None  # a free drill keeps no score, so no mistakes either
         if self.ended is not None or (unique and mistake.key in self._keys):
             return None
         self._keys.add(mistake.key)

@@ -109,7 +109,7 @@ async def _aftercare_step(ctx: RunContext, run: StepRun) -> str:
                 "unsupportedConfigOverrides.useUnsupportedUnsafeNonHANonProductionUnstableEtcd. "
                 "Turn it back on (RST-20): oc patch etcd/cluster --type=merge -p "
                 "'{\"spec\": {\"unsupportedConfigOverrides\": null}}'")
-        run.show("note", text)
+        run.show("warning", text)
         run.journal("skipped", [], step_id="-", for_step="RST-20", warning=text,
                     reason="the quorum guard was left off")
     items = await aftercare(ctx)

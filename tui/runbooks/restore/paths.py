@@ -277,7 +277,8 @@ def _rstn_steps() -> tuple[Step, ...]:
              targets=Targets.CONTROL_PLANE, action=_guarded(_disable_etcd),
              preview=lambda ctx: [(h, _disable_command(ctx)) for h in control_plane(ctx)
                                   if h not in lost_hosts(ctx)],
-             check=_check_etcd_disabled, safety=Safety.DESTRUCTIVE, confirm=Confirm.YES_NO),
+             check=_check_etcd_disabled, safety=Safety.DESTRUCTIVE,
+             confirm=Confirm.TYPE_CLUSTER),
         _step_backup("RSTN-03"),
         _step_script("RSTN-04", "Run cluster-restore.sh on the recovery host",
                      "cluster-restore.sh stops etcd, restores the snapshot with a revision bump "

@@ -14,7 +14,7 @@ import pytest
 
 from tui.backend import Backend, BackendSpec
 from tui.drill import objects
-from tui.drill.inject import FaultSchedule
+from tui.drill.inject import FaultSchedule, check_fault
 from tui.drill.scenario import (FAULT_ACTIONS, TRAP_KINDS, build_cluster, list_scenarios,
                                 load_drill, scenario_files)
 from tui.errors import ConfigError
@@ -330,6 +330,19 @@ def test_a_backup_list_places_each_pair_and_its_manifest(tmp_path):
 
 # --- the ideal paths -------------------------------------------------------------------------
 
+def steps_named(drill) -> set[str]:
+    """Every step a drill section names: traps, faults, retries, actions."""
+    return ({t.step for t in drill.traps if t.step} |
+            {f.at.step for f in drill.faults if f.at.step} | set(drill.ideal.retry) |
+            {a.at.step for a in drill.ideal.actions if a.at.step})
+
+
+def test_scenario_faults_are_ones_the_injector_takes():
+    for s in list_scenarios():
+        for fault in load_drill(s.name).faults:
+            assert check_fault(fault) == [], (s.name, fault)
+
+
 ONE_SHOT = [s.name for s in list_scenarios()
             if (d := load_drill(s.name)).runbook and not (d.ideal.wait_minutes or d.ideal.retry
                                                           or d.ideal.actions)]
@@ -347,6 +360,7 @@ def test_the_ideal_path_runs_headless_to_the_end(name, tmp_path):
     records = list(read_journal(journal))
     assert records[-1]["step"] == "-" and records[-1]["event"] == "finished"
     planned = records[0]["params"]
+    assert steps_named(drill) <= set(records[0]["steps"])  # the drill names real steps
     if drill.runbook in ("restore", "quorum-restore"):
         assert planned["recovery_host"] == drill.ideal.recovery_host
         if drill.ideal.path:
@@ -424,6 +438,7 @@ async def test_the_ideal_path_with_its_waits_retries_and_shell_actions_ends_in_t
     try:
         records, operator, backend, minutes = await run_ideal(name, tmp_path)
         assert records[-1]["step"] == "-" and records[-1]["event"] == "finished"
+        assert steps_named(drill) <= set(records[0]["steps"])
         assert not [r for r in records if r["event"] == "override"]
         assert minutes <= drill.rto_minutes, f"{minutes:.0f} drill minutes"
         # the steps the ideal path retries are the ones that failed, each at least once

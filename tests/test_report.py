@@ -318,3 +318,43 @@ def test_bad_journals_are_one_plain_paragraph(tmp_path, content, needle):
         assert r.returncode == 2 and needle in r.stderr
     r = etcd_dr("report", tmp_path / "missing.jsonl")
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_drill_sessions_own_lines_are_reported(journals, tmp_path):
+    """A DrillSession (tui.drill.session) watching a real restore as its journal is written:
+    the report counts its hint and mistake, takes its score line, and keeps the run's totals."""
+    from tui.drill.session import DrillSession, drill_spec
+    from tui.journal import Journal
+
+    spec = drill_spec({"drill": {"objective": "Restore from the backup on master-0.",
+                                 "runbook": "restore", "rto_minutes": 45,
+                                 "ideal": {"recovery_host": "master-0"},
+                                 "hints": ["The backup is on master-0."]}})
+    session = DrillSession("lost-two-hosts", spec, speed=300)
+    session.start()
+    session.take_hint()
+    session.typed_wrong("RST-08", "master-0", "oops")
+    path = tmp_path / "session.jsonl"
+    original = read_journal(journals["restore"])
+    with Journal(path, "restore") as journal:
+        for r in original:
+            extra = {k: v for k, v in r.items()
+                     if k not in ("time", "runbook", "step", "event", "hosts")}
+            session.observe(journal.write(r["step"], r["event"], r["hosts"], **extra),
+                            path=path)
+    records = read_journal(path)
+    assert records[-1]["event"] == "score"  # the drill's runbook finished: the session ended
+    report = json.loads(etcd_dr("report", path, "--format", "json").stdout)
+    t = report["totals"]
+    assert (t["hints"], t["mistakes"]) == (
+        sum(r["event"] == "hint" for r in records), sum(r["event"] == "mistake" for r in records))
+    assert t["hints"] == 1 and t["mistakes"] >= 1
+    assert report["score"]["score"] == records[-1]["score"] == session.final.total
+    assert report["session"]["scenario"] == "lost-two-hosts"
+    before = summarize(original, "o")["totals"]
+    for key in ("commands_sent", "commands_failed", "failures", "overrides", "confirmations",
+                "steps"):
+        assert t[key] == before[key], key
+    assert len(report["steps"]) == len(summarize(original, "o")["steps"])
+    md = etcd_dr("report", path).stdout
+    assert f"| Score | {session.final.total} |" in md and "confirmation-typed-wrong" in md

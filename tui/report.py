@@ -167,8 +167,7 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
     planned = [r for r in records if r["step"] == "-" and r["event"] == "planned"]
     first_plan = planned[0] if planned else None
     params = dict(first_plan.get("params") or {}) if first_plan else {}
-    runbooks = list(dict.fromkeys(r["runbook"] for r in planned)) or \
-        list(dict.fromkeys(r["runbook"] for r in records))
+    runbooks = list(dict.fromkeys(r["runbook"] for r in planned))
     catalog = _catalog(runbooks, params)
     speed = _speed(records)
 
@@ -461,8 +460,9 @@ def _code(value: Any, limit: int = 160) -> str:
 def render_markdown(s: dict) -> str:
     t = s["totals"]
     speed = t.get("speed")
-    title = s["title"] or s["runbook"] or "journal"
-    out = [f"# {s['runbook'] or 'journal'}: {s['status']}", "",
+    name = s["runbook"] or ("drill session" if s["session"] is not None else "journal")
+    title = s["title"] or name
+    out = [f"# {name}: {s['status']}", "",
            f"Incident report: {title}.", ""]
     outcome = {"finished": "recovered: the runbook finished",
                "failed": f"FAILED: {s['error'] or 'the runbook stopped'}",
@@ -482,7 +482,8 @@ def render_markdown(s: dict) -> str:
             ("Steps", ", ".join(f"{n} {k}" for k, n in t["steps"].items())),
             ("Overrides", t["overrides"]), ("Confirmations", t["confirmations"])]
     if speed:
-        rows.append(("Drill speed", f"x{speed:g} (durations: journal clock, then drill time)"))
+        rows.append(("Drill speed", f"x{speed:g}" + (" (durations: journal clock, then drill "
+                                                     "time)" if speed != 1 else "")))
     if s["session"] is not None or t["hints"] or t["mistakes"] or t["faults"]:
         rows += [("Hints", t["hints"]), ("Mistakes", t["mistakes"]), ("Faults", t["faults"])]
     if s["score"] is not None:

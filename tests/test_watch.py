@@ -198,3 +198,30 @@ def test_a_drill_session_is_followed_to_its_score(tmp_path, scored):
 def test_a_journal_in_no_directory_is_refused_plainly(args):
     r = etcd_dr(*args)
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+async def test_the_tui_view_follows_the_journal_and_shows_the_totals(tmp_path):
+    from textual.widgets import RichLog, Static
+
+    from screens.watch import WatchApp
+
+    path = tmp_path / "j.jsonl"
+    app = WatchApp(path, interval=0.05)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.2)
+        assert "waiting for lines" in str(app.query_one("#watch-head", Static).render())
+        writer = write_slowly(path, pause=0.05)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.ended is not None:
+                break
+        writer.join(5)
+        assert app.ended is not None and app.ended["event"] == "finished"
+        log = app.query_one("#watch-log", RichLog)
+        text = "\n".join(line.text for line in log.lines)
+        assert "PLANNED defrag" in text and "FINISHED defrag" in text
+        assert "OVERRIDE: short wait on purpose" in text
+        head = str(app.query_one("#watch-head", Static).render())
+        assert "FINISHED" in head and "commands 1 (0 failed)" in head and "overrides 1" in head
+        assert len(app.records) == 7  # the line after the end is not read
+        await pilot.press("q")

@@ -281,12 +281,24 @@ def report(journal, fmt, follow):
 
 @main.command()
 @click.argument("journal", metavar="JOURNAL")
+@click.option("--tui", "use_tui", is_flag=True,
+              help="A full-screen view with the totals so far; q closes it.")
 @operator_errors
-def watch(journal):
+def watch(journal, use_tui):
     """Follow a running journal read-only, one line per event; ends with the run (exit 0
     finished, 1 failed) or on Ctrl-C (exit 0)."""
     from tui.report import summarize
     from tui.durations import format_duration
+
+    if use_tui:
+        from pathlib import Path
+
+        if not Path(journal).parent.is_dir():
+            _fail(f"{Path(journal).parent}: the journal's directory does not exist.", 2)
+        from screens.watch import run_watch
+
+        run_watch(journal)
+        return
 
     records: list[dict] = []
     end = _follow_journal(journal, to_stderr=False, records=records)

@@ -312,6 +312,7 @@ def test_bad_backups_are_named(tmp_path, backup, message):
     with pytest.raises(ConfigError) as e:
         build_cluster(path)
     assert message in e.value.message
+    assert e.value.message.startswith(f"scenario t ({path}): ")
 
 
 def test_a_backup_list_places_each_pair_and_its_manifest(tmp_path):

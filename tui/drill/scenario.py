@@ -165,8 +165,9 @@ def _leader_moves_after(etcd_doc: dict, n_cp: int, source: str) -> float | None:
 def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = "127.0.3",
                   clock: SimClock | None = None) -> DrillCluster:
     doc, name = load_scenario_doc(name_or_path)
-    source = f"scenario {name}"
-    parse_drill(doc, str(scenario_files().get(name_or_path, name_or_path)))  # fail early
+    path = str(scenario_files().get(name_or_path, name_or_path))
+    source = f"scenario {name} ({path})"  # errors name the scenario, its file and the key
+    parse_drill(doc, path)  # fail early
     n_cp = int(_num(doc, "control_plane", 3, source))
     n_workers = int(_num(doc, "workers", 0, source))
     if n_cp not in (1, 3, 5):

@@ -140,6 +140,9 @@ async def test_drop_ssh_refuses_connections_for_a_while_and_keeps_etcd_running(d
     lab, cluster = drill.lab, drill.lab.cluster
     text = apply(cluster, lab, "drop-ssh", host="master-2", seconds=60)
     assert "refused for 60 s of drill time" in text
+    # at once: the very next command over the open session fails
+    result = await drill.fleet.run_one("master-2", Command.of("hostname"))
+    assert not result.ok
     await until(lambda: _async(not lab.servers["master-2"].listening), what="SSH to stop")
     snap = await collect(drill)
     assert ssh_state(snap, "master-2") in GONE

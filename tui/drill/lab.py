@@ -199,6 +199,8 @@ class DrillLab:
         server = self.servers.get(host.name)
         if server is None:
             return
+        if not self._should_listen(host):
+            server.drop_sessions()  # at once: the next command must not get through
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -97,6 +97,11 @@ class DrillSSHServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        self.drop_sessions()
+
+    def drop_sessions(self) -> None:
+        """Cut every open session now (a dropped host or network): a command in flight
+        fails on the client at once, not after the listener has closed."""
         for conn in list(self._connections):
             conn.abort()
         self._connections.clear()

@@ -225,3 +225,17 @@ async def test_the_tui_view_follows_the_journal_and_shows_the_totals(tmp_path):
         assert "FINISHED" in head and "commands 1 (0 failed)" in head and "overrides 1" in head
         assert len(app.records) == 7  # the line after the end is not read
         await pilot.press("q")
+
+
+@pytest.mark.parametrize("command", ["watch", "report"])
+def test_a_reader_that_goes_away_is_no_error(tmp_path, command):
+    journal = tmp_path / "j.jsonl"
+    with Journal(journal, "backup") as j:
+        j.write("-", "planned")
+        for i in range(3000):
+            j.write(f"BAK-{i}", "started", ["master-0"], detail="x" * 50)
+        j.write("-", "finished")
+    r = subprocess.run(f"{sys.executable} -m tui.cli {command} {journal} | head -n 1",
+                       shell=True, capture_output=True, text=True, timeout=120)
+    assert len(r.stdout.splitlines()) == 1
+    assert "error" not in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -260,6 +260,18 @@ def _follow_journal(journal: str, *, to_stderr: bool, records=None) -> dict | No
     except KeyboardInterrupt:
         click.echo("stopped following (the run, if any, goes on).", err=True)
         return None
+    except BrokenPipeError:  # `etcd-dr watch J | head`: the reader has gone, so do we
+        _quiet_exit()
+
+
+def _quiet_exit() -> None:
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError:
+        pass
+    sys.exit(0)
 
 
 @main.command()
@@ -276,7 +288,11 @@ def report(journal, fmt, follow):
 
     if follow:
         _follow_journal(journal, to_stderr=True)
-    click.echo(render_report(journal, fmt), nl=False if fmt == "md" else True)
+    text = render_report(journal, fmt)
+    try:
+        click.echo(text, nl=False if fmt == "md" else True)
+    except BrokenPipeError:  # `etcd-dr report J | head`
+        _quiet_exit()
 
 
 @main.command()

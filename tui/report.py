@@ -27,6 +27,9 @@ from tui.durations import format_duration
 from tui.journal import read_journal
 
 SESSION_EVENTS = ("session", "hint", "mistake", "fault", "score")
+# steps journaled inside another step's action, with no Step of their own in the catalog
+_SUB_TITLES = {"DEF-MAN-3": "Check the member's database shrank",
+               "DEF-MAN-4": "Wait between members, then check the member answers"}
 ENDS = ("finished", "failed", "skipped", "already-done")
 _CORE_KEYS = ("time", "runbook", "step", "event", "hosts")
 
@@ -238,7 +241,7 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
         failures = sum(1 for r in own if r["event"] == "failed")
         step_def = catalog.get(sid)
         entry: dict[str, Any] = {
-            "step": sid, "title": getattr(step_def, "title", None),
+            "step": sid, "title": getattr(step_def, "title", None) or _SUB_TITLES.get(sid),
             "parent": (sid[:-1] if re.fullmatch(r".*\d[a-z]", sid) and sid[:-1] in by_step
                        else None),
             "hosts": step_hosts, "start": start, "end": end,
@@ -317,6 +320,8 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
                 host_steps[h].append(sid)
         entry["per_host"] = per_host
         steps.append(entry)
+
+    steps.sort(key=lambda st: _t(st["start"]) or datetime.min)  # stable: ties keep order
 
     # commands (and API calls) sent
     commands = []

@@ -297,3 +297,56 @@ async def test_without_a_session_nothing_changes(drill_app):
         await wait_until(pilot, lambda: populated(app), what="first snapshot")
         assert app.session is None and not app.screen.query("#drill-strip")
         assert app.check_action("hint", ()) is False and app.check_action("debrief", ()) is False
+
+
+async def test_a_failed_step_skipped_by_override_is_the_scenarios_trap(tmp_path, monkeypatch):
+    """ssh-drop-mid-restore: skipping RST-04 when the dropped SSH fails it, instead of
+    waiting and retrying, is the scenario's skip-step trap: counted, with its words."""
+    _needs_restore_runbooks()
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    drill = _scenario_drill("ssh-drop-mid-restore")
+    if drill is None or not drill.faults:
+        pytest.skip("the scenario has no drill faults yet")
+    pytest.importorskip("tui.drill.inject")
+    app = _session_app("ssh-drop-mid-restore", speed=60)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _brief(app, pilot)
+        await wait_until(pilot, lambda: populated(app), what="first snapshot")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: app.current_mode == "restore", what="the wizard")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.report is not None and not screen.checking,
+                         timeout=30, what="the preflight")
+        screen.choose_recovery_host(drill.ideal_host)
+        await wait_until(pilot, lambda: screen.report is not None and not screen.checking
+                         and screen.report.recovery_host == drill.ideal_host
+                         and screen.start_blocked() is None, timeout=30, what="the preflight")
+        await pilot.press("g")
+        while type(app.screen).__name__ != "FailureScreen":
+            await wait_until(pilot, lambda: type(app.screen).__name__ in (
+                "ConfirmStepScreen", "FailureScreen"), timeout=60, what="RST-04 to fail")
+            dialog = app.screen
+            if type(dialog).__name__ == "ConfirmStepScreen":
+                if dialog.typed:
+                    box = dialog.query_one(Input)
+                    box.value = dialog.request.expected
+                    box.focus()
+                    await pilot.pause()
+                    await pilot.press("enter")
+                    await wait_until(pilot, lambda: app.screen is not dialog, what="the dialog")
+                else:
+                    await press_button(app, pilot, "#yes")
+        assert app.screen.step_id == "RST-04"
+        app.screen.query_one("#reason", Input).value = "master-1 will come back on its own"
+        await press_button(app, pilot, "#skip")
+        await wait_until(pilot, lambda: bool(app.session.mistakes), what="the mistake")
+        mistake = app.session.mistakes[0]
+        assert (mistake.kind, mistake.step) == ("skip-step", "RST-04")
+        assert "master-1's etcd kept running" in mistake.detail  # the trap's own words
+        assert app.session.score().total <= drill.expected_score - 10
+        await wait_until(pilot, lambda: any(n.title == "drill: -10" and "RST-04" in n.message
+                                            for n in app._notifications),
+                         what="the mistake's notification")
+        journal = screen.journal_path
+    records = read_journal(journal)
+    assert any(r["event"] == "mistake" and r["kind"] == "skip-step" for r in records)

@@ -182,8 +182,7 @@ class EtcdDrApp(App):
         except ImportError:  # a journal without listeners: the session sees no runbook line
             add_listener = None
         if add_listener is not None:
-            self._session_unsubscribe = add_listener(
-                lambda journal, record: session.observe(record, path=journal.path))
+            self._session_unsubscribe = add_listener(self._observe_journal_line)
         self.screen_change_signal.subscribe(self, self._add_strip)
         self.call_later(self._add_strip, self.screen)
         self.push_screen(BriefingScreen(session), lambda _: self._begin_session())
@@ -198,6 +197,14 @@ class EtcdDrApp(App):
         for screen in self.screen_stack:
             for strip in screen.query(DrillStrip):
                 strip.refresh_strip()
+
+    def _observe_journal_line(self, journal, record: dict) -> None:
+        """Every journal line of this process, for the session (a runbook's own lines)."""
+        try:
+            self.session.observe(record, path=journal.path)
+        except Exception as e:  # the drill's scoring must never stop a step or show a trace
+            self.notify(f"drill session: this line was not scored ({e.__class__.__name__}: "
+                        f"{e})", severity="warning")
 
     def _add_strip(self, screen) -> None:
         """The drill strip on every full screen (dialogs sit on top of one that has it)."""

@@ -358,3 +358,35 @@ def test_a_drill_sessions_own_lines_are_reported(journals, tmp_path):
     assert len(report["steps"]) == len(summarize(original, "o")["steps"])
     md = etcd_dr("report", path).stdout
     assert f"| Score | {session.final.total} |" in md and "confirmation-typed-wrong" in md
+
+
+def test_a_resumed_run(tmp_path):
+    """Killed while a command ran, resumed later: the command has no result, the step two
+    attempts and no failure, the time to recovery spans the stop, and the report says so."""
+    path = tmp_path / "resumed.jsonl"
+    cmd = "sudo -n sh -c 'cluster-backup.sh /home/core/assets/backup'"
+    path.write_text("".join([
+        line(0, "-", "planned", params={"host": "master-0"}, steps=["BAK-4"]),
+        line(1, "BAK-4", "started", ["master-0"]),
+        line(2, "BAK-4", "started", ["master-0"], command=cmd),
+        line(600, "-", "resumed", in_flight="BAK-4", done=[]),
+        line(601, "BAK-4", "started", ["master-0"]),
+        line(602, "BAK-4", "started", ["master-0"], command=cmd),
+        line(630, "BAK-4", "finished", ["master-0"], command=cmd, exit_status=0, duration=28.0),
+        line(631, "BAK-4", "finished", ["master-0"], detail="snapshot saved"),
+        line(632, "-", "finished"),
+    ]))
+    report = summarize(read_journal(path), str(path))
+    assert [c["outcome"] for c in report["commands"]] == ["no result in the journal",
+                                                          "finished"]
+    assert report["totals"]["commands_sent"] == 2 and report["totals"]["commands_failed"] == 0
+    assert report["totals"]["time_to_recovery_s"] == 632.0
+    step = report["steps"][0]
+    assert (step["outcome"], step["attempts"], step["failures"]) == ("finished", 2, 0)
+    host = step["per_host"][0]
+    assert (host["outcome"], host["commands"], host["commands_failed"]) == ("finished", 2, 0)
+    assert host["duration_s"] == 628.0  # its first command's start to its last one's end
+    assert report["resumes"] == [{"time": report["resumes"][0]["time"], "in_flight": "BAK-4"}]
+    md = etcd_dr("report", path).stdout
+    assert "resumed (BAK-4 was under way)" in md and "The run was resumed" in md
+    assert "no result in the journal" in md

@@ -111,9 +111,12 @@ def _pair_intervals(lines: list[dict]) -> list[dict]:
     without a start is an interval of its `duration` (or a point)."""
     open_: dict[tuple, dict] = {}
     out = []
+    unended: list[dict] = []  # started again before an end: the first never had a result
     for r in lines:
         key = (tuple(_hosts(r)), r.get("member"), r.get("command"), "api" in r)
         if r["event"] == "started":
+            if key in open_:
+                unended.append(open_[key])
             open_[key] = r
             continue
         if r["event"] not in ENDS:
@@ -135,7 +138,7 @@ def _pair_intervals(lines: list[dict]) -> list[dict]:
         out.append({"start": begin, "end": end, "hosts": _hosts(r), "member": r.get("member"),
                     "event": r["event"], "duration_s": duration, "start_line": start,
                     "line": r})
-    for start in open_.values():  # under way when the journal ends
+    for start in unended + list(open_.values()):  # no end line (yet)
         out.append({"start": start["time"], "end": None, "hosts": _hosts(start),
                     "member": start.get("member"), "event": "started", "duration_s": None,
                     "start_line": start, "line": start})
@@ -230,8 +233,12 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
         if end is not None:  # a part still open when its step ended ended with it
             for i in intervals:
                 if i["end"] is None:
-                    i.update(end=end, duration_s=_secs(i["start"], end),
-                             event="failed" if outcome == "failed" else outcome)
+                    if _is_command(i["line"]):
+                        # its result stays unknown (a console killed mid-command): a point
+                        i.update(end=i["start"], duration_s=None, closed=True)
+                    else:  # a member's part: it lasted until its step ended
+                        i.update(end=end, duration_s=_secs(i["start"], end), closed=True,
+                                 event="failed" if outcome == "failed" else outcome)
         hosts: list[str] = []
         for r in lines:
             for h in _hosts(r):
@@ -294,6 +301,7 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
                     if done and all(i["end"] for i in mine) else None
                 h_out = "failed" if any(i["event"] == "failed" for i in mine) else \
                     "under way" if h_end is None else \
+                    outcome if any(i.get("closed") for i in mine) else \
                     ("already-done" if all(i["event"] == "already-done" for i in mine)
                      else "finished")
             elif any(len(i["hosts"]) == 1 for i in intervals):
@@ -623,7 +631,9 @@ def render_markdown(s: dict) -> str:
                                             if r["in_flight"] else "") for r in s["resumes"]]
     out += ["", "Times are the journal's (UTC offset as written); durations in the journal's "
                 "clock" + (f", then in drill time at x{speed:g}" if speed and speed != 1
-                           else "") + "."]
+                           else "") + "."
+            + (" The run was resumed: a duration that spans a resume includes the time it "
+               "was stopped." if s["resumes"] else "")]
     return "\n".join(out) + "\n"
 
 

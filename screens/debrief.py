@@ -78,10 +78,11 @@ class DebriefScreen(ModalScreen[None]):
 
     def render_debrief(self, timeline: bool = True) -> None:
         d = self.debrief
-        state = "ENDED" if d.ended else "IN PROGRESS (E ends it now)"
+        state = "ENDED" if d.ended else "IN PROGRESS"
+        keys = "Esc: back to the console" + ("" if d.ended else "; E: end the drill now")
         self.query_one("#debrief-head", Static).update(
-            f"[b]Debrief: {escape(d.scenario)}[/b] — {state}: {escape(d.outcome)}\n"
-            f"[i]{escape(d.objective)}[/i]")
+            f"[b]Debrief: {escape(d.scenario)}[/b] — {state}: {escape(d.outcome)}   "
+            f"[dim]({keys})[/dim]\n[i]{escape(d.objective)}[/i]")
         self.query_one("#debrief-score", Static).update(
             self._score_text(d) + "".join(f"\n  {escape(t)}" for t in d.totals))
         differences = d.differences or ["Nothing: this run followed the ideal path."]
@@ -130,5 +131,5 @@ class DebriefScreen(ModalScreen[None]):
         expected = (f" (the ideal path scores {d.expected_score})"
                     if d.expected_score is not None else "")
         lines = [f"[b]Score: {s.total}[/b]{expected}"]
-        lines += [f"  {points:+d}  {escape(what)}" for what, points in s.breakdown]
+        lines += [f"  {points:+5d}  {escape(what)}" for what, points in s.breakdown]
         return "\n".join(lines)

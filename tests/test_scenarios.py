@@ -15,6 +15,7 @@ import pytest
 from tui.backend import Backend, BackendSpec
 from tui.drill import objects
 from tui.drill.inject import FaultSchedule, check_fault
+from tui.drill.session import DrillSession
 from tui.drill.scenario import (FAULT_ACTIONS, TRAP_KINDS, build_cluster, list_scenarios,
                                 load_drill, scenario_files)
 from tui.errors import ConfigError
@@ -369,10 +370,32 @@ def test_the_ideal_path_runs_headless_to_the_end(name, tmp_path):
         assert not [r for r in records if r["event"] == "override"]
     elif drill.ideal.host:
         assert planned["host"] == drill.ideal.host
+    # the drill session (tui.drill.session) scores this journal as the scenario expects
+    assert DrillSession.from_journal(journal).score().as_dict()["score"] == \
+        drill.expected_score
     sent = " ".join(r.get("command") or "" for r in records)
     for trap in drill.traps_of("approve-csr"):
         assert f"approve {trap.name}" not in sent
         assert any(r.get("csr") == trap.name and r["event"] == "skipped" for r in records)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, kinds", [
+    ("two-snapshots", {"override-preflight", "wrong-backup"}),
+    ("backup-other-zstream", {"override-preflight", "wrong-backup"}),
+])
+def test_overriding_the_blocked_backup_is_counted_as_the_scenario_says(name, kinds, tmp_path):
+    """The deliberate mistake: --override past the preflight instead of choosing the right
+    directory; the session counts the scenario's traps (10 points each)."""
+    journal = tmp_path / "j.jsonl"
+    etcd_dr("run", "restore", "--drill", "--scenario", name, "--speed", str(SPEED), "--yes",
+            "--override", "it will do", "--journal", str(journal))
+    session = DrillSession.from_journal(journal)
+    assert {m.kind for m in session.mistakes} == kinds
+    details = " ".join(m.detail for m in session.mistakes)
+    for trap in load_drill(name).traps:
+        assert trap.detail in details
+    assert session.score().as_dict()["score"] == 100 - 10 * len(kinds)
 
 
 async def run_ideal(name: str, tmp_path) -> tuple[list[dict], Operator, Backend, float]:

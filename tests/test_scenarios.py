@@ -481,3 +481,30 @@ async def test_without_its_shell_action_the_webhook_keeps_ovn_down(tmp_path):
                 str(SPEED), "--yes", "--journal", str(tmp_path / "j.jsonl"))
     assert r.returncode == 1
     assert "policy-guard" in r.stdout and "stopped at RST-15" in r.stderr
+
+
+# --- the console opens each new drill ---------------------------------------------------------
+
+@pytest.mark.parametrize("name", NEW)
+async def test_etcd_dr_drill_opens_each_new_scenario_on_its_briefing(name, tmp_path,
+                                                                     monkeypatch):
+    """`etcd-dr drill --scenario NAME`: the briefing shows the objective, then the status
+    view shows every host of the scenario (lost ones as unreachable)."""
+    from tests.conftest import populated, wait_until
+    from tui.app import make_app
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    drill = load_drill(name)
+    cluster = build_cluster(name)
+    app = make_app(BackendSpec(scenario=name, speed=SPEED), drill_session=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "BriefingScreen",
+                         what="the briefing")
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert " ".join(drill.objective.split())[:60] in " ".join(text.split())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: populated(app), timeout=30, what="the status")
+        states = {h.name: h.state for h in app.snapshot.hosts}
+        assert set(states) == {h.name for h in cluster.hosts}
+        for h in cluster.hosts:
+            assert (states[h.name] == "connected") == h.up, (h.name, states[h.name])

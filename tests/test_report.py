@@ -390,3 +390,33 @@ def test_a_resumed_run(tmp_path):
     md = etcd_dr("report", path).stdout
     assert "resumed (BAK-4 was under way)" in md and "The run was resumed" in md
     assert "no result in the journal" in md
+
+
+ODD = """\
+{"time": "t", "runbook": "r", "step": "-", "event": "planned", "hosts": []}
+{"time": "2026-11-27T10:00:00", "runbook": "r", "step": "S-1", "event": "started", "hosts": ["h"]}
+{"time": "2026-11-27T10:00:01+00:00", "runbook": "r", "step": "S-1", "event": "started", \
+"hosts": ["h"], "command": "x"}
+{"time": "2026-11-27T10:00:02+00:00", "runbook": "r", "step": "S-1", "event": "finished", \
+"hosts": ["h"], "command": "x", "exit_status": 0}
+{"time": "bad", "runbook": "r", "step": "S-2", "event": "started", "hosts": "notalist", "k": [1]}
+{"time": "2026-11-27T10:00:03+00:00", "runbook": "r", "step": "S-1", "event": "a-later-event", \
+"hosts": ["h"]}
+{"time": "2026-11-27T10:00:04+00:00", "runbook": "r", "step": "-", "event": "finished", \
+"hosts": []}
+"""
+
+
+@pytest.mark.parametrize("args", [[], ["--format", "json"]])
+def test_odd_journals_still_render(tmp_path, args):
+    """Unreadable and naive times, hosts that are no list, events this build does not know:
+    the report renders what it can, never an internal error."""
+    path = tmp_path / "odd.jsonl"
+    path.write_text(ODD)
+    r = etcd_dr("report", path, *args)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    if args:
+        assert json.loads(r.stdout)["totals"]["commands_sent"] == 1
+    r = etcd_dr("watch", path)
+    assert r.returncode == 0 and "10:00:04.000  -         FINISHED r" in r.stdout

@@ -41,6 +41,15 @@ def _t(text: Any) -> datetime | None:
         return None
 
 
+def _ts(text: Any, missing: float = float("-inf")) -> float:
+    """A time as a number to order by (a naive or unreadable one cannot break the order)."""
+    t = _t(text)
+    try:
+        return t.timestamp() if t is not None else missing
+    except (OverflowError, OSError, ValueError):
+        return missing
+
+
 def _secs(a: Any, b: Any) -> float | None:
     ta, tb = _t(a), _t(b)
     if ta is None or tb is None:
@@ -145,17 +154,18 @@ def _pair_intervals(lines: list[dict]) -> list[dict]:
     return out
 
 
-def _merge(intervals: list[tuple[datetime, datetime]]) -> float:
+def _merge(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of (start, end) timestamps."""
     total, cur = 0.0, None
     for a, b in sorted(intervals):
         if cur is None or a > cur[1]:
             if cur is not None:
-                total += (cur[1] - cur[0]).total_seconds()
+                total += cur[1] - cur[0]
             cur = [a, b]
         else:
             cur[1] = max(cur[1], b)
     if cur is not None:
-        total += (cur[1] - cur[0]).total_seconds()
+        total += cur[1] - cur[0]
     return round(total, 3)
 
 
@@ -199,7 +209,7 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
         by_step.setdefault(r["step"], []).append(r)
 
     steps, waits = [], []
-    host_spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    host_spans: dict[str, list[tuple[float, float]]] = {}
     host_steps: dict[str, list[str]] = {}
     for sid, lines in by_step.items():
         own = [r for r in lines if r["step"] == sid and not _is_sub(r)
@@ -223,11 +233,14 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
         elif own and starts_own:
             outcome, end = "under way", None
         elif intervals:
-            if any(i["event"] == "started" for i in intervals):
-                outcome, end = "under way", None
+            unended = [_ts(i["start"]) for i in intervals if i["event"] == "started"]
+            ended = [i for i in intervals if i["event"] != "started"]
+            last_end = max((_ts(i["end"]) for i in ended), default=None)
+            if unended and (last_end is None or max(unended) > last_end):
+                outcome, end = "under way", None  # its latest part has no end yet
             else:
-                outcome = "failed" if intervals[-1]["event"] == "failed" else "finished"
-                end = max((i["end"] for i in intervals), key=lambda x: _t(x) or datetime.min)
+                outcome = "failed" if ended[-1]["event"] == "failed" else "finished"
+                end = max((i["end"] for i in ended), key=_ts)
         else:
             outcome, end = (own[-1]["event"] if own else "noted"), (lines[-1]["time"])
         if end is not None:  # a part still open when its step ended ended with it
@@ -273,8 +286,8 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
                                                                                "failed"):
             actions = [i["end"] for i in intervals if i["end"] and (_is_command(i["line"])
                                                                     or _is_api(i["line"]))
-                       and _t(i["end"]) and _t(i["end"]) <= _t(end)]
-            since = max(actions + [start], key=lambda x: _t(x) or datetime.min)
+                       and _ts(i["end"]) <= _ts(end)]
+            since = max(actions + [start], key=_ts)
             d = _secs(since, end) or 0.0
             if d > 0:
                 waits.append({"step": sid, "hosts": step_hosts, "member": None, "start": since,
@@ -295,9 +308,9 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
                                  "commands": 0, "commands_failed": 0})
                 continue
             if mine:
-                h_start = min((i["start"] for i in mine), key=lambda x: _t(x) or datetime.max)
+                h_start = min((i["start"] for i in mine), key=lambda x: _ts(x, float("inf")))
                 done = [i["end"] for i in mine if i["end"]]
-                h_end = max(done, key=lambda x: _t(x) or datetime.min) \
+                h_end = max(done, key=_ts) \
                     if done and all(i["end"] for i in mine) else None
                 h_out = "failed" if any(i["event"] == "failed" for i in mine) else \
                     "under way" if h_end is None else \
@@ -320,8 +333,8 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
                 "commands": len(cmds),
                 "commands_failed": sum(1 for i in cmds if i["event"] == "failed"),
             })
-            a, b = _t(h_start), _t(h_end)
-            if a and b:
+            a, b = _ts(h_start), _ts(h_end)
+            if a != float("-inf") and b != float("-inf") and b >= a:
                 host_spans.setdefault(h, []).append((a, b))
             host_steps.setdefault(h, [])
             if sid not in host_steps[h]:
@@ -329,7 +342,7 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
         entry["per_host"] = per_host
         steps.append(entry)
 
-    steps.sort(key=lambda st: _t(st["start"]) or datetime.min)  # stable: ties keep order
+    steps.sort(key=lambda st: _ts(st["start"]))  # stable: ties keep their order
 
     # commands (and API calls) sent
     commands = []
@@ -349,7 +362,7 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
                 "duration_s": i["duration_s"], "outcome": outcome,
                 "error": line.get("error") if i["end"] else None,
             })
-    commands.sort(key=lambda c: _t(c["time"]) or datetime.min)
+    commands.sort(key=lambda c: _ts(c["time"]))
 
     hosts_out = []
     all_hosts = list(dict.fromkeys(h for s in steps for h in (p["host"] for p in s["per_host"])))

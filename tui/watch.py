@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -25,9 +26,11 @@ _CORE = ("time", "runbook", "step", "event", "hosts")
 
 
 def _clock(text: object) -> str:
-    s = str(text)
-    # 2026-11-27T11:06:57.174+00:00 -> 11:06:57.174
-    return s[11:23] if len(s) >= 23 and s[10] == "T" else s
+    """2026-11-27T11:06:57.174+00:00 -> 11:06:57.174 (the journal's own zone)."""
+    try:
+        return datetime.fromisoformat(str(text)).strftime("%H:%M:%S.%f")[:-3]
+    except ValueError:
+        return str(text)
 
 
 def _short(value: object, limit: int = 200) -> str:

@@ -422,14 +422,15 @@ def lab_inject(inventory_path, action, args):
     """Inject a fault into a running `lab serve` (its console sees it within one refresh).
 
     \b
-    drop-host HOST / restore-host HOST     the machine goes away / comes back
-    fill-db HOST                           the member's database to its quota: NOSPACE
-    alarm HOST NOSPACE|CORRUPT             raise that alarm
-    disarm                                 clear every alarm
-    stall-pod HOST MANIFEST                kubelet stuck on a static pod (etcd, kube-apiserver,
-                                           ...) until release-pod HOST MANIFEST
-    drop-ssh HOST SECONDS                  SSH refused for SECONDS of drill time, then back
-    list                                   what is injected now
+    drop-host HOST [SECONDS]            the machine goes away (for SECONDS of drill time)
+    restore-host HOST                   it comes back
+    fill-db HOST                        the member's database to its quota: NOSPACE
+    alarm HOST NOSPACE|CORRUPT          raise that alarm
+    disarm                              clear every alarm
+    stall-pod HOST MANIFEST [SECONDS]   kubelet stuck on a static pod (etcd, kube-apiserver,
+                                        ...) until release-pod HOST MANIFEST (or SECONDS)
+    drop-ssh HOST SECONDS               SSH refused for SECONDS of drill time, then back
+    list                                what is injected now
     """
     from tui.drill.inject import send_command
 

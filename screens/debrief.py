@@ -81,7 +81,8 @@ class DebriefScreen(ModalScreen[None]):
         state = "ENDED" if d.ended else "IN PROGRESS"
         keys = "Esc: back to the console" + ("" if d.ended else "; E: end the drill now")
         self.query_one("#debrief-head", Static).update(
-            f"[b]Debrief: {escape(d.scenario)}[/b] — {state}: {escape(d.outcome)}   "
+            f"[b]Debrief: {escape(d.scenario)}[/b] — {state}"
+            f"{': ' + escape(d.outcome) if d.outcome != 'in progress' else ''}   "
             f"[dim]({keys})[/dim]\n[i]{escape(d.objective)}[/i]")
         self.query_one("#debrief-score", Static).update(
             self._score_text(d) + "".join(f"\n  {escape(t)}" for t in d.totals))

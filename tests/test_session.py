@@ -197,6 +197,8 @@ def test_session_lines_wait_for_a_journal_then_a_journal_scores_alone(tmp_path):
     records = read_journal(path)
     events = [(r["step"], r["event"]) for r in records]
     assert events[1:4] == [("-", "session"), ("-", "hint"), ("-", "mistake")]
+    assert {r["runbook"] for r in records} == {"restore"}  # the contract's key, untouched
+    assert records[1]["ideal_runbook"] == "restore"
     assert events[-1] == ("-", "score")
     assert records[-1]["score"] == s.final.total == 100 - 5 - 2 * 10 - 0
     assert all(r.get("at") for r in records if r["event"] in ("session", "hint", "mistake"))
@@ -216,6 +218,7 @@ def test_a_drill_without_a_runbook_journal_writes_its_own(tmp_path):
     score = s.finish(now=T0 + 60)
     assert score.total == 95
     assert [r["event"] for r in read_journal(path)] == ["session", "hint", "score"]
+    assert {r["runbook"] for r in read_journal(path)} == {"drill"}
     assert DrillSession.from_journal(path, drill=s.drill).score().total == 95
 
 

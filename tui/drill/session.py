@@ -319,7 +319,7 @@ class DrillSession:
         drill = self.drill
         self._emit("session", self.started, scenario=self.scenario, objective=self.objective,
                    speed=self.speed, rto_minutes=drill.rto_minutes if drill else None,
-                   runbook=drill.runbook if drill else None,
+                   ideal_runbook=drill.runbook if drill else None,
                    expected_score=drill.expected_score if drill else None,
                    clock_started=_iso(self.started))
 

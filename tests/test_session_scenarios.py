@@ -136,3 +136,31 @@ def test_the_ideal_paths_journal_scores_the_expected_score(name, tmp_path):
     assert session.mistakes == [], session.mistakes
     assert session.ended is not None
     assert session.score().total == drill.expected_score, session.score()
+
+
+def _with_waits():
+    try:
+        from tests.test_scenarios import ONE_SHOT, run_ideal  # noqa: F401
+    except Exception:
+        return []
+    return [s.name for s in list_scenarios() if s.name not in ONE_SHOT
+            and (d := _drill(s.name)) is not None and d.runbook]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _with_waits())
+async def test_the_ideal_paths_with_waits_retries_and_actions_score_the_expected_score(
+        name, tmp_path):
+    """The scenarios whose ideal path waits, retries a step or acts in a shell (run as the
+    scenario tests run them, faults injected): replayed, no mistake and the expected score.
+    The clock starts at the run's first line here (a wait before it is the trainee's)."""
+    from tests.test_scenarios import run_ideal
+
+    records, _operator, backend, _minutes = await run_ideal(name, tmp_path)
+    try:
+        session = DrillSession.from_journal(records)
+        assert session.mistakes == [], session.mistakes
+        assert session.ended is not None
+        assert session.score().total == _drill(name).expected_score, session.score()
+    finally:
+        await backend.close()

@@ -33,6 +33,10 @@ OPERATOR_RESOURCES = {"etcd": "etcds", "kubeapiserver": "kubeapiservers",
 MACHINE_NAMESPACE = "openshift-machine-api"
 CSR_PATH = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 MACHINES_PATH = f"/apis/machine.openshift.io/v1beta1/namespaces/{MACHINE_NAMESPACE}/machines"
+WEBHOOKS_PATH = "/apis/admissionregistration.k8s.io/v1/{kind}webhookconfigurations"
+WEBHOOK_KINDS = ("validating", "mutating")
+FAILURE_POLICIES = ("Fail", "Ignore")
+JSON_PATCH = "application/json-patch+json"
 OC_TIMEOUT = 60.0
 REST_BACKOFF = 10.0  # after the API failed to answer, go straight to SSH for this long
 
@@ -104,6 +108,39 @@ def patch_operator_op(resource: str, patch: dict) -> ClusterOp:
 
     return ClusterOp(("patch", f"{resource}/cluster", "--type=merge", "-p", body), True,
                      rest=rest, what=f"patch {resource}/cluster")
+
+
+def webhook_patch(index: int, policy: str) -> list[dict]:
+    """The JSON patch that sets the failurePolicy of the index-th webhook of a
+    configuration."""
+    return [{"op": "replace", "path": f"/webhooks/{index}/failurePolicy", "value": policy}]
+
+
+def patch_webhook_op(kind: str, name: str, index: int, policy: str) -> ClusterOp:
+    """One admission webhook's failurePolicy (RST-15: Ignore for the duration, Fail again
+    after): `oc patch validatingwebhookconfiguration NAME --type=json -p
+    '[{"op":"replace","path":"/webhooks/I/failurePolicy","value":"Ignore"}]'` (also
+    mutating); REST: PATCH .../{kind}webhookconfigurations/NAME, application/json-patch+json."""
+    if kind not in WEBHOOK_KINDS:
+        raise ValueError(f"a webhook configuration is validating or mutating, not {kind!r}")
+    if policy not in FAILURE_POLICIES:
+        raise ValueError(f"failurePolicy is Fail or Ignore, not {policy!r}")
+    if int(index) < 0:
+        raise ValueError(f"a webhook index is 0 or more, not {index}")
+    patch = webhook_patch(int(index), policy)
+    body = json.dumps(patch, separators=(",", ":"))
+    path = f"{WEBHOOKS_PATH.format(kind=kind)}/{name}"
+    resource = f"{kind}webhookconfiguration"
+
+    async def rest(api) -> str:
+        before = await api.request_json("GET", path)
+        after = await api.request_json("PATCH", path, body=patch, content_type=JSON_PATCH)
+        same = (before or {}).get("webhooks") == (after or {}).get("webhooks")
+        return f"{resource}.admissionregistration.k8s.io/{name} patched" + (
+            " (no change)" if same else "")
+
+    return ClusterOp(("patch", resource, name, "--type=json", "-p", body), True, rest=rest,
+                     what=f"set failurePolicy {policy} on {resource} {name} (webhook {index})")
 
 
 def delete_nodes_op(names: list[str]) -> ClusterOp:
@@ -209,6 +246,9 @@ class ClusterOps:
 
     async def patch_operator(self, resource: str, patch: dict) -> OpResult:
         return await self.execute(patch_operator_op(resource, patch))
+
+    async def patch_webhook(self, kind: str, name: str, index: int, policy: str) -> OpResult:
+        return await self.execute(patch_webhook_op(kind, name, index, policy))
 
     async def delete_nodes(self, names: list[str]) -> OpResult:
         return await self.execute(delete_nodes_op(names))

@@ -112,7 +112,8 @@ class DrillApiServer:
                 return web.json_response(result)
             if request.method in ("PATCH", "PUT"):
                 ctype = request.headers.get("Content-Type", "")
-                if request.method == "PATCH" and "merge-patch+json" not in ctype:
+                if request.method == "PATCH" and "merge-patch+json" not in ctype and \
+                        "json-patch+json" not in ctype:
                     raise objects.ApiError(415, "UnsupportedMediaType",
                                            objects.UNSUPPORTED_MEDIA)
                 try:

@@ -1048,14 +1048,25 @@ def _webhooks(cluster: DrillCluster, kind: str) -> list[dict]:
 
 
 def _patch_webhook(cluster: DrillCluster, kind: str, name: str, body: dict) -> dict:
+    """A merge patch of a webhook configuration: the drill keeps its one webhook's
+    failurePolicy (Fail or Ignore, else 422 as the API's validation says)."""
     w = next((w for w in _webhooks(cluster, kind) if w["name"] == name), None)
     if w is None:
         raise _not_found(f"{kind}webhookconfigurations", name, "admissionregistration.k8s.io")
     hooks = body.get("webhooks") if isinstance(body, dict) else None
     if isinstance(hooks, list) and hooks and isinstance(hooks[0], dict) \
-            and hooks[0].get("failurePolicy") in ("Fail", "Ignore"):
-        w["failure_policy"] = hooks[0]["failurePolicy"]
-        cluster.changed()
+            and "failurePolicy" in hooks[0]:
+        policy = hooks[0]["failurePolicy"]
+        if policy not in ("Fail", "Ignore"):
+            raise ApiError(422, "Invalid",
+                           f'{kind.capitalize()}WebhookConfiguration.admissionregistration.k8s.io '
+                           f'"{name}" is invalid: webhooks[0].failurePolicy: Unsupported value: '
+                           f'{json.dumps(policy)}: supported values: "Fail", "Ignore"',
+                           {"name": name, "group": "admissionregistration.k8s.io",
+                            "kind": f"{kind.capitalize()}WebhookConfiguration"})
+        if w.get("failure_policy", "Fail") != policy:
+            w["failure_policy"] = policy
+            cluster.changed()
     return _webhook_config(w)
 
 
@@ -1280,17 +1291,140 @@ def get(cluster: DrillCluster, path: str, query: dict[str, str] | None = None) -
 
 
 MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 UNSUPPORTED_MEDIA = ("the body of the request was in an unknown format - accepted media types "
                      "include: application/json-patch+json, application/merge-patch+json, "
                      "application/apply-patch+yaml")
 
 
+class JsonPatchError(ValueError):
+    """A JSON patch (RFC 6902) that does not apply to the document."""
+
+
+def _pointer(path: str) -> list[str]:
+    if path == "":
+        return []
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise JsonPatchError(f"invalid JSON pointer: {path!r}")
+    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+
+
+def _index(container: list, key: str, path: str, op: str, adding: bool = False) -> int:
+    if adding and key == "-":
+        return len(container)
+    if not re.fullmatch(r"0|[1-9]\d*", key):
+        raise JsonPatchError(f"{op} operation does not apply: doc is missing path: {path}")
+    i = int(key)
+    if i > len(container) - (0 if adding else 1):
+        raise JsonPatchError(f"{op} operation does not apply: doc is missing path: {path}")
+    return i
+
+
+def _parent(doc: Any, parts: list[str], path: str, op: str) -> Any:
+    node = doc
+    for key in parts[:-1]:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list):
+            node = node[_index(node, key, path, op)]
+        else:
+            raise JsonPatchError(f"{op} operation does not apply: doc is missing path: {path}")
+    return node
+
+
+def _at(doc: Any, path: str, op: str) -> Any:
+    parts = _pointer(path)
+    if not parts:
+        return doc
+    parent, key = _parent(doc, parts, path, op), parts[-1]
+    if isinstance(parent, dict) and key in parent:
+        return parent[key]
+    if isinstance(parent, list):
+        return parent[_index(parent, key, path, op)]
+    raise JsonPatchError(f"{op} operation does not apply: doc is missing key: {path}")
+
+
+def apply_json_patch(doc: Any, operations: Any) -> Any:
+    """RFC 6902 (add, remove, replace, move, copy, test) on a copy of `doc`."""
+    if not isinstance(operations, list):
+        raise JsonPatchError("json: cannot unmarshal object into Go value of type "
+                             "jsonpatch.Patch")
+    doc = json.loads(json.dumps(doc))
+    for operation in operations:
+        if not isinstance(operation, dict) or "op" not in operation or "path" not in operation:
+            raise JsonPatchError("operation missing op or path")
+        op, path = operation["op"], operation["path"]
+        if op in ("add", "replace", "test") and "value" not in operation:
+            raise JsonPatchError(f"{op} operation: missing value")
+        if op == "test":
+            if _at(doc, path, op) != operation["value"]:
+                raise JsonPatchError(f"testing value {path} failed: test failed")
+            continue
+        if op in ("move", "copy"):
+            value = json.loads(json.dumps(_at(doc, operation.get("from", ""), op)))
+            if op == "move":
+                doc = apply_json_patch(doc, [{"op": "remove", "path": operation.get("from")}])
+            doc = apply_json_patch(doc, [{"op": "add", "path": path, "value": value}])
+            continue
+        if op not in ("add", "remove", "replace"):
+            raise JsonPatchError(f"unexpected operation: {op!r}")
+        parts = _pointer(path)
+        if not parts:
+            if op == "remove":
+                raise JsonPatchError("remove operation does not apply: the whole document")
+            doc = operation["value"]
+            continue
+        parent, key = _parent(doc, parts, path, op), parts[-1]
+        if isinstance(parent, dict):
+            if op != "add" and key not in parent:
+                raise JsonPatchError(f"{op} operation does not apply: doc is missing key: "
+                                     f"{path}")
+            if op == "remove":
+                del parent[key]
+            else:
+                parent[key] = operation["value"]
+        elif isinstance(parent, list):
+            i = _index(parent, key, path, op, adding=op == "add")
+            if op == "add":
+                parent.insert(i, operation["value"])
+            elif op == "remove":
+                del parent[i]
+            else:
+                parent[i] = operation["value"]
+        else:
+            raise JsonPatchError(f"{op} operation does not apply: doc is missing path: {path}")
+    return doc
+
+
+def merge_diff(before: Any, after: Any) -> Any:
+    """The merge patch (RFC 7386) that turns `before` into `after`."""
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return after
+    out: dict[str, Any] = {k: None for k in before if k not in after}
+    for k, v in after.items():
+        if k not in before:
+            out[k] = v
+        elif before[k] != v:
+            out[k] = merge_diff(before[k], v)
+    return out
+
+
 def patch(cluster: DrillCluster, path: str, body: Any, content_type: str = MERGE) -> dict:
-    """PATCH `path` with a merge patch (the only kind the drill takes, as `oc patch
-    --type=merge` sends; custom resources refuse strategic merge patches as here)."""
+    """PATCH `path` with a merge patch (`oc patch --type=merge`) or a JSON patch (`oc patch
+    --type=json`: applied to the object as it is, then kept as the merge patch of the
+    difference); custom resources refuse strategic merge patches, and so does the drill."""
     path = _split(path)
     _enter(cluster)
-    if "merge-patch+json" not in content_type:
+    if "json-patch+json" in content_type:
+        before = get(cluster, path)  # 404 for unknown objects
+        try:
+            after = apply_json_patch(before, body)
+        except JsonPatchError as e:
+            code, reason = (400, "BadRequest") if not isinstance(body, list) else \
+                (422, "Invalid")
+            raise ApiError(code, reason, str(e)) from None
+        body = merge_diff(before, after)
+    elif "merge-patch+json" not in content_type:
         raise ApiError(415, "UnsupportedMediaType", UNSUPPORTED_MEDIA)
     if path == "/apis/config.openshift.io/v1/apiservers/cluster":
         return _patch_apiserver(cluster, body)

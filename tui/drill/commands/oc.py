@@ -9,7 +9,7 @@ cluster's. Forms (what the restore procedures use):
     oc whoami
     oc get --raw PATH
     oc get KIND [NAME...] [-n NS] [-l SEL] [--field-selector F] [-o json|yaml|name|wide]
-    oc patch KIND/NAME --type=merge -p JSON      (also `oc patch KIND NAME ...`)
+    oc patch KIND/NAME --type=merge|json -p JSON (also `oc patch KIND NAME ...`)
     oc delete node NAME [NAME...]
     oc -n NS delete pod -l SEL [--field-selector=spec.nodeName==NODE]   (or pod NAME)
     oc delete machine -n openshift-machine-api NAME
@@ -455,7 +455,7 @@ def _patch(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int:
             body = yaml.safe_load(flags["patch"])
         except yaml.YAMLError:
             body = None
-        if not isinstance(body, dict):
+        if not isinstance(body, (dict, list)):
             raise _Fail(f"error: unable to parse \"{flags['patch']}\": yaml: did not find "
                         "expected node content\n") from None
     res = _resource(kind)
@@ -463,9 +463,10 @@ def _patch(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int:
     cluster = ctx.cluster
     try:
         before = objects.get(cluster, path)
-        if ptype != "merge":
+        if ptype == "strategic":
             raise objects.ApiError(415, "UnsupportedMediaType", objects.UNSUPPORTED_MEDIA)
-        after = objects.patch(cluster, path, body, objects.MERGE)
+        after = objects.patch(cluster, path, body,
+                              objects.MERGE if ptype == "merge" else objects.JSON_PATCH)
     except objects.ApiError as e:
         raise _server_error(e) from None
     changed = objects.patch_changed(before.get("spec") or {}, after.get("spec") or {}) or \

@@ -206,6 +206,12 @@ def test_a_fail_webhook_blocks_the_ovn_pods_until_it_fails_open():
                   {"webhooks": [{"name": "policy-guard.example.com",
                                  "failurePolicy": "Ignore"}]})
     assert objects.pods_blocked(cluster, objects.OVN_NS) is None
+    # what RST-15 sends afterwards: a JSON patch back to Fail
+    objects.patch(cluster, "/apis/admissionregistration.k8s.io/v1/"
+                           "validatingwebhookconfigurations/policy-guard",
+                  [{"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Fail"}],
+                  objects.JSON_PATCH)
+    assert objects.pods_blocked(cluster, objects.OVN_NS) == "policy-guard"
 
 
 def test_kubelet_certs_rotated_is_a_rollback_with_every_host_up():
@@ -475,12 +481,26 @@ async def test_the_ideal_path_with_its_waits_retries_and_shell_actions_ends_in_t
             await backend.close()
 
 
-async def test_without_its_shell_action_the_webhook_keeps_ovn_down(tmp_path):
-    """The fault itself: the headless restore stops at RST-15, naming the webhook."""
+async def test_the_headless_restore_sets_the_webhook_to_ignore_and_back_to_fail(tmp_path):
+    """No shell action any more: RST-15 lists policy-guard, sets it to Ignore before it
+    deletes the OVN pods and back to Fail once they run; the run ends (exit 0)."""
     r = etcd_dr("run", "restore", "--drill", "--scenario", "webhook-blocks-ovn", "--speed",
                 str(SPEED), "--yes", "--journal", str(tmp_path / "j.jsonl"))
-    assert r.returncode == 1
-    assert "policy-guard" in r.stdout and "stopped at RST-15" in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "policy-guard" in r.stdout and "image-signature" not in r.stdout
+    patch = ("oc patch validatingwebhookconfiguration policy-guard --type=json -p "
+             "'[{\"op\":\"replace\",\"path\":\"/webhooks/0/failurePolicy\",\"value\":\"%s\"}]'")
+    out = r.stdout.splitlines()
+    ignore = out.index(f"[RST-15] $ {patch % 'Ignore'}")
+    fail = out.index(f"[RST-15] $ {patch % 'Fail'}")
+    deletes = [i for i, line in enumerate(out) if "delete pod -l app=ovnkube" in line]
+    assert ignore < deletes[0] < deletes[-1] < fail
+    assert "STILL failurePolicy Ignore" not in r.stderr
+    records = read_journal(tmp_path / "j.jsonl")
+    done = [r["command"] for r in records if r["event"] == "finished" and "oc patch valid"
+            in (r.get("command") or "")]
+    assert done == [patch % "Ignore", patch % "Fail"]  # it ends with failurePolicy Fail
+    assert records[-1]["event"] == "finished"
 
 
 # --- the console opens each new drill ---------------------------------------------------------

@@ -17,7 +17,10 @@ Control-plane hosts that did not answer over SSH at the preflight are lost hosts
 skip them (journaled) and RST-16 / QRS-04 replace their machines. Refusals by construction:
 RST-04 never acts on the recovery host and RST-16 never deletes its machine (both checked
 inside the step, not only by targeting); a second run of a restore script needs a typed
-confirmation; a quorum guard left off at the end is a loud warning.
+confirmation; a quorum guard left off at the end is a loud warning. RST-15 sets the admission
+webhooks with failurePolicy Fail that can reject the OVN pods to Ignore (confirmed, the
+originals kept as facts) and back to Fail once the pods run; any still Ignore when the run
+stops is a loud warning too.
 
 Layout (one module per part of the procedure; `paths` puts them together):
 - `common`: constants and budgets, what the run knows, step helpers, reading the cluster;
@@ -43,6 +46,7 @@ from tui.runbooks.restore.common import (API, BOOTSTRAPPER, CLIENT_SIGNER, DEFAU
 from tui.runbooks.restore.hosts import (SCRIPTS, RerunConfirm, ScriptSpec, rst04_commands,
                                         script_command, script_history)
 from tui.runbooks.restore.nodes import review_csr
+from tui.runbooks.restore.ovn import WEBHOOK_FACT, RiskyWebhook, risky_webhooks
 from tui.runbooks.restore.machines import assert_not_recovery_machine
 from tui.runbooks.restore.aftercare import AftercareItem, aftercare
 from tui.runbooks.restore.preflight import (PreflightItem, PreflightReport, apply_report,
@@ -57,7 +61,8 @@ __all__ = [
     "RESTORE_SCRIPT", "SERVING_SIGNER", "Refusal", "control_plane", "learn_cluster",
     "lost_hosts", "node_of", "non_recovery_hosts", "recovery_host",
     "SCRIPTS", "RerunConfirm", "ScriptSpec", "rst04_commands", "script_command",
-    "script_history", "review_csr", "assert_not_recovery_machine", "AftercareItem", "aftercare",
+    "script_history", "review_csr", "WEBHOOK_FACT", "RiskyWebhook", "risky_webhooks",
+    "assert_not_recovery_machine", "AftercareItem", "aftercare",
     "PreflightItem", "PreflightReport", "apply_report", "detect_version", "preflight_report",
     "QUORUM_RESTORE", "RESTORE", "ResolvingRunbook", "RestoreRunbook", "restore_runbook",
     "print_ticket",

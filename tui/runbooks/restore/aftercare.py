@@ -1,5 +1,6 @@
 """RST-25: the aftercare checklist (pods that cache API state, OAuth, the persistent-volume
-checks PV-1..4) and the loud warning when the quorum guard is still off."""
+checks PV-1..4) and the loud warnings when the quorum guard is still off or admission webhooks
+RST-15 set to failurePolicy Ignore are still Ignore."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tui.runbooks.context import RunContext
 from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import _ops
+from tui.runbooks.restore.ovn import _warn_relaxed, still_relaxed, webhooks_warning
 from tui.runbooks.restore.rollouts import _guard_off_now
 
 
@@ -94,6 +96,11 @@ async def aftercare(ctx: RunContext) -> list[AftercareItem]:
                 "null}}'", reminder=True))
     except EtcdDrError:
         pass
+    relaxed = await still_relaxed(ctx)
+    if relaxed:
+        items.append(AftercareItem(
+            "RST-15", "ADMISSION WEBHOOKS ARE STILL failurePolicy Ignore",
+            webhooks_warning(relaxed).removeprefix("WARNING: "), reminder=True))
     return items
 
 
@@ -112,10 +119,14 @@ async def _aftercare_step(ctx: RunContext, run: StepRun) -> str:
         run.show("warning", text)
         run.journal("skipped", [], step_id="-", for_step="RST-20", warning=text,
                     reason="the quorum guard was left off")
+    relaxed = await still_relaxed(ctx)
+    if relaxed:
+        _warn_relaxed(run, relaxed)
     items = await aftercare(ctx)
     for item in items:
         run.show("note", f"{item.key} {item.title}: {item.detail}"
                  + (f" [{len(item.pvs)} object(s)]" if item.pvs else ""))
     summary = f"{len([i for i in items if i.key.startswith('PV')])} PV checks and " \
               f"{len([i for i in items if i.reminder])} reminders to go through"
-    return ("QUORUM GUARD STILL OFF; " if off else "") + summary + warning
+    return ("QUORUM GUARD STILL OFF; " if off else "") + \
+        ("WEBHOOKS STILL failurePolicy Ignore; " if relaxed else "") + summary + warning

@@ -4,13 +4,15 @@ for ovnkube-master to forget them, restart OVN; interconnect from 4.14)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Callable
 
-from tui.cluster.ops import delete_nodes_op, delete_pods_op
+from tui.cluster.ops import (WEBHOOKS_PATH, NotFound, delete_nodes_op, delete_pods_op,
+                             patch_webhook_op)
 from tui.errors import EtcdDrError
 from tui.fleet.commands import Command, Safety
-from tui.runbooks.context import RunContext
-from tui.runbooks.model import CheckResult
+from tui.runbooks.context import ConfirmRequest, RunContext
+from tui.runbooks.model import CheckResult, Confirm
 from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import (API, OVN_DB_DIR, OVN_NS, POLL, ROLLOUT_TIMEOUT,
@@ -74,24 +76,244 @@ async def _check_ovnkube_master_ips(ctx: RunContext, _host) -> CheckResult:
     return CheckResult(True, f"ds/ovnkube-master no longer lists {', '.join(ips)}")
 
 
-async def _webhook_warning(ctx: RunContext, run: StepRun) -> list[str]:
-    risky = []
-    for kind in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
+# --- RST-15's note: admission webhooks that can reject the OVN pods -------------------------
+#
+# A webhook with failurePolicy Fail whose backend runs on the pod network cannot answer while
+# OVN restarts, and then nothing it matches is admitted: the OVN pods RST-15 deletes never come
+# back. RST-15 sets each such webhook to Ignore (confirmed with the exact commands, the
+# originals kept as a fact first, so a resume sets them back), and to Fail again once the OVN
+# pods run. Stopped in between, it says loudly which are still Ignore and how to set them back.
+
+WEBHOOK_FACT = "webhooks_relaxed"  # [{kind, name, index, webhook, failurePolicy}] set to Ignore
+WEBHOOK_KINDS = ("validating", "mutating")
+
+
+@dataclass(frozen=True)
+class RiskyWebhook:
+    """One webhook of a configuration (its index in .webhooks) that can reject the OVN pods."""
+
+    kind: str  # validating | mutating
+    name: str  # the configuration's name
+    index: int
+    webhook: str  # the webhook's own name
+    policy: str = "Fail"  # its failurePolicy when found
+
+    def fact(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "index": self.index,
+                "webhook": self.webhook, "failurePolicy": self.policy}
+
+    @classmethod
+    def from_fact(cls, fact: dict) -> "RiskyWebhook":
+        return cls(str(fact["kind"]), str(fact["name"]), int(fact["index"]),
+                   str(fact.get("webhook") or ""), str(fact.get("failurePolicy") or "Fail"))
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.kind, self.name, self.webhook
+
+    def label(self) -> str:
+        return f"{self.kind}webhookconfiguration {self.name} (webhook {self.index}: " \
+               f"{self.webhook or '?'})"
+
+    def patch_oc(self, policy: str) -> str:
+        return patch_webhook_op(self.kind, self.name, self.index, policy).oc
+
+
+def _rule_admits_pod_create(rule: dict) -> bool:
+    """Whether a RuleWithOperations can match creating a pod (conservative: any version, as
+    matchPolicy Equivalent may convert; scope * or Namespaced)."""
+    operations = rule.get("operations") or []
+    groups = rule.get("apiGroups") or []
+    resources = rule.get("resources") or []
+    scope = rule.get("scope") or "*"
+    return (("CREATE" in operations or "*" in operations)
+            and ("" in groups or "*" in groups)
+            and any(r in ("pods", "*", "*/*") for r in resources)
+            and scope in ("*", "Namespaced"))
+
+
+def _selector_excludes(selector: dict | None, labels: dict[str, str], known_all: bool) -> bool:
+    """True only when the label selector surely does not match a namespace with `labels`
+    (a key not in `labels` is unknown, unless `known_all`: then it is absent)."""
+    if not selector:
+        return False  # {} matches every namespace
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if key in labels:
+            if labels[key] != str(value):
+                return True
+        elif known_all:
+            return True
+    for expr in selector.get("matchExpressions") or []:
+        key, op = expr.get("key"), expr.get("operator")
+        values = [str(v) for v in expr.get("values") or []]
+        if key not in labels and not known_all:
+            continue  # unknown: it may match
+        present, value = key in labels, labels.get(key)
+        if (op == "In" and (not present or value not in values)) or \
+                (op == "NotIn" and present and value in values) or \
+                (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+            return True
+    return False
+
+
+def risky_webhooks(configs: dict[str, list[dict]], ns_labels: dict[str, str],
+                   known_all: bool = False) -> list[RiskyWebhook]:
+    """The webhooks (kind -> configuration objects) with failurePolicy Fail (the v1 default
+    when unset) that can reject creating a pod in a namespace with `ns_labels`: a rule on pods
+    CREATE and a namespaceSelector that does not surely exclude it (objectSelector is not
+    trusted to exclude the OVN pods)."""
+    out = []
+    for kind in WEBHOOK_KINDS:
+        for obj in configs.get(kind) or []:
+            name = (obj.get("metadata") or {}).get("name")
+            for i, hook in enumerate(obj.get("webhooks") or []):
+                policy = hook.get("failurePolicy") or "Fail"
+                if policy != "Fail" or not name:
+                    continue
+                if not any(_rule_admits_pod_create(r) for r in hook.get("rules") or []):
+                    continue
+                if _selector_excludes(hook.get("namespaceSelector"), ns_labels, known_all):
+                    continue
+                out.append(RiskyWebhook(kind, name, i, str(hook.get("name") or ""), policy))
+    return out
+
+
+async def _read_webhooks(ctx: RunContext, run: StepRun) -> list[RiskyWebhook]:
+    configs: dict[str, list[dict]] = {}
+    for kind in WEBHOOK_KINDS:
         try:
-            objs = await _ops(ctx).get(f"/apis/admissionregistration.k8s.io/v1/{kind}")
-        except EtcdDrError:
+            objs = await _ops(ctx).get(WEBHOOKS_PATH.format(kind=kind))
+        except EtcdDrError as e:
+            run.show("note", f"could not read the {kind} webhook configurations ({e.message}): "
+                             f"those that could reject the OVN pods are not known")
             continue
-        for obj in objs.get("items") or []:
-            for hook in obj.get("webhooks") or []:
-                rules = json.dumps(hook.get("rules") or [])
-                if hook.get("failurePolicy") == "Fail" and ("pods" in rules or '"*"' in rules):
-                    risky.append(f"{kind[:-14]} {(obj.get('metadata') or {}).get('name')}/"
-                                 f"{hook.get('name')}")
-    if risky:
-        run.show("note", "WARNING: admission webhooks with failurePolicy Fail can keep the OVN "
-                         "pods from coming back: " + ", ".join(risky) + " (set failurePolicy "
-                         "Ignore or remove them for the duration, restore them afterwards)")
-    return risky
+        configs[kind] = objs.get("items") or []
+    labels, known_all = {"kubernetes.io/metadata.name": OVN_NS}, False
+    try:
+        ns = await _ops(ctx).get(f"/api/v1/namespaces/{OVN_NS}")
+        labels = {**((ns.get("metadata") or {}).get("labels") or {}), **labels}
+        known_all = True
+    except EtcdDrError:
+        pass  # only the name label is sure: selectors on other labels may match
+    return risky_webhooks(configs, labels, known_all)
+
+
+def _relaxed(ctx: RunContext) -> list[RiskyWebhook]:
+    return [RiskyWebhook.from_fact(f) for f in ctx.facts.get(WEBHOOK_FACT) or []]
+
+
+def _note_relaxed(run: StepRun, hooks: list[RiskyWebhook], why: str) -> None:
+    """The webhooks RST-15 set to Ignore, as a fact on a command-style journal line (it does
+    not mark the step done; a resumed run reads it back and sets them to Fail)."""
+    run.ctx.facts[WEBHOOK_FACT] = [h.fact() for h in hooks]
+    run.journal("finished", [], command=f"# etcd-dr notes: {WEBHOOK_FACT} ({why})",
+                exit_status=0, facts=dict(run.ctx.facts))
+
+
+async def _relax_webhooks(ctx: RunContext, run: StepRun) -> list[RiskyWebhook]:
+    """Before the OVN pods are deleted: list the webhooks that can reject them and, confirmed
+    with the exact commands, set each to failurePolicy Ignore. Returns every webhook this run
+    set to Ignore (those of an earlier, interrupted attempt included)."""
+    before = _relaxed(ctx)
+    found = await _read_webhooks(ctx, run)
+    if before:
+        run.show("note", "set to failurePolicy Ignore earlier in this run (set back to Fail "
+                         "once the OVN pods run): " + ", ".join(h.label() for h in before))
+    if not found:
+        return before
+    run.show("note", "WARNING: admission webhooks with failurePolicy Fail can reject the OVN "
+                     "pods this step deletes (their backends may need the pod network): "
+                     + ", ".join(h.label() for h in found))
+    commands = [f"API: {h.patch_oc('Ignore')}" for h in found]
+    request = ConfirmRequest(
+        step=run.step, hosts=[], kind=Confirm.YES_NO, expected="yes",
+        commands=commands + [f"then, once the OVN pods run: {h.patch_oc('Fail')}"
+                             for h in found],
+        text=f"{run.step.id}: {len(found)} admission webhook(s) with failurePolicy Fail can "
+             f"reject the OVN pods ({', '.join(h.label() for h in found)}). Set them to "
+             f"Ignore for the duration (RUNBOOK RST-15) and back to Fail once the OVN pods "
+             f"run again?")
+    if not await ctx.operator.confirm(request):
+        run.fail("the admission webhooks that can reject the OVN pods were left at "
+                 "failurePolicy Fail and no OVN pod was deleted: "
+                 + ", ".join(h.label() for h in found) + ". Retry and confirm, or remove them "
+                 "or set them to Ignore yourself, then retry")
+    run.journal("confirmed", [], kind="webhooks-ignore", commands=commands)
+    keys = {h.key for h in found}
+    relaxed = [h for h in before if h.key not in keys] + found
+    _note_relaxed(run, relaxed, "failurePolicy Fail before RST-15 set them to Ignore: set "
+                                "back to Fail after the OVN pods run, or on a resume")
+    for h in found:
+        await _send(run, patch_webhook_op(h.kind, h.name, h.index, "Ignore"))
+    return relaxed
+
+
+async def _current_index(ctx: RunContext, hook: RiskyWebhook) -> tuple[int | None, str | None]:
+    """Where the webhook is now in its configuration, and its failurePolicy (None, None: the
+    configuration or the webhook is gone)."""
+    try:
+        obj = await _ops(ctx).get(f"{WEBHOOKS_PATH.format(kind=hook.kind)}/{hook.name}")
+    except NotFound:
+        return None, None
+    hooks = obj.get("webhooks") or []
+    if hook.webhook:
+        at = next((i for i, w in enumerate(hooks) if w.get("name") == hook.webhook), None)
+    else:
+        at = hook.index if hook.index < len(hooks) else None
+    if at is None:
+        return None, None
+    return at, hooks[at].get("failurePolicy") or "Fail"
+
+
+async def _restore_webhooks(ctx: RunContext, run: StepRun,
+                            relaxed: list[RiskyWebhook]) -> list[str]:
+    """The OVN pods run: each webhook set to Ignore goes back to failurePolicy Fail."""
+    notes, left = [], list(relaxed)
+    for hook in relaxed:
+        at, policy = await _current_index(ctx, hook)
+        if at is None:
+            run.show("note", f"{hook.label()} is no longer there: nothing to set back")
+            notes.append(f"{hook.name}: gone")
+        elif policy == "Fail":
+            notes.append(f"{hook.name}: already Fail")
+        else:
+            await _send(run, patch_webhook_op(hook.kind, hook.name, at, "Fail"))
+            notes.append(f"{hook.name}: Fail again")
+        left = [h for h in left if h.key != hook.key]
+        ctx.facts[WEBHOOK_FACT] = [h.fact() for h in left]
+    _note_relaxed(run, [], "failurePolicy Fail again: " + ", ".join(notes))
+    return notes
+
+
+def webhooks_warning(hooks: list[RiskyWebhook]) -> str:
+    """The loud end-of-run text: which webhooks are still Ignore and how to set them back."""
+    return ("WARNING: ADMISSION WEBHOOKS ARE STILL failurePolicy Ignore (RST-15 set them for "
+            "the OVN restart and has not set them back): "
+            + ", ".join(h.label() for h in hooks) + ". Once the OVN pods run, set them back: "
+            + "; ".join(h.patch_oc("Fail") for h in hooks)
+            + " (or resume the run: RST-15 sets them back)")
+
+
+def _warn_relaxed(run: StepRun, hooks: list[RiskyWebhook], step_id: str = "RST-15") -> None:
+    text = webhooks_warning(hooks)
+    run.show("warning", text, step_id=step_id)
+    run.journal("skipped", [], step_id="-", for_step=step_id, warning=text,
+                reason="admission webhooks were left at failurePolicy Ignore")
+
+
+async def still_relaxed(ctx: RunContext) -> list[RiskyWebhook]:
+    """The webhooks this run set to Ignore that are still Ignore (from the facts; the API
+    says which, when it answers)."""
+    out = []
+    for hook in _relaxed(ctx):
+        try:
+            at, policy = await _current_index(ctx, hook)
+        except EtcdDrError:
+            out.append(hook)
+            continue
+        if at is not None and policy != "Fail":
+            out.append(RiskyWebhook(hook.kind, hook.name, at, hook.webhook, hook.policy))
+    return out
 
 
 async def _ovn_pods(ctx: RunContext, selector: str, node: str | None = None) -> list[dict]:
@@ -158,7 +380,23 @@ def _ovn_acting_hosts(ctx: RunContext) -> list[str]:
 async def _restart_ovn(ctx: RunContext, run: StepRun) -> str:
     if not await _ensure_network(ctx, run):
         return f"not OVN-Kubernetes ({ctx.facts.get('network_type')}): nothing to do"
-    risky = await _webhook_warning(ctx, run)
+    try:
+        relaxed = await _relax_webhooks(ctx, run)
+        notes = await _restart_ovn_pods(ctx, run)
+        if relaxed:
+            notes.append("webhooks set back to failurePolicy Fail: " + ", ".join(
+                await _restore_webhooks(ctx, run, relaxed)))
+    except Exception:
+        # stopped between Ignore and Fail: say loudly which are still Ignore (a retry or a
+        # resume sets them back; the facts keep them)
+        left = _relaxed(ctx)
+        if left:
+            _warn_relaxed(run, left)
+        raise
+    return "; ".join(notes)
+
+
+async def _restart_ovn_pods(ctx: RunContext, run: StepRun) -> list[str]:
     notes = []
     if _path(ctx) == "4.14-4.17":
         notes += await _restart_ovn_interconnect(ctx, run)
@@ -177,9 +415,7 @@ async def _restart_ovn(ctx: RunContext, run: StepRun) -> str:
         await _send(run, delete_pods_op(OVN_NS, "app=ovnkube-node"), "RST-15d")
         notes.append("ovnkube-node: " + await _wait_pods_running(
             run, "app=ovnkube-node", gone, step_id="RST-15e"))
-    if risky:
-        notes.append("webhooks with failurePolicy Fail: " + ", ".join(risky))
-    return "; ".join(notes)
+    return notes
 
 
 async def _restart_ovn_interconnect(ctx: RunContext, run: StepRun) -> list[str]:

@@ -109,7 +109,8 @@ def _step_aftercare() -> Step:
                 "Restart the pods that cache API state (routers, operators, third-party "
                 "components), allow a few minutes, use the installer's system:admin kubeconfig "
                 "while OAuth logins fail; go through the persistent-volume checks PV-1..4. "
-                "Warns loudly if the quorum guard is still off.",
+                "Warns loudly if the quorum guard is still off, or admission webhooks RST-15 "
+                "set to failurePolicy Ignore still are.",
                 targets=Targets.API, action=_guarded(_aftercare_step))
 
 
@@ -218,8 +219,9 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
               "rm -f /var/lib/ovn/etc/*.db on the control-plane hosts (RST-15a), delete the "
               "ovnkube-master pods and wait for them (RST-15b/c), delete every ovnkube-node pod "
               "and wait for them (RST-15d/e).")
-             + " Admission webhooks with failurePolicy Fail can keep the pods away: they are "
-               "listed first.",
+             + " Admission webhooks with failurePolicy Fail that can reject pods in "
+               "openshift-ovn-kubernetes are listed first and, confirmed, set to Ignore; "
+               "back to Fail once the OVN pods run.",
              targets=Targets.ALL_NODES, hosts=_ovn_acting_hosts, action=_guarded(_restart_ovn),
              preview=_ovn_preview,
              safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER, skip_if=_skip_not_ovn),

@@ -1,0 +1,238 @@
+"""Every scenario's drill, pilot-driven along its ideal path (issue 7's Tests): the trainee
+closes the briefing, opens the runbook's screen (b backup, d defrag, R restore), chooses the
+ideal host, recovery host and backup directory in the screen's fields, presses g, answers
+every confirmation, waits and retries as the ideal says, and the debrief comes up with the
+scenario's expected score; and one deliberate mistake per scenario, counted by the session.
+
+lost-two-hosts and ssh-drop-mid-restore are driven in tests/test_debrief.py.
+
+Speed: the RTO is drill time (wall time x speed) and the console's own overhead counts, so
+each scenario runs at a speed where its ideal path fits the RTO with margin on a loaded
+machine (SPEED; measured, see each test's duration)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import DataTable, Input, Select
+
+from tests.conftest import populated, press_button, wait_until
+from tui.app import make_app
+from tui.backend import BackendSpec
+from tui.drill.scenario import list_scenarios
+from tui.drill.session import load_drill
+
+IN_TEST_DEBRIEF = {"lost-two-hosts", "ssh-drop-mid-restore"}
+SCENARIOS = [s.name for s in list_scenarios()
+             if (d := load_drill(s.name)) is not None and d.runbook
+             and s.name not in IN_TEST_DEBRIEF]
+SPEED: dict[str, float] = {}  # per scenario; 60 unless said
+DEFAULT_SPEED = 60.0
+SCREEN_KEY = {"backup": "b", "defrag": "d", "restore": "R", "quorum-restore": "R"}
+SCREEN_MODE = {"backup": "backup", "defrag": "defrag", "restore": "restore",
+               "quorum-restore": "restore"}
+
+
+def _speed(name: str) -> float:
+    return SPEED.get(name, DEFAULT_SPEED)
+
+
+def _session_app(scenario: str, speed: float):
+    return make_app(BackendSpec(scenario=scenario, speed=speed), drill_session=True)
+
+
+def _name(app) -> str:
+    return type(app.screen).__name__
+
+
+async def _brief(app, pilot) -> None:
+    await wait_until(pilot, lambda: _name(app) == "BriefingScreen", what="the briefing")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.session.started is not None, what="the clock to start")
+
+
+async def _open(app, pilot, runbook: str):
+    await wait_until(pilot, lambda: populated(app), timeout=30, what="first snapshot")
+    await pilot.press(SCREEN_KEY[runbook])
+    mode = SCREEN_MODE[runbook]
+    await wait_until(pilot, lambda: app.current_mode == mode, what=f"the {mode} screen")
+    return app.screen
+
+
+async def _type_confirmation(app, pilot, dialog, text: str) -> None:
+    await wait_until(pilot, lambda: bool(dialog.query(Input)), what="the confirmation's input")
+    box = dialog.query_one(Input)
+    box.focus()
+    box.value = text
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def _answer(app, pilot, screen, *, retry: set[str] = frozenset(),
+                  typo_at: str | None = None, skip_at: str | None = None,
+                  until=None, timeout: float = 120) -> str | None:
+    """Answer every dialog of the run as the trainee would, until it ends (or `until()`):
+    typed confirmations typed (wrong first at `typo_at`: "*" is the first typed one), "Go
+    ahead" pressed, a failed step in `retry` retried once its hosts answer, one at `skip_at`
+    skipped with a reason. Returns the step where a typo was made."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    typo_made = None
+    while screen.finished is None and not (until and until()):
+        await wait_until(pilot, lambda: screen.finished is not None or (until and until())
+                         or _name(app) in ("ConfirmStepScreen", "FailureScreen"),
+                         timeout=max(1.0, deadline - loop.time()), what="the run")
+        dialog = app.screen
+        name = type(dialog).__name__
+        if name == "FailureScreen":
+            if dialog.step_id == skip_at:
+                dialog.query_one("#reason", Input).value = "it will sort itself out"
+                await press_button(app, pilot, "#skip")
+                skip_at = None
+                continue
+            if dialog.step_id not in retry:
+                raise AssertionError(f"{dialog.step_id} failed: {dialog.error}")
+            await _until_hosts_answer(app)
+            await press_button(app, pilot, "#retry")
+            continue
+        if name != "ConfirmStepScreen":
+            continue
+        step = dialog.request.step.id
+        if dialog.typed:
+            if typo_at in (step, "*"):
+                before = len(app.session.mistakes)
+                await _type_confirmation(app, pilot, dialog, dialog.request.expected + "x")
+                assert app.screen is dialog, "a typo must ask again"
+                assert len(app.session.mistakes) == before + 1
+                typo_at, typo_made = None, step
+            await _type_confirmation(app, pilot, dialog, dialog.request.expected)
+            await wait_until(pilot, lambda: app.screen is not dialog,
+                             what=f"the confirmation of {step} to go")
+        else:
+            await press_button(app, pilot, "#yes")
+    return typo_made
+
+
+async def _until_hosts_answer(app, timeout: float = 30.0) -> None:
+    """What a trainee does before a retry: watch the status until every host that is up
+    answers again."""
+    from tui.fleet.commands import Command
+
+    backend = app.backend
+    cluster = backend.lab.cluster
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        answers = [await backend.fleet.run_one(h.name, Command.of("true", timeout=5),
+                                               quiet=True) for h in cluster.hosts if h.up]
+        if all(r.ok for r in answers):
+            return
+        await asyncio.sleep(0.2)
+
+
+# --- the screens' fields --------------------------------------------------------------------
+
+async def _backup_setup(app, pilot, screen, host: str) -> None:
+    await wait_until(pilot, lambda: isinstance(screen.query_one("#backup-host", Select).value,
+                                               str), what="a host in the backup screen")
+    select = screen.query_one("#backup-host", Select)
+    if select.value != host:
+        select.value = host
+        await pilot.pause()
+    assert screen.params()["host"] == host
+
+
+async def _restore_setup(app, pilot, screen, drill, *, host: str | None = None,
+                         backup_dir: str | None = None, procedure: str | None = None,
+                         procedure_reason: str = "") -> None:
+    """The wizard's setup phase: the preflight, then the trainee's choices (recovery host in
+    the candidates table, the backup directory typed and submitted, the procedure)."""
+    ready = lambda: screen.report is not None and not screen.checking  # noqa: E731
+    await wait_until(pilot, ready, timeout=30, what="the preflight")
+    await pilot.pause()
+    host = host or drill.ideal_host
+    if host and screen.recovery_host != host:
+        table = screen.query_one("#candidates", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(host))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: ready() and screen.report.recovery_host == host,
+                         timeout=30, what=f"the preflight for {host}")
+    if backup_dir:
+        box = screen.query_one("#backup-dir", Input)
+        box.focus()
+        box.value = backup_dir
+        await pilot.pause()
+        await pilot.press("enter")  # submitted: the backup checks read that directory
+        await pilot.pause()
+        await wait_until(pilot, ready, timeout=30, what="the preflight of the directory")
+        screen.query_one("#candidates", DataTable).focus()  # off the input: g is a key again
+    if procedure and screen.procedure != procedure:
+        screen.query_one("#procedure", Select).value = procedure
+        await pilot.pause()
+        if procedure_reason:
+            screen.query_one("#path-reason", Input).value = procedure_reason
+        screen.query_one("#candidates", DataTable).focus()
+        await pilot.pause()
+        await wait_until(pilot, ready, timeout=30, what="the preflight of the procedure")
+    await pilot.pause()
+    await wait_until(pilot, lambda: ready() and screen.start_blocked() is None, timeout=15,
+                     what=f"the start gate ({screen.start_blocked()})")
+
+
+async def _setup(app, pilot, drill, screen, **kw) -> None:
+    if drill.runbook == "backup":
+        await _backup_setup(app, pilot, screen, kw.get("host") or drill.ideal_host)
+    elif drill.runbook in ("restore", "quorum-restore"):
+        await _restore_setup(app, pilot, screen, drill,
+                             backup_dir=kw.pop("backup_dir", drill.ideal.get("backup_dir")),
+                             **kw)
+    else:
+        await wait_until(pilot, lambda: screen.check_action("start", ()), what="the start")
+
+
+async def _wait_ideal(app, drill) -> None:
+    minutes = drill.ideal.get("wait_minutes")
+    if minutes:  # the trainee watches the status view until the cluster is ready
+        await asyncio.sleep(app.backend.lab.cluster.clock.real_seconds(float(minutes) * 60))
+
+
+async def _debrief(app, pilot):
+    await wait_until(pilot, lambda: _name(app) == "DebriefScreen", timeout=30,
+                     what="the debrief")
+    await pilot.pause()
+    return app.screen
+
+
+def _retries(drill) -> set[str]:
+    retry = drill.ideal.get("retry") or []
+    return {str(r) for r in retry} if isinstance(retry, list) else {str(retry)}
+
+
+# --- the ideal path -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SCENARIOS)
+async def test_the_ideal_path_through_the_console_scores_the_expected_score(
+        name, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    drill = load_drill(name)
+    app = _session_app(name, _speed(name))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _brief(app, pilot)
+        screen = await _open(app, pilot, drill.runbook)
+        await _setup(app, pilot, drill, screen)
+        await _wait_ideal(app, drill)
+        await pilot.press("g")
+        await _answer(app, pilot, screen, retry=_retries(drill))
+        assert screen.finished == "done", screen.finished
+        debrief = await _debrief(app, pilot)
+        session = app.session
+        assert session.ended is not None and "runbook finished" in session.end_reason
+        assert session.mistakes == [] and session.hints == [], session.mistakes
+        score = debrief.debrief.score
+        assert score.total == drill.expected_score, (score, session.elapsed())
+        assert f"Score: {drill.expected_score}" in str(
+            debrief.query_one("#debrief-score").render())
+        print(f"{name}: {session.elapsed() / 60:.1f} of {drill.rto_minutes:g} drill minutes")

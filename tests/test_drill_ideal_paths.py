@@ -236,3 +236,71 @@ async def test_the_ideal_path_through_the_console_scores_the_expected_score(
         assert f"Score: {drill.expected_score}" in str(
             debrief.query_one("#debrief-score").render())
         print(f"{name}: {session.elapsed() / 60:.1f} of {drill.rto_minutes:g} drill minutes")
+
+
+# --- one deliberate mistake per scenario ----------------------------------------------------
+
+# what the trainee gets wrong, and the mistake the session counts for it
+MISTAKES = {
+    "healthy": ("wrong-host", {"host": "master-1"}),  # the leader (a trap)
+    "host-down": ("wrong-host", {"host": "master-0"}),  # the leader (a trap)
+    "encryption-in-progress": ("refused-action", {}),  # g before the migration completes
+    "nospace": ("skip-step", {"skip_at": "DEF-MAN-2"}),  # the timed-out defrag (a trap)
+    "two-snapshots": ("wrong-backup", {"backup_dir": "/home/core/backups/previous"}),
+    "lost-two-hosts-4.16": ("wrong-path", {"procedure": "4.12-4.13",
+                                           "procedure_reason": "the runbook I know"}),
+    "lost-two-hosts-4.18": ("wrong-path", {"procedure": "4.14-4.17",
+                                           "procedure_reason": "the runbook I know"}),
+    # master-1 as the recovery host is blocked by the preflight (its raft index is lower):
+    # past it only with an override, a second mistake; a typo is one
+    "quorum-lost-4.18": ("confirmation-typed-wrong", {"typo_at": "*"}),
+    "backup-other-zstream": ("confirmation-typed-wrong", {"typo_at": "*"}),
+    "kubelet-certs-rotated": ("confirmation-typed-wrong", {"typo_at": "*"}),
+    "pending-csrs": ("confirmation-typed-wrong", {"typo_at": "*"}),
+    "webhook-blocks-ovn": ("confirmation-typed-wrong", {"typo_at": "*"}),
+}
+# runs short enough to finish after the mistake, and end on the debrief
+TO_THE_END = {"healthy", "host-down"}
+
+
+def test_every_scenario_has_a_deliberate_mistake():
+    assert set(MISTAKES) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+async def test_a_deliberate_mistake_in_each_scenario_is_counted(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    drill = load_drill(name)
+    kind, how = MISTAKES[name]
+    how = dict(how)
+    app = _session_app(name, _speed(name))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _brief(app, pilot)
+        screen = await _open(app, pilot, drill.runbook)
+        session = app.session
+        counted = lambda: bool(session.mistakes)  # noqa: E731
+        if kind == "refused-action":
+            await _setup(app, pilot, drill, screen)
+            await pilot.press("g")  # without waiting for the migration
+            await wait_until(pilot, lambda: screen.finished == "refused", what="the refusal")
+        else:
+            answer = {k: how.pop(k) for k in ("typo_at", "skip_at") if k in how}
+            await _setup(app, pilot, drill, screen, **how)
+            await pilot.press("g")
+            await _answer(app, pilot, screen, retry=_retries(drill), **answer,
+                          until=None if name in TO_THE_END else counted)
+        await wait_until(pilot, counted, what="the mistake")
+        await pilot.pause()
+        assert [m.kind for m in session.mistakes] == [kind], session.mistakes
+        if name in TO_THE_END:
+            assert screen.finished == "done", screen.finished
+            debrief = await _debrief(app, pilot)
+            assert debrief.debrief.score.total == drill.expected_score - 10, \
+                debrief.debrief.score
+            assert kind in str(debrief.query_one("#debrief-mistakes").render())
+        else:
+            assert session.score().total == drill.expected_score - 10, session.score()
+        trap = next((t for t in drill.traps if t.get("kind") == kind
+                     and t.get("host") in (None, how.get("host"))), None)
+        if trap is not None and trap.get("detail"):
+            assert trap["detail"] in session.mistakes[0].detail

@@ -235,6 +235,11 @@ async def test_the_ideal_path_through_the_console_scores_the_expected_score(
         assert score.total == drill.expected_score, (score, session.elapsed())
         assert f"Score: {drill.expected_score}" in str(
             debrief.query_one("#debrief-score").render())
+        assert "followed the ideal path" in str(
+            debrief.query_one("#debrief-differences").render())
+        for step in _retries(drill):  # the step the ideal path retries failed, then finished
+            timing = next(t for t in debrief.debrief.steps if t.step == step)
+            assert timing.failures >= 1 and timing.outcome == "finished", timing
         print(f"{name}: {session.elapsed() / 60:.1f} of {drill.rto_minutes:g} drill minutes")
 
 

@@ -567,17 +567,8 @@ class RestoreScreen(RunbookScreen):
         `oc` its API steps run on the recovery host while the API is away (status polls are
         quiet and stay out)."""
         pane = self._panes.get(event.host)
-        if pane is None:
-            return
-        if event.kind == "command":
-            pane.add(f"$ {event.text}")
-        elif event.kind == "output":
-            pane.add_lines(event.lines if event.stream == "stdout"
-                           else [f"! {line}" for line in event.lines])
-        elif event.kind == "state":
-            pane.add(f"-- ssh {event.text}")
-        elif event.kind in ("result", "note"):
-            pane.add(f"-- {event.text}")
+        if pane is not None:
+            pane.show_event(event)
 
     def _plain_context(self):
         return super()._run_context(None)

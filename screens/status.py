@@ -76,17 +76,8 @@ class StatusScreen(Screen):
     def log_event(self, event: FleetEvent) -> None:
         # called for every output line: a dict lookup, not a DOM query
         pane = self._panes.get(event.host)
-        if pane is None:
-            return
-        if event.kind == "command":
-            pane.add(f"$ {event.text}")
-        elif event.kind == "output":
-            pane.add_lines(event.lines if event.stream == "stdout"
-                           else [f"! {line}" for line in event.lines])
-        elif event.kind == "state":
-            pane.add(f"-- ssh {event.text}")
-        elif event.kind in ("result", "note"):
-            pane.add(f"-- {event.text}")
+        if pane is not None:
+            pane.show_event(event)
 
     def show_snapshot(self, snap: StatusSnapshot) -> None:
         now = self.app.clock()

@@ -124,15 +124,21 @@ def install_host_files(cluster: DrillCluster, host: DrillHost) -> None:
         return
     when = cluster.clock.now() - 3 * 86400
     for path, text in ((ETCD_ENV, etcd_env(cluster, host)), (COMMON_TOOLS, COMMON_TOOLS_TEXT)):
-        if path in host.files:
-            continue
-        host.files[path] = text.encode()
-        host.modes.setdefault(path, 0o644)
-        host.mtimes.setdefault(path, when)
-        d = posixpath.dirname(path)
-        while d not in host.dirs and d != "/":
-            host.dirs.add(d)
-            d = posixpath.dirname(d)
+        place_missing(host, path, text, when)
+
+
+def place_missing(host: DrillHost, path: str, text: str, when: float) -> None:
+    """Put a file the operator's tooling installed long ago (0644, its parent directories
+    too), unless the host already has it."""
+    if path in host.files:
+        return
+    host.files[path] = text.encode()
+    host.modes.setdefault(path, 0o644)
+    host.mtimes.setdefault(path, when)
+    d = posixpath.dirname(path)
+    while d not in host.dirs and d != "/":
+        host.dirs.add(d)
+        d = posixpath.dirname(d)
 
 
 # --- formatting ----------------------------------------------------------------------------

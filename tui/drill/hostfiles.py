@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 from tui.drill import kubelet
 from tui.drill.model import DrillCluster, DrillHost
+from tui.drill.objects import suffix as _suffix
 
 DAY = 86400.0
 PKI_DIR = kubelet.PKI_DIR
@@ -415,16 +416,6 @@ def _addresses(host: DrillHost) -> None:
     if not any(dev == "ovn-k8s-mp0" for dev, _ in host.ip_addresses):
         n = int(hashlib.sha256(host.name.encode()).hexdigest(), 16) % 120
         host.ip_addresses.append(("ovn-k8s-mp0", f"10.{128 + n // 60}.{(n % 60) * 2}.2/23"))
-
-
-def _suffix(seed: str, n: int = 5) -> str:
-    alphabet = "bcdfghjklmnpqrstvwxz2456789"
-    h = int(hashlib.sha256(seed.encode()).hexdigest(), 16)
-    out = []
-    for _ in range(n):
-        h, r = divmod(h, len(alphabet))
-        out.append(alphabet[r])
-    return "".join(out)
 
 
 def _has_pod(host: DrillHost, pod: str) -> bool:

@@ -65,7 +65,8 @@ import zlib
 
 from tui.drill import kubelet
 from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, ETCDCTL_BIN_DIR, NO_DEPENDENCIES,
-                                     _json_line, _version_tuple, snapshot_status)
+                                     _json_line, _version_tuple, place_missing,
+                                     snapshot_status)
 from tui.drill.commands import CommandContext
 from tui.drill.script_base import HostScript, ScriptExit
 from tui.drill.model import DrillCluster, DrillHost, EtcdMember
@@ -144,15 +145,9 @@ def ensure_host_files(cluster: DrillCluster, host: DrillHost) -> None:
     if version >= (4, 18):
         pods.append((QUORUM_RESTORE_ETCD_POD_YAML, True))
     for path, quorum in pods:
-        if path in host.files:
-            continue
-        host.files[path] = _restore_pod_yaml(host, quorum=quorum, version=version).encode()
-        host.modes.setdefault(path, 0o644)
-        host.mtimes.setdefault(path, when)
-        d = posixpath.dirname(path)
-        while d not in host.dirs and d != "/":
-            host.dirs.add(d)
-            d = posixpath.dirname(d)
+        if path not in host.files:
+            place_missing(host, path, _restore_pod_yaml(host, quorum=quorum, version=version),
+                          when)
 
 
 class _Run(HostScript):

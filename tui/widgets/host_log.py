@@ -33,6 +33,19 @@ class HostLog(Log):
         if len(self._pending) > MAX_LINES:  # older lines would scroll away unseen anyway
             del self._pending[: len(self._pending) - MAX_LINES]
 
+    def show_event(self, event) -> None:
+        """A fleet event as this pane shows it: commands sent, their output (stderr marked
+        "! "), SSH state changes and results (status polls are quiet: they never come here)."""
+        if event.kind == "command":
+            self.add(f"$ {event.text}")
+        elif event.kind == "output":
+            self.add_lines(event.lines if event.stream == "stdout"
+                           else [f"! {line}" for line in event.lines])
+        elif event.kind == "state":
+            self.add(f"-- ssh {event.text}")
+        elif event.kind in ("result", "note"):
+            self.add(f"-- {event.text}")
+
     def flush(self) -> None:
         if self._pending:
             lines, self._pending = self._pending, []

@@ -13,6 +13,16 @@ from tui.backend import BackendSpec
 FIXED_NOW = 1_795_000_000.0  # a fixed wall clock for screens whose text shows ages
 
 
+@pytest.fixture(autouse=True)
+def private_state_home(tmp_path_factory, monkeypatch):
+    """Every test gets an XDG state directory of its own: no test reads or writes the
+    operator's ~/.local/state/etcd-dr (an unfinished drill journal there would put the
+    resume dialog in front of a test's screen), and no test sees another's journals."""
+    state = tmp_path_factory.mktemp("xdg-state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
+
+
 async def wait_until(pilot, predicate, timeout: float = 15.0, what: str = "condition"):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -118,3 +118,14 @@ def test_lab_serve_runs_a_drill_cluster_that_status_reaches_by_inventory(tmp_pat
         lab.send_signal(signal.SIGINT)
         lab.wait(timeout=20)
     assert lab.returncode == 0
+
+
+def test_tests_never_use_the_operators_state_directory(private_state_home):
+    """The suite runs with a temporary XDG_STATE_HOME: journals land there, not in ~."""
+    from pathlib import Path
+
+    from tui.journal import default_journal_dir
+
+    home_state = Path.home() / ".local" / "state"
+    assert default_journal_dir().is_relative_to(private_state_home)
+    assert not default_journal_dir().is_relative_to(home_state)

@@ -62,6 +62,9 @@ def _scenario(ctx, param, value):
 
 scenario_option = click.option("--scenario", default=None, callback=_scenario,
                                help="Drill scenario (see `etcd-dr scenarios`).")
+# `etcd-dr drill` opens a current release unless told otherwise; status, run and lab serve
+# keep `healthy` (4.12), the contract's name, as their --drill default
+DEFAULT_DRILL_SCENARIO = "healthy-4.20"
 speed_option = click.option("--speed", type=float, default=1.0, callback=_speed,
                             show_default=True, help="Simulated clock speed factor.")
 read_only_option = click.option("--read-only", is_flag=True,
@@ -87,11 +90,13 @@ def main() -> None:
 def drill(scenario, speed, read_only, no_session):
     """Start the built-in simulated cluster and open the console on it, as a drill: the
     scenario's objective first, an RTO clock in drill time, hints on h (each -5), mistakes
-    counted (each -10), and a debrief (D, and when the scenario's runbook finishes)."""
+    counted (each -10), and a debrief (D, and when the scenario's runbook finishes).
+    Without --scenario: healthy-4.20, a current release."""
     from tui.app import run_console
     from tui.backend import BackendSpec
 
-    run_console(BackendSpec(scenario=scenario or "healthy", speed=speed, read_only=read_only),
+    run_console(BackendSpec(scenario=scenario or DEFAULT_DRILL_SCENARIO, speed=speed,
+                            read_only=read_only),
                 drill_session=not no_session)
 
 

@@ -1,4 +1,5 @@
-"""tui.etcd.parse against real etcdctl 3.4.23 / 3.5.1 output (tests/fixtures/etcdctl/).
+"""tui.etcd.parse against real etcdctl 3.4.23 / 3.5.1 output (tests/fixtures/etcdctl/), and
+against etcd 3.6 output derived from etcd's source (tests/fixtures/etcdctl/3.6/README.md).
 
 JSON fixtures are checked against `json.loads` of the same text (the oracle); tables and
 simple output against the facts that do not change between capture runs (member IDs are
@@ -27,10 +28,13 @@ from tui.etcd.parse import (
     parse_endpoint_status,
     parse_human_bytes,
     parse_member_list,
+    parse_revision_json,
+    parse_snapshot_status,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "etcdctl"
-VERSIONS = ("3.4", "3.5")
+VERSIONS = ("3.4", "3.5")  # captured from real binaries
+ALL_VERSIONS = VERSIONS + ("3.6",)  # 3.6: derived from etcd's source, see its README
 
 # Stable across capture runs (see the module docstring); leaders and sizes are not.
 IDS = {
@@ -442,6 +446,130 @@ def test_defrag_runbook_output_and_nothing():
     assert failed.error == "context deadline exceeded" and not failed.ok
 
 
+# --- etcd 3.6 (OpenShift 4.21+): derived fixtures ----------------------------------------------
+
+IDS_36 = {"master-0": 15333893479030781122, "master-1": 9738440591730940195,
+          "master-2": 9848133799069841007}
+CLUSTER_36 = 3805367482018278413
+
+
+def test_36_fixtures_are_marked_as_derived_and_say_where_each_name_comes_from():
+    readme = (FIXTURES / "3.6" / "README.md").read_text()
+    assert "DERIVED, not captured" in readme
+    for source in ("ep_command.go", "rpc.pb.go", "maintenance.go", "v3_snapshot.go",
+                   "printer.go", "printer_json.go"):
+        assert source in readme, source
+    for field_name in ("storageVersion", "dbSizeQuota", "downgradeInfo", '`version`'):
+        assert field_name in readme, field_name
+
+
+def test_36_status_json_reads_the_new_fields_and_the_old_ones():
+    result = status("3.6", "endpoint_status_cluster_json")
+    data = oracle("3.6", "endpoint_status_cluster_json")
+    assert [r.endpoint for r in result.rows] == [d["Endpoint"] for d in data]
+    by_id = {r.member_id: r for r in result.rows}
+    assert set(by_id) == set(IDS_36.values())
+    leader = result.leader
+    assert leader is not None and leader.member_id == IDS_36["master-0"]
+    for row, d in zip(result.rows, data):
+        s = d["Status"]
+        assert (row.version, row.db_size, row.db_size_in_use, row.raft_index,
+                row.raft_applied_index, row.raft_term) == (
+            "3.6.5", s["dbSize"], s["dbSizeInUse"], s["raftIndex"], s["raftAppliedIndex"],
+            s["raftTerm"])
+        assert row.storage_version == "3.6.0" and row.db_size_quota == 8 * 1024 ** 3
+        assert row.downgrade_target_version is None and not row.is_learner
+    assert not result.no_leader and result.error is None
+
+
+def test_35_status_has_none_of_the_36_fields():
+    row = status("3.5", "endpoint_status_json").rows[0]
+    assert (row.storage_version, row.db_size_quota, row.downgrade_target_version) == (
+        None, None, None)
+
+
+def test_36_learner_and_no_leader():
+    learner = status("3.6", "learner_endpoint_status_json").rows[0]
+    assert learner.is_learner and learner.raft_index == 70
+    lost = status("3.6", "no_quorum_endpoint_status_json")
+    assert lost.no_leader and lost.rows[0].leader_id == 0 and not lost.rows[0].is_leader
+
+
+def test_36_an_enabled_downgrade_is_reported():
+    text = load("3.6", "endpoint_status_json").stdout.replace(
+        '"downgradeInfo":{}', '"downgradeInfo":{"enabled":true,"targetVersion":"3.5.0"}')
+    assert parse_endpoint_status(text).rows[0].downgrade_target_version == "3.5.0"
+
+
+def test_36_member_list_and_health():
+    members = parse_member_list(load("3.6", "unstarted_member_list_json").stdout)
+    assert {m.name: m.member_id for m in members if m.name} == IDS_36
+    (learner,) = [m for m in members if not m.started]
+    assert learner.is_learner and learner.client_urls == ()
+    healthy = parse_endpoint_health(*astuple_capture(load("3.6", "endpoint_health_cluster_json")))
+    assert len(healthy) == 3 and all(h.health for h in healthy)
+
+
+def astuple_capture(c: Capture) -> tuple[str, str, int]:
+    return c.stdout, c.stderr, c.rc
+
+
+@pytest.mark.parametrize("name", ["etcdutl_snapshot_status_json",
+                                  "etcdutl_snapshot_status_table",
+                                  "etcdutl_snapshot_status_simple"])
+def test_36_snapshot_status_with_its_version_in_every_format(name):
+    snap = parse_snapshot_status(load("3.6", name).stdout)
+    truth = oracle("3.6", "etcdutl_snapshot_status_json")
+    assert (snap.hash, snap.revision, snap.total_key, snap.version) == (
+        truth["hash"], truth["revision"], truth["totalKey"], "3.6.0")
+    assert abs(snap.total_size - truth["totalSize"]) < 0.05 * truth["totalSize"]
+
+
+def test_36_snapshot_status_json_puts_version_after_total_size():
+    text = load("3.6", "etcdutl_snapshot_status_json").stdout
+    assert list(json.loads(text)) == ["hash", "revision", "totalKey", "totalSize", "version"]
+    old = parse_snapshot_status(load("3.6", "etcdutl_snapshot_status_json_of_3.5_snapshot").stdout)
+    assert old.version == ""  # a 3.6 etcdutl on a snapshot of etcd < 3.6
+
+
+def test_35_snapshot_status_has_no_version_and_the_warning_line_is_skipped():
+    out = ("Deprecated: Use `etcdutl snapshot status` instead.\n\n"
+           '{"hash":4011513437,"revision":900012,"totalKey":7000,"totalSize":148074496}\n')
+    snap = parse_snapshot_status(out)
+    assert (snap.hash, snap.revision, snap.total_key, snap.total_size, snap.version) == (
+        4011513437, 900012, 7000, 148074496, None)
+
+
+@pytest.mark.parametrize("text", ["", "{}", '{"hash":1}', "+---+\n| x |\n+---+\n", "a, b",
+                                  '{"hash":-1,"revision":1,"totalKey":1,"totalSize":1}'])
+def test_snapshot_status_garbage_is_a_parse_error(text):
+    with pytest.raises(ParseError):
+        parse_snapshot_status(text)
+
+
+def test_revision_json_reads_a_uint64_cluster_id_exactly():
+    text = ('{"clusterId":18446744073709551615,"raftIndex":{"https://10.0.0.5:2379":'
+            '9007199254740993,"https://10.0.0.6:2379":12},"maxRaftIndex":9007199254740993,'
+            '"created":"2026-12-01T03:00:00Z"}')
+    rev = parse_revision_json(text)
+    # 2**53 + 1 and 2**64 - 1: a float detour would round both
+    assert rev.cluster_id == 2**64 - 1 and rev.max_raft_index == 2**53 + 1
+    assert rev.raft_index == {"https://10.0.0.5:2379": 2**53 + 1, "https://10.0.0.6:2379": 12}
+    assert rev.created == "2026-12-01T03:00:00Z"
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("", "empty"), ("cat: /var/lib/etcd/revision.json: No such file", "invalid JSON"),
+    ('{"clusterId":1}', "no maxRaftIndex"), ('{"maxRaftIndex":1.2e9}', "maxRaftIndex"),
+    ('{"maxRaftIndex":5,"clusterId":1.8e19}', "clusterId"),
+    ('{"maxRaftIndex":5,"clusterId":18446744073709551616}', "uint64"),
+])
+def test_revision_json_refuses_what_it_cannot_read_exactly(text, needle):
+    with pytest.raises(ParseError, match=needle) as caught:
+        parse_revision_json(text)
+    assert "/var/lib/etcd/revision.json" in str(caught.value)
+
+
 # --- command errors -----------------------------------------------------------------------
 
 
@@ -462,6 +590,8 @@ PARSERS = {
     "defrag": lambda out, err, rc: parse_defrag(out, err, rc),
     "members": lambda out, err, rc: parse_member_list(out),
     "alarms": lambda out, err, rc: parse_alarm_list(out),
+    "snapshot": lambda out, err, rc: parse_snapshot_status(out),
+    "revision": lambda out, err, rc: parse_revision_json(out),
 }
 
 
@@ -476,7 +606,7 @@ def only_parse_errors(parser, out: str, err: str, rc: int) -> None:
 
 
 REAL_OUTPUTS = sorted(
-    {(v, n) for v in VERSIONS for n in fixture_names(v) if load(v, n).stdout.strip()}
+    {(v, n) for v in ALL_VERSIONS for n in fixture_names(v) if load(v, n).stdout.strip()}
 )
 fuzz = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -494,7 +624,10 @@ json_values = st.recursive(
         st.sampled_from(["Endpoint", "Status", "header", "member_id", "dbSize", "dbSizeInUse",
                          "leader", "errors", "members", "ID", "name", "peerURLs", "clientURLs",
                          "isLearner", "alarms", "memberID", "alarm", "endpoint", "health",
-                         "took", "error", "version", "raftTerm"]) | st.text(max_size=5),
+                         "took", "error", "version", "raftTerm", "storageVersion",
+                         "dbSizeQuota", "downgradeInfo", "enabled", "targetVersion", "hash",
+                         "revision", "totalKey", "totalSize", "maxRaftIndex", "clusterId",
+                         "raftIndex", "created"]) | st.text(max_size=5),
         inner,
         max_size=5,
     ),
@@ -550,7 +683,7 @@ def test_mutated_real_output_raises_only_parse_error(name, case):
 @pytest.mark.parametrize("name", sorted(PARSERS))
 def test_every_real_output_raises_only_parse_error(name):
     # every parser on every capture, even ones meant for another command
-    for v in VERSIONS:
+    for v in ALL_VERSIONS:
         for n in fixture_names(v):
             c = load(v, n)
             only_parse_errors(PARSERS[name], c.stdout, c.stderr, c.rc)

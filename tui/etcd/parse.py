@@ -1,4 +1,5 @@
-"""Readers for etcdctl 3.4/3.5 output: endpoint status/health, member list, alarms, defrag.
+"""Readers for etcdctl 3.4/3.5/3.6 output: endpoint status/health, member list, alarms, defrag,
+`snapshot status` (etcdctl or etcdutl), and OpenShift's /var/lib/etcd/revision.json.
 
 Every reader takes what etcdctl really prints (see tests/fixtures/etcdctl/) and returns frozen
 dataclasses. Output that cannot be read raises `ParseError` and nothing else, because the
@@ -14,13 +15,17 @@ Facts about the real output that shape these readers:
   `Failed to get the status of endpoint URL (ERR)` to stderr and exits 1.
 - etcdctl 3.4 prints `endpoint health` in simple format to stderr; 3.5 prints the healthy
   lines to stdout and the unhealthy ones to stderr.
+- etcd 3.6 (OpenShift 4.21 and later) adds `storageVersion`, `dbSizeQuota` and
+  `downgradeInfo` to each endpoint status, and etcdutl 3.6 prints a `version` (the
+  snapshot's storage version, "" for a snapshot of etcd < 3.6) after `totalSize` in
+  `snapshot status`. tests/fixtures/etcdctl/3.6/README.md says where each name comes from.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tui.errors import ParseError
@@ -35,6 +40,8 @@ __all__ = [
     "EndpointStatus",
     "EndpointStatusResult",
     "Member",
+    "RevisionFile",
+    "SnapshotStatus",
     "command_error",
     "member_id_hex",
     "parse_alarm_list",
@@ -43,6 +50,8 @@ __all__ = [
     "parse_endpoint_status",
     "parse_human_bytes",
     "parse_member_list",
+    "parse_revision_json",
+    "parse_snapshot_status",
 ]
 
 
@@ -76,6 +85,10 @@ class EndpointStatus:
     raft_index: int
     raft_applied_index: int
     errors: tuple[str, ...] = ()
+    # etcd 3.6 only (None from 3.4/3.5, which do not report them)
+    storage_version: str | None = None
+    db_size_quota: int | None = None
+    downgrade_target_version: str | None = None  # set while a downgrade is enabled
 
     @property
     def is_leader(self) -> bool:
@@ -382,6 +395,12 @@ def _status_from_json(stdout: str) -> list[EndpointStatus]:
         status = _dict(entry.get("Status"), "Status", _STATUS, stdout)
         header = _dict(status.get("header", {}), "Status.header", _STATUS, stdout)
         in_use = status.get("dbSizeInUse")
+        quota = status.get("dbSizeQuota")
+        storage = status.get("storageVersion")
+        if storage is not None and not isinstance(storage, str):
+            raise _fail(_STATUS, "storageVersion is not a string", stdout)
+        downgrade = _dict(status.get("downgradeInfo") or {}, "downgradeInfo", _STATUS, stdout)
+        target = _opt_str(downgrade, "targetVersion", _STATUS, stdout)
         rows.append(
             EndpointStatus(
                 endpoint=endpoint,
@@ -397,6 +416,12 @@ def _status_from_json(stdout: str) -> list[EndpointStatus]:
                 raft_index=_opt_uint(status, "raftIndex", _STATUS, stdout),
                 raft_applied_index=_opt_uint(status, "raftAppliedIndex", _STATUS, stdout),
                 errors=tuple(e.strip() for e in _str_list(status, "errors", _STATUS, stdout)),
+                storage_version=storage,
+                db_size_quota=None if quota is None else _uint(quota, "dbSizeQuota", _STATUS,
+                                                               stdout),
+                downgrade_target_version=(
+                    target if _opt_bool(downgrade, "enabled", _STATUS, stdout) and target
+                    else None),
             )
         )
     return rows
@@ -470,19 +495,7 @@ def _fill_table_leaders(parsed: list[tuple[EndpointStatus, bool]]) -> list[Endpo
 
 
 def _replace_leader(status: EndpointStatus, leader_id: int | None) -> EndpointStatus:
-    return EndpointStatus(
-        endpoint=status.endpoint,
-        member_id=status.member_id,
-        version=status.version,
-        db_size=status.db_size,
-        db_size_in_use=status.db_size_in_use,
-        leader_id=leader_id,
-        is_learner=status.is_learner,
-        raft_term=status.raft_term,
-        raft_index=status.raft_index,
-        raft_applied_index=status.raft_applied_index,
-        errors=status.errors,
-    )
+    return replace(status, leader_id=leader_id)
 
 
 def _status_from_simple(stdout: str) -> list[EndpointStatus]:
@@ -843,3 +856,143 @@ def _parse_defrag(stdout: str, stderr: str, exit_status: int) -> DefragResult:
         if error is None:
             error = f"etcdctl exited with status {exit_status}"
     return DefragResult(finished=tuple(finished), failed=failed, error=error)
+
+
+# --- snapshot status -------------------------------------------------------------------------
+
+_SNAPSHOT = "snapshot status"
+
+
+@dataclass(frozen=True)
+class SnapshotStatus:
+    hash: int
+    revision: int
+    total_key: int
+    total_size: int  # bytes; from a table or simple line it is the humanized value read back
+    # The snapshot's storage version as etcdutl 3.6 prints it: None when the tool does not
+    # print one (etcdctl/etcdutl 3.4 and 3.5), "" for a snapshot taken from etcd < 3.6.
+    version: str | None = None
+
+
+def parse_snapshot_status(stdout: str) -> SnapshotStatus:
+    """Read `etcdutl|etcdctl snapshot status FILE [-w json|table|simple]`.
+
+    JSON: the last line that is an object (3.5 etcdctl puts a deprecation warning on stderr,
+    wrappers may print more lines before it); 3.6 adds `"version"` after `"totalSize"`.
+    """
+    try:
+        return _parse_snapshot_status(stdout)
+    except ParseError:
+        raise
+    except Exception as exc:
+        raise _fail(_SNAPSHOT, f"unexpected {type(exc).__name__}", stdout) from None
+
+
+def _parse_snapshot_status(stdout: str) -> SnapshotStatus:
+    if not isinstance(stdout, str):
+        raise _fail(_SNAPSHOT, "output is not text", repr(stdout))
+    lines = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+    if not lines:
+        raise _fail(_SNAPSHOT, "the output is empty", stdout)
+    objects = [ln for ln in lines if ln.startswith("{")]
+    if objects:
+        data = _dict(_load_json(objects[-1], _SNAPSHOT), "the output", _SNAPSHOT, stdout)
+        for key in ("hash", "revision", "totalKey", "totalSize"):
+            if key not in data:
+                raise _fail(_SNAPSHOT, f"no {key}", stdout)
+        version = data.get("version")
+        if version is not None and not isinstance(version, str):
+            raise _fail(_SNAPSHOT, "version is not a string", stdout)
+        return SnapshotStatus(
+            hash=_uint(data["hash"], "hash", _SNAPSHOT, stdout),
+            revision=_uint(data["revision"], "revision", _SNAPSHOT, stdout),
+            total_key=_uint(data["totalKey"], "totalKey", _SNAPSHOT, stdout),
+            total_size=_uint(data["totalSize"], "totalSize", _SNAPSHOT, stdout),
+            version=version,
+        )
+    if lines[0].startswith("+"):
+        header, rows = _parse_table(stdout, _SNAPSHOT)
+        cols = _require(header, _SNAPSHOT, stdout, "HASH", "REVISION", "TOTAL KEYS", "TOTAL SIZE")
+        if len(rows) != 1:
+            raise _fail(_SNAPSHOT, f"expected one row, got {len(rows)}", stdout)
+        version_col = _column(header, "VERSION")
+        cells = [rows[0][cols[n]] for n in ("HASH", "REVISION", "TOTAL KEYS", "TOTAL SIZE")]
+        version = None if version_col is None else rows[0][version_col]
+    else:
+        # simple: "hash, revision, total keys, total size[, version]" (the table's row)
+        parts = [p.strip() for p in lines[-1].split(",")]
+        if len(parts) not in (4, 5):
+            raise _fail(_SNAPSHOT, "expected 'hash, revision, total keys, total size[, "
+                                   "version]'", stdout)
+        cells, version = parts[:4], (parts[4] if len(parts) == 5 else None)
+    hash_hex, revision, keys, size = cells
+    try:
+        total_size = parse_human_bytes(size)
+    except ParseError:
+        raise _fail(_SNAPSHOT, "total size is not a size", stdout) from None
+    return SnapshotStatus(
+        hash=_hex_cell(hash_hex, "hash", _SNAPSHOT, stdout),
+        revision=_int_cell(revision, "revision", _SNAPSHOT, stdout),
+        total_key=_int_cell(keys, "total keys", _SNAPSHOT, stdout),
+        total_size=total_size,
+        version=version,
+    )
+
+
+# --- /var/lib/etcd/revision.json (OpenShift 4.18 and later) ---------------------------------
+
+_REVISION = "revision.json"
+_REVISION_PATH = "/var/lib/etcd/revision.json"
+
+
+@dataclass(frozen=True)
+class RevisionFile:
+    """What OpenShift's etcd pod records about the raft indexes it last saw (4.18+).
+
+    `max_raft_index` tells how far a member's data went without etcd running: the quorum
+    restore ranks recovery hosts by it and the restore pods bump revisions from it.
+    """
+
+    max_raft_index: int
+    cluster_id: int | None = None  # a JSON number, uint64: read exactly, never via a float
+    raft_index: dict[str, int] = field(default_factory=dict)  # client URL -> raft index
+    created: str | None = None
+
+
+def parse_revision_json(text: str) -> RevisionFile:
+    """Read /var/lib/etcd/revision.json; ParseError on anything else.
+
+    Python's json reads integers exactly (no float detour), so a uint64 clusterId such as
+    18446744073709551615 survives; a number written as a float (1.8e19) is refused.
+    """
+    what = _REVISION
+    try:
+        if not isinstance(text, str):
+            raise _fail(what, "output is not text", repr(text))
+        if not text.strip():
+            raise _fail(what, "the file is empty", text)
+        data = _dict(_load_json(text, what), "the file", what, text)
+        if "maxRaftIndex" not in data:
+            raise _fail(what, "no maxRaftIndex", text)
+        cluster_id = data.get("clusterId")
+        if isinstance(cluster_id, str) and _DIGITS.fullmatch(cluster_id):
+            # tolerated: a tool that quotes uint64s to keep them away from JS doubles
+            cluster_id = int(cluster_id)
+        indexes = _dict(data.get("raftIndex") or {}, "raftIndex", what, text)
+        created = data.get("created")
+        return RevisionFile(
+            max_raft_index=_uint(data["maxRaftIndex"], "maxRaftIndex", what, text),
+            cluster_id=None if cluster_id is None else _uint(cluster_id, "clusterId", what,
+                                                             text),
+            raft_index={str(k): _uint(v, f"raftIndex[{k}]", what, text)
+                        for k, v in indexes.items()},
+            created=created if isinstance(created, str) else None,
+        )
+    except ParseError as exc:
+        # the shared helpers say "etcdctl ... output"; this is a file on the host
+        raise ParseError(exc.what.replace(f"etcdctl {what} output", _REVISION_PATH),
+                         hint="Read it on the host with `sudo cat /var/lib/etcd/revision.json` "
+                              "(it exists from OpenShift 4.18 on).") from None
+    except Exception as exc:
+        raise ParseError(f"could not read {_REVISION_PATH}: unexpected "
+                         f"{type(exc).__name__}") from None

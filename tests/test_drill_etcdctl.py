@@ -634,3 +634,55 @@ def test_any_command_line_gives_a_result(argv, env, version, running, defragging
     rc, out, err = run_etcdctl(list(argv), dict(env), cluster, cluster.hosts[0])
     assert isinstance(rc, int) and isinstance(out, str) and isinstance(err, str)
     assert rc in (0, 1, 2, 4, 128)
+
+
+# --- etcd 3.6 (OpenShift 4.21+): the derived fixtures in tests/fixtures/etcdctl/3.6 ----------
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("endpoint_status_cluster_json", ("endpoint", "status", "--cluster", "-w", "json")),
+    ("endpoint_status_json", ("endpoint", "status", "-w", "json")),
+    ("member_list_json", ("member", "list", "-w", "json")),
+])
+def test_36_json_keys_match_the_36_fixtures(name, argv):
+    cluster = cluster_from_fixture("3.6")
+    assert cluster.etcd.members[0].version.startswith("3.6.")
+    ep = next(m.client_url for m in cluster.etcd.members if m.name == "master-0")
+    rc, out, err = run(cluster, f"--endpoints={ep}", *argv)
+    real = load("3.6", name)
+    assert (rc, err) == (real.rc, real.stderr)
+    assert shape(json.loads(out)) == shape(json.loads(real.stdout))
+    # the drill in the fixture's state prints exactly the fixture
+    assert out == real.stdout
+
+
+def test_36_status_keys_follow_35_then_add_the_new_ones():
+    rc, out, _ = run(make_cluster("3.6.5"), f"--endpoints={EP[0]}", "endpoint", "status",
+                     "-w", "json")
+    status = json.loads(out)[0]["Status"]
+    keys = list(status)
+    assert rc == 0 and keys[-3:] == ["storageVersion", "dbSizeQuota", "downgradeInfo"]
+    assert (status["storageVersion"], status["dbSizeQuota"], status["downgradeInfo"]) == (
+        "3.6.0", 8 * 1024 ** 3, {})
+    row = parse_endpoint_status(out).rows[0]
+    assert row.storage_version == "3.6.0" and row.db_size_quota == 8 * 1024 ** 3
+
+
+def test_35_status_keeps_its_own_keys_only():
+    _, out, _ = run(make_cluster("3.5.9"), f"--endpoints={EP[0]}", "endpoint", "status",
+                    "-w", "json")
+    real = load("3.5", "endpoint_status_json")
+    assert shape(json.loads(out)) == shape(json.loads(real.stdout))
+    assert "storageVersion" not in out and "downgradeInfo" not in out
+
+
+def test_36_health_and_version_match_the_36_fixtures():
+    cluster = cluster_from_fixture("3.6")
+    ep = next(m.client_url for m in cluster.etcd.members if m.name == "master-0")
+    rc, out, err = run(cluster, f"--endpoints={ep}", "endpoint", "health", "--cluster", "-w",
+                       "json")
+    real = load("3.6", "endpoint_health_cluster_json")
+    assert (rc, err) == (real.rc, real.stderr)
+    assert shape(json.loads(out)) == shape(json.loads(real.stdout))
+    rc, out, _ = run(cluster, "version")
+    assert (rc, out) == (0, load("3.6", "version").stdout)

@@ -1,4 +1,4 @@
-"""The drill's etcdctl: prints what real etcdctl 3.4/3.5 prints for the drill cluster's state.
+"""The drill's etcdctl: prints what real etcdctl 3.4/3.5/3.6 prints for the drill cluster's state.
 
 `run_etcdctl` is called by the drill shell for `etcdctl ...` on a simulated host. Output is
 modelled byte for byte on real etcdctl 3.4.23 and 3.5.1 runs against real clusters (the
@@ -21,6 +21,10 @@ an operator reading raw output see exactly what a real cluster would show:
 - without quorum, 3.4 still lists members (served locally) and shows `etcdserver: no leader`
   per endpoint, while 3.5 lists members linearizably, so `--cluster` fails outright with
   `failed to fetch endpoints from etcd cluster member list`; writes time out.
+- a 3.6.x member (OpenShift 4.21 and later) behaves as 3.5 does, and its `endpoint status
+  -w json` adds `storageVersion`, `dbSizeQuota` and `downgradeInfo` after `isLearner`, as
+  etcd 3.6's StatusResponse does (no 3.6 capture exists: tests/fixtures/etcdctl/3.6/ is
+  derived from etcd's source and says from where).
 """
 
 from __future__ import annotations
@@ -597,6 +601,8 @@ class _Etcdctl:
             else (cluster.etcd.members[0].version if cluster.etcd.members else "3.5.9")
         )
         self.flavor = "3.4" if self.version.startswith("3.4") else "3.5"
+        # 3.6 behaves as 3.5 everywhere the flavor decides, and adds status fields
+        self.is_36 = _minor(self.version) >= (3, 6)
         self.api = ".".join(self.version.split(".")[:2])
         self.io = _Out()
         # Seeded from the state so the same command on the same state prints the same text.
@@ -1048,6 +1054,13 @@ class _Etcdctl:
                     status["dbSizeInUse"] = m.db_size_in_use
                 if m.is_learner:
                     status["isLearner"] = True
+                if self.is_36:
+                    # etcd 3.6's Status(): storage version, the --quota-backend-bytes value,
+                    # and a DowngradeInfo that is always set (so `{}` with no downgrade)
+                    status["storageVersion"] = _storage_version(m.version)
+                    if self.etcd.quota_backend_bytes:
+                        status["dbSizeQuota"] = self.etcd.quota_backend_bytes
+                    status["downgradeInfo"] = {}
                 items.append({"Endpoint": ep, "Status": status})
             self.io.out(_go_json(items) + "\n")
         elif fmt == "table":
@@ -1372,6 +1385,20 @@ class _Etcdctl:
         if self.inv.get("write-out") == "json":
             self.io.out(_go_json({"header": self._header(served)}) + "\n")
         return EXIT_SUCCESS
+
+
+def _minor(version: str) -> tuple[int, int]:
+    try:
+        major, minor = version.split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return (3, 5)
+
+
+def _storage_version(version: str) -> str:
+    """etcd 3.6 reports the storage (schema) version as MAJOR.MINOR.0."""
+    major, minor = _minor(version)
+    return f"{major}.{minor}.0"
 
 
 def _port_of(url: str) -> int | None:

@@ -368,7 +368,7 @@ def _needs_etcd(cluster: DrillCluster, host: DrillHost) -> bool:
 def _etcd_scale_trigger(cluster: DrillCluster, now: float) -> bool:
     """4.18+: after a restore the operator rolls etcd out again as soon as a control-plane
     host that is up lacks etcd (the hosts that ran disable-etcd.sh, new machines)."""
-    if cluster.restored_at is None or _minor(cluster) < (4, 18):
+    if cluster.restored_at is None or _minor(cluster) < (4, 18) or _pacemaker_etcd(cluster):
         return False
     op = cluster.api.operators.get("etcds")
     if op is None or op.installing is not None:
@@ -421,8 +421,14 @@ def _install_done(cluster: DrillCluster, op: OperatorState, host: DrillHost) -> 
     return m is not None and m.running and not m.is_learner
 
 
+def _pacemaker_etcd(cluster: DrillCluster) -> bool:
+    """Two nodes with fencing: Pacemaker runs etcd, the operator writes no etcd-pod.yaml
+    and adds no member (tui.drill.pacemaker)."""
+    return cluster.api.topology == "DualReplica"
+
+
 def _start_install(cluster: DrillCluster, op: OperatorState, host: DrillHost) -> None:
-    if op.plural != "etcds":
+    if op.plural != "etcds" or _pacemaker_etcd(cluster):
         return
     if _has_member(cluster, host):
         _write_manifest(cluster, host, "etcd-pod.yaml", op.latest, keep=False)

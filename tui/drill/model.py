@@ -268,6 +268,10 @@ class ApiState:
     # it on with the clock)
     network_type: str = "OVNKubernetes"  # | OpenShiftSDN
     platform: str = "AWS"  # infrastructure status.platformStatus.type: AWS | BareMetal | None
+    # infrastructure status.controlPlaneTopology: "" = what the control plane's size says
+    # (HighlyAvailable, or SingleReplica for one host); "DualReplica" = two nodes with
+    # fencing, whose etcd Pacemaker runs (tui.drill.pacemaker)
+    topology: str = ""
     api_vips: list[str] = field(default_factory=list)  # BareMetal: apiServerInternalIPs
     ingress_vips: list[str] = field(default_factory=list)
     operators: dict[str, OperatorState] = field(default_factory=dict)  # by plural

@@ -228,6 +228,14 @@ def init_objects(cluster: DrillCluster, *, machines: bool = True) -> None:
                                          created=now - 4 * 86400)
 
 
+def control_plane_topology(cluster: DrillCluster) -> str:
+    """Infrastructure status.controlPlaneTopology (and the nodes' controlPlaneTopology
+    annotation): the scenario's, else HighlyAvailable, or SingleReplica for one host."""
+    if cluster.api.topology:
+        return cluster.api.topology
+    return "HighlyAvailable" if len(cluster.control_plane()) > 1 else "SingleReplica"
+
+
 def infra_name(cluster: DrillCluster) -> str:
     return f"{cluster.name}-{suffix('infra/' + cluster.name)}"
 
@@ -299,7 +307,8 @@ def _node(cluster: DrillCluster, h: DrillHost) -> dict:
     if role == "master":
         labels["node-role.kubernetes.io/control-plane"] = ""
     machine = next((m for m in api.machines if m.host == h.name and m.phase != "Deleting"), None)
-    annotations = {"machineconfiguration.openshift.io/controlPlaneTopology": "HighlyAvailable",
+    annotations = {"machineconfiguration.openshift.io/controlPlaneTopology":
+                   control_plane_topology(cluster),
                    "machineconfiguration.openshift.io/state": "Done",
                    "volumes.kubernetes.io/controller-managed-attach-detach": "true"}
     if machine:
@@ -970,8 +979,7 @@ def _infrastructure(cluster: DrillCluster) -> dict:
             "spec": {"cloudConfig": {"name": ""}, "platformSpec": spec_p},
             "status": {"apiServerInternalURI": f"https://api-int.{cluster.name}.example.com:6443",
                        "apiServerURL": f"https://api.{cluster.name}.example.com:6443",
-                       "controlPlaneTopology": "HighlyAvailable" if len(
-                           cluster.control_plane()) > 1 else "SingleReplica",
+                       "controlPlaneTopology": control_plane_topology(cluster),
                        "cpuPartitioning": "None",
                        "etcdDiscoveryDomain": "", "infrastructureName": infra,
                        "infrastructureTopology": "HighlyAvailable",

@@ -12,7 +12,7 @@ import yaml
 
 from assets import asset_path
 from tui.errors import ConfigError
-from tui.drill import encryption
+from tui.drill import encryption, pacemaker
 from tui.drill.model import (ApiState, DrillCluster, DrillHost, EtcdCluster, EtcdMember,
                              SimClock)
 
@@ -170,8 +170,7 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
     parse_drill(doc, path)  # fail early
     n_cp = int(_num(doc, "control_plane", 3, source))
     n_workers = int(_num(doc, "workers", 0, source))
-    if n_cp not in (1, 3, 5):
-        raise ConfigError("control_plane must be 1, 3 or 5", where=source)
+    topology = _topology(doc, n_cp, source)
     etcd_doc = doc.get("etcd") or {}
     version = str(etcd_doc.get("version", "3.5.6"))
     hosts: list[DrillHost] = []
@@ -198,6 +197,7 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
             raft_index=int(_num(m_over, "raft_index", 1_048_576 + i, source)),
             raft_applied_index=int(_num(m_over, "raft_index", 1_048_576 + i, source)),
             running=bool(m_over.get("running", True)) and hosts[-1].up,
+            is_learner=_bool(m_over, "is_learner", False, f"members.{hname}.", source),
         ))
     for i in range(n_workers):
         hosts.append(DrillHost(name=f"worker-{i}", address=f"{address_base}.{101 + i}",
@@ -226,7 +226,8 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
                    version=str(doc.get("version", "4.12.30")),
                    encryption_type=_encryption_type(api_doc, source),
                    encrypted=_encrypted_overrides(api_doc, source),
-                   proxy={k: str(v) for k, v in (api_doc.get("proxy") or {}).items()})
+                   proxy={k: str(v) for k, v in (api_doc.get("proxy") or {}).items()},
+                   topology=topology)
     clock = clock or SimClock(speed)
     leader_moves = _leader_moves_after(etcd_doc, n_cp, source)
     if leader_moves is not None:
@@ -243,9 +244,12 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
         for h in hosts:
             populate_control_plane_host(cluster, h)
     from tui.drill import backup_script  # brings the drill shell's commands: only when built
+    from tui.drill.commands import pcs  # noqa: F401  (registers /usr/sbin/pcs)
 
     for h in cluster.control_plane():
         backup_script.install_host_files(cluster, h)  # what cluster-backup.sh sources
+    if pacemaker.is_pacemaker_cluster(cluster):
+        pacemaker.prepare_hosts(cluster)  # etcd under Pacemaker, not a static pod
     encryption.attach(cluster)  # API patches of spec.encryption.type start a migration
     _restore_objects(cluster, doc, api_doc, source)
     if doc.get("backup") is not None:
@@ -257,6 +261,29 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
                 m.running = False
     cluster.changed()
     return cluster
+
+
+# infrastructure status.controlPlaneTopology values the drill models, and the control-plane
+# sizes each goes with (DualReplica: two nodes with fencing, etcd run by Pacemaker)
+TOPOLOGIES = {"HighlyAvailable": (3, 5), "SingleReplica": (1,), "DualReplica": (2,)}
+
+
+def _topology(doc: dict, n_cp: int, source: str) -> str:
+    """The scenario's `topology:` ("" when it leaves it to the control plane's size)."""
+    value = doc.get("topology")
+    if value is None:
+        if n_cp not in (1, 3, 5):
+            raise ConfigError("control_plane must be 1, 3 or 5 (2 goes with topology: "
+                              "DualReplica, two nodes with fencing)", where=source)
+        return ""
+    if value not in TOPOLOGIES:
+        raise ConfigError(f"topology must be one of {', '.join(TOPOLOGIES)}, not {value!r}",
+                          where=source)
+    if n_cp not in TOPOLOGIES[value]:
+        sizes = " or ".join(str(n) for n in TOPOLOGIES[value])
+        raise ConfigError(f"topology {value} needs control_plane: {sizes}, not {n_cp}",
+                          where=source)
+    return value
 
 
 NETWORK_TYPES = ("OVNKubernetes", "OpenShiftSDN")

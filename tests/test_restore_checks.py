@@ -65,3 +65,56 @@ async def test_the_surviving_host_ranks_first_when_two_are_lost():
     assert ranked[0].host == "master-0"
     assert "raft index 2097230" in " ".join(ranked[0].reasons)
     assert all("SSH: unreachable" in " ".join(c.reasons) for c in ranked[1:])
+
+
+# --- ranking: learners, stopped members and revision.json --------------------------------------
+
+def _snapshot(members, states=None):
+    from tui.cluster.api import ApiSnapshot
+    from tui.status.snapshot import HostView, MemberView, StatusSnapshot
+
+    states = states or {}
+    hosts = [HostView(f"master-{i}", f"10.0.0.{i}", "control-plane",
+                      states.get(f"master-{i}", "connected"), None, 0.0) for i in range(3)]
+    views = [MemberView(name=h, member_id=i + 1, endpoint=f"https://10.0.0.{i}:2379", host=h,
+                        raft_index=index, is_learner=learner)
+             for i, (h, index, learner) in enumerate(members)]
+    return StatusSnapshot("c", "4.18.5", True, hosts, views, [], ApiSnapshot(reachable=False),
+                          0.0)
+
+
+def test_a_learner_is_never_a_candidate_even_with_the_highest_index():
+    snap = _snapshot([("master-0", 500, True), ("master-1", 400, False),
+                      ("master-2", 300, False)])
+    ranked = rank_recovery_hosts(snap)
+    assert [c.host for c in ranked] == ["master-1", "master-2", "master-0"]
+    learner = ranked[-1]
+    assert not learner.eligible and not learner.score[0]
+    assert "learner" in " ".join(learner.reasons)
+    assert "raft index 400 (etcdctl endpoint status)" in " ".join(ranked[0].reasons)
+
+
+def test_a_stopped_member_ranks_by_its_revision_json_and_says_so():
+    from tui.etcd.parse import parse_revision_json
+
+    snap = _snapshot([("master-0", 1000, False), ("master-1", None, False),
+                      ("master-2", None, False)])
+    rev = parse_revision_json('{"clusterId":18446744073709551615,"raftIndex":{},'
+                              '"maxRaftIndex":9007199254740993,"created":"2026-12-01T03:00:00Z"}')
+    ranked = rank_recovery_hosts(snap, {"master-1": rev,
+                                        "master-2": "no /var/lib/etcd/revision.json"})
+    assert [c.host for c in ranked] == ["master-1", "master-0", "master-2"]
+    first = " ".join(ranked[0].reasons)
+    assert "etcd does not answer here" in first
+    assert ("raft index 9007199254740993: maxRaftIndex in /var/lib/etcd/revision.json, "
+            "written 2026-12-01T03:00:00Z") in first
+    assert ranked[0].score == (True, True, 2**53 + 1)
+    assert "no /var/lib/etcd/revision.json" in " ".join(ranked[-1].reasons)
+    assert ranked[-1].score[1:] == (False, -1)
+
+
+def test_an_unreachable_host_ranks_below_every_reachable_one():
+    snap = _snapshot([("master-0", 10, False), ("master-1", 99, False), ("master-2", 5, False)],
+                     {"master-1": "unreachable"})
+    ranked = rank_recovery_hosts(snap)
+    assert ranked[-1].host == "master-1" and "SSH: unreachable" in ranked[-1].reasons

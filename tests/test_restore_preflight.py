@@ -229,3 +229,142 @@ async def test_rst03_copies_a_backup_from_another_cluster_host_and_checks_it(dri
     sums = [r for r in records if "sha256sum" in (r.get("command") or "")
             and r["event"] == "finished"]
     assert {tuple(r["hosts"]) for r in sums} == {("master-0",), ("master-1",)}
+
+
+# --- 4.18+: stopped members, learners, two-node with fencing -----------------------------------
+
+STOPPED_418 = """
+name: stopped-4.18
+description: 4.18, all hosts answer over SSH, etcd stopped on master-1 and master-2
+version: "4.18.5"
+control_plane: 3
+workers: 0
+etcd: {version: "3.5.16", leader: master-0}
+members:
+  master-0: {raft_index: 2000000}
+  master-1: {raft_index: 2000100, running: false}
+  master-2: {raft_index: 1999000, running: false}
+api: {reachable: false, network_type: OVNKubernetes, platform: AWS, machines: true}
+"""
+
+LEARNER_418 = """
+name: learner-4.18
+description: 4.18, master-0 is a learner with the highest index
+version: "4.18.5"
+control_plane: 3
+workers: 0
+etcd: {version: "3.5.16", leader: master-1}
+members:
+  master-0: {raft_index: 9000000, is_learner: true}
+  master-1: {raft_index: 2000000}
+  master-2: {raft_index: 1999000}
+api: {reachable: false, network_type: OVNKubernetes, platform: AWS, machines: true}
+"""
+
+
+def revision_json(max_raft_index: int) -> bytes:
+    # clusterId as OpenShift writes it: a JSON number, uint64 (here above 2**63)
+    return (b'{"clusterId":17293822569102704642,"raftIndex":{},"maxRaftIndex":%d,'
+            b'"created":"2026-12-01T02:59:00Z"}\n' % max_raft_index)
+
+
+async def test_quorum_restore_ranks_stopped_members_by_revision_json(drill, tmp_path):
+    backend = await drill(STOPPED_418)
+    cluster = backend.lab.cluster
+    cluster.host("master-1").files["/var/lib/etcd/revision.json"] = revision_json(2000100)
+    cluster.host("master-2").files["/var/lib/etcd/revision.json"] = revision_json(1999000)
+    report = await preflight_report(ctx_for(backend, tmp_path), "quorum-restore")
+    assert [c.host for c in report.candidates] == ["master-1", "master-0", "master-2"]
+    assert report.recovery_host == "master-1"
+    reasons = {c.host: " ".join(c.reasons) for c in report.candidates}
+    assert "raft index 2000100: maxRaftIndex in /var/lib/etcd/revision.json" in reasons["master-1"]
+    assert "raft index 2000000 (etcdctl endpoint status)" in reasons["master-0"]
+    # the operator's choice of the answering member, which has less data, is refused
+    report = await preflight_report(ctx_for(backend, tmp_path, recovery_host="master-0"),
+                                    "quorum-restore")
+    recovery = items(report)["recovery"]
+    assert not recovery.ok and recovery.blocking and "master-1" in recovery.detail
+
+
+async def test_a_stopped_member_without_revision_json_says_why(drill, tmp_path):
+    backend = await drill(STOPPED_418)
+    for name in ("master-1", "master-2"):
+        backend.lab.cluster.host(name).files.pop("/var/lib/etcd/revision.json", None)
+    report = await preflight_report(ctx_for(backend, tmp_path), "quorum-restore")
+    assert report.recovery_host == "master-0"
+    reasons = {c.host: " ".join(c.reasons) for c in report.candidates}
+    assert "no /var/lib/etcd/revision.json (OpenShift writes it from 4.18 on)" in \
+        reasons["master-1"]
+
+
+async def test_a_learner_is_never_proposed_and_refused_when_chosen(drill, tmp_path):
+    backend = await drill(LEARNER_418)
+    report = await preflight_report(ctx_for(backend, tmp_path), "quorum-restore")
+    assert report.recovery_host == "master-1"
+    assert report.candidates[-1].host == "master-0" and not report.candidates[-1].eligible
+    ctx = ctx_for(backend, tmp_path, recovery_host="master-0", override="I know better")
+    report = await preflight_report(ctx, "quorum-restore")
+    recovery = items(report)["recovery"]
+    assert not recovery.ok and not recovery.overridable and "learner" in recovery.detail
+    with pytest.raises(Refused, match="learner"):
+        await Runner(QUORUM_RESTORE, ctx).preflight()
+
+
+FENCING_DOC_TITLE = '"Installing a Two Node OpenShift Cluster"'
+
+
+@pytest.mark.parametrize("procedure", ["restore", "quorum-restore"])
+async def test_two_node_with_fencing_is_refused_with_the_docs_name(drill, tmp_path, procedure):
+    backend = await drill("two-node-fencing-4.22")
+    ctx = ctx_for(backend, tmp_path, override="we need it back now")
+    report = await preflight_report(ctx, procedure)
+    topology = items(report)["topology"]
+    assert not topology.ok and topology.blocking and not topology.overridable
+    assert "master-0 has Pacemaker's /usr/sbin/pcs" in topology.detail
+    assert FENCING_DOC_TITLE in topology.detail and "Two-node with Fencing" in topology.detail
+    # nothing concludes "etcd stopped" from the static-pod view of a Pacemaker host
+    assert not any("revision.json" in r for c in report.candidates for r in c.reasons)
+    runbook = QUORUM_RESTORE if procedure == "quorum-restore" else restore_runbook("4.18+")
+    with pytest.raises(Refused, match="two-node OpenShift cluster with fencing"):
+        await Runner(runbook, ctx).preflight()
+
+
+async def test_fencing_is_detected_from_the_api_alone(drill, tmp_path, monkeypatch):
+    backend = await drill(ROLLBACK)
+    ctx = ctx_for(backend, tmp_path)
+    real_get = ctx.api.get_json
+
+    async def get_json(path, query=None):
+        obj = await real_get(path, query)
+        if path.endswith("/infrastructures/cluster"):
+            obj = {**obj, "status": {**obj["status"], "controlPlaneTopology": "DualReplica"}}
+        return obj
+
+    monkeypatch.setattr(ctx.api, "get_json", get_json)
+    topology = items(await preflight_report(ctx))["topology"]
+    assert not topology.ok and "controlPlaneTopology is DualReplica" in topology.detail
+
+
+async def test_fencing_is_detected_from_a_host_alone(drill, tmp_path):
+    backend = await drill(STOPPED_418)  # API down: only the hosts can tell
+    backend.lab.cluster.host("master-2").files["/usr/sbin/pcs"] = b"pcs\n"
+    topology = items(await preflight_report(ctx_for(backend, tmp_path), "quorum-restore"))[
+        "topology"]
+    assert not topology.ok and "master-2 has Pacemaker's /usr/sbin/pcs" in topology.detail
+
+
+async def test_a_three_node_cluster_has_no_topology_item(drill, tmp_path):
+    backend = await drill(ROLLBACK)
+    report = await preflight_report(ctx_for(backend, tmp_path))
+    assert "topology" not in items(report) and report.green
+
+
+def test_the_fencing_probes_are_allowed_in_read_only_mode():
+    from tui.fleet.readonly import refusal
+    from tui.runbooks.restore.common import _priv
+    from tui.fleet.commands import Command
+
+    for command in (_priv("test", "-e", "/usr/sbin/pcs"),
+                    Command.of("systemctl", "is-active", "pacemaker"),
+                    _priv("cat", "/var/lib/etcd/revision.json")):
+        assert refusal(command) is None, command

@@ -6,10 +6,16 @@ fleet and the status collector report, so the restore runbooks and their preflig
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
+from tui.etcd.parse import RevisionFile
 from tui.runbooks.backup import backup_sets
 from tui.status.snapshot import StatusSnapshot
 from tui.versions import openshift_minor
+
+# OpenShift 4.18+ keeps the raft indexes its etcd last saw here (UPSTREAM.md): the only way
+# to tell how far a stopped member's data went without starting etcd
+REVISION_JSON = "/var/lib/etcd/revision.json"
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,25 @@ def check_backup_listing(listing: str, directory: str) -> BackupCheck:
 @dataclass(frozen=True)
 class Candidate:
     host: str
-    score: tuple
+    score: tuple  # (eligible and reachable, index known, raft index): higher is better
     reasons: tuple[str, ...] = field(default=())
+    eligible: bool = True  # False for a learner: never proposed, refused if chosen
 
 
-def rank_recovery_hosts(snapshot: StatusSnapshot) -> list[Candidate]:
+def rank_recovery_hosts(snapshot: StatusSnapshot,
+                        stopped: Mapping[str, RevisionFile | str] | None = None
+                        ) -> list[Candidate]:
     """Control-plane hosts best suited to recover the cluster, best first: reachable over
-    SSH, with sudo, its etcd member answering (its data is there), the highest raft index."""
+    SSH, not a learner, with the highest raft index known for its member.
+
+    The index of a member whose etcd answers comes from `etcdctl endpoint status`; of one
+    that does not (stopped by disable-etcd.sh, or without quorum), from `stopped[host]`: the
+    host's /var/lib/etcd/revision.json read by the caller (4.18+), or a string that says why
+    it could not be read. Each candidate's reasons say which source its index came from.
+    A learner is never a candidate (the docs: the member with the highest raft index that is
+    not a learner): its log is not the quorum's.
+    """
+    stopped = stopped or {}
     members = {m.host: m for m in snapshot.members if m.host}
     out = []
     for h in snapshot.hosts:
@@ -91,11 +109,24 @@ def rank_recovery_hosts(snapshot: StatusSnapshot) -> list[Candidate]:
         reachable = h.state == "connected"
         reasons.append("reachable over SSH with sudo" if reachable else f"SSH: {h.state}")
         member = members.get(h.name)
+        learner = member is not None and member.is_learner
         answers = member is not None and member.raft_index is not None
-        raft_index = member.raft_index if answers else -1
+        index: int | None = member.raft_index if answers else None
+        if learner:
+            reasons.append("etcd learner: never a recovery host (its log is not the quorum's)")
         if answers:
-            reasons.append(f"etcd answers, raft index {raft_index}")
+            reasons.append(f"etcd answers, raft index {index} (etcdctl endpoint status)")
         else:
             reasons.append("etcd does not answer here")
-        out.append(Candidate(h.name, (reachable, answers, raft_index), tuple(reasons)))
+            seen = stopped.get(h.name)
+            if isinstance(seen, RevisionFile):
+                index = seen.max_raft_index
+                when = f", written {seen.created}" if seen.created else ""
+                reasons.append(f"raft index {index}: maxRaftIndex in {REVISION_JSON}{when}")
+            elif seen:
+                reasons.append(seen)
+        eligible = not learner
+        out.append(Candidate(h.name, (reachable and eligible, index is not None,
+                                      -1 if index is None else index),
+                             tuple(reasons), eligible))
     return sorted(out, key=lambda c: c.score, reverse=True)

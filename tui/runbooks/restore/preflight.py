@@ -7,10 +7,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
+from tui.errors import ParseError
+from tui.etcd.parse import RevisionFile, parse_revision_json, parse_snapshot_status
+from tui.fleet.commands import Command
 from tui.runbooks.backup import ETCDCTL_BIN_DIR
 from tui.runbooks.context import RunContext, RunEvent
-from tui.runbooks.restore_checks import (BackupCheck, Candidate, RestorePath, check_backup_listing,
-                                         rank_recovery_hosts, restore_path)
+from tui.runbooks.restore_checks import (REVISION_JSON, BackupCheck, Candidate, RestorePath,
+                                         check_backup_listing, rank_recovery_hosts, restore_path)
 from tui.versions import openshift_minor
 
 from tui.runbooks.restore.common import (DEFAULT_BACKUP_DIR, DISABLE_SCRIPT, KEEPALIVED,
@@ -60,6 +63,17 @@ class PreflightReport:
 READING_NOTE = "reading the cluster (etcd without quorum answers slowly)..."
 _LOST_STATES = ("unreachable", "disconnected", "connecting")
 
+# Two-node OpenShift with fencing (UPSTREAM.md): Pacemaker runs etcd under podman, not as a
+# static pod, and cluster-restore.sh/disable-etcd.sh are Pacemaker variants there. Nothing in
+# the static-pod procedures holds on such hosts, and "no etcd-pod.yaml, no etcd container in
+# crictl" proves nothing about etcd there: refuse before any step can conclude anything.
+DUAL_REPLICA = "DualReplica"
+PCS = "/usr/sbin/pcs"
+INFRASTRUCTURE = "/apis/config.openshift.io/v1/infrastructures/cluster"
+FENCING_DOC = ('Red Hat\'s "Installing a Two Node OpenShift Cluster", chapter "Two-node with '
+               'Fencing", section "Manually recovering from a disruption event when automated '
+               'recovery is unavailable"')
+
 
 async def _read_manifest(ctx: RunContext, host: str | None, directory: str,
                          ts: str | None) -> dict | None:
@@ -77,18 +91,18 @@ async def _read_manifest(ctx: RunContext, host: str | None, directory: str,
 
 
 async def _snapshot_status(ctx: RunContext, host: str, path: str) -> tuple[bool, str]:
+    # etcdutl first: etcdctl 3.5 calls its own `snapshot status` deprecated, 3.6 dropped it
     for tool in ("etcdutl", "etcdctl"):
         r = await _probe(ctx, host, _priv(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot", "status",
                                           path, "-w", "json", timeout=600))
         if r.ok:
-            for line in reversed(r.stdout.splitlines()):
-                try:
-                    status = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(status, dict) and "hash" in status:
-                    return True, (f"{tool} snapshot status: hash {status.get('hash')}, revision "
-                                  f"{status.get('revision')}, {status.get('totalKey')} keys")
+            try:
+                status = parse_snapshot_status(r.stdout)
+            except ParseError:
+                continue
+            storage = f", storage version {status.version}" if status.version else ""
+            return True, (f"{tool} snapshot status: hash {status.hash}, revision "
+                          f"{status.revision}, {status.total_key} keys{storage}")
         elif r.exit_status not in (126, 127) and "No such file" not in (r.stderr or "") \
                 and "not found" not in (r.stderr or ""):
             return False, f"{tool} snapshot status failed: {(r.stderr or r.error or '').strip()}"
@@ -97,6 +111,55 @@ async def _snapshot_status(ctx: RunContext, host: str, path: str) -> tuple[bool,
     if size > 0:
         return True, f"{size} bytes (no etcdutl/etcdctl on the host to read its status)"
     return False, f"the snapshot is empty or unreadable: {r.stderr.strip() or r.error or size}"
+
+
+async def read_stopped_members(ctx: RunContext, snap, hosts: list[str]
+                               ) -> dict[str, RevisionFile | str]:
+    """For each reachable control-plane host whose etcd did not answer: its
+    /var/lib/etcd/revision.json (4.18+), or why it could not be read."""
+    answering = {m.host for m in snap.members if m.host and m.raft_index is not None}
+    out: dict[str, RevisionFile | str] = {}
+    for host in hosts:
+        if host in answering:
+            continue
+        r = await _probe(ctx, host, _priv("cat", REVISION_JSON, timeout=15))
+        if r.ok:
+            try:
+                out[host] = parse_revision_json(r.stdout)
+            except ParseError as e:
+                out[host] = str(e)
+        elif "No such file" in (r.stderr or ""):
+            out[host] = f"no {REVISION_JSON} (OpenShift writes it from 4.18 on)"
+        else:
+            out[host] = (f"cannot read {REVISION_JSON}: "
+                         f"{(r.stderr or r.error or '').strip() or r.exit_status}")
+    return out
+
+
+async def detect_fencing(ctx: RunContext, snap, hosts: list[str]) -> list[str]:
+    """Why this looks like a two-node cluster with fencing (empty: it does not): the API's
+    Infrastructure topology, or Pacemaker's pcs program or service on a reachable host.
+    Read-only probes only (`test -e`, `systemctl is-active`)."""
+    evidence = []
+    topology = ctx.facts.get("topology")
+    if snap.api.reachable and ctx.api is not None:
+        try:
+            infra = await ctx.api.get_json(INFRASTRUCTURE)
+            topology = ((infra or {}).get("status") or {}).get("controlPlaneTopology") \
+                or topology
+        except Exception:  # an unreadable Infrastructure: the hosts still tell
+            pass
+    if topology == DUAL_REPLICA:
+        evidence.append(f"Infrastructure status.controlPlaneTopology is {DUAL_REPLICA}")
+    for host in hosts:
+        r = await _probe(ctx, host, _priv("test", "-e", PCS, timeout=15))
+        if r.exit_status == 0 and not r.error:
+            evidence.append(f"{host} has Pacemaker's {PCS}")
+        r = await _probe(ctx, host, Command.of("systemctl", "is-active", "pacemaker",
+                                               timeout=15))
+        if r.exit_status == 0 and not r.error and r.stdout.strip() == "active":
+            evidence.append(f"{host}: systemctl is-active pacemaker says active")
+    return evidence
 
 
 async def detect_version(ctx: RunContext) -> tuple[str | None, str]:
@@ -141,12 +204,22 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
         ctx.operator.show(RunEvent("note", "-", READING_NOTE))
     snap = await ctx.backend.collector.collect()
     cp_views = [h for h in snap.hosts if h.role == "control-plane"]
-    candidates = rank_recovery_hosts(snap)
     given_lost = ctx.params.get("lost_hosts")
     lost = list(given_lost) if given_lost is not None else \
         [h.name for h in cp_views if h.state in _LOST_STATES]
     reachable = [h.name for h in cp_views if h.state == "connected"]
     broken = [h for h in cp_views if h.state not in _LOST_STATES + ("connected",)]
+    fencing = await detect_fencing(ctx, snap, reachable)
+    if fencing:
+        items.append(PreflightItem(
+            "topology", "Not a two-node cluster with fencing", False,
+            f"{'; '.join(fencing)}: this is a two-node OpenShift cluster with fencing, where "
+            f"Pacemaker runs etcd (podman), not a static pod. etcd-dr does not support its "
+            f"recovery yet and will not start. Follow {FENCING_DOC}.", overridable=False))
+    # a member that does not answer (stopped by disable-etcd.sh, or without quorum) is
+    # ranked by its revision.json; on a fencing host the static-pod reading means nothing
+    stopped = {} if fencing else await read_stopped_members(ctx, snap, reachable)
+    candidates = rank_recovery_hosts(snap, stopped)
     if not quorum and not ctx.params.get("recovery_host") and not ctx.params.get("backup_source"):
         candidates = await _rank_with_backup(ctx, candidates, reachable)
     recovery = ctx.params.get("recovery_host") or next(
@@ -190,6 +263,11 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
     elif recovery not in reachable:
         items.append(PreflightItem("recovery", "Recovery host", False,
                                    f"{recovery} is not reachable over SSH ({ranked})"))
+    elif not next(c for c in candidates if c.host == recovery).eligible:
+        items.append(PreflightItem(
+            "recovery", "Recovery host (not a learner)", False,
+            f"{recovery}'s etcd member is a learner: its log is not the quorum's, so it "
+            f"never recovers the cluster. Ranking: {ranked}", overridable=not quorum))
     else:
         best = candidates[0].host if candidates else recovery
         mine = next(c for c in candidates if c.host == recovery)
@@ -351,7 +429,8 @@ async def _rank_with_backup(ctx: RunContext, candidates: list[Candidate],
             ok, listing = await _listing(ctx, c.host, directory)
             holds = ok and check_backup_listing(listing, directory).ok
         reasons = c.reasons + ((f"holds the backup in {directory}",) if holds else ())
-        ranked.append(Candidate(c.host, (c.score[0], holds) + tuple(c.score[1:]), reasons))
+        ranked.append(Candidate(c.host, (c.score[0], holds and c.eligible) + tuple(c.score[1:]),
+                                reasons, c.eligible))
     return sorted(ranked, key=lambda c: c.score, reverse=True)
 
 

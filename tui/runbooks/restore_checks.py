@@ -11,7 +11,7 @@ from typing import Mapping
 from tui.etcd.parse import RevisionFile
 from tui.runbooks.backup import backup_sets
 from tui.status.snapshot import StatusSnapshot
-from tui.versions import openshift_minor
+from tui.versions import release_of
 
 # OpenShift 4.18+ keeps the raft indexes its etcd last saw here (UPSTREAM.md): the only way
 # to tell how far a stopped member's data went without starting etcd
@@ -26,19 +26,23 @@ class RestorePath:
 
 
 def restore_path(version: str | None, source: str) -> RestorePath | None:
-    """The procedure for a cluster version (None when the version is unknown: ask)."""
-    minor = openshift_minor(version)
-    if minor is None or minor[0] != 4:
+    """The procedure for a cluster version (None when the version is unknown: ask), as
+    tui.versions.RELEASES gives it."""
+    release = release_of(version)
+    if release is None:
         return None
-    if minor >= (4, 18):
+    if release.restore_path == "4.18+":
         return RestorePath("4.18+", "RSTN", f"{source} says {version}: 4.18 and later restore "
                                             f"with disable-etcd.sh and a single-member restore")
-    if minor >= (4, 14):
+    if release.restore_path == "4.14-4.17":
         return RestorePath("4.14-4.17", "RST", f"{source} says {version}: the RST steps, with "
                                                f"OVN interconnect and the controller-manager and "
                                                f"scheduler manifests moved aside too")
+    late = ("" if release.backup_pulls_etcdctl is False else
+            " (a late 4.12/4.13 z-stream may carry the 4.14 backup script, which pulls etcdctl "
+            "with podman; its restore stays this procedure)")
     return RestorePath("4.12-4.13", "RST", f"{source} says {version}: the RST steps as the "
-                                           f"source document writes them")
+                                           f"source document writes them{late}")
 
 
 @dataclass(frozen=True)

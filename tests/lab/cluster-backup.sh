@@ -7,8 +7,13 @@
 ### "is the operator progressing" check (`oc get co`) is not made; the lab's static pod
 ### manifests do not name their static-pod-resources directory, so the newest
 ### <resource>-pod-N directory is taken when the manifest names none; the endpoint is
-### plain http. NODE_NODE_ENVVAR_NAME is replaced per host when the lab installs it, as the
-### operator does when it renders the script.
+### plain http. etcdctl comes from dl_etcdctl (the lab's etcd-common-tools, by release:
+### 4.14+ pulls first, the cache is the fallback); when it gets none it says "Could neither
+### pull etcdctl nor find it locally in cache. Aborting!" and exits 1 without the ERR trap's
+### cleanup, so the static_kuberesources_*.tar.gz made before stays (a lab host without
+### /var/lib/kubelet/config.json and /etc/kubernetes/static-pod-resources/bin/etcdctl).
+### NODE_NODE_ENVVAR_NAME is replaced per host when the lab installs it, as the operator
+### does when it renders the script.
 
 set -o errexit
 set -o pipefail

@@ -2,26 +2,32 @@
 
 ### etcd-dr test lab: a stand-in for the cluster-etcd-operator's cluster-restore.sh
 ### (bindata/etcd/cluster-restore.sh), installed into each lab host's own /usr/local/bin.
-### It does what the real script does, with its messages, on THIS host:
+### It does what ../shared/reference/UPSTREAM.md says the real one does, release by
+### release, on THIS host:
 ###  - OpenShift 4.12-4.17 (LAB_OPENSHIFT_MINOR < 18): stops the kube-apiserver,
 ###    kube-controller-manager, kube-scheduler and etcd static pods (moves their manifests to
 ###    /home/core/assets/manifests-stopped and waits until `crictl ps` no longer lists their
-###    containers), moves /var/lib/etcd/member to /var/lib/etcd-backup, extracts the
-###    backup's static pod resources, starts the restore-etcd static pod, then the API
-###    server, controller-manager and scheduler pods from the backup's manifests;
-###  - 4.18 and later: stops etcd only, the same data-dir move and extraction, moves
-###    revision.json aside, refuses a /var/lib/etcd that is not empty, starts the
-###    restore-etcd static pod.
-### Both take the LAST snapshot*.db and the LAST static_kuberesources*.tar.gz of the directory
-### by `ls -v`, each on its own, as the real one does.
-### Lab difference: the restore-etcd pod's work is done here, before its manifest goes down:
-### `etcdctl snapshot restore` (etcd 3.4) or `etcdutl snapshot restore` (3.5; with
-### --bump-revision/--mark-compacted when that etcdutl has them, as 4.18's pod does) of
-### /var/lib/etcd-backup/snapshot.db into /var/lib/etcd/restore-<uuid> as a new single-member
-### cluster of this host, moved into /var/lib/etcd; its output goes to
-### /var/lib/etcd-backup/restore-etcd-pod.log (shown when it fails). The manifest then put in
-### place names that single-member cluster, and the lab's kubelet stand-in starts the member.
-### NODE_NODE_ENVVAR_NAME and LAB_OPENSHIFT_MINOR are replaced per host when the lab installs it.
+###    containers), moves /var/lib/etcd/member to /var/lib/etcd-backup, THEN extracts the
+###    backup's static pod resources (a bad tarball fails here, errexit with tar's own
+###    message, after the move), copies the snapshot to /var/lib/etcd-backup/snapshot.db,
+###    puts the restore-etcd pod manifest in place, then the API server, controller-manager
+###    and scheduler manifests from the backup;
+###  - 4.18-4.20: stops etcd only (and also waits for its etcd-backup-server container), the
+###    same move and extraction, copies snapshot.db, moves revision.json aside, and THEN
+###    refuses a /var/lib/etcd that is not empty ("folder /var/lib/etcd is not empty, ...",
+###    exit 1), else puts the restore-etcd pod manifest in place;
+###  - 4.21 and later: as 4.18 without the etcd-backup-server wait; files left in
+###    /var/lib/etcd are moved to /var/lib/etcd-backup/extra-data-dir-contents/ instead of
+###    failing, and a "SNAPSHOT RESTORE COMPLETED" banner ends its output.
+### Every release takes the LAST snapshot*.db and the LAST static_kuberesources*.tar.gz of
+### the directory by `ls -v`, each on its own, as the real one does.
+### The script ends once the restore pod's manifest is in place, as the real one does; the
+### restore itself is the restore pod's (the lab's kubelet stand-in, tests/lab/kubelet.py,
+### runs it a second later and, 4.14+, deletes snapshot.db after it), so a console that looks
+### for /var/lib/etcd-backup/snapshot.db right after the script may or may not find it.
+### The banner's wording around "SNAPSHOT RESTORE COMPLETED" and the line saying that stray
+### files were moved are the lab's own. NODE_NODE_ENVVAR_NAME and LAB_OPENSHIFT_MINOR are
+### replaced per host when the lab installs it.
 
 set -o errexit
 set -o pipefail
@@ -80,33 +86,6 @@ function restore_static_pods() {
   done
 }
 
-# etcd-dr lab: what the restore-etcd pod does before it runs etcd (see the header)
-function lab_restore_etcd_pod() {
-  local uuid restore_dir log client name ip
-  uuid=$(cat /proc/sys/kernel/random/uuid)
-  restore_dir="${ETCD_DATA_DIR}/restore-${uuid}"
-  log="${ETCD_DATA_DIR_BACKUP}/restore-etcd-pod.log"
-  name="${NODE_NODE_ENVVAR_NAME_ETCD_NAME}"
-  ip="${NODE_NODE_ENVVAR_NAME_IP}"
-  client="${ETCD_ETCDUTL_BIN:-${ETCD_ETCDCTL_BIN}}"
-  local extra=()
-  if [ "${OPENSHIFT_MINOR}" -ge 18 ] && ${client} snapshot restore --help 2>&1 | grep -q -- --bump-revision; then
-    extra=(--bump-revision 1000000000 --mark-compacted)
-  fi
-  if ! ${client} snapshot restore "${ETCD_DATA_DIR_BACKUP}/snapshot.db" \
-      --name "${name}" \
-      --initial-cluster "${name}=http://${ip}:2380" \
-      --initial-cluster-token "openshift-etcd-${uuid}" \
-      --initial-advertise-peer-urls "http://${ip}:2380" \
-      --data-dir "${restore_dir}" "${extra[@]}" > "${log}" 2>&1; then
-    cat "${log}" >&2
-    echo "restore-etcd: the snapshot restore failed (${log})" >&2
-    exit 1
-  fi
-  mv "${restore_dir}"/* "${ETCD_DATA_DIR}"/
-  rm -rf "${restore_dir}"
-}
-
 BACKUP_DIR="$1"
 # shellcheck disable=SC2012
 BACKUP_FILE=$(ls -vd "${BACKUP_DIR}"/static_kuberesources*.tar.gz | tail -1) || true
@@ -118,6 +97,9 @@ ETCD_STATIC_POD_CONTAINERS=("etcd" "etcdctl" "etcd-metrics" "etcd-readyz")
 AUX_STATIC_POD_CONTAINERS=("kube-controller-manager" "kube-apiserver" "kube-scheduler")
 if [ "${OPENSHIFT_MINOR}" -ge 18 ]; then
   ETCD_STATIC_POD_CONTAINERS=("etcd" "etcdctl" "etcd-metrics" "etcd-readyz" "etcd-rev")
+fi
+if [ "${OPENSHIFT_MINOR}" -ge 18 ] && [ "${OPENSHIFT_MINOR}" -le 20 ]; then
+  ETCD_STATIC_POD_CONTAINERS+=("etcd-backup-server")
 fi
 
 if [ ! -f "${SNAPSHOT_FILE}" ]; then
@@ -159,20 +141,35 @@ cp -p "${SNAPSHOT_FILE}" "${ETCD_DATA_DIR_BACKUP}"/snapshot.db
 
 if [ "${OPENSHIFT_MINOR}" -ge 18 ]; then
   # Move the revision.json when it exists
-  [ -f "${ETCD_REV_JSON}" ] && mv -f "${ETCD_REV_JSON}" "${ETCD_DATA_DIR_BACKUP}"/revision.json
+  if [ -f "${ETCD_REV_JSON}" ]; then
+    mv -f "${ETCD_REV_JSON}" "${ETCD_DATA_DIR_BACKUP}"/revision.json
+  fi
   # removing any fio perf files left behind that could be deleted without problems
   rm -f "${ETCD_DATA_DIR}"/etcd_perf*
   if [ -n "$(ls -A "${ETCD_DATA_DIR}")" ]; then
-    echo "folder ${ETCD_DATA_DIR} is not empty, please review and remove all files in it"
-    exit 1
+    if [ "${OPENSHIFT_MINOR}" -ge 21 ]; then
+      EXTRA_DIR="${ETCD_DATA_DIR_BACKUP}/extra-data-dir-contents"
+      echo "moving the files left in ${ETCD_DATA_DIR} to ${EXTRA_DIR}"
+      mkdir -p "${EXTRA_DIR}"
+      find "${ETCD_DATA_DIR}" -mindepth 1 -maxdepth 1 -exec mv -f -t "${EXTRA_DIR}"/ {} +
+    else
+      echo "folder ${ETCD_DATA_DIR} is not empty, please review and remove all files in it"
+      exit 1
+    fi
   fi
 fi
 
 echo "starting restore-etcd static pod"
-lab_restore_etcd_pod
 cp -p "${RESTORE_ETCD_POD_YAML}" "${MANIFEST_DIR}/etcd-pod.yaml"
 
 if [ "${OPENSHIFT_MINOR}" -lt 18 ]; then
   # Restore static pods
   restore_static_pods "${BACKUP_FILE}" "${AUX_STATIC_POD_LIST[@]}"
+fi
+
+if [ "${OPENSHIFT_MINOR}" -ge 21 ]; then
+  echo "#############################################################"
+  echo "###              SNAPSHOT RESTORE COMPLETED               ###"
+  echo "#############################################################"
+  echo "the restore-etcd pod now restores ${ETCD_DATA_DIR_BACKUP}/snapshot.db on this host"
 fi

@@ -12,10 +12,20 @@ member's data directory is its host's /var/lib/etcd, as on an OpenShift node.
 
 With `kubelet=True` each host also gets the host pieces of a restore (tests/lab/kubelet.py
 and the stand-ins beside it): a kubelet stand-in that starts and stops the host's member as
-its etcd-pod.yaml comes and goes (and what runs, for the host's `crictl` stand-in), the API
-server, controller-manager and scheduler manifests, cluster-restore.sh (and disable-etcd.sh
-from 4.18 on) of the lab's OpenShift release, a systemctl stand-in, and a /var/lib of its own
-in which /var/lib/etcd is an ordinary directory (RST-04e moves it to /tmp).
+its etcd-pod.yaml comes and goes (and what runs, for the host's `crictl` stand-in), runs the
+restore pods' restore (and deletes snapshot.db after it, 4.14+) and keeps revision.json
+current (4.18+), the API server, controller-manager and scheduler manifests, the restore pod
+manifests, cluster-restore.sh (and disable-etcd.sh and quorum-restore.sh from 4.18 on) of the
+lab's OpenShift release, a systemctl stand-in, a pull secret (/var/lib/kubelet/config.json:
+remove it and the cached etcdctl, and cluster-backup.sh can get no etcdctl), and a /var/lib
+of its own in which /var/lib/etcd is an ordinary directory (RST-04e moves it to /tmp) and
+/var/lib/etcd-dr is the host's own (the console's attempt records). The scripts behave as
+../shared/reference/UPSTREAM.md says of each release line: `openshift=` "4.12"/"4.13"
+(4.11-4.17 scripts, etcdctl cached before podman), "4.14"-"4.17" (podman first, the restore
+pod deletes snapshot.db), "4.18"-"4.20" (etcd stopped alone, the etcd-backup-server wait,
+the empty-dir check), "4.21" and later (stray files moved to extra-data-dir-contents, the
+SNAPSHOT RESTORE COMPLETED banner). There is no etcd 3.6 binary on this machine: a 4.21 lab
+runs the etcd line it is given (3.4 or 3.5), not the 3.6 that 4.21 ships.
 
 With `bastion=True` the hosts live in a network namespace of their own that only the
 bastion's sshd (on 127.0.N.250 of the machine) can reach, so a fleet that connects at all
@@ -51,7 +61,7 @@ from typing import Iterable, Sequence
 import asyncssh
 import yaml
 
-from tests.lab.kubelet import Kubelet
+from tests.lab.kubelet import RESTORE_ANNOTATION, Kubelet
 
 REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
@@ -787,11 +797,17 @@ def _env_key(name: str) -> str:
     return "NODE_" + "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
+def openshift_minor(openshift: str) -> int:
+    """18 of "4.18" (or "4.18.3")."""
+    return int(openshift.split(".")[1])
+
+
 def install_backup_script(hdir: Path, name: str, addresses: Sequence[str], prefix: str,
-                          etcd: str) -> None:
+                          etcd: str, openshift: str = "4.16") -> None:
     """Put a stand-in of /usr/local/bin/cluster-backup.sh on a lab host (tests/lab/
-    cluster-backup.sh), what it sources (etcd.env, etcd-common-tools), the etcdctl it runs,
-    and static pod resource directories for it to tar up."""
+    cluster-backup.sh), what it sources (etcd.env, etcd-common-tools of the release), the
+    etcdctl it runs (cached where dl_etcdctl leaves it; the lab's "etcd image" it pulls from
+    is the etcd line's own directory), and static pod resource directories to tar up."""
     spr = hdir / "etc-kubernetes" / "static-pod-resources"
     for rev, files in STATIC_POD_RESOURCES.items():
         for f in files:
@@ -809,10 +825,13 @@ def install_backup_script(hdir: Path, name: str, addresses: Sequence[str], prefi
         env += [(f"{key}_ETCD_NAME", f"{prefix}{i}"), (f"{key}_ETCD_URL_HOST", a),
                 (f"{key}_IP", a)]
     (scripts / "etcd.env").write_text("".join(f'export {k}="{v}"\n' for k, v in env))
-    shutil.copyfile(LAB_DIR / "etcd-common-tools", scripts / "etcd-common-tools")
+    _, etcdctl = etcd_binaries(etcd)
+    (scripts / "etcd-common-tools").write_text(
+        (LAB_DIR / "etcd-common-tools").read_text()
+        .replace("LAB_OPENSHIFT_MINOR", str(openshift_minor(openshift)))
+        .replace("LAB_ETCD_IMAGE_BIN", shlex.quote(str(Path(etcdctl).parent))))
     bindir = spr / "bin"
     bindir.mkdir()
-    _, etcdctl = etcd_binaries(etcd)
     (bindir / "etcdctl").symlink_to(etcdctl)
     etcdutl = Path(etcdctl).with_name("etcdutl")
     if etcdutl.exists():
@@ -836,22 +855,36 @@ def install_restore_scripts(hdir: Path, name: str, address: str, version: str,
                               revision=revision)
         (etc / "manifests" / fname).write_text(text)
         (etc / "static-pod-resources" / revision / fname).write_text(text)
-    restore_pod = etc / "static-pod-resources" / "etcd-certs" / "configmaps" / \
-        "restore-etcd-pod" / "pod.yaml"
-    restore_pod.parent.mkdir(parents=True, exist_ok=True)
-    # the single-member cluster of this host that cluster-restore.sh's restore makes
-    restore_pod.write_text(ETCD_POD_FLAGS.format(
-        name=name, address=address, version=version,
-        initial_cluster=f"{name}=http://{address}:2380", token="openshift-etcd-restore",
-        state="new").replace(
-        "the static pod manifest of", "the restore-etcd pod manifest of").replace(
-        'revision: "3"', 'revision: "0"'))
-    minor = openshift.split(".")[1]
+    pods = etc / "static-pod-resources" / "etcd-certs" / "configmaps" / "restore-etcd-pod"
+    pods.mkdir(parents=True, exist_ok=True)
+    minor = str(openshift_minor(openshift))
+    # the single-member cluster of this host that cluster-restore.sh's restore pod makes
+    # (and, 4.18+, quorum-restore.sh's); the kubelet stand-in runs the restore the
+    # annotation names (tests/lab/kubelet.py)
+    restore_pods = {"pod.yaml": ("snapshot", "restore-etcd", "openshift-etcd-restore")}
+    if int(minor) >= 18:
+        restore_pods["quorum-restore-pod.yaml"] = ("quorum", "quorum-restore",
+                                                   "openshift-etcd-quorum-restore")
+    for fname, (kind, what, token) in restore_pods.items():
+        (pods / fname).write_text(ETCD_POD_FLAGS.format(
+            name=name, address=address, version=version,
+            initial_cluster=f"{name}=http://{address}:2380", token=token,
+            state="new").replace(
+            "the static pod manifest of", f"the {what} pod manifest of").replace(
+            'revision: "3"', f'revision: "0"\n  annotations:\n    {RESTORE_ANNOTATION}: {kind}'))
+    # the pull secret podman pulls the etcd image with (cluster-backup.sh's dl_etcdctl)
+    kubelet_dir = hdir / "var-lib" / "kubelet"
+    kubelet_dir.mkdir(parents=True, exist_ok=True)
+    (kubelet_dir / "config.json").write_text('{"auths": {"lab.invalid": {"auth": ""}}}\n')
+    (kubelet_dir / "config.json").chmod(0o600)
+    # the console's attempt records: always the host's own, never the machine's
+    (hdir / "var-lib" / "etcd-dr").mkdir(exist_ok=True)
     bindir = hdir / "usr-local-bin"
     scripts = {"cluster-restore.sh": "cluster-restore.sh", "crictl": "crictl",
                "systemctl": "systemctl"}
     if int(minor) >= 18:
         scripts["disable-etcd.sh"] = "disable-etcd.sh"
+        scripts["quorum-restore.sh"] = "quorum-restore.sh"
     for target, source in scripts.items():
         text = (LAB_DIR / source).read_text().replace("NODE_NODE_ENVVAR_NAME", _env_key(name))
         text = text.replace("#!/usr/bin/python3", f"#!{_host_python()}", 1)
@@ -984,7 +1017,7 @@ class Lab:
                     (manifests / "etcd-pod.yaml").write_text(ETCD_POD.format(
                         name=name, address=address, version=self.etcd or "3.4"))
                 install_backup_script(hdir, name, addresses, self.name_prefix,
-                                      self.etcd or "3.4")
+                                      self.etcd or "3.4", self.openshift)
                 if self.kubelet:
                     install_restore_scripts(hdir, name, address, self.etcd or "3.4",
                                             self.openshift)
@@ -1006,7 +1039,7 @@ class Lab:
 
         if self.kubelet:
             for h in self.hosts:  # each starts its member from its etcd-pod.yaml at once
-                h.kubelet = Kubelet(h, self.workdir / "kubelet.log")
+                h.kubelet = Kubelet(h, self.workdir / "kubelet.log", self.openshift)
                 h.kubelet.start()
         else:
             for member in self.members:

@@ -64,3 +64,15 @@ def test_openshift_release(version, parsed):
 @pytest.mark.parametrize("version", [None, "", "latest", "3.11.0", "5.0.0"])
 def test_unknown_releases_have_no_row(version):
     assert release_of(version) is None
+
+
+def test_the_backup_reads_etcd_36s_snapshot_status_line():
+    # tui/runbooks/backup.py picks the closing status line out of cluster-backup.sh's output
+    from pathlib import Path
+
+    from tui.runbooks.backup import _CLOSING
+
+    fixtures = Path(__file__).parent / "fixtures" / "etcdctl" / "3.6"
+    for name in ("etcdutl_snapshot_status_json", "etcdutl_snapshot_status_json_of_3.5_snapshot"):
+        assert _CLOSING.match((fixtures / f"{name}.stdout").read_text().strip()), name
+    assert _CLOSING.match('{"hash":1,"revision":2,"totalKey":3,"totalSize":4}')

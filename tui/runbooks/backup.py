@@ -21,7 +21,8 @@ SCRIPT = "/usr/local/bin/cluster-backup.sh"
 ETCDCTL_BIN_DIR = "/etc/kubernetes/static-pod-resources/bin"  # where the script puts its tools
 _FILE = re.compile(r"^(snapshot|static_kuberesources)_(\d{4}-\d{2}-\d{2}_\d{6})"
                    r"(__POSSIBLY_DIRTY__)?\.(db|tar\.gz)$")
-_CLOSING = re.compile(r'^\{"hash":\s*\d+.*"totalSize":\s*\d+\s*\}$')
+# `snapshot status -w json`'s line; etcd 3.6 (OpenShift 4.21+) adds "version" after totalSize
+_CLOSING = re.compile(r'^\{"hash":\s*\d+.*"totalSize":\s*\d+\s*(?:,\s*"version":\s*"[^"]*"\s*)?\}$')
 
 
 def backup_sets(listing: str) -> dict[str, dict]:

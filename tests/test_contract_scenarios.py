@@ -23,7 +23,11 @@ def test_every_contract_scenario_is_listed_with_a_description():
 @pytest.mark.parametrize("name, version", [("lost-two-hosts", "4.12"),
                                            ("lost-two-hosts-4.16", "4.16"),
                                            ("lost-two-hosts-4.18", "4.18"),
-                                           ("quorum-lost-4.18", "4.18")])
+                                           ("quorum-lost-4.18", "4.18"),
+                                           # current releases, beside the contract's
+                                           ("lost-two-hosts-4.20", "4.20"),
+                                           ("lost-two-hosts-4.21", "4.21"),
+                                           ("quorum-lost-4.21", "4.21")])
 def test_lost_hosts_scenarios_have_no_quorum_and_no_api(name, version):
     cluster = build_cluster(name)
     assert cluster.api.version.startswith(version + ".")
@@ -39,6 +43,14 @@ def test_lost_hosts_scenarios_have_no_quorum_and_no_api(name, version):
         assert snaps[0].split("snapshot_")[1][:-3] == tars[0].split("static_kuberesources_")[1][:-7]
     else:
         assert backups == []
+
+
+def test_healthy_keeps_its_contract_meaning_beside_the_current_default():
+    """`healthy` stays 3 hosts on 4.12, all well, whatever `etcd-dr drill` opens by default."""
+    cluster = build_cluster("healthy")
+    assert cluster.api.version.startswith("4.12.")
+    assert len(cluster.control_plane()) == 3 and all(h.up for h in cluster.hosts)
+    assert cluster.etcd.has_quorum() and cluster.api.reachable
 
 
 def test_status_of_a_lost_quorum_shows_the_survivor_and_its_raft_index():

@@ -263,9 +263,16 @@ MISTAKES = {
     "kubelet-certs-rotated": ("confirmation-typed-wrong", {"typo_at": "*"}),
     "pending-csrs": ("confirmation-typed-wrong", {"typo_at": "*"}),
     "webhook-blocks-ovn": ("confirmation-typed-wrong", {"typo_at": "*"}),
+    # current releases
+    "healthy-4.20": ("wrong-host", {"host": "master-2"}),  # the leader (a trap)
+    "lost-two-hosts-4.20": ("wrong-path", {"procedure": "4.14-4.17",
+                                           "procedure_reason": "the runbook I know"}),
+    "lost-two-hosts-4.21": ("wrong-path", {"procedure": "4.14-4.17",
+                                           "procedure_reason": "the runbook I know"}),
+    "quorum-lost-4.21": ("confirmation-typed-wrong", {"typo_at": "*"}),
 }
 # runs short enough to finish after the mistake, and end on the debrief
-TO_THE_END = {"healthy", "host-down"}
+TO_THE_END = {"healthy", "host-down", "healthy-4.20"}
 
 
 def test_every_scenario_has_a_deliberate_mistake():

@@ -31,6 +31,9 @@ NEW = ["backup-other-zstream", "two-snapshots", "kubelet-certs-rotated", "pendin
        "webhook-blocks-ovn", "ssh-drop-mid-restore"]
 CONTRACT = ["healthy", "nospace", "host-down", "encryption-in-progress", "lost-two-hosts",
             "lost-two-hosts-4.16", "lost-two-hosts-4.18", "quorum-lost-4.18"]
+# current releases (issue 11 item 7): 4.20, 4.21 (etcd 3.6), a two-node cluster with fencing
+CURRENT = ["healthy-4.20", "lost-two-hosts-4.20", "lost-two-hosts-4.21", "quorum-lost-4.21",
+           "two-node-fencing-4.22"]
 
 
 def etcd_dr(*args, timeout=120):
@@ -44,7 +47,7 @@ def test_at_least_ten_scenarios_each_with_an_objective_and_a_known_runbook():
     listed = list_scenarios()
     names = [s.name for s in listed]
     assert len(names) >= 10
-    assert set(CONTRACT + NEW) <= set(names)
+    assert set(CONTRACT + NEW + CURRENT) <= set(names)
     for s in listed:
         assert s.objective, f"{s.name} has no drill objective"
         assert s.runbook in (None, *registry()), s.name
@@ -78,7 +81,7 @@ def test_scenarios_command_lists_each_with_its_objective():
     r = etcd_dr("scenarios")
     assert r.returncode == 0, r.stderr
     lines = {line.split()[0]: line for line in r.stdout.splitlines()}
-    for name in CONTRACT + NEW:
+    for name in CONTRACT + NEW + CURRENT:
         assert f"Objective: {load_drill(name).objective}" in lines[name]
     r = etcd_dr("scenarios", "--json")
     doc = {s["name"]: s for s in json.loads(r.stdout)}
@@ -230,6 +233,128 @@ def test_ssh_drop_fault_hits_a_host_the_restore_needs():
     assert fault.args == {"host": "master-1", "for_seconds": 120.0}
     assert cluster.host("master-1").up and cluster.member_of(cluster.host("master-1")).running
     assert drill.ideal.recovery_host == "master-0" and "RST-04" in drill.ideal.retry
+
+
+# --- current releases, and two nodes with fencing ------------------------------------------
+
+def _minor(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+@pytest.mark.parametrize("name", sorted(scenario_files()))
+def test_each_scenario_runs_the_etcd_of_its_release(name):
+    """OpenShift 4.21 and later build etcd 3.6; 4.12 to 4.20 run 3.5 (UPSTREAM.md)."""
+    cluster = build_cluster(name)
+    want = "3.6." if _minor(cluster.api.version) >= (4, 21) else "3.5."
+    assert [m.version[:4] for m in cluster.etcd.members] == [want] * len(cluster.etcd.members)
+
+
+def test_the_current_release_scenarios_say_their_release():
+    versions = {name: build_cluster(name).api.version for name in CURRENT}
+    assert versions == {"healthy-4.20": "4.20.8", "lost-two-hosts-4.20": "4.20.8",
+                        "lost-two-hosts-4.21": "4.21.3", "quorum-lost-4.21": "4.21.3",
+                        "two-node-fencing-4.22": "4.22.2"}
+    for name in ("lost-two-hosts-4.20", "lost-two-hosts-4.21"):
+        drill = load_drill(name)
+        assert (drill.runbook, drill.ideal.path, drill.ideal.recovery_host) == \
+            ("restore", "4.18+", "master-0")
+    assert load_drill("quorum-lost-4.21").runbook == "quorum-restore"
+
+
+def test_the_drill_command_opens_a_current_release_by_default():
+    from tui.cli import DEFAULT_DRILL_SCENARIO
+
+    cluster = build_cluster(DEFAULT_DRILL_SCENARIO)
+    assert _minor(cluster.api.version) >= (4, 20)
+    assert cluster.etcd.has_quorum() and all(h.up for h in cluster.hosts)
+    r = etcd_dr("drill", "--help")
+    assert r.returncode == 0 and f"Without --scenario: {DEFAULT_DRILL_SCENARIO}" in \
+        " ".join(r.stdout.split())
+
+
+def _infrastructure(cluster) -> dict:
+    return objects.get(cluster, "/apis/config.openshift.io/v1/infrastructures/cluster")
+
+
+def test_topology_follows_the_control_plane_or_the_scenario():
+    assert _infrastructure(build_cluster("healthy-4.20"))["status"]["controlPlaneTopology"] \
+        == "HighlyAvailable"
+    cluster = build_cluster("two-node-fencing-4.22")
+    assert _infrastructure(cluster)["status"]["controlPlaneTopology"] == "DualReplica"
+    assert _infrastructure(cluster)["status"]["platformStatus"]["type"] == "BareMetal"
+    assert [h.name for h in cluster.control_plane()] == ["master-0", "master-1"]
+    nodes = objects.get(cluster, "/api/v1/nodes")["items"]
+    assert {n["metadata"]["annotations"]["machineconfiguration.openshift.io/"
+                                          "controlPlaneTopology"] for n in nodes} == \
+        {"DualReplica"}
+    # the fenced peer stays a learner: the survivor alone votes, and keeps quorum
+    assert cluster.etcd.has_quorum() and cluster.etcd.leader().name == "master-0"
+    assert cluster.etcd.member_by_name("master-1").is_learner
+    assert load_drill("two-node-fencing-4.22").runbook is None
+
+
+@pytest.mark.parametrize("text, message", [
+    ("control_plane: 2\n", "control_plane must be 1, 3 or 5 (2 goes with topology: DualReplica"),
+    ("control_plane: 3\ntopology: DualReplica\n",
+     "topology DualReplica needs control_plane: 2, not 3"),
+    ("control_plane: 2\ntopology: TwoNode\n",
+     "topology must be one of HighlyAvailable, SingleReplica, DualReplica, not 'TwoNode'"),
+    ("control_plane: 2\ntopology: DualReplica\nmembers:\n  master-1: {is_learner: maybe}\n",
+     "members.master-1.is_learner must be true or false"),
+])
+def test_a_bad_topology_is_named(tmp_path, text, message):
+    path = write(tmp_path, "name: t\ndescription: d\n" + text)
+    with pytest.raises(ConfigError) as e:
+        build_cluster(path)
+    assert message in e.value.message and e.value.message.startswith(f"scenario t ({path}): ")
+
+
+async def test_two_node_hosts_run_etcd_under_pacemaker(drill):
+    """What a trainee finds on master-0: no etcd static pod, and `sudo pcs status` with
+    master-1 OFFLINE and etcd started on master-0 only; pcs needs root; an ordinary cluster's
+    hosts have no pcs at all."""
+    backend = await drill("two-node-fencing-4.22", speed=SPEED)
+    run = backend.fleet.run_one
+    r = await run("master-0", Command.of("ls", "/etc/kubernetes/manifests", privileged=True))
+    assert r.ok and "kube-apiserver-pod.yaml" in r.stdout and "etcd-pod.yaml" not in r.stdout
+    for name in ("^etcd$", "^etcdctl$", "^guard$"):  # no etcd pod, no quorum guard
+        r = await run("master-0", Command.of("crictl", "ps", "--name", name, "-q",
+                                             privileged=True))
+        assert r.ok and r.stdout.strip() == "" if name != "^guard$" else \
+            len(r.stdout.split()) == 3  # the kube-apiserver, kcm and scheduler guards
+    r = await run("master-0", Command.of("pcs", "status", privileged=True))
+    assert r.ok, r.stderr
+    lines = r.stdout.splitlines()
+    assert "  * Online: [ master-0 ]" in lines and "  * OFFLINE: [ master-1 ]" in lines
+    etcd = lines.index("  * Clone Set: etcd-clone [etcd]:")
+    assert lines[etcd + 1:etcd + 3] == ["    * Started: [ master-0 ]",
+                                        "    * Stopped: [ master-1 ]"]
+    assert "partition with quorum" in r.stdout
+    r = await run("master-0", Command.of("pcs", "resource", "status", privileged=True))
+    assert r.ok and "etcd-clone" in r.stdout and "stonith" not in r.stdout
+    r = await run("master-0", Command.of("pcs", "resource", "disable", "etcd",
+                                         privileged=True))
+    assert r.exit_status == 1 and "not available in this drill build" in r.stderr
+    r = await run("master-0", Command.of("pcs", "status"))
+    assert r.exit_status == 1 and "Run the same command as root" in r.stderr
+    r = await run("master-0", Command.of("sudo", "pcs", "status"))  # the hint's words
+    assert r.ok and "  * OFFLINE: [ master-1 ]" in r.stdout.splitlines()
+    r = await run("master-0", Command.of("cat", "/etc/corosync/corosync.conf"))
+    assert r.ok and "two_node: 1" in r.stdout and "name: master-1" in r.stdout
+
+
+async def test_hosts_of_an_ordinary_cluster_have_no_pcs(drill):
+    backend = await drill("healthy-4.20", speed=SPEED)
+    run = backend.fleet.run_one
+    r = await run("master-0", Command.of("sudo", "pcs", "status"))  # as a trainee types it
+    assert r.exit_status == 1 and r.stderr.strip() == "sudo: pcs: command not found"
+    r = await run("master-0", Command.of("pcs", "status", privileged=True))  # sudo -n sh -c
+    assert r.exit_status == 127 and r.stderr.strip() == "sh: line 1: pcs: command not found"
+    r = await run("master-0", Command.of("test", "-e", "/usr/sbin/pcs"))
+    assert r.exit_status == 1
+    r = await run("master-0", Command.of("ls", "/etc/kubernetes/manifests", privileged=True))
+    assert "etcd-pod.yaml" in r.stdout
 
 
 # --- the drill section's validation ----------------------------------------------------------
@@ -505,7 +630,7 @@ async def test_the_headless_restore_sets_the_webhook_to_ignore_and_back_to_fail(
 
 # --- the console opens each new drill ---------------------------------------------------------
 
-@pytest.mark.parametrize("name", NEW)
+@pytest.mark.parametrize("name", NEW + CURRENT)
 async def test_etcd_dr_drill_opens_each_new_scenario_on_its_briefing(name, tmp_path,
                                                                      monkeypatch):
     """`etcd-dr drill --scenario NAME`: the briefing shows the objective, then the status
@@ -523,7 +648,14 @@ async def test_etcd_dr_drill_opens_each_new_scenario_on_its_briefing(name, tmp_p
         text = " ".join(str(w.render()) for w in app.screen.query("Static"))
         assert " ".join(drill.objective.split())[:60] in " ".join(text.split())
         await pilot.press("enter")
-        await wait_until(pilot, lambda: populated(app), timeout=30, what="the status")
+        if cluster.api.topology == "DualReplica":
+            # no etcd static pod there, so no etcdctl container for the default etcdctl
+            # prefix: the status view has hosts and the API, but no member table
+            settled = lambda: app.snapshot is not None and app.snapshot.hosts and all(  # noqa
+                h.state not in ("connecting",) for h in app.snapshot.hosts)
+            await wait_until(pilot, settled, timeout=30, what="the status")
+        else:
+            await wait_until(pilot, lambda: populated(app), timeout=30, what="the status")
         states = {h.name: h.state for h in app.snapshot.hosts}
         assert set(states) == {h.name for h in cluster.hosts}
         for h in cluster.hosts:

@@ -8,6 +8,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from tui.runbooks.attempts import UnknownDecision, UnknownState
 from tui.runbooks.context import ConfirmRequest, Decision
 from tui.runbooks.model import Confirm
 
@@ -108,3 +109,50 @@ class FailureScreen(ModalScreen[Decision]):
 
     def action_abort(self) -> None:
         self.dismiss(Decision("abort"))
+
+
+class UnknownStateScreen(ModalScreen[tuple]):
+    """This run cannot tell whether a command was done on a host: the operator looks and
+    decides, with a typed reason either way (journaled). Escape stops the run."""
+
+    BINDINGS = [("escape", "stop", "Stop the run")]
+
+    def __init__(self, question: UnknownState):
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        q = self.question
+        with Vertical(id="dialog", classes="failure"):
+            yield Label(f"[b]{escape(q.step_id)} on {escape(q.host)}: was it done? "
+                        f"Unknown[/b]")
+            yield Static(f"{q.command}\n{q.detail}", classes="error", markup=False)
+            if q.seen:
+                yield Static("Seen:\n" + "\n".join(q.seen), classes="commands", markup=False)
+            if q.inspect:
+                yield Static("Look for yourself:\n" + "\n".join(q.inspect),
+                             classes="commands", markup=False)
+            yield Label("Say what you found, then: Done (it is not sent again), Not done (it "
+                        "is sent), or Stop. Both answers are journaled with your words.")
+            yield Input(placeholder="what you found (required)", id="reason")
+            with Horizontal(classes="buttons"):
+                yield Button("Done", id="done", variant="warning")
+                yield Button("Not done: send it", id="not-done", variant="warning")
+                yield Button("Stop", id="stop", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "stop":
+            self.dismiss((UnknownDecision.ABORT, ""))
+            return
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            self.notify("Type what you found on the host first.", severity="warning")
+            return
+        self.dismiss((UnknownDecision.DONE if event.button.id == "done"
+                      else UnknownDecision.RUN, reason))
+
+    def action_stop(self) -> None:
+        self.dismiss((UnknownDecision.ABORT, ""))

@@ -20,10 +20,11 @@ from textual.widgets import DataTable, Log, Static
 
 from tui.widgets.footer import QuietFooter
 
-from screens.dialogs import ConfirmStepScreen, FailureScreen
+from screens.dialogs import ConfirmStepScreen, FailureScreen, UnknownStateScreen
 from tui.errors import EtcdDrError
 from tui.journal import Journal, JournalState, load_state
 from tui.runbooks import registry
+from tui.runbooks.attempts import UnknownDecision, UnknownState
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
 from tui.runbooks.headless import journal_path_for
 from tui.runbooks.model import Runbook, Step
@@ -58,6 +59,11 @@ class ScreenOperator:
     async def on_failure(self, step: Step, error: str) -> Decision:
         result = await self.screen.app.push_screen_wait(FailureScreen(step.id, step.title, error))
         return result or Decision("abort")
+
+    async def on_unknown(self, step: Step, question: UnknownState
+                         ) -> tuple[UnknownDecision, str]:
+        answer = await self.screen.app.push_screen_wait(UnknownStateScreen(question))
+        return answer or (UnknownDecision.ABORT, "")
 
     def show(self, event: RunEvent) -> None:
         self.screen.on_run_event(event)

@@ -1,5 +1,5 @@
 """The restore runbooks' steps on small fakes: the refusals by construction, the CSR review,
-lost hosts, the second run of a restore script, the quorum guard warning, aftercare."""
+lost hosts, the quorum guard warning, aftercare (the restore script once: test_restore_evidence.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from tui.runbooks import registry
 from tui.runbooks.context import Decision, RunContext
 from tui.runbooks.headless import HeadlessOperator
 from tui.runbooks.model import Runbook
-from tui.runbooks.restore import (BOOTSTRAPPER, GUARD, QUORUM_RESTORE, RERUN_PHRASE,
-                                  RerunConfirm, Refusal, aftercare, assert_not_recovery_machine,
+from tui.runbooks.restore import (BOOTSTRAPPER, GUARD, QUORUM_RESTORE, Refusal, aftercare, assert_not_recovery_machine,
                                   restore_runbook, review_csr, rst04_commands)
 from tui.runbooks.runner import Refused, RunAborted, Runner
 
@@ -30,6 +29,12 @@ class Operator:
 
     async def on_failure(self, step, error):
         return Decision("abort")
+
+    async def on_unknown(self, step, question):
+        from tui.runbooks.attempts import UnknownDecision
+
+        self.unknowns = getattr(self, "unknowns", []) + [question]
+        return UnknownDecision.ABORT, ""
 
     def show(self, event):
         self.events.append(event)
@@ -48,7 +53,9 @@ class Fleet:
         self.sent = []
 
     async def run_one(self, host, command, timeout=None, on_line=None, quiet=False):
-        script = command.script()
+        # a recorded command is sent in its attempt record's wrapper (tests of that wrapper:
+        # test_restore_evidence.py); here, what the step asked to run
+        script = command.plain_script()
         self.sent.append((host, script))
         status, out, err = self.reply(host, script)
         return RunResult(host, status, out, err, 0.01)
@@ -409,61 +416,6 @@ async def test_rst09_cleans_pems_only_on_notready_nodes(tmp_path):
                                     "/var/lib/kubelet/pki/kubelet-client-current.pem")]
 
 
-# --- the restore script runs once ---------------------------------------------------------------
-
-def _script_fleet(evidence=False):
-    def reply(host, script):
-        if script.startswith("test -d /var/lib/etcd-backup/member"):
-            return (0 if evidence else 1), "", ""
-        return 0, "...starting restore-etcd static pod\n", ""
-    return Fleet(["master-0", "master-1", "master-2"], reply)
-
-
-async def test_a_second_run_of_the_restore_script_needs_the_typed_phrase(tmp_path):
-    fleet = _script_fleet()
-    ctx = context(tmp_path, fleet)
-    await run_steps(ctx, "RST-08")
-    scripts = [s for h, s in fleet.sent if "cluster-restore.sh" in s]
-    assert scripts == ["/usr/local/bin/cluster-restore.sh /home/core/assets/backup"]
-    # a second run in the same journal: already done, nothing sent
-    op = Operator()
-    ctx2 = context(tmp_path, fleet, operator=op)
-    await run_steps(ctx2, "RST-08")
-    assert len([s for h, s in fleet.sent if "cluster-restore.sh" in s]) == 1
-    # a run that was sent but never finished, and no sign of it on the host: typed phrase
-    j = Journal(tmp_path / "k.jsonl", "restore")
-    j.write("RST-08", "started", ["master-0"],
-            command="sudo -n sh -c '/usr/local/bin/cluster-restore.sh /home/core/assets/backup'")
-    j.close()
-    op3 = Operator(confirm=lambda request: not isinstance(request, RerunConfirm))
-    ctx3 = context(tmp_path, fleet, operator=op3)
-    ctx3.journal = Journal(tmp_path / "k.jsonl", "restore")
-    with pytest.raises(RunAborted, match="not run again"):
-        await run_steps(ctx3, "RST-08")
-    rerun = [r for r in op3.requests if isinstance(r, RerunConfirm)]
-    assert rerun and rerun[0].expected == RERUN_PHRASE
-    assert len([s for h, s in fleet.sent if "cluster-restore.sh" in s]) == 1
-
-
-async def test_yes_does_not_answer_the_rerun_question():
-    request = RerunConfirm(step=restore_runbook("4.18+").step("RSTN-04"), hosts=["master-0"],
-                           commands=[], kind=None, expected=RERUN_PHRASE, text="again?")
-    with pytest.raises(Refused, match="no terminal"):
-        await HeadlessOperator(yes=True, interactive=False).confirm(request)
-
-
-async def test_resume_mid_rst08_with_the_restore_done_does_not_run_it_again(tmp_path):
-    fleet = _script_fleet(evidence=True)
-    j = Journal(tmp_path / "j.jsonl", "restore")
-    j.write("RST-08", "started", ["master-0"], command="/usr/local/bin/cluster-restore.sh x")
-    j.close()
-    ctx = context(tmp_path, fleet)
-    await run_steps(ctx, "RST-08")
-    assert not [s for h, s in fleet.sent if "cluster-restore.sh" in s]
-    done = [r for r in journal(ctx) if r["step"] == "RST-08" and r["event"] == "already-done"]
-    assert "its result is on master-0" in done[0]["detail"]
-
-
 # --- the quorum guard and aftercare ------------------------------------------------------------
 
 async def test_the_end_warns_loudly_when_the_quorum_guard_is_still_off(tmp_path):
@@ -511,9 +463,11 @@ async def test_aftercare_without_the_api_still_lists_the_checks(tmp_path):
 # --- keepalived (baremetal VIPs) ----------------------------------------------------------------
 
 async def test_rst04f_moves_keepalived_and_drops_the_vips_only_where_it_exists(tmp_path):
-    files = {"master-0": {"/etc/kubernetes/manifests/keepalived.yaml"},
-             "master-1": {"/etc/kubernetes/manifests/keepalived.yaml", "/var/lib/etcd"},
-             "master-2": {"/var/lib/etcd"}}
+    pods = {"/etc/kubernetes/manifests/etcd-pod.yaml",
+            "/etc/kubernetes/manifests/kube-apiserver-pod.yaml", "/var/lib/etcd"}
+    files = {"master-0": {"/etc/kubernetes/manifests/keepalived.yaml"} | pods,
+             "master-1": {"/etc/kubernetes/manifests/keepalived.yaml"} | pods,
+             "master-2": set(pods)}
     base = _host_files(files)
 
     def reply(host, script):
@@ -551,7 +505,8 @@ async def test_rst06_checks_the_api_vip_on_the_recovery_host(tmp_path):
 
 
 async def test_a_destructive_host_step_asks_with_the_commands_it_will_send(tmp_path):
-    files = {h: {"/etc/kubernetes/manifests/etcd-pod.yaml", "/var/lib/etcd"}
+    files = {h: {"/etc/kubernetes/manifests/etcd-pod.yaml",
+                 "/etc/kubernetes/manifests/kube-apiserver-pod.yaml", "/var/lib/etcd"}
              for h in ("master-0", "master-1", "master-2")}
     op = Operator()
     ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"], _host_files(files)),

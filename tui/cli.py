@@ -166,6 +166,20 @@ def _duration(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def _assumptions(ctx, param, values) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        step, sep, answer = value.partition("=")
+        step, answer = step.strip(), answer.strip()
+        if not sep or not step or answer not in ("done", "not-done"):
+            raise click.BadParameter(f"{value!r}: write STEP=done or STEP=not-done, e.g. "
+                                     f"RST-08=done", param=param)
+        if out.get(step, answer) != answer:
+            raise click.BadParameter(f"{step} is given both done and not-done", param=param)
+        out[step] = answer
+    return out
+
+
 @main.command()
 @click.argument("runbook", type=click.Choice(["backup", "encryption-on", "encryption-off",
                                               "defrag", "restore", "quorum-restore"]))
@@ -200,11 +214,16 @@ def _duration(ctx, param, value):
 @click.option("--compact", is_flag=True,
               help="defrag: compact the history to the current revision first.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--assume", "assume", multiple=True, metavar="STEP=done|not-done",
+              callback=_assumptions,
+              help="When a resumed run cannot tell whether STEP's command was done on a host "
+                   "(it stops with exit 2 and says what it saw): done = do not send it, "
+                   "not-done = send it. Journaled as the operator's decision.")
 @read_only_option
 @operator_errors
 def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, backup_source,
         restore_path_key, path_reason, encryption_type, override, yes, journal_path, wait,
-        compact, dry_run, read_only):
+        compact, dry_run, assume, read_only):
     """Run a runbook headless: one progress line per step event."""
     from tui.backend import BackendSpec
     from tui.runbooks import registry
@@ -247,7 +266,7 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     if override:
         params["override"] = override
     code = asyncio.run(run_headless(runbook, spec, params, yes=yes, journal_path=journal_path,
-                                    dry_run=dry_run))
+                                    dry_run=dry_run, assume=assume))
     sys.exit(code)
 
 

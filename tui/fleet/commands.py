@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from tui.fleet.attempts import wrap
+
 
 class Safety(str, Enum):
     READ = "read-only"
@@ -30,6 +32,10 @@ class Command:
     safety: Safety = Safety.READ
     secrets: tuple[str, ...] = field(default=(), compare=False)  # values never to log
     stdin: str | None = field(default=None, compare=False)  # sent to the command's input
+    # an attempt record's id (tui/runbooks/attempts.py): sent wrapped so that the host keeps
+    # the command's start, output and exit status, and the command runs to its end even when
+    # the console dies; the journal and panes show the command itself
+    attempt: str | None = None
 
     @classmethod
     def of(cls, *argv: str, **kw) -> "Command":
@@ -39,7 +45,15 @@ class Command:
         return replace(self, stages=self.stages + (tuple(argv),))
 
     def script(self) -> str:
-        """The shell text of the command itself, without sudo."""
+        """The shell text sent (inside sudo's `sh -c`): the command, in its attempt record's
+        wrapper when it has one."""
+        text = self.plain_script()
+        if self.attempt:
+            text = wrap(self.attempt, text)
+        return text
+
+    def plain_script(self) -> str:
+        """The shell text of the command itself, without sudo or attempt record."""
         parts = [shlex.join(stage) for stage in self.stages]
         if self.prefix:
             parts[0] = f"{self.prefix} {parts[0]}" if parts[0] else self.prefix
@@ -49,21 +63,24 @@ class Command:
             text = f"export {exports}; {text}"
         return text
 
-    def render(self, use_sudo: bool) -> str:
-        """The exact text sent over SSH."""
-        script = self.script()
+    def render(self, use_sudo: bool, recorded: bool = True) -> str:
+        """The exact text sent over SSH (recorded=False: without the attempt record's
+        wrapper, as journals and plans show the command)."""
+        script = self.script() if recorded else self.plain_script()
         if self.privileged and use_sudo:
             # -n: never prompt (there is no terminal); a missing NOPASSWD rule fails at once.
             # -E keeps exported proxy variables, as the procedure's `sudo -E` does.
             flags = "-n -E" if self.env else "-n"
             return f"sudo {flags} sh -c {shlex.quote(script)}"
-        if len(self.stages) == 1 and not self.prefix and not self.env:
+        if len(self.stages) == 1 and not self.prefix and not self.env and \
+                not (recorded and self.attempt):
             return script
         return f"sh -c {shlex.quote(script)}"
 
     def redacted(self, use_sudo: bool) -> str:
-        """The command as journals and panes show it: secrets replaced."""
-        text = self.render(use_sudo)
+        """The command as journals and panes show it: secrets replaced; an attempt record's
+        wrapper is not shown (the journal line carries the attempt's id)."""
+        text = self.render(use_sudo, recorded=False)
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "<redacted>")
@@ -72,7 +89,7 @@ class Command:
 
     def display(self, use_sudo: bool = True) -> str:
         """Short form for panes: the script, with `sudo` where it runs under sudo."""
-        text = self.script()
+        text = self.plain_script()
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "<redacted>")

@@ -4,13 +4,16 @@ the operator it asks (a dialog in the console, a prompt or --yes headless)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tui.backend import Backend
 from tui.fleet.commands import Command
 from tui.inventory import Host
 from tui.journal import Journal
 from tui.runbooks.model import Confirm, Step, Targets
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tui.runbooks.attempts import UnknownDecision, UnknownState
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class Operator(Protocol):
     async def confirm(self, request: ConfirmRequest) -> bool: ...
 
     async def on_failure(self, step: Step, error: str) -> Decision: ...
+
+    # the evidence of whether a command was done is unknown: (decision, reason); see
+    # tui/runbooks/attempts.py
+    async def on_unknown(self, step: Step, question: "UnknownState"
+                         ) -> tuple["UnknownDecision", str]: ...
 
     def show(self, event: RunEvent) -> None: ...
 

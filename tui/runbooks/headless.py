@@ -16,6 +16,8 @@ from tui.backend import Backend, BackendSpec
 from tui.errors import ConfigError
 from tui.journal import Journal, JournalState, default_journal_dir, read_journal
 from tui.runbooks import registry, resolve_runbook
+from tui.runbooks.attempts import (UnknownDecision, UnknownOutcome, UnknownState,
+                                   unknown_message)
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
 from tui.runbooks.model import Confirm, Step
 from tui.runbooks.runner import Refused, Runner, countdown, time_note
@@ -23,8 +25,11 @@ from tui.runbooks.runner import Refused, Runner, countdown, time_note
 
 class HeadlessOperator:
     def __init__(self, *, yes: bool, out=None, err=None, interactive: bool | None = None,
-                 time_scale: float = 1.0):
+                 time_scale: float = 1.0, assume: dict[str, str] | None = None):
         self.yes = yes
+        # --assume STEP=done|not-done: the operator's answers for unknown outcomes
+        self.assume = dict(assume or {})
+        self.ctx: RunContext | None = None  # set by run_headless: inspect commands need it
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
@@ -59,8 +64,7 @@ class HeadlessOperator:
         print(text, file=self.out, flush=True)
 
     async def confirm(self, request: ConfirmRequest) -> bool:
-        # some confirmations must be typed even under --yes (a second run of a restore script)
-        if self.yes and not getattr(request, "beyond_yes", False):
+        if self.yes:
             return True
         if not self.interactive:
             raise Refused(f"{request.step.id} changes the cluster and needs confirmation, but "
@@ -80,6 +84,29 @@ class HeadlessOperator:
 
     async def on_failure(self, step: Step, error: str) -> Decision:
         return Decision("abort")
+
+    async def on_unknown(self, step: Step, question: UnknownState
+                         ) -> tuple[UnknownDecision, str]:
+        """--assume answers; else a terminal asks; else the run stops (exit 2) saying what
+        was seen, how to look, and the flag to continue."""
+        answer = self.assume.get(question.step_id) or self.assume.get(step.id)
+        if answer:
+            return (UnknownDecision.DONE if answer == "done" else UnknownDecision.RUN,
+                    f"--assume {question.step_id if question.step_id in self.assume else step.id}"
+                    f"={answer}")
+        message, hint = unknown_message(self.ctx, question) if self.ctx else \
+            (f"{question.step_id} on {question.host}: unknown whether it was done", "")
+        if self.interactive and not self.yes:
+            self._print(message)
+            self._print(hint)
+            reply = (await asyncio.to_thread(
+                input, "Type done, not-done, or press Enter to stop: ")).strip()
+            if reply == "done":
+                return UnknownDecision.DONE, "answered done at the terminal"
+            if reply == "not-done":
+                return UnknownDecision.RUN, "answered not-done at the terminal"
+            return UnknownDecision.ABORT, ""
+        raise UnknownOutcome(message, hint=hint)
 
 
 def journal_path_for(runbook: str, cluster: str) -> Path:
@@ -102,10 +129,11 @@ def resume_state(path: Path, runbook: str) -> JournalState | None:
 
 
 async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
-                       journal_path: str | None, dry_run: bool, out=None) -> int:
+                       journal_path: str | None, dry_run: bool, out=None,
+                       assume: dict[str, str] | None = None) -> int:
     runbooks = registry()
     runbook = runbooks[name]
-    operator = HeadlessOperator(yes=yes, out=out)
+    operator = HeadlessOperator(yes=yes, out=out, assume=assume)
     asks = next((s for s in runbook.steps if s.confirm != Confirm.NONE), None)
     if asks is not None and not (yes or dry_run or operator.interactive):
         # refused before it starts (no journal, nothing sent), not half-way at asks.id
@@ -135,6 +163,7 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
         ctx = RunContext(backend=backend, journal=journal, operator=operator, params=params,
                          dry_run=dry_run, time_scale=spec.speed if spec.is_drill else 1.0)
         operator.time_scale = ctx.time_scale
+        operator.ctx = ctx
         if resume is not None:
             ctx.facts.update(resume.facts)
         try:

@@ -78,6 +78,10 @@ class Step:
     # for a custom action's plan: the commands it expects to send, as (host, command)
     preview: Callable[["RunContext"], list[tuple[str, Command]]] | None = None
     check: Check | None = None  # postcondition; also the already-done probe
+    # False: the check is a postcondition only, never taken as "already done" before acting
+    # (a state that could be left by anything; the action asks this run's attempt records,
+    # tui/runbooks/attempts.py)
+    precheck: bool = True
     wait: Wait | None = None  # poll the check after acting (or as the whole step)
     safety: Safety = Safety.READ
     confirm: Confirm = Confirm.NONE

@@ -19,6 +19,7 @@ from tui.errors import EtcdDrError, ReadOnlyRefused
 from tui.fleet.fleet import RunResult
 from tui.journal import JournalState
 from tui.runbooks.context import ConfirmRequest, RunContext, RunEvent
+from tui.runbooks.attempts import PASS_THROUGH
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step
 
 
@@ -127,6 +128,12 @@ class Runner:
             try:
                 await self._attempt(step, hosts, confirmed=retried)
                 return
+            except (RunAborted, *PASS_THROUGH) as stop:
+                # raised from inside a step (the operator stopped at an unknown outcome, or a
+                # headless run has no answer for one): the journal says where and why
+                self._journal(step.id, "failed", hosts, error=stop.message)
+                self._journal("-", "failed", error=f"stopped at {step.id}: {stop.message}")
+                raise
             except _StepFailed as failure:
                 self._journal(step.id, "failed", hosts, error=failure.message)
                 self._show("failed", step.id, f"failed: {failure.message}", hosts)
@@ -153,7 +160,7 @@ class Runner:
     async def _attempt(self, step: Step, hosts: list[str], confirmed: bool = False) -> None:
         ctx = self.ctx
         acts = bool(step.commands or step.api or step.action)
-        if acts and step.check is not None:
+        if acts and step.check is not None and step.precheck:
             # the postcondition may already hold: a re-run or a resumed in-flight step
             verdict = await self._check(step, hosts)
             if verdict.ok:
@@ -172,11 +179,18 @@ class Runner:
         if step.commands:
             await self._run_commands(step, hosts)
         if step.action:
-            what = await step.action(ctx, StepRun(self, step))
+            step_run = StepRun(self, step)
+            what = await step.action(ctx, step_run)
             if step.check is None:
-                self._journal(step.id, "finished", hosts, detail=what,
+                # nothing sent, and what it would have sent was done earlier in this run
+                # (tui/runbooks/attempts.py): the step is already done, by that evidence
+                event = "already-done" if step_run.done_before and not step_run.sent \
+                    else "finished"
+                self._journal(step.id, event, hosts, detail=what,
                               **({"facts": dict(ctx.facts)} if ctx.facts else {}))
-                self._show("done", step.id, f"done: {what}", hosts)
+                self._show("already-done" if event == "already-done" else "done", step.id,
+                           f"{'already done' if event == 'already-done' else 'done'}: {what}",
+                           hosts)
                 return
         if step.api:
             try:
@@ -304,6 +318,8 @@ class StepRun:
         self._runner = runner
         self.step = step
         self.ctx = runner.ctx
+        self.sent = 0  # commands sent to hosts through run()
+        self.done_before = False  # a recorded command was found done earlier in this run
 
     def journal(self, event: str, hosts=(), step_id: str | None = None, **extra) -> None:
         self._runner._journal(step_id or self.step.id, event, hosts, **extra)
@@ -312,18 +328,24 @@ class StepRun:
              step_id: str | None = None) -> None:
         self._runner._show(kind, step_id or self.step.id, text, hosts, remaining)
 
-    async def run(self, host: str, command, step_id: str | None = None) -> RunResult:
-        """Run one command on one host, shown and journaled; returns the result (no raise)."""
+    async def run(self, host: str, command, step_id: str | None = None,
+                  attempt: str | None = None) -> RunResult:
+        """Run one command on one host, shown and journaled; returns the result (no raise).
+        attempt: the id of the attempt record the command is sent with (its journal lines
+        carry it: tui/runbooks/attempts.py reads them back)."""
         ctx, sid = self.ctx, step_id or self.step.id
+        extra = {"attempt": attempt} if attempt else {}
+        self.sent += 1
         self.show("command", f"$ {command.display(ctx.use_sudo)}", [host], step_id=sid)
-        self.journal("started", [host], step_id=sid, command=command.redacted(ctx.use_sudo))
+        self.journal("started", [host], step_id=sid, command=command.redacted(ctx.use_sudo),
+                     **extra)
         result = await ctx.fleet.run_one(
             host, command,
             on_line=lambda stream, text: self.show(
                 "output", text if stream == "stdout" else f"! {text}", [host], step_id=sid))
         self.journal("finished" if result.ok else "failed", [host], step_id=sid,
                      command=command.redacted(ctx.use_sudo), exit_status=result.exit_status,
-                     duration=round(result.duration, 3),
+                     duration=round(result.duration, 3), **extra,
                      **({"error": result.error} if result.error else {}))
         return result
 

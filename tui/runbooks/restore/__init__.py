@@ -40,11 +40,11 @@ from __future__ import annotations
 
 from tui.runbooks.restore.common import (API, BOOTSTRAPPER, CLIENT_SIGNER, DEFAULT_BACKUP_DIR,
                                          DISABLE_SCRIPT, GUARD, GUARD_OFF, GUARD_ON, LOST_REASON,
-                                         PATH_KEYS, QUORUM_SCRIPT, RERUN_PHRASE, RESTORE_SCRIPT,
+                                         PATH_KEYS, QUORUM_SCRIPT, RESTORE_SCRIPT,
                                          SERVING_SIGNER, Refusal, control_plane, learn_cluster,
                                          lost_hosts, node_of, non_recovery_hosts, recovery_host)
-from tui.runbooks.restore.hosts import (SCRIPTS, RerunConfirm, ScriptSpec, rst04_commands,
-                                        script_command, script_history)
+from tui.runbooks.restore.hosts import (SCRIPTS, ScriptSpec, restore_state, rst04_commands,
+                                        script_command)
 from tui.runbooks.restore.nodes import review_csr
 from tui.runbooks.restore.ovn import WEBHOOK_FACT, RiskyWebhook, risky_webhooks
 from tui.runbooks.restore.machines import assert_not_recovery_machine
@@ -57,11 +57,11 @@ from tui.runbooks.restore.ticket import print_ticket
 
 __all__ = [
     "API", "BOOTSTRAPPER", "CLIENT_SIGNER", "DEFAULT_BACKUP_DIR", "DISABLE_SCRIPT", "GUARD",
-    "GUARD_OFF", "GUARD_ON", "LOST_REASON", "PATH_KEYS", "QUORUM_SCRIPT", "RERUN_PHRASE",
+    "GUARD_OFF", "GUARD_ON", "LOST_REASON", "PATH_KEYS", "QUORUM_SCRIPT",
     "RESTORE_SCRIPT", "SERVING_SIGNER", "Refusal", "control_plane", "learn_cluster",
     "lost_hosts", "node_of", "non_recovery_hosts", "recovery_host",
-    "SCRIPTS", "RerunConfirm", "ScriptSpec", "rst04_commands", "script_command",
-    "script_history", "review_csr", "WEBHOOK_FACT", "RiskyWebhook", "risky_webhooks",
+    "SCRIPTS", "ScriptSpec", "restore_state", "rst04_commands", "script_command",
+    "review_csr", "WEBHOOK_FACT", "RiskyWebhook", "risky_webhooks",
     "assert_not_recovery_machine", "AftercareItem", "aftercare",
     "PreflightItem", "PreflightReport", "apply_report", "detect_version", "preflight_report",
     "QUORUM_RESTORE", "RESTORE", "ResolvingRunbook", "RestoreRunbook", "restore_runbook",

@@ -10,6 +10,7 @@ from typing import Any, Awaitable, Callable
 from tui.cluster.ops import ClusterOp, ClusterOps, OpResult
 from tui.errors import EtcdDrError, ReadOnlyRefused
 from tui.fleet.commands import Command, Safety
+from tui.runbooks.attempts import PASS_THROUGH
 from tui.runbooks.context import RunContext
 from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
@@ -28,7 +29,6 @@ GUARD = "useUnsupportedUnsafeNonHANonProductionUnstableEtcd"
 GUARD_OFF = {"spec": {"unsupportedConfigOverrides": {GUARD: True}}}
 GUARD_ON = {"spec": {"unsupportedConfigOverrides": None}}
 LOST_REASON = "lost: replaced in RST-16"
-RERUN_PHRASE = "run the restore script again"
 BOOTSTRAPPER = "system:serviceaccount:openshift-machine-config-operator:node-bootstrapper"
 CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
 SERVING_SIGNER = "kubernetes.io/kubelet-serving"
@@ -111,7 +111,7 @@ def _guarded(action: Callable[[RunContext, StepRun], Awaitable[str]]):
     async def run(ctx: RunContext, step_run: StepRun) -> str:
         try:
             return await action(ctx, step_run)
-        except ReadOnlyRefused:
+        except (ReadOnlyRefused, *PASS_THROUGH):
             raise
         except Refusal as e:
             step_run.fail(f"REFUSED: {e.message}")

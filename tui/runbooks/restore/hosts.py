@@ -9,15 +9,15 @@ import re
 from dataclasses import dataclass, replace
 
 from tui.fleet.commands import Command, Safety
-from tui.journal import read_journal
-from tui.runbooks.context import ConfirmRequest, RunContext
+from tui.runbooks.attempts import Evidence, Verdict, run_recorded
+from tui.runbooks.context import RunContext
 from tui.runbooks.model import CheckResult, Confirm
 from tui.runbooks.restore_checks import check_backup_listing
 from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import (CONTAINER_STOP_TIMEOUT, DEFAULT_BACKUP_DIR,
                                          DISABLE_SCRIPT, KEEPALIVED, LOST_REASON, MANIFESTS, POLL,
-                                         QUORUM_SCRIPT, RERUN_PHRASE, RESTORE_SCRIPT, Refusal,
+                                         QUORUM_SCRIPT, RESTORE_SCRIPT, Refusal,
                                          _exists, _guarded, _path, _priv, _probe, _proxy_pairs,
                                          _skip_lost, _vips, control_plane, lost_hosts,
                                          non_recovery_hosts, recovery_host, within)
@@ -279,17 +279,26 @@ async def _wait_stopped(run: StepRun, host: str, command: Command, what: str,
         waited += POLL
 
 
+def _moved_state(source: str):
+    """RST-04's state probe for `mv -v SOURCE /tmp`: still to do while SOURCE is there;
+    otherwise this run has no record of moving it, so it is unknown (moved by hand? by an
+    earlier run?) and the operator decides, shown where it is."""
+    source = source.rstrip("/")
+    moved = "/tmp/" + source.rsplit("/", 1)[-1]
+
+    async def state(ctx: RunContext, host: str) -> Evidence:
+        if await _exists(ctx, host, source):
+            return Evidence(Verdict.NOT_DONE, f"{source} is there")
+        there = await _exists(ctx, host, moved)
+        return Evidence(Verdict.UNKNOWN,
+                        f"{source} is not there, and this run has not moved it",
+                        (f"{source}: missing", f"{moved}: {'present' if there else 'missing'}"))
+    return state
+
+
 async def _move_aside(run: StepRun, host: str, sid: str, command: Command, source: str) -> None:
-    ctx = run.ctx
-    if await _exists(ctx, host, source.rstrip("/")):
-        r = await run.run(host, command, step_id=sid)
-        if not r.ok:
-            run.fail(f"{host}: {command.display()} failed: "
-                     f"{(r.stderr.strip() or r.error or str(r.exit_status))}")
-        return
-    moved = "/tmp/" + source.rstrip("/").rsplit("/", 1)[-1]
-    where = f"already in {moved}" if await _exists(ctx, host, moved) else "not there"
-    run.show("already-done", f"{source}: {where}", [host], step_id=sid)
+    await run_recorded(run, host, command, step_id=sid, state=_moved_state(source),
+                       inspect=(f"ls -la {source.rstrip('/')} /tmp",))
 
 
 async def _stop_non_recovery(ctx: RunContext, run: StepRun) -> str:
@@ -370,21 +379,13 @@ async def _check_proxy(ctx: RunContext, _host) -> CheckResult:
 class ScriptSpec:
     path: str
     with_backup_dir: bool
-    evidence: tuple[str, ...]  # argv of a probe that succeeds once the script has run
 
 
 SCRIPTS = {
-    "RST-08": ScriptSpec(RESTORE_SCRIPT, True, ("test", "-d", "/var/lib/etcd-backup/member")),
-    "RSTN-04": ScriptSpec(RESTORE_SCRIPT, True, ("test", "-e", "/var/lib/etcd-backup/snapshot.db")),
-    "QRS-03": ScriptSpec(QUORUM_SCRIPT, False, ("grep", "-q", "force-new-cluster",
-                                                 f"{MANIFESTS}/etcd-pod.yaml")),
+    "RST-08": ScriptSpec(RESTORE_SCRIPT, True),
+    "RSTN-04": ScriptSpec(RESTORE_SCRIPT, True),
+    "QRS-03": ScriptSpec(QUORUM_SCRIPT, False),
 }
-
-
-class RerunConfirm(ConfirmRequest):
-    """A confirmation that --yes does not give in advance: it must be typed."""
-
-    beyond_yes = True
 
 
 def script_command(ctx: RunContext, step_id: str) -> Command:
@@ -395,60 +396,60 @@ def script_command(ctx: RunContext, step_id: str) -> Command:
                       safety=Safety.DESTRUCTIVE)
 
 
-def script_history(ctx: RunContext, script: str) -> tuple[int, int]:
-    """(times started, times completed with exit 0) of `script` in this run's journal."""
-    if ctx.journal is None or not ctx.journal.path.exists():
-        return 0, 0
-    started = completed = 0
-    for r in read_journal(ctx.journal.path):
-        command = r.get("command") or ""
-        if script not in command:
-            continue
-        if r["event"] == "started":
-            started += 1
-        elif r["event"] == "finished" and r.get("exit_status") == 0:
-            completed += 1
-    return started, completed
+async def restore_state(ctx: RunContext, host: str) -> list[str]:
+    """What a restore script leaves behind, in the operator's words (for a failed or
+    unknown run): etcd's data directory, /var/lib/etcd-backup, the static pod manifests."""
+    seen = []
+    for directory in ("/var/lib/etcd", "/var/lib/etcd-backup", MANIFESTS):
+        r = await _probe(ctx, host, _priv("ls", "-A", directory, timeout=15))
+        if r.ok:
+            names = r.stdout.split()
+            seen.append(f"{directory}: {', '.join(names) if names else 'empty'}")
+        else:
+            seen.append(f"{directory}: {(r.stderr.strip() or r.error or 'cannot list')}")
+    return seen
 
 
-def _script_check(step_id: str):
-    async def check(ctx: RunContext, host) -> CheckResult:
-        spec = SCRIPTS[step_id]
-        started, completed = script_history(ctx, spec.path)
-        name = spec.path.rsplit("/", 1)[-1]
-        if completed:
-            return CheckResult(True, f"{name} completed on {recovery_host(ctx)} in this run")
-        if started:
-            r = await _probe(ctx, recovery_host(ctx), _priv(*spec.evidence, timeout=15))
-            if r.exit_status == 0:
-                return CheckResult(True, f"{name} was started in this run (journal) and its "
-                                         f"result is on {recovery_host(ctx)}")
-        return CheckResult(False, f"{name} has not completed in this run")
-    return check
+def _script_advice(ctx: RunContext, step_id: str, seen: list[str], last_line: str) -> str:
+    """What the operator must do after the script failed, from where it stopped."""
+    listing = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in seen}
+    data = listing.get("/var/lib/etcd", "")
+    backup = listing.get("/var/lib/etcd-backup", "")
+    if step_id == "QRS-03":
+        return ("quorum-restore.sh did not finish: look at its output above; /var/lib/etcd "
+                "is untouched unless it says so. Retry once the cause is fixed")
+    moved = "member" in backup.split(", ") and "member" not in data.split(", ")
+    if "is not empty" in last_line:
+        return (f"the script stopped at its empty-directory check (/var/lib/etcd holds: "
+                f"{data}). Move those files aside (e.g. into /var/lib/etcd-backup/), then Retry: "
+                f"it copies the snapshot again and continues")
+    if moved:
+        return ("the script had already moved etcd's data to /var/lib/etcd-backup/member "
+                "when it failed: etcd on this host is stopped and its old data is there. Fix "
+                "the cause shown above (a damaged static_kuberesources tarball: copy the "
+                "backup again, RST-03), then Retry: a new run does not move data that is no "
+                "longer in /var/lib/etcd")
+    return ("the script failed before it moved etcd's data (/var/lib/etcd holds: "
+            f"{data or 'nothing'}). Fix the cause shown above, then Retry")
 
 
 def _run_script(step_id: str):
     async def action(ctx: RunContext, run: StepRun) -> str:
         spec = SCRIPTS[step_id]
         host = recovery_host(ctx)
-        started, _ = script_history(ctx, spec.path)
-        if started:
-            # the journal shows it ran (or was sent): a second run is the operator's typed call
-            request = RerunConfirm(
-                step=run.step, hosts=[host], kind=Confirm.TYPE_HOST, expected=RERUN_PHRASE,
-                commands=[f"{host}: {script_command(ctx, step_id).redacted(ctx.use_sudo)}"],
-                text=f"{step_id}: this journal shows {spec.path} already started {started} "
-                     f"time(s) on {host}. Running it again restores the backup over what the "
-                     f"first run did. Type '{RERUN_PHRASE}' to run it again.")
-            if not await ctx.operator.confirm(request):
-                run.fail(f"not run again: {spec.path} already ran in this journal and the "
-                         f"second run was not confirmed")
-            run.journal("confirmed", [host], kind="rerun", expected=RERUN_PHRASE)
-        result = await run.run(host, script_command(ctx, step_id))
-        if not result.ok:
-            tail = (result.stderr.strip() or result.stdout.strip() or result.error or "")
-            run.fail(f"{spec.path} failed on {host} (exit status {result.exit_status}): "
-                     f"{tail.splitlines()[-1] if tail else 'no output'}")
+
+        async def on_failure(last_line: str) -> str:
+            seen = await restore_state(ctx, host)
+            for line in seen:
+                run.show("note", line, [host])
+            return _script_advice(ctx, step_id, seen, last_line) + \
+                f". On {host} now: " + "; ".join(seen)
+
+        outcome = await run_recorded(
+            run, host, script_command(ctx, step_id), on_failure=on_failure,
+            inspect=("ls -A /var/lib/etcd /var/lib/etcd-backup /etc/kubernetes/manifests",))
+        if outcome.done_before:
+            return f"{spec.path} on {host}: {outcome.detail}"
         return f"{spec.path} completed on {host}"
     return _guarded(action)
 
@@ -477,10 +478,9 @@ def _disable_command(ctx: RunContext) -> Command:
 async def _disable_etcd(ctx: RunContext, run: StepRun) -> str:
     hosts = _skip_lost(run, control_plane(ctx))
     for host in hosts:
-        r = await run.run(host, _disable_command(ctx))
-        if not r.ok:
-            tail = (r.stderr.strip() or r.stdout.strip() or r.error or "")
-            run.fail(f"{host}: disable-etcd.sh failed: {tail.splitlines()[-1] if tail else ''}")
+        # disable-etcd.sh may run again (it only stops etcd): no state probe; a run of it
+        # that this run saw end well is not sent again
+        await run_recorded(run, host, _disable_command(ctx))
     return f"etcd disabled on {', '.join(hosts)}"
 
 

@@ -19,7 +19,7 @@ from tui.runbooks.restore.hosts import (_check_backup_on_recovery, _check_etcd_c
                                         _check_etcd_disabled, _check_proxy, _check_recovery_host,
                                         _check_rstn01, _check_ssh, _check_vip, _copy_backup,
                                         _copy_preview, _disable_command, _disable_etcd,
-                                        _rst04_preview, _run_script, _script_check,
+                                        _rst04_preview, _run_script,
                                         _script_preview, _skip_no_keepalived, _skip_no_proxy,
                                         _stop_non_recovery)
 from tui.runbooks.restore.nodes import (_approve_csrs, _check_single_member, _csr_preview,
@@ -88,7 +88,7 @@ def _step_rst04(path_key: str) -> Step:
 def _step_script(step_id: str, title: str, explain: str) -> Step:
     return Step(step_id, title, explain, targets=Targets.RECOVERY_HOST,
                 action=_run_script(step_id), preview=_script_preview(step_id),
-                check=_script_check(step_id), safety=Safety.DESTRUCTIVE,
+                safety=Safety.DESTRUCTIVE,
                 confirm=Confirm.TYPE_HOST,
                 warning=("Irreversible: etcd restarts as a single member from this host's data; "
                          "what only the lost members had is gone." if step_id == "QRS-03" else
@@ -279,7 +279,7 @@ def _rstn_steps() -> tuple[Step, ...]:
              targets=Targets.CONTROL_PLANE, action=_guarded(_disable_etcd),
              preview=lambda ctx: [(h, _disable_command(ctx)) for h in control_plane(ctx)
                                   if h not in lost_hosts(ctx)],
-             check=_check_etcd_disabled, safety=Safety.DESTRUCTIVE,
+             check=_check_etcd_disabled, precheck=False, safety=Safety.DESTRUCTIVE,
              confirm=Confirm.TYPE_CLUSTER),
         _step_backup("RSTN-03"),
         _step_script("RSTN-04", "Run cluster-restore.sh on the recovery host",

@@ -374,8 +374,9 @@ class Kubelet:
         member.start()
         if etcd is not None:
             etcd.pid = member.proc.pid
+        self._log(f"the {kind} restore pod restored etcd ({log_path})")
         self._log(f"started etcd {flags.get('name', member.name)} (pid {member.proc.pid}, "
-                  f"initial cluster {member.initial_cluster}) after the {kind} restore")
+                  f"initial cluster {member.initial_cluster})")
 
     def _restore(self, kind: str, flags: dict, lines: list[str]) -> bool:
         member = self.host.etcd

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tui.cluster.ops import CSR_PATH, approve_csr_op
 from tui.errors import EtcdDrError
 from tui.fleet.commands import Command, Safety
+from tui.runbooks.attempts import run_recorded
 from tui.runbooks.context import RunContext
 from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
@@ -31,9 +32,8 @@ async def _clean_pems(run: StepRun, host: str) -> str:
              if f.strip().startswith(PKI_DIR + "/") and f.strip().endswith(".pem")]
     if not files:
         return f"{host}: no PEM files left"
-    r = await run.run(host, _priv("rm", "-f", *files, safety=Safety.DESTRUCTIVE))
-    if not r.ok:
-        run.fail(f"{host}: rm failed: {r.stderr.strip() or r.error}")
+    # under an attempt record: a resumed run knows whether this very rm already ran
+    await run_recorded(run, host, _priv("rm", "-f", *files, safety=Safety.DESTRUCTIVE))
     return f"{host}: {len(files)} PEM file(s) removed"
 
 

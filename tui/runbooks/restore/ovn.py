@@ -11,6 +11,7 @@ from tui.cluster.ops import (WEBHOOKS_PATH, NotFound, delete_nodes_op, delete_po
                              patch_webhook_op)
 from tui.errors import EtcdDrError
 from tui.fleet.commands import Command, Safety
+from tui.runbooks.attempts import run_recorded
 from tui.runbooks.context import ConfirmRequest, RunContext
 from tui.runbooks.model import CheckResult, Confirm
 from tui.runbooks.runner import StepRun
@@ -356,9 +357,8 @@ async def _remove_ovn_dbs(run: StepRun, host: str, step_id: str) -> str:
     if not r.ok and "No such file" not in r.stderr:
         run.fail(f"{host}: cannot list the OVN databases: {r.stderr.strip() or r.error}")
     if files:
-        d = await run.run(host, rm(files), step_id=step_id)
-        if not d.ok:
-            run.fail(f"{host}: rm failed: {d.stderr.strip() or d.error}")
+        # under an attempt record: a resumed run knows whether this very rm already ran
+        await run_recorded(run, host, rm(files), step_id=step_id)
     return f"{host}: {len(files)} database file(s) removed"
 
 

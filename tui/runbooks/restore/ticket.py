@@ -32,6 +32,9 @@ def print_ticket(runner, out) -> None:
           + (f" (from {p['backup_source']})" if p.get("backup_source") else "")
           + (f", timestamp {p['backup_ts']}" if p.get("backup_ts") else ""))
     w("(dry run: nothing is sent)")
+    w("Destructive host commands are sent under an attempt record: the host keeps each one's "
+      "output and exit status in /var/lib/etcd-dr/attempts/, so a resumed run knows what "
+      "this run did (README: \"Was it done?\").")
     w()
     w("Preflight:")
     for item in p.get("preflight") or []:

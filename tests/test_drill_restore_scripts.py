@@ -63,7 +63,9 @@ async def test_disable_etcd_stops_etcd_and_again_is_harmless(started):
     assert out[0] == "...stopping etcd-pod.yaml"
     assert out[1] == "Waiting for container etcd to stop"
     assert re.fullmatch(r"\.{3,}complete", out[2])  # kubelet takes a few seconds
-    assert out[3:] == [x for name in ("etcdctl", "etcd-metrics", "etcd-readyz", "etcd-rev")
+    # 4.18-4.20 also wait for the etcd pod's etcd-backup-server container (UPSTREAM.md)
+    assert out[3:] == [x for name in ("etcdctl", "etcd-metrics", "etcd-readyz", "etcd-rev",
+                                      "etcd-backup-server")
                        for x in (f"Waiting for container {name} to stop", "complete")]
     assert "/etc/kubernetes/manifests/etcd-pod.yaml" not in host.files
     assert "/home/core/assets/manifests-stopped/etcd-pod.yaml" in host.files
@@ -77,7 +79,7 @@ async def test_disable_etcd_stops_etcd_and_again_is_harmless(started):
     again = await fleet.run_one("master-0", root("/usr/local/bin/disable-etcd.sh"))
     assert again.ok
     assert again.stdout.splitlines() == ["...stopping etcd-pod.yaml"] + [
-        x for name in restore_scripts.ETCD_STATIC_POD_CONTAINERS
+        x for name in restore_scripts.etcd_containers_to_stop(lab.cluster)
         for x in (f"Waiting for container {name} to stop", "complete")]
     assert "/home/core/assets/manifests-stopped/etcd-pod.yaml" in host.files
 
@@ -113,16 +115,18 @@ async def test_cluster_restore_brings_back_a_single_member_cluster_and_the_api(s
     assert set(status) == {"hash", "revision", "totalKey", "totalSize"}
     assert 0 < status["revision"] <= old_revision
     # etcd was already stopped by disable-etcd.sh: nothing to wait for
-    assert out[4:15] == ["...stopping etcd-pod.yaml"] + [
-        x for name in restore_scripts.ETCD_STATIC_POD_CONTAINERS
+    assert out[4:17] == ["...stopping etcd-pod.yaml"] + [
+        x for name in restore_scripts.etcd_containers_to_stop(cluster)
         for x in (f"Waiting for container {name} to stop", "complete")]
-    assert out[15:] == ["Moving etcd data-dir /var/lib/etcd/member to /var/lib/etcd-backup",
+    assert out[17:] == ["Moving etcd data-dir /var/lib/etcd/member to /var/lib/etcd-backup",
                         "starting restore-etcd static pod"]
     assert "/var/lib/etcd-backup/member/snap/db" in host.files
     assert "/var/lib/etcd-backup/snapshot.db" in host.files
     assert "/var/lib/etcd-backup/revision.json" in host.files
     assert "/etc/kubernetes/manifests/etcd-pod.yaml" in host.files
     assert host.files["/var/lib/etcd-backup/snapshot.db"] == host.files[f"{BACKUP}/{snapshot}"]
+    max_raft = json.loads(host.files["/var/lib/etcd-backup/revision.json"])["maxRaftIndex"]
+    assert max_raft >= 1_048_576
 
     # kubelet starts the restore pod, the single member leads, then the API answers
     await settle(lab, fleet)
@@ -130,7 +134,11 @@ async def test_cluster_restore_brings_back_a_single_member_cluster_and_the_api(s
     etcd = cluster.etcd
     assert [m.name for m in etcd.members] == ["master-0"]
     assert etcd.has_quorum() and etcd.leader().name == "master-0"
-    assert etcd.revision >= status["revision"] + restore_scripts.REV_BUMP
+    # 4.18+: bumped by maxRaftIndex * 1.2 of the revision.json the script moved aside
+    assert etcd.revision >= status["revision"] + max_raft * 12 // 10
+    assert etcd.revision < status["revision"] + restore_scripts.REV_BUMP
+    # the restore pod deleted the snapshot copy once its restore succeeded (4.14+)
+    assert "/var/lib/etcd-backup/snapshot.db" not in host.files
     for _ in range(40):
         if cluster.api.reachable:
             break
@@ -191,8 +199,9 @@ async def test_two_snapshot_pairs_the_last_of_each_is_used(started):
     d = "/home/core/two"
     assert (await fleet.run_one("master-0", root("mkdir", "-p", d))).ok
     for name in TWO_PAIRS:
+        # (a tarball real tar cannot read fails the restore: the drill's stand-in text)
         text = (f"etcd snapshot (drill), revision {800_000 if '08' in name else 850_000}"
-                if name.endswith(".db") else "resources")
+                if name.endswith(".db") else "static pod resources (drill)")
         assert (await fleet.run_one("master-0", root("sh", "-c", f"echo '{text}' > {d}/{name}"))).ok
     r = await fleet.run_one("master-0", root("/usr/local/bin/cluster-restore.sh", d,
                                              timeout=60))
@@ -203,8 +212,10 @@ async def test_two_snapshot_pairs_the_last_of_each_is_used(started):
     # cluster-restore.sh stops etcd itself when disable-etcd.sh did not run
     lines = stop_lines(r.stdout.splitlines())
     assert "...stopping etcd-pod.yaml" in lines and "complete" in lines
+    bump = restore_scripts.bump_amount(host, "/var/lib/etcd-backup/revision.json", 12)
+    assert 1_048_576 * 12 // 10 <= bump < restore_scripts.REV_BUMP
     await settle(lab, fleet)
-    assert lab.cluster.etcd.revision >= 850_000 + restore_scripts.REV_BUMP
+    assert lab.cluster.etcd.revision >= 850_000 + bump
 
 
 async def test_cluster_restore_usage_and_missing_snapshot(started):
@@ -235,15 +246,18 @@ async def test_quorum_restore_on_the_freshest_member(started):
     lines = stop_lines(r.stdout.splitlines())
     assert lines[0] == "...stopping etcd-pod.yaml"
     assert lines[-1] == "starting restore-etcd static pod"
-    assert lines[1:-1] == [x for name in restore_scripts.ETCD_STATIC_POD_CONTAINERS
+    assert lines[1:-1] == [x for name in restore_scripts.etcd_containers_to_stop(cluster)
                            for x in (f"Waiting for container {name} to stop", "complete")]
     assert "/var/lib/etcd/member/snap/db" in host.files  # local data kept
+    max_raft = json.loads(host.files["/var/lib/etcd/revision.json"])["maxRaftIndex"]
     await settle(lab, fleet)
     etcd = cluster.etcd
     assert etcd_running(host)
     assert [m.name for m in etcd.members] == ["master-0"]
     assert etcd.leader().name == "master-0"
-    assert etcd.revision >= old_revision + restore_scripts.REV_BUMP
+    # the quorum-restore pod bumps by maxRaftIndex * 0.2 of /var/lib/etcd/revision.json
+    assert etcd.revision >= old_revision + max_raft * 2 // 10
+    assert etcd.revision < old_revision + restore_scripts.REV_BUMP
     assert cluster.member_of(host).raft_index >= raft
     for _ in range(40):
         if cluster.api.reachable:
@@ -415,7 +429,7 @@ async def test_cluster_restore_412_runs_again_when_run_twice(started):
     out = again.stdout.splitlines()
     assert out[0] == "etcdctl is already installed"  # cached by the first run (4.12-4.13)
     lines = stop_lines(out)
-    assert "removing previous backup /var/lib/etcd-backup/member" in lines
+    assert "removing previous backup /var/lib/etcd-backup" in lines
     assert lines[-7:] == ["starting restore-etcd static pod", *resource_lines(host)]
     assert cluster.restored_at > first
     assert not cluster.api.reachable

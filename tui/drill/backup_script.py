@@ -267,6 +267,92 @@ def snapshot_status(cluster: DrillCluster, member: EtcdMember, revision: int) ->
     }
 
 
+# --- etcdctl for the scripts ---------------------------------------------------------------
+
+PULL_SECRET = "/var/lib/kubelet/config.json"  # what podman pulls the etcd image with
+NO_ETCDCTL = "Could neither pull etcdctl nor find it locally in cache. Aborting!\n"
+# The drill's own assumption of the first 4.12/4.13 z-streams with the 4.14 backup script
+# (the backports merged 2023-10/11, UPSTREAM.md; tui.versions pins no z-stream, so the console
+# treats those releases as "maybe"). A scenario's `restore: {backup_pulls_etcdctl: BOOL}`
+# overrides it.
+DRILL_LATE_PODMAN_Z = {(4, 12): 45, (4, 13): 21}
+
+
+def pulls_etcdctl_first(cluster: DrillCluster) -> bool:
+    """Whether the cluster's release runs the 4.14 generation of etcd-common-tools'
+    dl_etcdctl and check_snapshot_status (podman pull of the etcd image first, etcdctl and
+    etcdutl both, the snapshot checked with etcdutl): 4.14 and later, and the late 4.12/4.13
+    z-streams that got the backport. The one place the drill decides it."""
+    from tui.versions import openshift_release, release_of
+
+    chosen = cluster.options.get("backup_pulls_etcdctl")
+    row = release_of(cluster.api.version)
+    if row is not None and row.backup_pulls_etcdctl is not None:
+        return row.backup_pulls_etcdctl
+    if isinstance(chosen, bool):
+        return chosen
+    parsed = openshift_release(cluster.api.version)
+    if parsed is None:
+        return False
+    first_z = DRILL_LATE_PODMAN_Z.get(parsed[:2])
+    if first_z is None:
+        return parsed[:2] >= (4, 14)
+    return parsed[2] is not None and parsed[2] >= first_z
+
+
+def can_pull_etcd_image(cluster: DrillCluster, host: DrillHost) -> bool:
+    """podman can pull the etcd image here: the host has its pull secret and the scenario
+    does not make the registry unreachable (`restore: {etcdctl_unavailable: true}`)."""
+    return PULL_SECRET in host.files and not cluster.options.get("etcdctl_unavailable")
+
+
+async def get_etcdctl(run: HostScript, pause) -> bool:
+    """etcd-common-tools' dl_etcdctl: before the 4.14 generation a cached etcdctl on the PATH
+    wins ("etcdctl is already installed"), else it is pulled; from 4.14 it is pulled first
+    (podman's container ID and `etcdctl version`) and the cached copy in ETCDCTL_BIN_DIR is
+    the fallback. Neither: "Could neither pull etcdctl nor find it locally in cache.
+    Aborting!" and False (the caller exits 1 at once, skipping any ERR trap)."""
+    from tui.drill.hostfiles import BINARY_STUB
+
+    cluster, host = run.cluster, run.host
+    pulls_first = pulls_etcdctl_first(cluster)
+    path_dirs = run.ctx.env.get("PATH", "").split(":") + [ETCDCTL_BIN_DIR]
+    if not pulls_first and any(f"{d}/etcdctl" in host.files for d in path_dirs if d):
+        run.out("etcdctl is already installed\n")
+        return True
+    if can_pull_etcd_image(cluster, host):
+        await pause(2.5)  # podman create/mount, cp etcdctl (and etcdutl), umount, podman rm
+        ctr = hashlib.sha256(f"podman/{host.name}/{cluster.clock.now()}".encode()).hexdigest()
+        run.out(ctr + "\n")
+        if not run.is_dir(ETCDCTL_BIN_DIR):
+            run.vfs.mkdir(ETCDCTL_BIN_DIR)
+        for tool in ("etcdctl", "etcdutl") if pulls_first else ("etcdctl",):
+            path = f"{ETCDCTL_BIN_DIR}/{tool}"
+            run.vfs.write(path, BINARY_STUB)
+            host.modes[path] = 0o755
+            host.owners[path] = "root"
+            host.mtimes[path] = cluster.clock.now()
+            host.sizes[path] = 22_000_000
+        await pause(0.1)
+        version = etcdctl_version(cluster, host)
+        run.out(f"etcdctl version: {version}\nAPI version: "
+                f"{'.'.join(version.split('.')[:2])}\n")
+        return True
+    if pulls_first and f"{ETCDCTL_BIN_DIR}/etcdctl" in host.files:
+        run.out("etcdctl is already installed\n")
+        return True
+    run.out(NO_ETCDCTL)
+    return False
+
+
+def etcdctl_version(cluster: DrillCluster, host: DrillHost) -> str:
+    """The etcd image's version: this host's member's, else the cluster's first."""
+    member = cluster.member_of(host)
+    if member is not None:
+        return member.version
+    return cluster.etcd.members[0].version if cluster.etcd.members else "3.5.9"
+
+
 # --- the script ----------------------------------------------------------------------------
 
 
@@ -471,31 +557,11 @@ class _BackupRun(HostScript):
         self.write(tar_file, text.encode(), size=logical)
 
     async def _dl_etcdctl(self) -> None:
-        cached = f"{ETCDCTL_BIN_DIR}/etcdctl"
-        path_dirs = self.ctx.env.get("PATH", "").split(":") + [ETCDCTL_BIN_DIR]
-        installed = any(f"{d}/etcdctl" in self.host.files for d in path_dirs if d)
-        if installed and self.version()[:2] < (4, 14):
-            self.out("etcdctl is already installed\n")
-            return
-        # podman create/mount, cp etcdctl out of the etcd image, umount, podman rm
-        await self.pause(2.5)
-        ctr = hashlib.sha256(f"podman/{self.host.name}/{self.now()}".encode()).hexdigest()
-        self.out(ctr + "\n")
-        from tui.drill.hostfiles import BINARY_STUB
-
-        if not self.is_dir(ETCDCTL_BIN_DIR):
-            self.vfs.mkdir(ETCDCTL_BIN_DIR)
-        self.write(cached, BINARY_STUB, size=22_000_000, mode=0o755)
-        await self.pause(0.1)
-        version = self._etcdctl_version()
-        major_minor = ".".join(version.split(".")[:2])
-        self.out(f"etcdctl version: {version}\nAPI version: {major_minor}\n")
+        if not await get_etcdctl(self, self.pause):
+            raise ScriptExit(1)  # a plain exit: the ERR trap does not run, the tarball stays
 
     def _etcdctl_version(self) -> str:
-        member = self.cluster.member_of(self.host)
-        if member is not None:
-            return member.version
-        return self.cluster.etcd.members[0].version if self.cluster.etcd.members else "3.5.9"
+        return etcdctl_version(self.cluster, self.host)
 
     def _member(self, endpoint: str) -> EtcdMember | None:
         return self.cluster.etcd.member_by_client_url(endpoint)
@@ -545,7 +611,7 @@ class _BackupRun(HostScript):
         await self.pause(0.3)
         # check_snapshot_status: `etcdctl snapshot status FILE -w json`; etcdctl 3.5 warns
         # that etcdutl does this now (later releases' etcd-common-tools use etcdutl)
-        if log.flavor != "3.4" and self.version()[:2] < (4, 14):
+        if log.flavor != "3.4" and not pulls_etcdctl_first(self.cluster):
             self.err("Deprecated: Use `etcdutl snapshot status` instead.\n\n")
         return status
 

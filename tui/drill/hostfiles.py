@@ -216,10 +216,10 @@ def populate_control_plane_host(cluster: DrillCluster, host: DrillHost, *,
            "drill stand-in for a write-ahead log segment\n", mode=0o600, size=64_000_000,
            when=now - 20)
     w.file("/var/lib/etcd/member/wal/0.tmp", b"", mode=0o600, size=64_000_000, when=now - 20)
-    if (major, minor) >= (4, 14):
+    if (major, minor) >= (4, 18):  # the etcd-rev container writes it (tui.drill.kubelet)
         raft_indexes = {m.client_url: m.raft_index for m in cluster.etcd.members}
         w.file("/var/lib/etcd/revision.json",
-               '{"clusterId":"%d","raftIndex":{%s},"maxRaftIndex":%d,"created":"%s"}\n' % (
+               '{"clusterId":%d,"raftIndex":{%s},"maxRaftIndex":%d,"created":"%s"}\n' % (
                    cluster.etcd.cluster_id,
                    ",".join(f'"{k}":{v}' for k, v in raft_indexes.items()),
                    max(raft_indexes.values(), default=raft),

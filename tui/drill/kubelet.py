@@ -30,6 +30,12 @@ PKI_DIR = "/var/lib/kubelet/pki"
 KUBELET_CLIENT_CURRENT = f"{PKI_DIR}/kubelet-client-current.pem"
 ETCD_DATA = "/var/lib/etcd/member/snap/db"
 IMAGE_REPO = "quay.io/openshift-release-dev/ocp-v4.0-art-dev"
+# how the restore pods' manifests (tui.drill.restore_scripts) say what they are
+RESTORE_POD_MARKER = "drill stand-in for the restore-etcd pod"
+QUORUM_POD_MARKER = "drill stand-in for the quorum-restore pod"
+RESTORE_SNAPSHOT = "/var/lib/etcd-backup/snapshot.db"
+REV_JSON = "/var/lib/etcd/revision.json"
+REVISION_INTERVAL = 10.0  # simulated seconds between two writes of revision.json (4.18+)
 
 
 @dataclass(frozen=True)
@@ -165,16 +171,67 @@ def apply_effects(cluster: DrillCluster, host: DrillHost, manifests: set[str]) -
     answers or not, the API is reachable or not."""
     if "etcd-pod.yaml" in manifests:
         member = cluster.member_of(host)
+        up = running(host, STATIC_PODS["etcd-pod.yaml"], "etcd") is not None
         if member is not None:
-            up = running(host, STATIC_PODS["etcd-pod.yaml"], "etcd") is not None
             # an etcd without its data directory cannot rejoin (RST-04e moved it away)
             member.running = up and ETCD_DATA in host.files
+        if up:
+            _restore_pod_started(cluster, host)
     if "kube-apiserver-pod.yaml" in manifests:
         spec = STATIC_PODS["kube-apiserver-pod.yaml"]
         if not any(h.up and running(h, spec, "kube-apiserver") for h in cluster.hosts):
             cluster.api.reachable = False
         elif running(host, spec, "kube-apiserver") is not None and _api_can_answer(cluster):
             cluster.api.reachable = True
+
+
+def _minor(cluster: DrillCluster) -> tuple[int, int]:
+    from tui.versions import openshift_minor
+
+    return openshift_minor(cluster.api.version) or (4, 12)
+
+
+def _restore_pod_started(cluster: DrillCluster, host: DrillHost) -> None:
+    """The restore-etcd pod (4.14 and later) deletes /var/lib/etcd-backup/snapshot.db once
+    its restore succeeded, seconds after it starts: a file the script made and the pod
+    removes proves nothing about whether the restore ran."""
+    manifest = host.files.get(f"{MANIFESTS_DIR}/etcd-pod.yaml", b"")
+    if RESTORE_POD_MARKER.encode() not in manifest or _minor(cluster) < (4, 14):
+        return
+    if host.files.pop(RESTORE_SNAPSHOT, None) is not None:
+        for meta in (host.sizes, host.modes, host.owners, host.mtimes):
+            meta.pop(RESTORE_SNAPSHOT, None)
+
+
+def write_revision_json(cluster: DrillCluster, host: DrillHost, *, force: bool = False) -> None:
+    """4.18+: the etcd pod's etcd-rev container keeps /var/lib/etcd/revision.json current
+    while etcd runs ({"clusterId": N, "raftIndex": {URL: N}, "maxRaftIndex": N, "created":
+    ...}, clusterId a JSON number), every REVISION_INTERVAL simulated seconds; a member that
+    does not answer leaves the file as it was (the restore scripts and a recovery-host
+    ranking read its maxRaftIndex then)."""
+    from datetime import datetime, timezone
+
+    if _minor(cluster) < (4, 18) or "/var/lib/etcd" not in host.dirs:
+        return
+    member = cluster.member_of(host)
+    if member is None or not member.running or not cluster.etcd.answering(member):
+        return
+    now = cluster.clock.now()
+    last = host.mtimes.get(REV_JSON)
+    if not force and REV_JSON in host.files and last is not None and \
+            now - last < REVISION_INTERVAL:
+        return
+    answering = [m for m in cluster.etcd.members if cluster.etcd.answering(m)]
+    indexes = {m.client_url: m.raft_index for m in answering} or \
+        {member.client_url: member.raft_index}
+    created = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = ('{"clusterId":%d,"raftIndex":{%s},"maxRaftIndex":%d,"created":"%s"}' % (
+        cluster.etcd.cluster_id, ",".join(f'"{k}":{v}' for k, v in indexes.items()),
+        max(indexes.values()), created))
+    host.files[REV_JSON] = text.encode()
+    host.sizes.pop(REV_JSON, None)
+    host.modes.setdefault(REV_JSON, 0o644)
+    host.mtimes[REV_JSON] = now
 
 
 def _api_can_answer(cluster: DrillCluster) -> bool:
@@ -206,6 +263,8 @@ def sync_cluster(cluster: DrillCluster) -> bool:
     changed = False
     for host in cluster.hosts:
         changed = sync_host(cluster, host) or changed
+        if host.up and host.role == "control-plane":
+            write_revision_json(cluster, host)
     return api_returns(cluster) or changed
 
 

@@ -58,14 +58,13 @@ hosts that come back do not rejoin on their own.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import posixpath
 import re
 import zlib
 
 from tui.drill import kubelet
-from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, ETCDCTL_BIN_DIR, NO_DEPENDENCIES,
-                                     _json_line, _version_tuple, place_missing,
+from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, NO_DEPENDENCIES, _json_line,
+                                     _version_tuple, place_missing, pulls_etcdctl_first,
                                      snapshot_status)
 from tui.drill.commands import CommandContext
 from tui.drill.script_base import HostScript, ScriptExit
@@ -92,7 +91,20 @@ STATIC_POD_CONTAINERS_412 = ("etcd", "etcdctl", "etcd-metrics", "kube-controller
 AUX_STATIC_POD_CONTAINERS = ("kube-controller-manager", "kube-apiserver", "kube-scheduler")
 ETCD_STATIC_POD_CONTAINERS_414 = ("etcd", "etcdctl", "etcd-metrics", "etcd-readyz")
 CONFIG_FILE_DIR = "/etc/kubernetes"
-REV_BUMP = 1_000_000_000  # the restore pods' --bump-revision / --force-new-cluster-bump-amount
+REV_BUMP = 1_000_000_000  # the restore pods' bump when there is no revision.json to size it
+# 4.18+: the restore pod bumps by maxRaftIndex * 1.2 of the revision.json the script moved to
+# /var/lib/etcd-backup, the quorum-restore pod by maxRaftIndex * 0.2 of /var/lib/etcd's
+RESTORE_BUMP_TENTHS = 12
+QUORUM_BUMP_TENTHS = 2
+ETCD_BACKUP_SERVER = "etcd-backup-server"  # 4.18-4.20 etcd pods (automated backups)
+EXTRA_DATA_DIR = f"{ETCD_DATA_DIR_BACKUP}/extra-data-dir-contents"  # 4.21+
+# 4.21+: the script's last lines (the drill and the lab word the lines around the banner
+# alike; UPSTREAM.md gives the banner's words only)
+COMPLETED_BANNER = ("#############################################################\n"
+                    "###              SNAPSHOT RESTORE COMPLETED               ###\n"
+                    "#############################################################\n"
+                    f"the restore-etcd pod now restores {ETCD_DATA_DIR_BACKUP}/snapshot.db on "
+                    "this host\n")
 API_RETURN_DELAY = kubelet.API_RETURN_DELAY  # simulated seconds from the restore to the API
 # etcdctl 3.5's warning on `etcdctl snapshot status` (the 4.12-4.13 check_snapshot_status)
 ETCDCTL_SNAPSHOT_DEPRECATED = "Deprecated: Use `etcdutl snapshot status` instead.\n\n"
@@ -112,24 +124,71 @@ def _path_version(cluster: DrillCluster) -> tuple[int, int]:
     return tuple(_version_tuple(cluster.api.version)[:2]) or (4, 12)
 
 
+def script_generation(cluster: DrillCluster) -> str:
+    """Which generation of cluster-etcd-operator's host scripts the cluster's release runs
+    (tui.versions.RELEASES): "4.11-4.17", "4.18-4.20" or "4.21+" ("4.21.3", "4.22.0-rc.1"
+    and later releases all read as 4.21+)."""
+    from tui.versions import release_of
+
+    row = release_of(cluster.api.version)
+    if row is not None:
+        return row.scripts
+    version = _path_version(cluster)
+    return "4.21+" if version >= (4, 21) else "4.18-4.20" if version >= (4, 18) else \
+        "4.11-4.17"
+
+
+def etcd_containers_to_stop(cluster: DrillCluster) -> tuple[str, ...]:
+    """What disable-etcd.sh, quorum-restore.sh and the 4.18+ cluster-restore.sh wait for:
+    the etcd pod's containers, with etcd-backup-server on 4.18-4.20 only."""
+    if script_generation(cluster) == "4.18-4.20":
+        return ETCD_STATIC_POD_CONTAINERS + (ETCD_BACKUP_SERVER,)
+    return ETCD_STATIC_POD_CONTAINERS
+
+
+def max_raft_index(host: DrillHost, path: str) -> int | None:
+    """maxRaftIndex of a revision.json on the host (None: no file, or not readable)."""
+    import json
+
+    data = host.files.get(path)
+    if data is None:
+        return None
+    try:
+        value = json.loads(data.decode("utf-8", "replace"))["maxRaftIndex"]
+        return int(value) if not isinstance(value, bool) else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def bump_amount(host: DrillHost, path: str, tenths: int) -> int:
+    """The 4.18+ restore pods' revision bump: maxRaftIndex * tenths / 10 of the revision.json
+    at `path`, REV_BUMP without one."""
+    index = max_raft_index(host, path)
+    return REV_BUMP if index is None else index * tenths // 10
+
+
 def _restore_pod_yaml(host: DrillHost, *, quorum: bool,
                       version: tuple[int, int] = (4, 18)) -> str:
     if quorum:
-        flags = "--force-new-cluster --force-new-cluster-bump-amount=1000000000"
+        flags = ("snapshot restore /var/lib/etcd/member/snap/db --skip-hash-check "
+                 "--bump-revision <maxRaftIndex * 0.2 of /var/lib/etcd/revision.json> "
+                 "--mark-compacted")
     elif version >= (4, 18):
-        flags = ("snapshot restore /var/lib/etcd-backup/snapshot.db --mark-compacted "
-                 "--bump-revision 1000000000")
+        flags = ("snapshot restore /var/lib/etcd-backup/snapshot.db --bump-revision "
+                 "<maxRaftIndex * 1.2 of /var/lib/etcd-backup/revision.json> --mark-compacted; "
+                 "rm -f /var/lib/etcd-backup/snapshot.db")
     elif version >= (4, 14):
         # cluster-restore.sh seds "false" to "true" when ETCD_ETCDCTL_RESTORE_ENABLE_BUMP is set
         flags = ("snapshot restore /var/lib/etcd-backup/snapshot.db; "
-                 'export ETCD_ETCDCTL_RESTORE_ENABLE_BUMP="false"')
+                 'export ETCD_ETCDCTL_RESTORE_ENABLE_BUMP="false"; '
+                 "rm -f /var/lib/etcd-backup/snapshot.db")
     else:
         flags = "snapshot restore /var/lib/etcd-backup/snapshot.db"
     return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n"
             f"  namespace: openshift-etcd\n  labels:\n    app: etcd\n    k8s-app: etcd\n"
             f"    etcd: \"true\"\n    revision: \"0\"\nspec:\n"
-            f"  # drill stand-in for the {'quorum-restore' if quorum else 'restore-etcd'} pod "
-            f"on {host.name}: {flags}\n"
+            f"  # {kubelet.QUORUM_POD_MARKER if quorum else kubelet.RESTORE_POD_MARKER} on "
+            f"{host.name}: {flags}\n"
             f"  containers:\n  - name: etcd\n    image: {kubelet.image_for('etcd')}\n"
             f"  hostNetwork: true\n  priorityClassName: system-node-critical\n")
 
@@ -225,7 +284,7 @@ class _Run(HostScript):
 
     async def stop_etcd(self) -> None:
         self.mv_static_pods()
-        await self.wait_for_containers_to_stop()
+        await self.wait_for_containers_to_stop(etcd_containers_to_stop(self.cluster))
 
     def start_pod(self, source: str, *, bump: bool = False) -> None:
         self.out("starting restore-etcd static pod\n")
@@ -266,27 +325,13 @@ class _Run(HostScript):
         return self.cluster.etcd.members[0].version if self.cluster.etcd.members else "3.5.9"
 
     async def dl_etcdctl(self) -> str:
-        from tui.drill.hostfiles import BINARY_STUB
+        """etcd-common-tools' dl_etcdctl, shared with cluster-backup.sh
+        (tui.drill.backup_script.get_etcdctl): aborts the script when it gets none."""
+        from tui.drill.backup_script import get_etcdctl
 
-        version = self._etcd_version()
-        if self.version < (4, 14):
-            # the 4.12-4.13 etcd-common-tools keep a cached etcdctl
-            path_dirs = self.ctx.env.get("PATH", "").split(":") + [ETCDCTL_BIN_DIR]
-            if any(f"{d}/etcdctl" in self.host.files for d in path_dirs if d):
-                self.out("etcdctl is already installed\n")
-                return version
-        await self.pause(2.5)  # podman create/mount, cp etcdctl and etcdutl, umount
-        ctr = hashlib.sha256(f"podman/{self.host.name}/{self.clock.now()}".encode()).hexdigest()
-        self.out(ctr + "\n")
-        self.mkdir_p(ETCDCTL_BIN_DIR)
-        for tool in ("etcdctl", "etcdutl") if self.version >= (4, 14) else ("etcdctl",):
-            path = f"{ETCDCTL_BIN_DIR}/{tool}"
-            self.vfs.write(path, BINARY_STUB)
-            self.host.modes[path] = 0o755
-            self.host.sizes[path] = 22_000_000
-        self.out(f"etcdctl version: {version}\nAPI version: "
-                 f"{'.'.join(version.split('.')[:2])}\n")
-        return version
+        if not await get_etcdctl(self, self.pause):
+            raise ScriptExit(1)
+        return self._etcd_version()
 
     def _snapshot_revision(self, snapshot: str) -> int:
         text = self.vfs.read(snapshot).decode("utf-8", "replace")
@@ -313,7 +358,7 @@ class _Run(HostScript):
 
     async def _check_snapshot_status(self, snapshot_file: str) -> dict:
         await self.pause(0.3)
-        if self.version < (4, 14):
+        if not pulls_etcdctl_first(self.cluster):
             self.err(ETCDCTL_SNAPSHOT_DEPRECATED)  # etcdctl, not etcdutl, checks it there
         member = self.cluster.member_of(self.host)
         revision = self._snapshot_revision(snapshot_file)
@@ -324,41 +369,36 @@ class _Run(HostScript):
         return status
 
     def _move_data_dir(self) -> None:
-        if not self.is_dir(ETCD_DATA_DIR_BACKUP):
-            self.mkdir_p(ETCD_DATA_DIR_BACKUP)
+        """Moves the member directory aside (a backup left by an earlier run goes first)."""
         if self.is_dir(f"{ETCD_DATA_DIR}/member"):
-            if self.is_dir(f"{ETCD_DATA_DIR_BACKUP}/member"):
-                self.out(f"removing previous backup {ETCD_DATA_DIR_BACKUP}/member\n")
-                self.rm_rf(f"{ETCD_DATA_DIR_BACKUP}/member")
+            if self.is_dir(ETCD_DATA_DIR_BACKUP):
+                self.out(f"removing previous backup {ETCD_DATA_DIR_BACKUP}\n")
+                self.rm_rf(ETCD_DATA_DIR_BACKUP)
+            self.mkdir_p(ETCD_DATA_DIR_BACKUP)
             self.out(f"Moving etcd data-dir {ETCD_DATA_DIR}/member to {ETCD_DATA_DIR_BACKUP}\n")
             self.vfs.rename(f"{ETCD_DATA_DIR}/member", f"{ETCD_DATA_DIR_BACKUP}/member")
+        if not self.is_dir(ETCD_DATA_DIR_BACKUP):
+            self.mkdir_p(ETCD_DATA_DIR_BACKUP)
 
     def _tar_members(self, backup_file: str) -> list[str]:
-        """What the drill's stand-in tarball lists (cluster-backup.sh writes the listing);
-        a scenario's stand-in without one holds the host's current resource directories."""
-        text = self.vfs.read(backup_file).decode("utf-8", "replace")
-        members = [line.strip() for line in text.splitlines()
-                   if line.strip().startswith("static-pod-resources/")]
-        if members:
-            return members
-        prefix = f"{CONFIG_FILE_DIR}/static-pod-resources/"
-        latest: dict[str, tuple[int, str]] = {}
-        for path in self.host.files:
-            m = re.match(re.escape(prefix) + r"((etcd|kube-apiserver|kube-controller-manager|"
-                         r"kube-scheduler)-pod-(\d+))/", path)
-            if m and int(m.group(3)) >= latest.get(m.group(2), (-1, ""))[0]:
-                latest[m.group(2)] = (int(m.group(3)), m.group(1))
-        dirs = {f"{prefix}{d}/" for _, d in latest.values()}
-        return sorted(p[len(CONFIG_FILE_DIR) + 1:] for p in self.host.files
-                      if any(p.startswith(d) for d in dirs))
+        """What the drill's stand-in tarball holds (tui.drill.commands.files.tar_members)."""
+        from tui.drill.commands.files import tar_members
+
+        return tar_members(self.vfs, backup_file)
 
     async def _extract_resources(self, backup_file: str) -> list[str]:
         """tar -C /etc/kubernetes -xzf BACKUP_FILE static-pod-resources"""
+        from tui.drill.commands.files import tar_damage
+
         await self.pause(0.5)
         if not backup_file or not self.is_file(backup_file):
             self.err(f"tar: {backup_file}: Cannot open: No such file or directory\n"
                      "tar: Error is not recoverable: exiting now\n")
             raise ScriptExit(2)
+        damage = tar_damage(self.cluster, self.vfs, backup_file)
+        if damage is not None:  # tar's own words; the member was moved already
+            self.err(damage[0])
+            raise ScriptExit(damage[1])
         members = self._tar_members(backup_file)
         for rel in members:
             path = f"{CONFIG_FILE_DIR}/{rel}"
@@ -393,6 +433,7 @@ class _Run(HostScript):
         await self.dl_etcdctl()
         status = await self._check_snapshot_status(snapshot_file)
         version = self.version
+        generation = script_generation(self.cluster)
         env = self.ctx.env
         skip_aux = bool(env.get("ETCD_RESTORE_SKIP_MOVE_CP_STATIC_PODS"))
         if version >= (4, 18):
@@ -407,6 +448,8 @@ class _Run(HostScript):
             skip_aux = False
             self.mv_static_pods(AUX_STATIC_POD_LIST + ("etcd-pod.yaml",))
             await self.wait_for_containers_to_stop(STATIC_POD_CONTAINERS_412)
+        # the member goes aside BEFORE anything below can still fail (4.12-4.17: the tar
+        # extraction; 4.18-4.20: the empty-dir check, after snapshot.db was copied)
         self._move_data_dir()
         members = await self._extract_resources(backup_file)
         self.vfs.copy_file(snapshot_file, f"{ETCD_DATA_DIR_BACKUP}/snapshot.db", preserve=True)
@@ -416,7 +459,16 @@ class _Run(HostScript):
             for name in self.vfs.listdir(ETCD_DATA_DIR):
                 if name.startswith("etcd_perf"):
                     self.rm_rf(f"{ETCD_DATA_DIR}/{name}")
-            if self.vfs.listdir(ETCD_DATA_DIR):
+            left = self.vfs.listdir(ETCD_DATA_DIR)
+            if left and generation == "4.21+":
+                self.out(f"moving the files left in {ETCD_DATA_DIR} to {EXTRA_DATA_DIR}\n")
+                self.mkdir_p(EXTRA_DATA_DIR)
+                for name in left:
+                    target = f"{EXTRA_DATA_DIR}/{name}"
+                    if self.is_dir(target):
+                        self.rm_rf(target)  # mv -f: what an earlier run left there goes
+                    self.vfs.rename(f"{ETCD_DATA_DIR}/{name}", target)
+            elif left:
                 self.out(f"folder {ETCD_DATA_DIR} is not empty, please review and remove all "
                          "files in it\n")
                 raise ScriptExit(1)
@@ -425,20 +477,31 @@ class _Run(HostScript):
         self.start_pod(RESTORE_ETCD_POD_YAML, bump=(4, 14) <= version < (4, 18) and bump)
         member = self.cluster.member_of(self.host)
         if member is not None:
-            restored_from_snapshot(self.cluster, self.host, member, status, bump=bump)
+            amount = bump_amount(self.host, f"{ETCD_DATA_DIR_BACKUP}/revision.json",
+                                 RESTORE_BUMP_TENTHS) if version >= (4, 18) else REV_BUMP
+            restored_from_snapshot(self.cluster, self.host, member, status,
+                                   bump=amount if bump else 0)
         after_restore(self.cluster)
         if version < (4, 18) and not skip_aux:
             self._restore_static_pods(backup_file, members)
+        if generation == "4.21+":
+            self.out(COMPLETED_BANNER)
 
     # -- quorum-restore.sh
 
     async def quorum_restore(self) -> None:
         self.preamble()
+        if not self.is_file(f"{ETCD_DATA_DIR}/member/snap/db"):
+            # the drill's and the lab's words: UPSTREAM.md gives none for this case
+            self.out(f"no etcd data of this member in {ETCD_DATA_DIR}/member, nothing to "
+                     "restore from\n")
+            raise ScriptExit(1)
         await self.stop_etcd()
+        amount = bump_amount(self.host, ETCD_REV_JSON, QUORUM_BUMP_TENTHS)
         self.start_pod(QUORUM_RESTORE_ETCD_POD_YAML)
         member = self.cluster.member_of(self.host)
         if member is not None:
-            forced_new_cluster(self.cluster, self.host, member)
+            forced_new_cluster(self.cluster, self.host, member, bump=amount)
         after_restore(self.cluster)
 
 
@@ -474,10 +537,12 @@ def after_restore(cluster: DrillCluster) -> None:
 
 
 def restored_from_snapshot(cluster: DrillCluster, host: DrillHost, member: EtcdMember,
-                           status: dict, *, bump: bool = True) -> None:
+                           status: dict, *, bump: int = REV_BUMP) -> None:
     """The restore pod: `etcdutl snapshot restore` into a fresh /var/lib/etcd, a new
-    single-member cluster (4.18+: with --bump-revision 1000000000 --mark-compacted; before,
-    the snapshot as it is unless `bump`)."""
+    single-member cluster, the revision bumped by `bump` and marked compacted (4.18+:
+    maxRaftIndex * 1.2 of revision.json; 4.14-4.17 with ETCD_ETCDCTL_RESTORE_ENABLE_BUMP:
+    REV_BUMP); bump 0: the snapshot as it is. (The 4.14+ pod then deletes
+    /var/lib/etcd-backup/snapshot.db: tui.drill.kubelet, when it starts the pod.)"""
     now = cluster.clock.now()
     size = int(status.get("totalSize") or member.db_size_in_use)
     files = {
@@ -502,16 +567,18 @@ def restored_from_snapshot(cluster: DrillCluster, host: DrillHost, member: EtcdM
     cluster.etcd.raft_term = 2
     member.raft_index = member.raft_applied_index = 4
     member.db_size = member.db_size_in_use = size
-    revision = int(status["revision"]) + (REV_BUMP if bump else 0)
-    _single_member(cluster, member, revision, compacted=bump)
+    revision = int(status["revision"]) + max(0, int(bump))
+    _single_member(cluster, member, revision, compacted=bump > 0)
     cluster.changed()
 
 
-def forced_new_cluster(cluster: DrillCluster, host: DrillHost, member: EtcdMember) -> None:
-    """The quorum-restore pod: etcd on the local data with --force-new-cluster and a
-    revision bump; the member list shrinks to this member, the cluster ID stays."""
+def forced_new_cluster(cluster: DrillCluster, host: DrillHost, member: EtcdMember, *,
+                       bump: int = REV_BUMP) -> None:
+    """The quorum-restore pod: the local data restored as a single-member cluster with the
+    revision bumped by `bump` (maxRaftIndex * 0.2 of revision.json) and marked compacted;
+    the member list shrinks to this member, the cluster ID stays."""
     cluster.etcd.raft_term += 1
-    _single_member(cluster, member, cluster.etcd.revision + REV_BUMP)
+    _single_member(cluster, member, cluster.etcd.revision + max(0, int(bump)))
     cluster.changed()
 
 

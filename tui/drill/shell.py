@@ -74,9 +74,18 @@ async def run_script(script: str, session: ShellSession, stdin: str = "") -> int
     """Run `script` as `bash -c` would on the host; returns the exit status."""
     from tui.drill.commands import Input
 
+    from tui.drill import processes
+
     _sync(session.cluster)
     interp = Interp(session, name="bash", origin="-c", stdin=Input(stdin))
-    return await interp.run(script)
+    procs = processes.table(session.host)
+    proc = procs.start(["bash", "-c", script], session.user, session.cluster.clock.now())
+    status = None
+    try:
+        status = await interp.run(script)
+        return status
+    finally:
+        procs.end(proc, status, session.cluster.clock.now())
 
 
 def _sync(cluster: DrillCluster) -> None:
@@ -172,6 +181,20 @@ class ExitShell(Exception):
     def __init__(self, code: int):
         super().__init__(code)
         self.code = code
+
+
+class SigPipe(Exception):
+    """A write to a reader that went away (the SSH client closed its channel): the writing
+    process dies of SIGPIPE, as on a real host, exit status 141. Raised by writers that know
+    their reader is gone (tui.drill.sshserver's channel writer, a dead `tee`)."""
+
+
+SIGPIPE_STATUS = 128 + 13
+
+# bash runs these itself: a SIGPIPE while one writes kills the shell, not a child process
+BASH_BUILTINS = frozenset({"echo", "printf", "true", "false", "pwd", "cd", "export", "unset",
+                           "exit", "set", "shift", "eval", "source", ".", "exec", "command",
+                           "type", "test", "[", "read", ":"})
 
 
 class ExpansionError(Exception):
@@ -727,6 +750,9 @@ class Interp:
         except ExitShell as e:
             self.status = e.code
             self.exited = True
+        except SigPipe:  # this shell wrote to a reader that is gone (a builtin's output)
+            self.status = SIGPIPE_STATUS
+            self.exited = True
         return self.status
 
     async def exec_list(self, node: CommandList) -> int:
@@ -756,16 +782,28 @@ class Interp:
             status = await self.exec_simple(pl.commands[0], self.stdin, self.s.stdout,
                                             self.s.stderr)
         else:
-            # stages run one after the other; each reads what the previous one wrote
+            # stages run one after the other; each reads what the previous one wrote. A
+            # final `tee` runs alongside the stage before it (its output, and its files,
+            # follow that stage's output as it comes, as a real pipe's reader does)
+            tee = await self._live_tee(pl.commands[-1])
+            stages = pl.commands[:-1] if tee else pl.commands
             inp = self.stdin
             statuses = []
-            for i, cmd in enumerate(pl.commands):
-                last = i == len(pl.commands) - 1
-                out = self.s.stdout if last else BufferWriter()
-                err = out if pl.pipe_stderr[i] and not last else self.s.stderr
-                statuses.append(await self.exec_simple(cmd, inp, out, err))
-                if not last:
-                    inp = Input(out.getvalue())
+            try:
+                for i, cmd in enumerate(stages):
+                    last = i == len(stages) - 1
+                    if last and tee is not None:
+                        out = tee[0]
+                        err = out if pl.pipe_stderr[i] else self.s.stderr
+                    else:
+                        out = self.s.stdout if last else BufferWriter()
+                        err = out if pl.pipe_stderr[i] and not last else self.s.stderr
+                    statuses.append(await self.exec_simple(cmd, inp, out, err))
+                    if not last:
+                        inp = Input(out.getvalue())
+            finally:
+                if tee is not None:
+                    statuses.append(tee[1]())
             status = statuses[-1]
             if self.pipefail:
                 status = next((s for s in reversed(statuses) if s), 0)
@@ -773,6 +811,44 @@ class Interp:
             status = 0 if status else 1
         self.status = status
         return status
+
+    async def _live_tee(self, cmd: Simple):
+        """(writer, finish) for a pipeline's last stage when it is a plain `tee ...`, else
+        None (then it runs as any other stage, after the one before it)."""
+        from tui.drill import processes
+        from tui.drill.commands import NOT_SIMULATED, CommandContext, Input, UsageError
+        from tui.drill.commands.files import TeeStream
+
+        if cmd.assigns or cmd.redirects or not cmd.words or \
+                _plain(cmd.words[0]) not in ("tee", "/usr/bin/tee", "/bin/tee"):
+            return None
+        found = find_program(self.s, _plain(cmd.words[0]), self.s.env, shell_builtins=True)
+        if found is None or found.kind != "command" or \
+                getattr(found.command, "name", "") != "tee" or "tee" in NOT_SIMULATED:
+            return None
+        try:
+            argv: list[str] = []
+            for w in cmd.words:
+                argv.extend(await self.expand_fields(w))
+        except ExpansionError:
+            return None
+        ctx = CommandContext(session=self.s, stdin=Input(""), stdout=self.s.stdout,
+                             stderr=self.s.stderr, env=dict(self.s.env), shell_name=self.name,
+                             line=cmd.line, interp=self)
+        try:
+            stream = TeeStream(ctx, argv)
+        except UsageError:
+            return None  # run as a stage: tee prints its usage error itself
+        procs = processes.table(self.s.host)
+        proc = procs.start(argv, self.s.user, self.s.cluster.clock.now())
+
+        def finish() -> int:
+            status = stream.finish()
+            procs.end(proc, status, self.s.cluster.clock.now())
+            self.line = cmd.line
+            return status
+
+        return stream, finish
 
     async def exec_simple(self, cmd: Simple, stdin, stdout, stderr) -> int:
         from tui.drill.commands import Input
@@ -1116,9 +1192,7 @@ async def run_program(session: ShellSession, argv: list[str], env: dict[str, str
     """Run argv in `session`. Returns None when nothing by that name is installed (the
     caller prints its own "command not found"), unless `not_found` == "bash" when the
     bash message is printed here and 127 returned."""
-    from tui.drill.commands import NOT_SIMULATED, CommandContext, UsageError
-    from tui.drill.commands.scripts import SCRIPTS
-    from tui.drill.commands.vfs import FsError
+    from tui.drill.commands import NOT_SIMULATED, CommandContext
 
     name = argv[0]
     shell_name = interp.name if interp else "bash"
@@ -1142,6 +1216,32 @@ async def run_program(session: ShellSession, argv: list[str], env: dict[str, str
         return found.status
     ctx = CommandContext(session=session, stdin=stdin, stdout=stdout, stderr=stderr, env=env,
                          shell_name=shell_name, line=line, interp=interp)
+    if interp is not None and shell_builtins and name in BASH_BUILTINS:
+        # the shell runs it itself: no process of its own, and a SIGPIPE kills the shell
+        return await _run_found(session, found, ctx, argv, env, stdin, stdout, stderr, prefix,
+                                name)
+    from tui.drill import processes
+
+    procs = processes.table(session.host)
+    proc = procs.start(argv, session.user, session.cluster.clock.now())
+    status: int | None = None
+    try:
+        status = await _run_found(session, found, ctx, argv, env, stdin, stdout, stderr,
+                                  prefix, name)
+    except SigPipe:
+        status = SIGPIPE_STATUS  # it wrote to a reader that is gone: SIGPIPE killed it
+    finally:
+        procs.end(proc, status, session.cluster.clock.now())
+    return status
+
+
+async def _run_found(session: ShellSession, found: Found, ctx, argv: list[str],
+                     env: dict[str, str], stdin, stdout, stderr, prefix: str,
+                     name: str) -> int:
+    from tui.drill.commands import UsageError
+    from tui.drill.commands.scripts import SCRIPTS
+    from tui.drill.commands.vfs import FsError
+
     try:
         if found.kind == "command":
             return await found.command.func(ctx, argv)

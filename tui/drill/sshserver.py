@@ -15,22 +15,36 @@ from tui.drill.model import DrillCluster, DrillHost
 
 
 class _ChannelWriter:
-    """Hands shell output to the SSH channel as it is produced."""
+    """Hands shell output to the SSH channel as it is produced. Once the client has gone
+    (channel closed, connection dropped), a write raises SigPipe: the writing program dies
+    as a real one does of SIGPIPE, and a program that does not write runs on (no pty, so
+    no SIGHUP)."""
 
     def __init__(self, stream: asyncssh.SSHWriter):
         self._stream = stream
+        self.closed = False
 
     def write(self, text: str) -> None:
-        try:
-            self._stream.write(text)
-        except (BrokenPipeError, asyncssh.Error, OSError):
-            pass  # the client went away; the command still finishes against the state
+        from tui.drill.shell import SigPipe
+
+        if not text:
+            return
+        if not self.closed and self._stream.channel.is_closing():
+            self.closed = True
+        if not self.closed:
+            try:
+                self._stream.write(text)
+                return
+            except (BrokenPipeError, asyncssh.Error, OSError):
+                self.closed = True
+        raise SigPipe()
 
 
 class _Server(asyncssh.SSHServer):
     def __init__(self, drill_host: DrillHost, user: str, client_keys: asyncssh.SSHAuthorizedKeys,
-                 connections: set):
+                 connections: set, on_lost=None):
         self._host = drill_host
+        self._on_lost = on_lost
         self._user = user
         self._keys = client_keys
         self._connections = connections
@@ -42,6 +56,8 @@ class _Server(asyncssh.SSHServer):
 
     def connection_lost(self, exc) -> None:
         self._connections.discard(self._conn)
+        if self._on_lost is not None:
+            self._on_lost(self._conn)
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -71,6 +87,8 @@ class DrillSSHServer:
         self._authorized = asyncssh.import_authorized_keys(client_public_key)
         self._server: asyncssh.SSHAcceptor | None = None
         self._connections: set = set()
+        self._running: set[asyncio.Future] = set()  # commands still running (see _handle)
+        self._hangups: dict[asyncio.Future, asyncssh.SSHServerProcess] = {}  # with a pty
 
     @property
     def listening(self) -> bool:
@@ -79,7 +97,8 @@ class DrillSSHServer:
     async def start(self, port: int = 0) -> int:
         """Listen (port 0 = any free port, kept for restarts); returns the port."""
         self._server = await asyncssh.create_server(
-            lambda: _Server(self.host, self.user, self._authorized, self._connections),
+            lambda: _Server(self.host, self.user, self._authorized, self._connections,
+                            self.hang_up),
             self.host.address, port or self.host.ssh_port,
             server_host_keys=[self.host_key],
             process_factory=self._handle,
@@ -98,6 +117,8 @@ class DrillSSHServer:
             await self._server.wait_closed()
             self._server = None
         self.drop_sessions()
+        for task in list(self._running):  # the machine's processes die with it
+            task.cancel()
 
     def drop_sessions(self) -> None:
         """Cut every open session now (a dropped host or network): a command in flight
@@ -107,7 +128,7 @@ class DrillSSHServer:
         self._connections.clear()
 
     async def _handle(self, process: asyncssh.SSHServerProcess) -> None:
-        from tui.drill.shell import ShellSession, default_env, run_script
+        from tui.drill.shell import ShellSession, default_env
 
         command = process.command
         if command is None:
@@ -121,18 +142,52 @@ class DrillSSHServer:
             env=default_env(self.host, self.user), user=self.user,
             tty=process.get_terminal_type() is not None,
         )
+        # a command runs to its end even when its client goes away, unless it writes to the
+        # closed channel (SIGPIPE) or has a pty (the hangup kills it): it lives in a task of
+        # its own that outlives this handler
+        runner = asyncio.ensure_future(self._run(process, command, session))
+        self._running.add(runner)
+        runner.add_done_callback(self._running.discard)
+        if session.tty:
+            self._hangups[runner] = process
+        try:
+            await asyncio.shield(runner)
+        except asyncio.CancelledError:
+            if session.tty and not runner.done():
+                runner.cancel()  # SIGHUP: the terminal is gone
+            raise
+
+    async def _run(self, process: asyncssh.SSHServerProcess, command: str, session) -> None:
+        from tui.drill.shell import run_script
+
         try:
             stdin = await _read_stdin(process)
             status = await run_script(command, session, stdin=stdin)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a drill bug must look like a failed command, not a hang
-            process.stderr.write(f"drill: internal error running this command: {e}\n")
+            try:
+                process.stderr.write(f"drill: internal error running this command: {e}\n")
+            except (asyncssh.Error, OSError):
+                pass
             status = 1
+        finally:
+            self._hangups.pop(asyncio.current_task(), None)
         try:
             process.exit(status)
         except (asyncssh.Error, OSError):
             pass
+
+    def hang_up(self, conn) -> None:
+        """The client's connection is gone: commands with a pty get SIGHUP (they end); the
+        others run on."""
+        for task, process in list(self._hangups.items()):
+            try:
+                mine = process.channel.get_connection() is conn
+            except Exception:
+                mine = True
+            if mine and not task.done():
+                task.cancel()
 
 
 async def _read_stdin(process: asyncssh.SSHServerProcess) -> str:

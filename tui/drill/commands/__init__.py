@@ -91,7 +91,7 @@ COMMANDS: dict[str, Command] = {}
 # Programs that exist on a real RHCOS node but that this drill does not simulate. They fail
 # with a clear message instead of "command not found", which would teach the wrong thing.
 NOT_SIMULATED = {
-    "awk", "gawk", "sed", "xargs", "jq", "vi", "vim", "nano", "less", "more", "tar", "gzip",
+    "awk", "gawk", "sed", "xargs", "jq", "vi", "vim", "nano", "less", "more", "gzip",
     "gunzip", "chmod", "chown", "curl", "wget", "podman", "ps", "kill", "pkill", "top",
     "kubectl", "rsync", "scp", "ssh", "diff", "mount", "umount", "lsblk", "openssl",
     "nmcli", "ss", "netstat", "rpm-ostree", "rpm", "dnf", "yum", "python3", "perl", "watch",
@@ -142,12 +142,13 @@ class UsageError(Exception):
         self.status = status
 
 
-def gnu_getopt(prog: str, args: list[str], short: str, long: dict[str, bool] | None = None,
+def gnu_getopt(prog: str, args: list[str], short: str, long: dict[str, bool | None] | None = None,
                *, permute: bool = True, help_hint: bool = True,
                ) -> tuple[list[tuple[str, str | None]], list[str]]:
     """Parse options as GNU getopt_long does (coreutils, grep, ...).
 
-    short: "vfn:" style (":" = takes a value). long: {"name": takes_value}; a long option
+    short: "vfn:" style (":" = takes a value). long: {"name": takes_value}, takes_value None
+    for an optional value (`--name=VALUE` only, as getopt_long's optional_argument); a long option
     may also be given as any unambiguous prefix. Returns ([(option, value)], operands) where
     option is "-x" or "--name". Options may follow operands unless `permute` is False.
     Raises UsageError with the real messages.
@@ -170,7 +171,9 @@ def gnu_getopt(prog: str, args: list[str], short: str, long: dict[str, bool] | N
                     raise UsageError(f"{prog}: option '{a}' is ambiguous\n{hint}")
                 raise UsageError(f"{prog}: unrecognized option '{a}'\n{hint}")
             name = matches[0]
-            if long[name]:
+            if long[name] is None:  # an optional argument: only as --name=VALUE
+                opts.append(("--" + name, value if eq else None))
+            elif long[name]:
                 if not eq:
                     i += 1
                     if i >= len(args):

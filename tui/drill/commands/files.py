@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import posixpath
+import re
 import zlib
 from datetime import datetime, timezone
 
@@ -113,21 +114,108 @@ async def cat(ctx: CommandContext, argv: list[str]) -> int:
     return status
 
 
+OUTPUT_ERROR_MODES = ("warn", "warn-nopipe", "exit", "exit-nopipe")
+
+
+class TeeStream:
+    """GNU tee as a writer: each piece written goes to the files (opened, and truncated
+    without -a, when tee starts) and to tee's standard output as it comes, so a pipeline
+    ending in `| tee FILE` streams (tui.drill.shell runs the stage before it into this).
+
+    Output errors as coreutils handles them: without -p or --output-error, a reader that is
+    gone (SIGPIPE) kills tee, and the writer before it dies at its next write; with -p
+    (--output-error=warn-nopipe) tee stops writing to that pipe, keeps writing its files and
+    exits 0, which is why `cmd | tee -p -a LOG` runs cmd to its end after an SSH client
+    disconnects. A file tee cannot open is reported and tee exits 1 at the end.
+    """
+
+    def __init__(self, ctx: CommandContext, argv: list[str]):
+        opts, files = _getopt(ctx, argv, "aip", {"append": False, "ignore-interrupts": False,
+                                                 "output-error": None})
+        self.ctx = ctx
+        self.name = prog(argv)
+        self.append = any(o in ("-a", "--append") for o, _ in opts)
+        self.mode: str | None = None  # None: SIGPIPE kills tee
+        for o, v in opts:
+            if o == "-p":
+                self.mode = "warn-nopipe"
+            elif o == "--output-error":
+                if v is None:
+                    self.mode = "warn-nopipe"
+                    continue
+                matches = [m for m in OUTPUT_ERROR_MODES if m == v] or \
+                    [m for m in OUTPUT_ERROR_MODES if m.startswith(v)]
+                if len(matches) != 1:
+                    valid = "".join(f"  - '{m}'\n" for m in OUTPUT_ERROR_MODES)
+                    word = "ambiguous" if matches else "invalid"
+                    raise UsageError(f"{self.name}: {word} argument '{v}' for "
+                                     f"'--output-error'\nValid arguments are:\n{valid}"
+                                     f"Usage: {self.name} [OPTION]... [FILE]...\n"
+                                     f"Try '{self.name} --help' for more information.\n")
+                self.mode = matches[0]
+        self.status = 0
+        self.stdout_open = True
+        self.dead = False  # killed by SIGPIPE
+        self.files: list[str] = []
+        vfs = ctx.vfs
+        for f in files:
+            try:
+                vfs.write(f, b"", append=True)
+                if not self.append:
+                    path = vfs.resolve(f)
+                    vfs.host.files[path] = b""
+                    vfs.host.sizes.pop(path, None)
+                self.files.append(f)
+            except FsError as e:
+                ctx.err(f"{self.name}: {f}: {e.strerror}\n")
+                self.status = 1
+
+    def write(self, text: str) -> None:
+        from tui.drill.shell import SigPipe
+
+        if self.dead:
+            raise SigPipe()
+        if not text:
+            return
+        vfs = self.ctx.vfs
+        for f in self.files:
+            try:
+                vfs.write(f, text.encode(), append=True)
+            except FsError as e:
+                self.ctx.err(f"{self.name}: {f}: {e.strerror}\n")
+                self.status = 1
+        if not self.stdout_open:
+            return
+        try:
+            self.ctx.stdout.write(text)
+        except SigPipe:
+            if self.mode is None:
+                self.dead = True  # SIGPIPE's default action
+                raise
+            self.stdout_open = False
+            if self.mode in ("warn", "exit"):  # EPIPE is reported there, and fails tee
+                self.status = 1
+                self.ctx.err(f"{self.name}: 'standard output': Broken pipe\n")
+                if self.mode == "exit":
+                    self.dead = True
+                    raise
+
+    def finish(self) -> int:
+        from tui.drill.shell import SIGPIPE_STATUS
+
+        return SIGPIPE_STATUS if self.dead else self.status
+
+
 @command("tee", container=True)
 async def tee(ctx: CommandContext, argv: list[str]) -> int:
-    opts, files = _getopt(ctx, argv, "ai", {"append": False})
-    append = any(o in ("-a", "--append") for o, _ in opts)
-    data = ctx.stdin.read()
-    vfs = ctx.vfs
-    status = 0
-    for f in files:
-        try:
-            vfs.write(f, data.encode(), append=append)
-        except FsError as e:
-            ctx.err(f"{prog(argv)}: {f}: {e.strerror}\n")
-            status = 1
-    ctx.out(data)
-    return status
+    from tui.drill.shell import SigPipe
+
+    stream = TeeStream(ctx, argv)
+    try:
+        stream.write(ctx.stdin.read())
+    except SigPipe:
+        pass
+    return stream.finish()
 
 
 # --- ls --------------------------------------------------------------------------------------
@@ -1096,3 +1184,222 @@ async def find(ctx: CommandContext, argv: list[str]) -> int:
         walk(s, p, 0)
     return status
 
+
+
+# --- tar -------------------------------------------------------------------------------------
+# The drill's tarballs are stand-ins: cluster-backup.sh writes a header line and then the
+# member names (tui.drill.backup_script), a scenario's backup a one-line note (its members are
+# then the host's current static pod resource directories, as they were when it was taken).
+
+DRILL_TARBALL_HEADER = b"drill stand-in for a gzip'd tar"
+_RESOURCE_DIR = re.compile(r"/etc/kubernetes/static-pod-resources/((etcd|kube-apiserver|"
+                           r"kube-controller-manager|kube-scheduler)-pod-(\d+))/")
+_NOT_GZIP = ("gzip: stdin: not in gzip format\ntar: Child returned status 1\n"
+             "tar: Error is not recoverable: exiting now\n")
+_GZIP_EOF = ("gzip: stdin: unexpected end of file\ntar: Child returned status 1\n"
+             "tar: Error is not recoverable: exiting now\n")
+_TAR_EOF = ("gzip: stdin: unexpected end of file\ntar: Unexpected EOF in archive\n"
+            "tar: Unexpected EOF in archive\ntar: Error is not recoverable: exiting now\n")
+
+
+def tar_damage(cluster, vfs: Vfs, path: str) -> tuple[str, int] | None:
+    """What tar (through gzip) says of a tarball it cannot read, and its exit status; None
+    when the drill can read it. Damaged: empty, not a drill tarball at all, cut short (a
+    "(truncated)" line), or any tarball when the scenario says `restore: {corrupt_tarball:
+    true}`."""
+    data = vfs.read(path)
+    if not data:
+        return _GZIP_EOF, 2
+    if cluster.options.get("corrupt_tarball") or not (
+            data.startswith(DRILL_TARBALL_HEADER) or b"static pod resources" in data):
+        return _NOT_GZIP, 2
+    if b"(truncated)" in data:
+        return _TAR_EOF, 2
+    return None
+
+
+def tar_members(vfs: Vfs, path: str) -> list[str]:
+    """The file members of a drill tarball: the names its listing holds, else the host's
+    newest static pod resource directory of each component, relative to /etc/kubernetes."""
+    text = vfs.read(path).decode("utf-8", "replace")
+    members = [line.strip() for line in text.splitlines()
+               if line.strip().startswith("static-pod-resources/")]
+    if members:
+        return members
+    host = vfs.host
+    latest: dict[str, tuple[int, str]] = {}
+    for p in host.files:
+        m = _RESOURCE_DIR.match(p)
+        if m and int(m.group(3)) >= latest.get(m.group(2), (-1, ""))[0]:
+            latest[m.group(2)] = (int(m.group(3)), m.group(1))
+    dirs = {f"/etc/kubernetes/static-pod-resources/{d}/" for _, d in latest.values()}
+    return sorted(p[len("/etc/kubernetes/"):] for p in host.files
+                  if any(p.startswith(d) for d in dirs))
+
+
+def _with_dirs(members: list[str]) -> list[str]:
+    """Members as tar lists them: each directory (with a trailing /) before what is in it."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for m in members:
+        parts = m.split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i]) + "/"
+            if d not in seen and i > 1:  # static-pod-resources/ itself is not archived
+                seen.add(d)
+                out.append(d)
+        out.append(m)
+    return out
+
+
+def _member_source(vfs: Vfs, member: str) -> str | None:
+    """Where the drill keeps a member's contents: the host's own file of the same path (the
+    backup holds what was there), if it is still there."""
+    p = "/etc/kubernetes/" + member
+    return p if vfs.host.files.get(p) is not None else None
+
+
+def _selected(names: list[str], patterns: list[str], wildcards: bool) -> list[str]:
+    if not patterns:
+        return names
+    out = []
+    for n in names:
+        for pat in patterns:
+            pat = pat.rstrip("/")
+            if wildcards and any(c in pat for c in "*?["):
+                if fnmatch_name(n.rstrip("/"), pat):
+                    out.append(n)
+                    break
+            elif n.rstrip("/") == pat or n.startswith(pat + "/"):
+                out.append(n)
+                break
+    return out
+
+
+@command("tar")
+async def tar(ctx: CommandContext, argv: list[str]) -> int:
+    """GNU tar over the drill's tarballs: -t (list, -v long), -x (extract, -C, -v,
+    --strip-components, --wildcards, member names); -c is not simulated (cluster-backup.sh
+    makes the drill's tarballs)."""
+    args = argv[1:]
+    if args and not args[0].startswith("-") and args[0] and \
+            all(c in "txcvzfpC" for c in args[0]):
+        args = ["-" + args[0], *args[1:]]  # old-style `tar tzf FILE`
+    opts, operands = _getopt(ctx, [argv[0], *args], "txcvzpf:C:",
+                             {"list": False, "extract": False, "get": False, "create": False,
+                              "verbose": False, "gzip": False, "gunzip": False, "file": True,
+                              "directory": True, "strip-components": True, "wildcards": False,
+                              "no-wildcards": False, "preserve-permissions": False,
+                              "same-permissions": False}, status=2)
+    name = prog(argv)
+    modes = {o for o, _ in opts if o in ("-t", "--list", "-x", "--extract", "--get", "-c",
+                                         "--create")}
+    modes = {{"--list": "-t", "--extract": "-x", "--get": "-x", "--create": "-c"}.get(m, m)
+             for m in modes}
+    if len(modes) != 1:
+        ctx.err(f"{name}: You must specify one of the '-Acdtrux', '--delete' or '--test-label' "
+                f"options\nTry '{name} --help' or '{name} --usage' for more information.\n"
+                if not modes else
+                f"{name}: You may not specify more than one '-Acdtrux', '--delete' or  "
+                f"'--test-label' option\nTry '{name} --help' or '{name} --usage' for more "
+                "information.\n")
+        return 2
+    mode = modes.pop()
+    if mode == "-c":
+        ctx.err(f"{name}: creating archives is not available in this drill build (the drill "
+                "simulates only the commands the etcd procedures use)\n")
+        return 2
+    verbose = sum(1 for o, _ in opts if o in ("-v", "--verbose"))
+    archive = next((v for o, v in opts if o in ("-f", "--file")), None)
+    directory = next((v for o, v in reversed(opts) if o in ("-C", "--directory")), None)
+    wildcards = any(o == "--wildcards" for o, _ in opts)
+    strip = 0
+    for o, v in opts:
+        if o == "--strip-components":
+            if not (v or "").isdigit():
+                ctx.err(f"{name}: Invalid number of elements: '{v}'\n"
+                        f"Try '{name} --help' or '{name} --usage' for more information.\n")
+                return 2
+            strip = int(v)
+    if archive is None or archive == "-":
+        ctx.err(f"{name}: Refusing to read archive contents from terminal (missing -f "
+                f"option?)\n{name}: Error is not recoverable: exiting now\n")
+        return 2
+    vfs = ctx.vfs
+    try:
+        kind = vfs.kind(archive) if vfs.exists(archive) else None
+        if kind is None:
+            raise FsError(ENOENT, archive)
+        if kind == "dir":
+            raise FsError(EISDIR, archive)
+        vfs.read(archive)
+    except FsError as e:
+        what = "Cannot read" if e.strerror == EISDIR else "Cannot open"
+        ctx.err(f"{name}: {archive}: {what}: {e.strerror}\n"
+                f"{name}: Error is not recoverable: exiting now\n")
+        return 2
+    damage = tar_damage(ctx.cluster, vfs, archive)
+    if damage is not None:
+        ctx.err(damage[0])
+        return damage[1]
+    names = _with_dirs(tar_members(vfs, archive))
+    chosen = _selected(names, operands, wildcards)
+    status = 0
+    for pat in operands:
+        if not _selected(names, [pat], wildcards):
+            ctx.err(f"{name}: {pat}: Not found in archive\n")
+            status = 2
+    if mode == "-t":
+        when = datetime.fromtimestamp(vfs.mtime(archive), timezone.utc).strftime(
+            "%Y-%m-%d %H:%M")
+        for n in chosen:
+            if not verbose:
+                ctx.out(n + "\n")
+                continue
+            src = _member_source(vfs, n) if not n.endswith("/") else None
+            is_dir = n.endswith("/")
+            mode_bits = 0o755 if is_dir else (vfs.mode(src) if src else 0o600)
+            size = 0 if is_dir else (vfs.size(src) if src else 2048)
+            ug = "root/root"
+            pad = " " * max(1, 19 - len(ug) - len(str(size)))
+            ctx.out(f"{mode_string('dir' if is_dir else 'file', mode_bits)} {ug}{pad}{size} "
+                    f"{when} {n}\n")
+        if status:
+            ctx.err(f"{name}: Exiting with failure status due to previous errors\n")
+        return status
+    # -x
+    base = directory or "."
+    if directory is not None and not vfs.is_dir(directory):
+        ctx.err(f"{name}: {directory}: Cannot open: No such file or directory\n"
+                f"{name}: Error is not recoverable: exiting now\n")
+        return 2
+    for n in chosen:
+        parts = [p for p in n.split("/") if p]
+        if len(parts) <= strip:
+            continue
+        rel = "/".join(parts[strip:])
+        if verbose:
+            ctx.out(n + "\n")
+        target = join_display(base, rel)
+        try:
+            if n.endswith("/"):
+                if not vfs.is_dir(target):
+                    vfs.mkdir(target)
+                continue
+            parent = posixpath.dirname(target)
+            if parent and not vfs.is_dir(parent):
+                for i in range(1, len(parent.strip("/").split("/")) + 1):
+                    d = ("/" if parent.startswith("/") else "") + \
+                        "/".join(parent.strip("/").split("/")[:i])
+                    if not vfs.is_dir(d):
+                        vfs.mkdir(d)
+            src = _member_source(vfs, n)
+            data = vfs.read(src) if src else (
+                f"drill stand-in for {n}, extracted from {archive}\n").encode()
+            vfs.write(target, data)
+        except FsError as e:
+            ctx.err(f"{name}: {rel}: Cannot open: {e.strerror}\n")
+            status = 2
+    if status:
+        ctx.err(f"{name}: Exiting with failure status due to previous errors\n")
+    return status

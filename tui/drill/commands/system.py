@@ -427,6 +427,74 @@ async def date(ctx: CommandContext, argv: list[str]) -> int:
     return 0
 
 
+# --- pgrep ---------------------------------------------------------------------------------
+
+PGREP_HINT = "Try `pgrep --help' for more information.\n"
+
+
+@command("pgrep")
+async def pgrep(ctx: CommandContext, argv: list[str]) -> int:
+    """procps-ng pgrep over the host's running processes (tui.drill.processes): the pids
+    whose name (or, with -f, whole command line) matches the extended regex; exit 0 when
+    one matches, 1 when none, 2 on bad usage. pgrep never lists itself, but does list the
+    shell that runs it: a probe brackets a character of its pattern for that reason."""
+    from tui.drill import processes
+
+    try:
+        opts, operands = gnu_getopt("pgrep", argv[1:], "flacxnovu:d:",
+                                    {"full": False, "list-name": False, "list-full": False,
+                                     "count": False, "exact": False, "newest": False,
+                                     "oldest": False, "inverse": False, "euid": True,
+                                     "delimiter": True}, help_hint=False)
+    except UsageError as e:
+        ctx.err(e.message + f"\nUsage:\n pgrep [options] <pattern>\n\n{PGREP_HINT}"
+                if "invalid option" in e.message or "unrecognized" in e.message
+                else e.message + PGREP_HINT)
+        return 2
+    flags = {o for o, _ in opts}
+    full = bool(flags & {"-f", "--full"})
+    users = [v for o, v in opts if o in ("-u", "--euid")]
+    delim = next((v for o, v in opts if o in ("-d", "--delimiter")), "\n")
+    if len(operands) > 1:
+        ctx.err("pgrep: only one pattern can be provided\n" + PGREP_HINT)
+        return 2
+    if not operands and not users:
+        ctx.err("pgrep: no matching criteria specified\n" + PGREP_HINT)
+        return 2
+    try:
+        pattern = re.compile(operands[0] if operands else "")
+    except re.error as e:
+        ctx.err(f"pgrep: regex error: {e}\n")
+        return 2
+    table = processes.table(ctx.host)
+    me = max((p.pid for p in table.running.values() if list(p.argv) == list(argv)),
+             default=None)
+    found = table.matching(pattern, full=full, exact=bool(flags & {"-x", "--exact"}),
+                           exclude=me)
+    if flags & {"-v", "--inverse"}:
+        hits = {p.pid for p in found}
+        found = [p for p in sorted(table.running.values(), key=lambda p: p.pid)
+                 if p.pid not in hits and p.pid != me]
+    if users:
+        found = [p for p in found if p.user in users or str(0 if p.user == "root" else 1000)
+                 in users]
+    if flags & {"-n", "--newest"}:
+        found = found[-1:]
+    elif flags & {"-o", "--oldest"}:
+        found = found[:1]
+    if flags & {"-c", "--count"}:
+        ctx.out(f"{len(found)}\n")
+    elif found:
+        if flags & {"-a", "--list-full"}:
+            items = [f"{p.pid} {p.cmdline}" for p in found]
+        elif flags & {"-l", "--list-name"}:
+            items = [f"{p.pid} {processes._comm(p.argv)}" for p in found]
+        else:
+            items = [str(p.pid) for p in found]
+        ctx.out(delim.join(items) + "\n")
+    return 0 if found else 1
+
+
 @command("hostname", container=True)
 async def hostname(ctx: CommandContext, argv: list[str]) -> int:
     h = ctx.host

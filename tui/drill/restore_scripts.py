@@ -384,7 +384,7 @@ class _Run(HostScript):
         """What the drill's stand-in tarball holds (tui.drill.commands.files.tar_members)."""
         from tui.drill.commands.files import tar_members
 
-        return tar_members(self.vfs, backup_file)
+        return tar_members(self.vfs, backup_file, self.cluster)
 
     async def _extract_resources(self, backup_file: str) -> list[str]:
         """tar -C /etc/kubernetes -xzf BACKUP_FILE static-pod-resources"""

@@ -1218,9 +1218,10 @@ def tar_damage(cluster, vfs: Vfs, path: str) -> tuple[str, int] | None:
     return None
 
 
-def tar_members(vfs: Vfs, path: str) -> list[str]:
+def tar_members(vfs: Vfs, path: str, cluster=None) -> list[str]:
     """The file members of a drill tarball: the names its listing holds, else the host's
-    newest static pod resource directory of each component, relative to /etc/kubernetes."""
+    newest static pod resource directory of each component, relative to /etc/kubernetes
+    (with kube-apiserver's encryption-config when `cluster` encrypts)."""
     text = vfs.read(path).decode("utf-8", "replace")
     members = [line.strip() for line in text.splitlines()
                if line.strip().startswith("static-pod-resources/")]
@@ -1233,8 +1234,16 @@ def tar_members(vfs: Vfs, path: str) -> list[str]:
         if m and int(m.group(3)) >= latest.get(m.group(2), (-1, ""))[0]:
             latest[m.group(2)] = (int(m.group(3)), m.group(1))
     dirs = {f"/etc/kubernetes/static-pod-resources/{d}/" for _, d in latest.values()}
-    return sorted(p[len("/etc/kubernetes/"):] for p in host.files
-                  if any(p.startswith(d) for d in dirs))
+    members = sorted(p[len("/etc/kubernetes/"):] for p in host.files
+                     if any(p.startswith(d) for d in dirs))
+    if cluster is not None and cluster.api.encryption_type in ("aescbc", "aesgcm") and \
+            "kube-apiserver" in latest:
+        # an encrypted cluster's kube-apiserver revision holds its encryption config
+        config = (f"static-pod-resources/{latest['kube-apiserver'][1]}/secrets/"
+                  "encryption-config/encryption-config")
+        if config not in members:
+            members = sorted(members + [config])
+    return members
 
 
 def _with_dirs(members: list[str]) -> list[str]:
@@ -1342,7 +1351,7 @@ async def tar(ctx: CommandContext, argv: list[str]) -> int:
     if damage is not None:
         ctx.err(damage[0])
         return damage[1]
-    names = _with_dirs(tar_members(vfs, archive))
+    names = _with_dirs(tar_members(vfs, archive, ctx.cluster))
     chosen = _selected(names, operands, wildcards)
     status = 0
     for pat in operands:

@@ -23,6 +23,13 @@ its messages, streams and exit statuses:
   status -w json` (the closing {"hash":...} line; before 4.14 through etcdctl 3.5, which
   warns on stderr that etcdutl does this now) and says where it saved both.
 
+etcdctl comes from `get_etcdctl` (etcd-common-tools' dl_etcdctl, shared with the restore
+scripts; `pulls_etcdctl_first` is the one place that decides the 4.14 generation, late
+4.12/4.13 z-streams included): when podman cannot pull the etcd image (no pull secret in
+/var/lib/kubelet/config.json, or the scenario's `restore: {etcdctl_unavailable: true}`) and
+nothing is cached, "Could neither pull etcdctl nor find it locally in cache. Aborting!" is a
+plain exit 1 that skips the ERR trap: the static_kuberesources_*.tar.gz stays behind.
+
 A member that does not answer (its container down, or defragmenting) makes `etcdctl
 snapshot save` wait, as the real one does (it has no timeout: the .part file stays and the
 command hangs until the member answers or the operator interrupts it). Losing quorum does

@@ -18,9 +18,10 @@ with their messages and exit statuses:
 - cluster-restore.sh DIR, every release: the usage lines when DIR is missing or not a
   directory; the last snapshot*.db and the last static_kuberesources*.tar.gz by `ls -v`
   (several backups in DIR: the newest of each, chosen independently); "etcd snapshot X does
-  not exist" when there is none; dl_etcdctl (podman's container ID and `etcdctl version`, or
-  "etcdctl is already installed" before 4.14 when it is cached); the snapshot status JSON
-  line; then by release:
+  not exist" when there is none; dl_etcdctl (tui.drill.backup_script.get_etcdctl: podman's
+  container ID and `etcdctl version`, "etcdctl is already installed" from a cache, or "Could
+  neither pull etcdctl nor find it locally in cache. Aborting!", exit 1); the snapshot status
+  JSON line; then by release:
   - 4.12-4.13 (the script of the source procedure): "...stopping" kube-apiserver-pod.yaml,
     kube-controller-manager-pod.yaml, kube-scheduler-pod.yaml, etcd-pod.yaml, then waits for
     etcd etcdctl etcd-metrics kube-controller-manager kube-apiserver kube-scheduler;
@@ -28,26 +29,35 @@ with their messages and exit statuses:
     kube-scheduler and waits for kube-controller-manager kube-apiserver kube-scheduler
     (skipped when ETCD_RESTORE_SKIP_MOVE_CP_STATIC_PODS is set), then etcd-pod.yaml and
     etcd etcdctl etcd-metrics etcd-readyz;
-  - 4.18+: etcd only (the control-plane pods keep running);
-  then moves /var/lib/etcd/member to /var/lib/etcd-backup ("removing previous backup ..."
-  first on a second run), extracts the static pod resources (no tar.gz: tar's error, exit 2,
-  etcd stays stopped), copies the snapshot to /var/lib/etcd-backup/snapshot.db (4.18+ also
-  moves revision.json beside it and refuses a /var/lib/etcd that is not empty), "starting
-  restore-etcd static pod" and puts the restore pod manifest in place; before 4.18 it then
-  starts kube-apiserver, kube-controller-manager and kube-scheduler again from the backup's
-  resources ("starting NAME" and tar's verbose line
-  "static-pod-resources/NAME-N/NAME"); exit 0. Run twice, it runs again (refusing a second
-  run is the console's job).
-- quorum-restore.sh (4.18+): stops etcd, "starting restore-etcd static pod", puts the
-  quorum-restore pod manifest in place, exit 0.
+  - 4.18+: etcd only (the control-plane pods keep running), 4.18-4.20 also waiting for the
+    etcd pod's etcd-backup-server container;
+  then moves /var/lib/etcd/member to /var/lib/etcd-backup ("removing previous backup
+  /var/lib/etcd-backup" first when one is there) BEFORE what can still fail: it extracts the
+  static pod resources (no tar.gz, or one tar cannot read: tar's own error, exit 2, etcd
+  stays stopped and the member stays moved), copies the snapshot to
+  /var/lib/etcd-backup/snapshot.db; 4.18+ moves revision.json beside it and then checks that
+  /var/lib/etcd is empty: 4.18-4.20 refuse ("folder /var/lib/etcd is not empty, please review
+  and remove all files in it", exit 1, snapshot.db already copied), 4.21+ move what is left to
+  /var/lib/etcd-backup/extra-data-dir-contents; "starting restore-etcd static pod" and the
+  restore pod manifest in place; before 4.18 it then starts kube-apiserver,
+  kube-controller-manager and kube-scheduler again from the backup's resources ("starting
+  NAME" and tar's verbose line "static-pod-resources/NAME-N/NAME"); 4.21+ end with the
+  SNAPSHOT RESTORE COMPLETED banner; exit 0. Run twice, it runs again (refusing a second run
+  is the console's job).
+- quorum-restore.sh (4.18+): refuses a host without its own etcd data, stops etcd,
+  "starting restore-etcd static pod", puts the quorum-restore pod manifest in place, exit 0.
 
 The scripts return once the restore pod's manifest is in place, as the real ones do; kubelet
 then starts etcd (tui.drill.kubelet, START_DELAY later). What the restore pod does is applied
 to the model when the script puts its manifest down: the member on this host becomes the only
 member of a single-member cluster (the others are removed from the member list) and it leads
-as soon as kubelet has started it. 4.18+ restore pods bump the revision by 1,000,000,000 and
-mark it compacted; before 4.18 the restore pod restores the snapshot as it is (4.14-4.17 bump
-only when the script ran with ETCD_ETCDCTL_RESTORE_ENABLE_BUMP set). Every restore sets
+as soon as kubelet has started it. 4.18+ restore pods bump the revision and mark it
+compacted: the restore pod by maxRaftIndex * 1.2 of the revision.json the script moved to
+/var/lib/etcd-backup, the quorum-restore pod by maxRaftIndex * 0.2 of /var/lib/etcd's, each
+by 1,000,000,000 only without a revision.json; before 4.18 the restore pod restores the
+snapshot as it is (4.14-4.17 bump by 1,000,000,000 only when the script ran with
+ETCD_ETCDCTL_RESTORE_ENABLE_BUMP set). From 4.14 on the restore pod deletes
+/var/lib/etcd-backup/snapshot.db once kubelet has started it (tui.drill.kubelet). Every restore sets
 cluster.restored_at; the API returns API_RETURN_DELAY simulated seconds later, once etcd has
 a leader and a kube-apiserver runs (tui.drill.kubelet). When the scenario says kubelet's
 certificates were rotated after the backup (options kubelet_certs_rotated), every host's

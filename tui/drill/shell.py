@@ -7,6 +7,12 @@ recovery procedures and operators use: quoting, `$VAR`/`${VAR}`/`$?`, `$(...)`, 
 (if/for/while, functions, subshells, background jobs, here-documents) fails with a clear
 message instead of silently doing nothing. Errors read as bash's own do: same text, same
 exit status, because operators who train here must recognise them on a real node.
+
+Each program run holds an entry in its host's process table (tui.drill.processes) while it
+runs, so `pgrep -f` sees it. Pipeline stages run one after the other, except a final `tee`,
+which takes the stage before it's output as it comes. A write to an SSH client that has gone
+kills the writing program with SIGPIPE (status 141; the shell itself for its builtins), as on
+a real host, while a program that does not write runs to its end.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -46,6 +47,8 @@ class DrillLab:
         self.address_base = address_base
         self.servers: dict[str, DrillSSHServer] = {}
         self._following: set[str] = set()  # hosts whose SSH server is being started/stopped
+        # the ports of hosts whose SSH server is down, held bound (see _hold_port)
+        self._held_ports: dict[str, socket.socket] = {}
         # SSH refused on these hosts until that simulated time (tui.drill.inject drop-ssh);
         # the host itself, and its etcd, keep running
         self.ssh_blocked: dict[str, float] = {}
@@ -76,7 +79,7 @@ class DrillLab:
             if self._should_listen(host):
                 await server.start()
             else:
-                host.ssh_port = _free_port(host.address)
+                self._hold_port(host)
             known_lines.append(f"[{host.address}]:{host.ssh_port} "
                                f"{host_key.export_public_key().decode().strip()}")
         self.known_hosts_path.write_text("\n".join(known_lines) + "\n")
@@ -133,6 +136,7 @@ class DrillLab:
         if member:
             member.running = False
         await self.servers[host_name].stop()
+        self._hold_port(host)
         self.cluster.changed()
 
     async def bring_up(self, host_name: str) -> None:
@@ -144,6 +148,7 @@ class DrillLab:
         if member and host.container("etcd") is not None:
             member.running = True
         if self._should_listen(host):
+            self._release_port(host)
             await self.servers[host_name].start(host.ssh_port)
         self.cluster.changed()
 
@@ -190,6 +195,33 @@ class DrillLab:
             # a frozen clock moves only when a test advances it: look again shortly
             await asyncio.sleep(min(0.1, real) if real > 0 else 0.05)
 
+    def _hold_port(self, host) -> None:
+        """While a host's SSH server is down, its port stays bound but not listening (a
+        connection is refused, as by a machine that is off). Every drill server picks its
+        port as "any free port" (port 0), and the kernel never picks a bound one: so no
+        other drill on this machine (another test worker's, on the same 127.0.3.x) takes
+        the port this host must come back on. A host that never listened gets its port here."""
+        if host.name in self._held_ports:
+            return
+        sock = socket.socket()
+        # SO_REUSEADDR as the server itself sets it: the port's closed sessions (TIME_WAIT)
+        # do not keep it from being held
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.address, host.ssh_port or 0))
+        except OSError:  # cannot be held: the port stays as the server left it
+            sock.close()
+            if not host.ssh_port:
+                host.ssh_port = _free_port(host.address)
+            return
+        host.ssh_port = sock.getsockname()[1]
+        self._held_ports[host.name] = sock
+
+    def _release_port(self, host) -> None:
+        sock = self._held_ports.pop(host.name, None)
+        if sock is not None:
+            sock.close()
+
     def _should_listen(self, host) -> bool:
         return host.up and host.name not in self.ssh_blocked
 
@@ -215,9 +247,11 @@ class DrillLab:
         try:
             while self._should_listen(host) != server.listening:
                 if self._should_listen(host):
+                    self._release_port(host)
                     await server.start(host.ssh_port)
                 else:
                     await server.stop()
+                    self._hold_port(host)
         finally:
             self._following.discard(host.name)
 
@@ -231,14 +265,15 @@ class DrillLab:
         self._timed.clear()
         for server in self.servers.values():
             await server.stop()
+        for sock in self._held_ports.values():
+            sock.close()
+        self._held_ports.clear()
         await self.api.stop()
         if self._own_workdir:  # a temporary lab leaves nothing behind (keys included)
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _free_port(address: str) -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind((address, 0))
         return s.getsockname()[1]

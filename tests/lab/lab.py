@@ -104,7 +104,9 @@ def _visible_copy(source: Path) -> Path:
         if not src.exists():
             continue
         if not dst.exists() or dst.stat().st_size != src.stat().st_size:
-            tmp = dst.with_suffix(".part")
+            # a name of this process's own: test workers (pytest-xdist) copying at once
+            # never write into one file
+            tmp = dst.with_name(f"{name}.{os.getpid()}.part")
             shutil.copy2(src, tmp)
             os.replace(tmp, dst)  # atomic: two labs starting at once never see half a file
     return target

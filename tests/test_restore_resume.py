@@ -155,3 +155,30 @@ async def test_killed_mid_qrs04_quorum_restore_resumes(tmp_path):
     assert len(commands(records, "quorum-restore.sh", event="started")) == 1
     deleted = [r["command"] for r in commands(records, "oc delete machine")]
     assert len(deleted) == len(set(deleted)) == 2
+
+
+async def test_killed_while_the_4_18_restore_script_runs_waits_for_it_and_never_reruns(tmp_path):
+    """Killed a moment after cluster-restore.sh was sent (it runs on the drill host, which
+    keeps running it under the attempt record): the resume reads the host's record, waits
+    for its end, and records it done; the script ran once."""
+    import time as _time
+
+    seen = {}
+
+    def kill(records):
+        if not commands(records, "cluster-restore.sh", event="started"):
+            return False
+        seen.setdefault("at", _time.monotonic())
+        return _time.monotonic() - seen["at"] > 0.03
+
+    records, state, operator = await kill_then_resume(tmp_path, "lost-two-hosts-4.18",
+                                                      "restore", kill)
+    assert state.in_flight == "RSTN-04"
+    sent = [r for r in commands(records, "cluster-restore.sh", event="started")]
+    assert len(sent) == 1, sent  # never sent again
+    [attempt] = {r["attempt"] for r in sent}
+    ends = [r for r in records if r.get("attempt") == attempt and r["event"] == "finished"]
+    assert ends and ends[-1]["exit_status"] == 0
+    assert ends[-1].get("evidence") == "attempt record"  # the host said so, not the journal
+    assert not [r for r in records if r["event"] in ("override", "confirmed")
+                and r.get("kind") == "assume-not-done"]

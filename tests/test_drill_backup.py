@@ -287,3 +287,17 @@ def test_snapshot_log_flavors_and_humanized_durations():
     assert '"took":1.584090459' in old.fetched(t, "https://10.0.0.5:2379", 114446368, 1.584090459)
     assert [humanize_time(s) for s in (0.4, 1.5, 3.7, 61, 3000)] == [
         "now", "1 second ago", "3 seconds ago", "1 minute ago", "50 minutes ago"]
+
+
+def test_snapshot_status_json_follows_the_clusters_etcd_line():
+    """etcd 3.6 (4.21+) prints the snapshot's storage version after totalSize; 3.5 does not
+    (the shapes of tests/fixtures/etcdctl/3.6 and the 3.5 captures)."""
+    import json
+
+    from tui.drill.backup_script import _json_line
+
+    status = {"hash": 1, "revision": 2, "totalKey": 3, "totalSize": 4}
+    assert list(json.loads(_json_line(status, "3.5.21"))) == ["hash", "revision", "totalKey",
+                                                              "totalSize"]
+    six = json.loads(_json_line(status, "3.6.5"))
+    assert list(six)[-1] == "version" and six["version"] == "3.6.0"

@@ -436,7 +436,7 @@ class _BackupRun(HostScript):
         await self._dl_etcdctl()
         endpoint = f"https://{env.get(_env_key(self.host.name) + '_IP') or self.host.address}:2379"
         status = await self._snapshot_save(snapshot_file, endpoint)
-        self.out(_json_line(status))
+        self.out(_json_line(status, _etcd_line(self.cluster)))
         await self.pause(0.05)
         self.out(f"snapshot db and kube resources are successfully saved to {backup_dir}\n")
 
@@ -623,9 +623,19 @@ class _BackupRun(HostScript):
         return status
 
 
-def _json_line(status: dict) -> str:
-    return ('{"hash":%d,"revision":%d,"totalKey":%d,"totalSize":%d}\n'
+def _etcd_line(cluster) -> str:
+    """The etcd version the cluster's members run (their etcdctl/etcdutl prints its shapes)."""
+    return next((m.version for m in cluster.etcd.members if m.version), "")
+
+
+def _json_line(status: dict, etcd_version: str = "") -> str:
+    """`snapshot status -w json` as the cluster's etcd prints it: etcd 3.6 (OpenShift 4.21+)
+    adds the snapshot's storage "version" after totalSize (tests/fixtures/etcdctl/3.6)."""
+    text = ('{"hash":%d,"revision":%d,"totalKey":%d,"totalSize":%d'
             % (status["hash"], status["revision"], status["totalKey"], status["totalSize"]))
+    if etcd_version.startswith("3.6"):
+        text += ',"version":"3.6.0"'
+    return text + "}\n"
 
 
 async def cluster_backup(ctx: CommandContext, argv: list[str]) -> int:

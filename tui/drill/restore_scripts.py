@@ -73,8 +73,8 @@ import re
 import zlib
 
 from tui.drill import kubelet
-from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, NO_DEPENDENCIES, _json_line,
-                                     _version_tuple, place_missing, pulls_etcdctl_first,
+from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, NO_DEPENDENCIES, _etcd_line,
+                                     _json_line, _version_tuple, place_missing, pulls_etcdctl_first,
                                      snapshot_status)
 from tui.drill.commands import CommandContext
 from tui.drill.script_base import HostScript, ScriptExit
@@ -375,7 +375,7 @@ class _Run(HostScript):
         status = snapshot_status(self.cluster, member, revision) if member else {
             "hash": zlib.crc32(snapshot_file.encode()), "revision": revision,
             "totalKey": 7000, "totalSize": self.vfs.size(snapshot_file)}
-        self.out(_json_line(status))
+        self.out(_json_line(status, _etcd_line(self.cluster)))
         return status
 
     def _move_data_dir(self) -> None:

@@ -180,3 +180,30 @@ async def test_tar_lists_the_backup_tarball_as_real_tar(started):
     assert missing.exit_status == 2
     assert missing.stderr == ("tar: /home/core/none.tar.gz: Cannot open: No such file or "
                               "directory\ntar: Error is not recoverable: exiting now\n")
+
+
+async def test_a_scenario_with_a_corrupt_tarball_fails_the_416_restore_after_the_move(tmp_path):
+    """restore: {corrupt_tarball: true}: cluster-restore.sh (4.16) moves the member, then
+    tar fails, as the real script does with a damaged backup."""
+    from tests.conftest import drill_fleets
+    from tui.fleet.commands import Command
+
+    scenario = """
+name: corrupt-416
+description: a damaged static_kuberesources tarball
+version: "4.16.20"
+control_plane: 3
+etcd: {version: "3.5.16"}
+backup: {host: master-0, dir: /home/core/assets/backup, taken_minutes_ago: 30}
+restore: {corrupt_tarball: true}
+"""
+    async with drill_fleets(tmp_path) as start:
+        lab, fleet = await start(scenario)
+        r = await fleet.run_one("master-0", Command.of(
+            "/usr/local/bin/cluster-restore.sh", "/home/core/assets/backup", privileged=True,
+            timeout=120))
+        assert r.exit_status not in (0, None), r
+        assert "tar" in (r.stderr + r.stdout)
+        moved = await fleet.run_one("master-0", Command.of(
+            "ls", "-A", "/var/lib/etcd-backup", privileged=True))
+        assert "member" in moved.stdout.split()

@@ -288,7 +288,13 @@ def _topology(doc: dict, n_cp: int, source: str) -> str:
 
 NETWORK_TYPES = ("OVNKubernetes", "OpenShiftSDN")
 PLATFORMS = ("AWS", "BareMetal", "None")
-RESTORE_OPTIONS = {"kubelet_certs_rotated": bool}
+# restore: options. etcdctl_unavailable: podman cannot pull the etcd image and no copy is
+# cached (cluster-backup.sh aborts, leaving its tarball); corrupt_tarball: the backup's
+# static_kuberesources tarball is damaged (4.12-4.17 cluster-restore.sh fails after moving
+# the member); backup_pulls_etcdctl: whether a late 4.12/4.13 z-stream already carries the
+# 4.14 backup script (tui/drill/backup_script.pulls_etcdctl_first)
+RESTORE_OPTIONS = {"kubelet_certs_rotated": bool, "etcdctl_unavailable": bool,
+                   "corrupt_tarball": bool, "backup_pulls_etcdctl": bool}
 
 
 def _bool(doc: dict, key: str, default: bool, where: str, source: str) -> bool:
@@ -318,7 +324,7 @@ def _restore_objects(cluster: DrillCluster, doc: dict, api_doc: dict, source: st
     failure_policy: Fail|Ignore, namespaces: [...]}: a Fail one matching
     openshift-ovn-kubernetes keeps deleted OVN pods from coming back), api.pending_csrs (a list
     of {username, signer: client|serving, name}: pending CSRs nobody should approve, e.g. from
-    an unknown node; name fixes the object's name, else csr-xxxxx), restore: {kubelet_certs_rotated: bool}."""
+    an unknown node; name fixes the object's name, else csr-xxxxx), restore: {RESTORE_OPTIONS}."""
     from tui.drill import objects
     from tui.drill.model import Csr
 

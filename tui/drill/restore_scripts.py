@@ -22,10 +22,8 @@ with their messages and exit statuses:
   container ID and `etcdctl version`, "etcdctl is already installed" from a cache, or "Could
   neither pull etcdctl nor find it locally in cache. Aborting!", exit 1); the snapshot status
   JSON line; then by release:
-  - 4.12-4.13 (the script of the source procedure): "...stopping" kube-apiserver-pod.yaml,
-    kube-controller-manager-pod.yaml, kube-scheduler-pod.yaml, etcd-pod.yaml, then waits for
-    etcd etcdctl etcd-metrics kube-controller-manager kube-apiserver kube-scheduler;
-  - 4.14-4.17 (AUX_STATIC_POD_LIST layout): stops kube-apiserver, kube-controller-manager and
+  - 4.12-4.17 (one set of scripts from 4.11 to 4.17, UPSTREAM.md; the source document's
+    sample output of an older script moved all four manifests at once): stops kube-apiserver, kube-controller-manager and
     kube-scheduler and waits for kube-controller-manager kube-apiserver kube-scheduler
     (skipped when ETCD_RESTORE_SKIP_MOVE_CP_STATIC_PODS is set), then etcd-pod.yaml and
     etcd etcdctl etcd-metrics etcd-readyz;
@@ -95,8 +93,6 @@ ETCD_STATIC_POD_CONTAINERS = ("etcd", "etcdctl", "etcd-metrics", "etcd-readyz", 
 AUX_STATIC_POD_LIST = ("kube-apiserver-pod.yaml", "kube-controller-manager-pod.yaml",
                        "kube-scheduler-pod.yaml")
 # 4.12-4.13: one loop over the list and etcd-pod.yaml, one wait over these
-STATIC_POD_CONTAINERS_412 = ("etcd", "etcdctl", "etcd-metrics", "kube-controller-manager",
-                             "kube-apiserver", "kube-scheduler")
 # 4.14-4.17: the control-plane pods first, then etcd
 AUX_STATIC_POD_CONTAINERS = ("kube-controller-manager", "kube-apiserver", "kube-scheduler")
 ETCD_STATIC_POD_CONTAINERS_414 = ("etcd", "etcdctl", "etcd-metrics", "etcd-readyz")
@@ -448,16 +444,14 @@ class _Run(HostScript):
         skip_aux = bool(env.get("ETCD_RESTORE_SKIP_MOVE_CP_STATIC_PODS"))
         if version >= (4, 18):
             await self.stop_etcd()
-        elif version >= (4, 14):
+        else:
+            # 4.11-4.17 share one set of scripts (UPSTREAM.md): the control-plane pods first,
+            # then etcd's
             if not skip_aux:
                 self.mv_static_pods(AUX_STATIC_POD_LIST)
                 await self.wait_for_containers_to_stop(AUX_STATIC_POD_CONTAINERS)
             self.mv_static_pods()
             await self.wait_for_containers_to_stop(ETCD_STATIC_POD_CONTAINERS_414)
-        else:
-            skip_aux = False
-            self.mv_static_pods(AUX_STATIC_POD_LIST + ("etcd-pod.yaml",))
-            await self.wait_for_containers_to_stop(STATIC_POD_CONTAINERS_412)
         # the member goes aside BEFORE anything below can still fail (4.12-4.17: the tar
         # extraction; 4.18-4.20: the empty-dir check, after snapshot.db was copied)
         self._move_data_dir()

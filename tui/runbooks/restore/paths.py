@@ -165,7 +165,9 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
                      "kube-scheduler and etcd static pods, moves /var/lib/etcd/member to "
                      "/var/lib/etcd-backup, restores the snapshot as a single-member etcd and "
                      "starts the control plane from the backup's resources. The API is gone "
-                     "until it is back. Run once: a second run needs a typed confirmation."),
+                     "until it is back. "
+                     "Sent once, under an attempt record: a resumed run asks the host what "
+                     "this run's attempt did, and never sends it again on a guess."),
         Step("RST-09", "Nodes Ready, PEM cleanup where not",
              "Wait for the API (REST, or oc on the recovery host), then for the nodes to be "
              "Ready. A node still NotReady after a few minutes gets every PEM file in "
@@ -285,8 +287,9 @@ def _rstn_steps() -> tuple[Step, ...]:
         _step_script("RSTN-04", "Run cluster-restore.sh on the recovery host",
                      "cluster-restore.sh stops etcd, restores the snapshot with a revision bump "
                      "and the compaction mark and starts a single-member etcd; the other "
-                     "members rejoin on their own. Run once: a second run needs a typed "
-                     "confirmation."),
+                     "members rejoin on their own. Sent once, under an attempt record: a resumed "
+                     "run asks the host what this run's attempt did, and never sends it again "
+                     "on a guess."),
         _guard_off_step("RSTN-05", wait_api=True),
         _step_replace("RST-16",
                       "Hosts were lost: one at a time, delete each lost host's machine so the "
@@ -320,8 +323,9 @@ def _qrs_steps() -> tuple[Step, ...]:
              targets=Targets.RECOVERY_HOST, check=_check_etcd_container),
         _step_script("QRS-03", "Run quorum-restore.sh on that host",
                      "quorum-restore.sh restarts etcd as a new single-member cluster from this "
-                     "host's local data, with a revision bump. Run once: a second run needs a "
-                     "typed confirmation."),
+                     "host's local data, with a revision bump. Sent once, under an attempt "
+                     "record: a resumed run asks the host what this run's attempt did, and "
+                     "never sends it again on a guess."),
         _step_replace("QRS-04",
                       "Members on hosts that are still online rejoin on their own; for each "
                       "offline (lost) host, delete its Machine so a new one is provisioned, and "

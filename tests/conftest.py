@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,92 @@ from tui.app import make_app
 from tui.backend import BackendSpec
 
 FIXED_NOW = 1_795_000_000.0  # a fixed wall clock for screens whose text shows ages
+SNAPSHOTS = Path(__file__).parent / "__snapshots__"
+
+
+# --- running on several workers (pytest-xdist, `-n 2 --dist loadgroup` in CI) ---------------
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks
+def pytest_collection_modifyitems(config, items):
+    """A module whose tests share a module- or class-scoped fixture (test_report's journals:
+    four whole CLI drills) runs on one worker: spread over two, each would build it."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
+        if scopes & {"module", "class", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def pytest_deselected(items):
+    for item in items:
+        _DESELECTED_MODULES.add(item.nodeid.split("::")[0])
+
+
+_DESELECTED_MODULES: set[str] = set()
+_UNUSED_SNAPSHOTS: set[str] = set()
+
+
+def _unused_snapshots(items) -> list[str]:
+    """Snapshot files no collected test writes, in the snapshot directories of modules that
+    were collected whole: what syrupy reports (and fails the run on) when the suite runs in
+    one process, and leaves out on pytest-xdist's workers."""
+    from syrupy.extensions.single_file import SingleFileSnapshotExtension
+    from syrupy.location import PyTestLocation
+
+    names: dict[str, set[str]] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module in _DESELECTED_MODULES or not isinstance(item, pytest.Function):
+            continue
+        loc = PyTestLocation(item)
+        names.setdefault(Path(module).stem, set()).add(
+            SingleFileSnapshotExtension.get_snapshot_name(test_location=loc))
+    unused = []
+    for stem, written in names.items():
+        folder = SNAPSHOTS / stem
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            base = path.name.rsplit(".", 1)[0]  # test_x[p].svg, test_x[p].1.svg (2nd assert)
+            head, _, index = base.rpartition(".")
+            if base not in written and not (index.isdigit() and head in written):
+                unused.append(str(path.relative_to(SNAPSHOTS.parent.parent)))
+    return unused
+
+
+def pytest_collection_finish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a worker: its controller judges (pytest_testnodedown)
+        workeroutput["unused_snapshots"] = _unused_snapshots(session.items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _UNUSED_SNAPSHOTS.update(getattr(node, "workeroutput", {}).get("unused_snapshots", ()))
+
+
+def _ignores_unused(config) -> bool:
+    return bool(config.getoption("update_snapshots", False)
+                or config.getoption("warn_unused_snapshots", False))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _UNUSED_SNAPSHOTS and not _ignores_unused(session.config) and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _UNUSED_SNAPSHOTS:
+        verdict = ("left in place" if _ignores_unused(config)
+                   else "the run fails: delete them, or run their tests with --snapshot-update")
+        terminalreporter.write_sep("-", "snapshots no test uses")
+        for path in sorted(_UNUSED_SNAPSHOTS):
+            terminalreporter.write_line(f"  {path}")
+        terminalreporter.write_line(f"{len(_UNUSED_SNAPSHOTS)} unused snapshot file(s): {verdict}")
 
 
 @pytest.fixture(autouse=True)

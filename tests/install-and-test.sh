@@ -16,4 +16,8 @@ fi
 .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/lint-imports
-exec .venv/bin/pytest -q "$@"
+# Two workers (pytest-xdist): the 2-core machine CI runs on is otherwise half idle while
+# tests wait on sshd, etcd and drill clocks. loadgroup keeps a module whose tests share a
+# module-scoped fixture on one worker (tests/conftest.py marks them). ETCD_DR_TEST_WORKERS=0
+# runs the suite in one process.
+exec .venv/bin/pytest -q -n "${ETCD_DR_TEST_WORKERS:-2}" --dist loadgroup "$@"

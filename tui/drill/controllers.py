@@ -497,7 +497,7 @@ def _manifest_text(cluster: DrillCluster, host: DrillHost, manifest: str, rev: i
             f"  namespace: {spec.namespace}\n  labels:\n    revision: \"{rev}\"\nspec:\n"
             f"  containers:\n" + "".join(f"  - name: {c}\n    image: "
                                          f"{kubelet.image_for(spec.image_key)}\n"
-                                         for c in spec.containers)
+                                         for c in kubelet.pod_containers(cluster, spec))
             + "  hostNetwork: true\n  priorityClassName: system-node-critical\n").encode()
 
 
@@ -546,7 +546,7 @@ def _add_member(cluster: DrillCluster, host: DrillHost, rev: int) -> None:
     etcd.members.append(member)
     _write_manifest(cluster, host, "etcd-pod.yaml", rev, keep=False)
     spec = kubelet.STATIC_PODS["etcd-pod.yaml"]
-    for name in spec.containers:  # kubelet sees the manifest now
+    for name in kubelet.pod_containers(cluster, spec):  # kubelet sees the manifest now
         host.kubelet_pending.setdefault(f"{spec.manifest}/{name}", now)
 
 

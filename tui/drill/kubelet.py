@@ -71,6 +71,16 @@ STATIC_PODS: dict[str, StaticPod] = {
 }
 
 
+def pod_containers(cluster: DrillCluster, spec: StaticPod) -> tuple[str, ...]:
+    """A static pod's containers on this cluster's release: from 4.18 the etcd pod also runs
+    etcd-rev (it keeps revision.json), and on 4.18-4.20 etcd-backup-server (UPSTREAM.md: the
+    4.18-4.20 cluster-restore.sh waits for it to stop)."""
+    if spec.manifest != "etcd-pod.yaml" or _minor(cluster) < (4, 18):
+        return spec.containers
+    extra = ("etcd-rev",) + (("etcd-backup-server",) if _minor(cluster) < (4, 21) else ())
+    return spec.containers + extra
+
+
 def manifest_path(spec: StaticPod) -> str:
     return f"{MANIFESTS_DIR}/{spec.manifest}"
 
@@ -110,7 +120,7 @@ def start_static_pod(cluster: DrillCluster, host: DrillHost, spec: StaticPod,
     pod_id = _hex(f"pod/{host.name}/{pod}/{len(host.containers)}")
     return [new_container(cluster, host, name=n, pod=pod, namespace=spec.namespace,
                           image=image_for(spec.image_key), pod_id=pod_id, created=created)
-            for n in spec.containers]
+            for n in pod_containers(cluster, spec)]
 
 
 def running(host: DrillHost, spec: StaticPod, name: str) -> Container | None:
@@ -130,7 +140,7 @@ def sync_host(cluster: DrillCluster, host: DrillHost) -> bool:
         if spec.manifest in host.stalled_pods:  # stuck (an injected fault): nothing moves,
             continue  # and the delay counts from the release
         want = manifest_path(spec) in host.files
-        for name in spec.containers:
+        for name in pod_containers(cluster, spec):
             key = f"{spec.manifest}/{name}"
             current = running(host, spec, name)
             if want == (current is not None):
@@ -280,7 +290,8 @@ def container_stopped(cluster: DrillCluster, host: DrillHost, container: Contain
     """`crictl stop`: the container is Exited now; kubelet restarts it later if its
     manifest is still there."""
     for spec in STATIC_PODS.values():
-        if container.pod == pod_name(spec, host) and container.name in spec.containers:
+        if container.pod == pod_name(spec, host) and \
+                container.name in pod_containers(cluster, spec):
             apply_effects(cluster, host, {spec.manifest})
             cluster.changed()
             return

@@ -494,7 +494,8 @@ def _mirror_pods(cluster: DrillCluster, ns: str) -> list[dict]:
                 labels["revision"] = str(op.node_revisions.get(h.name, op.latest) if op else 1)
             created = _stamp(cluster, running.created) if running is not None else _stamp(cluster)
             out.append(_pod(cluster, h, kubelet.pod_name(spec, h), ns, labels,
-                            list(spec.containers), kubelet.image_for(spec.image_key),
+                            list(kubelet.pod_containers(cluster, spec)),
+                            kubelet.image_for(spec.image_key),
                             phase=phase, ready=ready, created=created, started=created,
                             owner={"apiVersion": "v1", "controller": True, "kind": "Node",
                                    "name": h.name, "uid": _uid(f"None/{h.name}/{_installed}")}))

@@ -20,4 +20,4 @@ fi
 # tests wait on sshd, etcd and drill clocks. loadgroup keeps a module whose tests share a
 # module-scoped fixture on one worker (tests/conftest.py marks them). ETCD_DR_TEST_WORKERS=0
 # runs the suite in one process.
-exec .venv/bin/pytest -q -n "${ETCD_DR_TEST_WORKERS:-2}" --dist loadgroup "$@"
+exec .venv/bin/pytest -q --durations=30 -n "${ETCD_DR_TEST_WORKERS:-2}" --dist loadgroup "$@"

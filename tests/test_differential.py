@@ -68,7 +68,9 @@ from tests.lab import corpus as corpus_mod
 from tests.lab.corpus import Entry, Record, fill_addresses
 
 pytest_plugins = ["tests.lab.fixtures"]
-pytestmark = pytest.mark.lab
+# the module fixture starts a lab and a drill per release (about 60 s on an idle 2-core
+# machine, counted in the first test): room for a loaded one
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[1]
 ALLOWLIST = Path(__file__).with_name("differential_allowlist.yaml")

@@ -183,7 +183,14 @@ class Ran:
     stderr: str
 
     def norm(self) -> dict[str, object]:
-        return {"exit": self.exit, "stdout": normalise(self.stdout),
+        stdout, exit_status = self.stdout, self.exit
+        # the attempt probe: on a real host the wrapper's outer shell may still be exiting
+        # when its exit status is already recorded, so pgrep can still see it ("running",
+        # exit 0) or not (exit 1): a race, not a behaviour. With rc= holding a status the
+        # console reads the attempt as ended either way (tui/fleet/attempts.AttemptSeen)
+        if re.search(r"(?m)^rc=\d+\nrunning$", stdout):
+            stdout, exit_status = re.sub(r"(?m)^(rc=\d+)\nrunning$", r"\1", stdout), 1
+        return {"exit": exit_status, "stdout": normalise(stdout),
                 "stderr": normalise(self.stderr)}
 
 

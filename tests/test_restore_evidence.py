@@ -363,3 +363,10 @@ async def test_rst04_never_guesses_a_move_it_did_not_make(tmp_path):
     assert [s for h, s in fleet.sent] == [
         "mv -v /etc/kubernetes/manifests/kube-apiserver-pod.yaml /tmp",
         "mv -v /var/lib/etcd/ /tmp"]
+
+
+def test_a_recorded_exit_status_ends_the_attempt_whatever_pgrep_saw():
+    """The wrapper's outer shell can still be exiting after it wrote the status."""
+    seen = AttemptSeen.parse("a6-x", "a6-x\nrc=0\nrunning\n")
+    assert seen == AttemptSeen(started=True, exit_status=0, running=False)
+    assert AttemptSeen.parse("a6-x", "a6-x\nrc=\nrunning\n").running

@@ -77,7 +77,9 @@ class AttemptSeen:
                 value = line[3:].strip()
                 if value.lstrip("-").isdigit():
                     status = int(value)
-        return cls(started, status, "running" in lines)
+        # a recorded exit status ends it, whatever pgrep saw: the wrapper's outer shell can
+        # still be exiting for a moment after the status was written
+        return cls(started, status, status is None and "running" in lines)
 
     def describe(self) -> str:
         if not self.started:

@@ -26,12 +26,13 @@ import re
 import shlex
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.lab.lab import etcd_binaries
+
+from tests.test_lab_restore import wait_for  # one copy of the polling helper
 
 pytest_plugins = ["tests.lab.fixtures"]
 pytestmark = pytest.mark.lab
@@ -53,17 +54,6 @@ def ssh(lab, host, command: str, timeout: float = 90) -> subprocess.CompletedPro
         ["ssh", "-F", "/dev/null", "-i", str(lab.key_path), "-p", str(lab.port),
          "-o", f"UserKnownHostsFile={lab.known_hosts_path}", "-o", "BatchMode=yes",
          f"root@{host.address}", command], capture_output=True, text=True, timeout=timeout)
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(interval)
 
 
 def put(member, items: dict[str, str]) -> None:

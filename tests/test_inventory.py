@@ -33,21 +33,24 @@ hosts:
 """
 
 
-def test_good_inventory_loads_with_defaults_and_expansion(monkeypatch):
-    monkeypatch.setenv("HOME", "/home/op")
+def test_good_inventory_loads_with_defaults_and_expansion(monkeypatch, tmp_path):
+    home = tmp_path / "op"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("a key\n")  # identity files must exist
+    monkeypatch.setenv("HOME", str(home))
     inv = parse_inventory(GOOD, "inv.yaml")
     assert inv.cluster_name == "prod-east"
     assert inv.cluster_version == "4.12.30"
-    assert inv.kubeconfig == "/home/op/prod-east/auth/kubeconfig"
-    assert inv.ssh.identity_file == "/home/op/.ssh/id_ed25519"
-    assert inv.ssh.known_hosts == "/home/op/.ssh/known_hosts"
+    assert inv.kubeconfig == f"{home}/prod-east/auth/kubeconfig"
+    assert inv.ssh.identity_file == f"{home}/.ssh/id_ed25519"
+    assert inv.ssh.known_hosts == f"{home}/.ssh/known_hosts"
     assert inv.ssh.connect_timeout == 10.0
     assert inv.ssh.sudo is True
     assert [h.name for h in inv.control_plane] == ["master-0", "master-1"]
     assert inv.host("master-1").port == 2222
     assert inv.host("master-0").port == 22
     assert inv.host("worker-0").user == "admin"
-    assert inv.host("master-0").identity_file == "/home/op/.ssh/id_ed25519"
+    assert inv.host("master-0").identity_file == f"{home}/.ssh/id_ed25519"
     assert inv.etcdctl == DEFAULT_ETCDCTL
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -9,15 +10,40 @@ _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_duration(text: object) -> float:
-    """Seconds for a duration string; a bare number means seconds. Raises ValueError."""
-    if isinstance(text, bool):
-        raise ValueError(f"not a duration: {text!r}")
+    """Seconds for a duration string; a bare number means seconds. Raises ValueError.
+
+    Every duration etcd-dr reads is a wait or a timeout, so it must be finite and more than
+    zero: NaN, infinity, 0 and negatives are refused here, once, for the inventory and the CLI.
+    """
+    if isinstance(text, bool) or not isinstance(text, (int, float, str)):
+        raise ValueError(f"not a duration: {_shown(text)} (write it like 10s, 2m or 1h)")
     if isinstance(text, (int, float)):
-        if text < 0:
-            raise ValueError(f"a duration cannot be negative: {text!r}")
-        return float(text)
-    if not isinstance(text, str):
-        raise ValueError(f"not a duration: {text!r}")
+        try:
+            seconds = float(text)
+        except OverflowError:
+            seconds = math.inf
+    elif text.strip().startswith("-"):
+        _parse_text(text.strip()[1:], shown=text)  # "-10s" is negative, "-x" not a duration
+        seconds = -1.0
+    else:
+        seconds = _parse_text(text)
+    if math.isnan(seconds):
+        raise ValueError(f"not a duration: {_shown(text)} (write it like 10s, 2m or 1h)")
+    if math.isinf(seconds):
+        raise ValueError(f"the duration {_shown(text)} is too long (it must be finite)")
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative: {_shown(text)}")
+    if seconds == 0:
+        raise ValueError(f"a duration must be more than zero: {_shown(text)}")
+    return seconds
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _parse_text(text: str, shown: str | None = None) -> float:
     s = text.strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", s):
         return float(s)
@@ -28,7 +54,8 @@ def parse_duration(text: object) -> float:
         total += float(m.group(1)) * _UNIT[m.group(2)]
         pos = m.end()
     if pos != len(s) or not s:
-        raise ValueError(f"not a duration: {text!r} (write it like 10s, 2m or 1h)")
+        raise ValueError(f"not a duration: {_shown(shown if shown is not None else text)} "
+                         f"(write it like 10s, 2m or 1h)")
     return total
 
 

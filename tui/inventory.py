@@ -6,8 +6,10 @@ and the line, so the operator can fix the file without reading Python.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -100,8 +102,14 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
         except TypeError:
             raise ConfigError("a mapping key is not a plain value",
                               where=f"line {key_node.start_mark.line + 1}") from None
+        line = key_node.start_mark.line + 1
+        if key in mapping and key not in mapping.duplicates:
+            # YAML keeps the last one silently; an operator who wrote a key twice meant one
+            # of them, and we cannot tell which: parse_inventory names both lines
+            mapping.duplicates[key] = (mapping.key_lines[key], line)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = value_node.start_mark.line + 1
+        mapping.key_lines[key] = line
     mapping.line = node.start_mark.line + 1
     return mapping
 
@@ -117,6 +125,8 @@ class _Located(dict):
     def __init__(self) -> None:
         super().__init__()
         self.lines: dict[Any, int] = {}
+        self.key_lines: dict[Any, int] = {}
+        self.duplicates: dict[Any, tuple[int, int]] = {}  # key -> (first line, second line)
         self.line = 0
 
 
@@ -194,6 +204,130 @@ def _article(word: str) -> str:
 _PORT_RANGE = range(1, 65536)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
+# What may stand where a host is named. Values reach ssh and, through command templates such
+# as etcdctl's {address}, a shell on the hosts: only an IP literal or an RFC 1123 host name
+# is accepted, so nothing in them can mean anything to a shell.
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_SCOPE = re.compile(r"^[A-Za-z0-9_.-]+$")  # an IPv6 zone: fe80::1%eth0
+# POSIX's portable user names (useradd's default rule), at most 32 characters
+_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+# the releases tui/versions.py reads: 4.MINOR, 4.MINOR.Z, and pre-releases such as 4.16.0-rc.2
+_VERSION = re.compile(r"^4\.\d{1,3}(\.\d{1,4}(-[0-9A-Za-z][0-9A-Za-z.-]*)?)?$")
+
+
+def address_problem(text: str) -> str | None:
+    """Why `text` is not an IP literal or an RFC 1123 host name (None when it is one)."""
+    if text.startswith("[") and text.endswith("]"):
+        return "an address is written without brackets (e.g. fd00::5)"
+    if "%" in text:
+        ip, _, scope = text.partition("%")
+        if not _SCOPE.match(scope):
+            return "an IPv6 zone is letters, digits, '.', '_' and '-' (e.g. fe80::1%eth0)"
+        try:
+            ipaddress.IPv6Address(ip)
+        except ValueError:
+            return "only an IPv6 address has a %zone"
+        return None
+    try:
+        ipaddress.ip_address(text)
+        return None
+    except ValueError:
+        pass
+    if text.count(":") == 1 and text.rpartition(":")[2].isdigit():
+        return "the port goes in its own key (port:), not in the address"
+    if ":" in text:
+        return "not an IPv6 address"
+    name = text[:-1] if text.endswith(".") else text  # a fully qualified name may end in '.'
+    if not name or len(name) > 253:
+        return "a host name is 1 to 253 characters"
+    labels = name.split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        return ("neither an IP address nor a host name (a host name is labels of letters, "
+                "digits and '-', not starting or ending with '-', at most 63 characters each, "
+                "joined by '.')")
+    if labels[-1].isdigit():
+        return "not an IP address (each of the four numbers 0-255, no leading zeros)"
+    return None
+
+
+def address_key(text: str) -> str:
+    """One spelling per address, to find the same machine listed twice: IPv6 compressed
+    (and IPv4-mapped IPv6 as IPv4), host names in lower case without a final '.'."""
+    ip, _, scope = text.partition("%")
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return text.rstrip(".").lower()
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.compressed + (f"%{scope}" if scope else "")
+
+
+def jump_problem(text: str) -> str | None:
+    """Why `text` is not [user@]host[:port] (an IPv6 host as [address]:port)."""
+    user, at, rest = text.rpartition("@")
+    if at and not _USER.match(user):
+        return f"{user!r} is not a user name"
+    port = ""
+    if rest.startswith("["):
+        m = re.fullmatch(r"\[([^\]]*)\]:([^:]*)", rest)
+        if not m:
+            return "write an IPv6 jump host as [ADDRESS]:PORT, e.g. core@[fd00::1]:22"
+        host, port = m.groups()
+        if ":" not in host:
+            return "only an IPv6 address goes in brackets"
+    elif rest.count(":") > 1:
+        return "write an IPv6 jump host as [ADDRESS]:PORT, e.g. core@[fd00::1]:22"
+    else:
+        host, _, port = rest.partition(":")
+        if _ and not port:
+            return "the port after ':' is missing"
+    problem = address_problem(host) if host else "the host is missing"
+    if problem:
+        return f"host {host!r}: {problem}"
+    if port and not (port.isdigit() and port.isascii() and int(port) in _PORT_RANGE):
+        return f"{port!r} is not a TCP port (1-65535)"
+    return None
+
+
+def _readable_file(path: str) -> str | None:
+    """Why `path` is not a readable regular file (None when it is one)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return f"{path} does not exist"
+    except OSError as e:
+        return f"{path} cannot be read ({e.strerror or e.__class__.__name__})"
+    if stat.S_ISDIR(st.st_mode):
+        return f"{path} is a directory, not a file"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{path} is not a regular file"
+    if not os.access(path, os.R_OK):
+        return f"{path} cannot be read by this user (permission denied)"
+    return None
+
+
+def _check_duplicate_keys(r: "_Reader", value: Any, path: str = "") -> None:
+    """Any key written twice in one mapping, anywhere in the file, is an error."""
+    seen: set[int] = set()
+    found: list[tuple[int, int, str]] = []
+    todo: list[tuple[Any, str]] = [(value, path)]
+    while todo:
+        node, where = todo.pop()
+        if id(node) in seen:  # aliases share objects: visit each once (no alias bombs)
+            continue
+        seen.add(id(node))
+        if isinstance(node, _Located):
+            for key, (first, second) in node.duplicates.items():
+                found.append((second, first, f"{where}.{key}" if where else str(key)))
+            todo.extend((v, f"{where}.{k}" if where else str(k)) for k, v in node.items())
+        elif isinstance(node, list):
+            todo.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
+    if found:
+        second, first, full = min(found)  # the first one in the file
+        r.fail(full, second, f"is given twice, on lines {first} and {second}",
+               hint="Keep one of them (YAML would silently use the last)")
+
 
 def load_inventory(path: str | os.PathLike) -> Inventory:
     source = str(path)
@@ -225,15 +359,18 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     if doc is None:
         r.fail("(top level)", None, "the file is empty")
     top = r.mapping(doc, "(top level)", 1)
+    _check_duplicate_keys(r, top)
     r.check_keys(top, "", {"cluster", "kubeconfig", "context", "ssh", "etcdctl", "hosts", "drill"})
 
     cluster = r.mapping(r.get(top, "cluster", "", dict, required=True), "cluster",
                         top.lines.get("cluster"))
     r.check_keys(cluster, "cluster", {"name", "version"})
     cluster_name = r.get(cluster, "name", "cluster", str, required=True)
-    version = r.get(cluster, "version", "cluster", (str, int, float))
-    if version is not None:
-        version = str(version)
+    if not _NAME.match(cluster_name):
+        # it names the journal files: letters, digits, '.', '_' and '-' only
+        r.fail("cluster.name", cluster.lines.get("name"),
+               f"{cluster_name!r} is not a cluster name (letters, digits, '.', '_' and '-')")
+    version = _read_version(r, cluster, text)
 
     kubeconfig = r.get(top, "kubeconfig", "", str)
     context = r.get(top, "context", "", str)
@@ -251,20 +388,31 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
         max_hs = r.get(ssh_map, "max_handshakes", "ssh", int, default=8)
         if max_hs < 1:
             r.fail("ssh.max_handshakes", ssh_map.lines.get("max_handshakes"), "must be at least 1")
-        identity = r.get(ssh_map, "identity_file", "ssh", str)
-        config = r.get(ssh_map, "config", "ssh", str)
+        identity = _read_file(r, ssh_map, "identity_file", "ssh")
+        config = _read_file(r, ssh_map, "config", "ssh")
+        known_hosts = expand_path(r.get(ssh_map, "known_hosts", "ssh", str,
+                                        default="~/.ssh/known_hosts"))
+        # known_hosts may not exist yet (a fresh operator account; trust on first use writes
+        # it), but a directory or a device there is a mistake
+        if os.path.exists(known_hosts) and not os.path.isfile(known_hosts):
+            r.fail("ssh.known_hosts", ssh_map.lines.get("known_hosts"),
+                   f"{known_hosts} is not a regular file",
+                   hint="Give the path of a known_hosts file (it may not exist yet)")
+        jump = r.get(ssh_map, "jump", "ssh", str)
+        if jump is not None and (problem := jump_problem(jump)):
+            r.fail("ssh.jump", ssh_map.lines.get("jump"), f"{jump!r}: {problem}",
+                   hint="Write it as [user@]host[:port], e.g. core@bastion.example.com:22")
         ssh = SshSettings(
-            user=r.get(ssh_map, "user", "ssh", str, default="core"),
+            user=_read_user(r, ssh_map, "ssh", "core"),
             port=port,
-            identity_file=expand_path(identity) if identity else None,
-            known_hosts=expand_path(r.get(ssh_map, "known_hosts", "ssh", str,
-                                          default="~/.ssh/known_hosts")),
-            jump=r.get(ssh_map, "jump", "ssh", str),
+            identity_file=identity,
+            known_hosts=known_hosts,
+            jump=jump,
             sudo=r.get(ssh_map, "sudo", "ssh", bool, default=True),
             connect_timeout=r.get(ssh_map, "connect_timeout", "ssh", float, default=10.0),
             max_handshakes=max_hs,
             keepalive_interval=r.get(ssh_map, "keepalive_interval", "ssh", float, default=15.0),
-            config=expand_path(config) if config else None,
+            config=config,
         )
     else:
         ssh = SshSettings(known_hosts=expand_path(ssh.known_hosts))
@@ -272,6 +420,7 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     hosts_value = r.get(top, "hosts", "", list, required=True)
     hosts: list[Host] = []
     seen: dict[str, int] = {}
+    machines: dict[tuple[str, int], tuple[str, int]] = {}  # (address, port) -> (name, line)
     for i, item in enumerate(hosts_value):
         path = f"hosts[{i}]"
         line = hosts_value.lines[i] if isinstance(hosts_value, _LocatedList) else None
@@ -286,8 +435,11 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
                    f"{name!r} is already used by the host on line {seen[name]}")
         seen[name] = h.lines.get("name", line or 0)
         address = r.get(h, "address", path, str, required=True)
-        if any(c.isspace() for c in address) or address.startswith("-"):
-            r.fail(f"{path}.address", h.lines.get("address"), f"{address!r} is not an address")
+        if problem := address_problem(address):
+            r.fail(f"{path}.address", h.lines.get("address"),
+                   f"{address!r} is not an address: {problem}",
+                   hint="Write an IP address (10.0.0.5, fd00::5) or a host name "
+                        "(master-0.example.com)")
         role = r.get(h, "role", path, str, default="control-plane")
         if role not in ROLES:
             r.fail(f"{path}.role", h.lines.get("role"), f"{role!r} is not a role",
@@ -295,11 +447,20 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
         port = r.get(h, "port", path, int, default=ssh.port)
         if port not in _PORT_RANGE:
             r.fail(f"{path}.port", h.lines.get("port"), f"{port} is not a TCP port (1-65535)")
-        identity = r.get(h, "identity_file", path, str)
+        # one machine under two names would let a runbook treat the recovery host as one of
+        # the others (RST-04 moving etcd's data on the recovery host itself)
+        machine = (address_key(address), port)
+        if machine in machines:
+            other, other_line = machines[machine]
+            r.fail(f"{path}.address", h.lines.get("address"),
+                   f"{address!r} port {port} is also host {other!r} (line {other_line}): one "
+                   f"machine under two names", hint="List each machine once")
+        machines[machine] = (name, h.lines.get("address", line or 0))
+        identity = _read_file(r, h, "identity_file", path)
         hosts.append(Host(
             name=name, address=address, role=role, port=port,
-            user=r.get(h, "user", path, str, default=ssh.user),
-            identity_file=expand_path(identity) if identity else ssh.identity_file,
+            user=_read_user(r, h, path, ssh.user),
+            identity_file=identity or ssh.identity_file,
         ))
     if not any(h.role == "control-plane" for h in hosts):
         r.fail("hosts", top.lines.get("hosts"), "needs at least one control-plane host")
@@ -315,3 +476,59 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
         source=source,
         drill=r.get(top, "drill", "", bool, default=False),
     )
+
+
+def _read_version(r: _Reader, cluster: _Located, text: str) -> str | None:
+    """cluster.version: text like "4.20" or "4.16.3". YAML reads an unquoted 4.20 as the
+    number 4.2, which would pick another release's procedure: a number is an error."""
+    value = cluster.get("version")
+    line = cluster.lines.get("version")
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        written = _written_value(text, line, "version") or repr(value)
+        r.fail("cluster.version", line,
+               f"{written} is a number to YAML ({value!r}), not a release",
+               hint=f'Quote it: version: "{written}"' if _VERSION.match(written) else
+               'Write it quoted, like version: "4.20" or version: "4.16.3"')
+    version = r.get(cluster, "version", "cluster", str)
+    if not _VERSION.match(version):
+        r.fail("cluster.version", line, f"{version!r} is not an OpenShift 4 release",
+               hint='Write it like "4.20" or "4.16.3" (quoted)')
+    return version
+
+
+def _written_value(text: str, line: int | None, key: str) -> str | None:
+    """The value as the file spells it (4.20, not YAML's 4.2), for the error message."""
+    if not line:
+        return None
+    lines = text.splitlines()
+    if line > len(lines):
+        return None
+    m = re.search(rf"\b{re.escape(key)}\s*:\s*([0-9][0-9._eE+-]*)", lines[line - 1])
+    return m.group(1) if m else None
+
+
+def _read_file(r: _Reader, m: _Located, key: str, path: str) -> str | None:
+    """A file the inventory names (after ~ and $VAR expansion) that must exist and be
+    readable now: a missing key would otherwise surface as "auth-failed" on every host."""
+    value = r.get(m, key, path, str)
+    if value is None:
+        return None
+    expanded = expand_path(value)
+    if problem := _readable_file(expanded):
+        shown = f"{value!r} ({problem})" if expanded != value else problem
+        r.fail(f"{path}.{key}", m.lines.get(key), shown,
+               hint=f"Fix the path, or leave {key} out"
+                    + (" to use the SSH agent and ~/.ssh/config" if key == "identity_file"
+                       else ""))
+    return expanded
+
+
+def _read_user(r: _Reader, m: _Located, path: str, default: str) -> str:
+    user = r.get(m, "user", path, str, default=default)
+    if not _USER.match(user):
+        r.fail(f"{path}.user", m.lines.get("user"),
+               f"{user!r} is not a user name (a letter or '_' first, then letters, digits, "
+               f"'.', '_' or '-'; at most 32)")
+    return user

@@ -145,7 +145,10 @@ class EtcdDrApp(App):
                 return
             await self._resume(*found[0])
             return
-        found = unfinished_journals(cluster=self.backend.inventory.cluster_name)
+        # a drill's journal from another process is not offered: its cluster died with it
+        found = [(path, state) for path, state in
+                 unfinished_journals(cluster=self.backend.inventory.cluster_name)
+                 if self.backend.resumable(state)]
         if found:
             path, state = found[0]
             if await self.push_screen_wait(ResumeScreen(str(path), state)):

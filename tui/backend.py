@@ -55,8 +55,11 @@ class Backend:
             from tui.journal import stamp_runbook_lines
 
             # a drill's journal says at what speed its times were lived (issue #7)
+            # and which simulated cluster it ran on: that cluster lives in this process only,
+            # so no other process resumes the run (see resumable)
             self._unstamp = stamp_runbook_lines(speed=self.spec.speed,
-                                                scenario=self.spec.scenario)
+                                                scenario=self.spec.scenario,
+                                                drill=self.lab.drill_id)
         assert self.inventory is not None
         self.fleet = Fleet(self.inventory, read_only=self.read_only)
         self.api = ClusterApi.from_inventory(self.inventory, read_only=self.read_only)
@@ -65,6 +68,14 @@ class Backend:
         await self.api.warm_up()  # overlaps with the SSH handshakes under way
         if wait:
             await self.fleet.wait_settled()
+
+    def resumable(self, state) -> bool:
+        """Whether an unfinished journal's run (a tui.journal.JournalState) can go on here:
+        a real cluster's on a real cluster; a drill's only on the very simulated cluster it
+        ran on (this process's), since a drill's cluster dies with its process."""
+        if self.lab is None:
+            return state.drill is None
+        return bool(state.drill) and state.drill == self.lab.drill_id
 
     async def close(self) -> None:
         if self._unstamp is not None:
@@ -76,3 +87,40 @@ class Backend:
             await self.api.close()
         if self.lab is not None:
             await self.lab.stop()
+
+
+DRILL_DOES_NOT_RESUME = ("a drill's simulated cluster died with its process, so its run "
+                         "cannot be resumed; start a new drill")
+
+
+def refuse_drill_resume(journal_path: str) -> None:
+    """`run --drill --journal J` starts a new simulated cluster: J must not hold an
+    unfinished run (of a drill, which died with its process, or of a real cluster, which this
+    drill is not). Exit 2 before anything starts; a missing, empty or finished journal passes
+    (the run itself says the rest)."""
+    from pathlib import Path
+
+    from tui.errors import ConfigError
+    from tui.journal import JournalState, read_journal
+
+    path = Path(journal_path)
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+    except OSError:
+        return  # the journal's own checks name the problem
+    records = read_journal(path)
+    if not records:
+        return
+    state = JournalState.from_records(records)
+    if state.finished and not state.aborted:
+        return
+    if state.drill is None:
+        raise ConfigError("the journal holds an unfinished run on a real cluster; a drill "
+                          "cannot resume it", where=str(path),
+                          hint="Resume it with --inventory, or give the drill a new --journal "
+                               "file")
+    raise ConfigError(f"the journal holds an unfinished drill run ({state.runbook}): "
+                      f"{DRILL_DOES_NOT_RESUME}", where=str(path),
+                      hint="Give a new --journal file (or none); this one can still be read "
+                           "with `etcd-dr report`")

@@ -265,6 +265,13 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
         _fail("--path, --reason and --backup-source go with restore and quorum-restore.", 2)
     if override:
         params["override"] = override
+    if journal_path and not dry_run:
+        from tui.backend import refuse_drill_resume
+        from tui.journal import check_journal_path
+
+        check_journal_path(journal_path)  # a link, a directory, a device: refused now
+        if use_drill and not read_only:  # a new simulated cluster: not another one's run
+            refuse_drill_resume(journal_path)
     code = asyncio.run(run_headless(runbook, spec, params, yes=yes, journal_path=journal_path,
                                     dry_run=dry_run, assume=assume))
     sys.exit(code)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tui.errors import ConfigError
+from tui.files import fsync_directory, open_private, os_problem, refuse_unusual, write_all
 
 EVENTS = ("planned", "started", "finished", "failed", "skipped", "already-done", "confirmed",
           "override", "resumed",
@@ -72,6 +73,9 @@ _SECRET_PATTERNS = [
 REDACTED = "<redacted>"
 
 
+_OPEN_HINT = "Give --journal a path to a new or existing regular file on a writable disk"
+
+
 def default_journal_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local",
                                                             "state")
@@ -107,18 +111,39 @@ class Journal:
         self.runbook = runbook
         self.secrets = set(secrets)
         self._clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        created = not self.path.exists()
+        self._broken: ConfigError | None = None  # a write failed: every later one fails too
+        # O_NOFOLLOW, a regular file of its own (never a link, device or directory), 0600;
+        # a disk error is a ConfigError naming the path (tui.files)
+        self._fd, created = open_private(self.path, what="the journal", hint=_OPEN_HINT,
+                                         append=True, tighten_existing=False)
         try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            if created:
+                _fsync_dir(self.path.parent)
+            else:
+                self._adopt_existing()
+                _drop_torn_tail(self._fd)
+        except ConfigError:
+            os.close(self._fd)
+            self._fd = -1
+            raise
         except OSError as e:
-            raise ConfigError(f"cannot write the journal ({e.strerror})", where=str(self.path),
-                              hint="Choose another file with --journal") from None
-        os.fchmod(self._fd, 0o600)  # an existing file keeps no wider mode either
-        if created:
-            _fsync_dir(self.path.parent)
-        else:
-            _drop_torn_tail(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+            raise ConfigError(f"cannot write the journal ({os_problem(e)})",
+                              where=str(self.path), hint=_OPEN_HINT) from None
+
+    def _adopt_existing(self) -> None:
+        """An existing file is appended to only when it is a journal (empty, or JSON lines):
+        `--journal /etc/passwd` run as root must not gain a line, nor a new mode. A journal
+        of this user's that others can read is made 0600, as the contract says."""
+        st = os.fstat(self._fd)
+        first = os.pread(self._fd, 1, 0)  # not st_size: /proc's files say 0 and are not
+        if first and first != b"{":
+            raise ConfigError("refused to write the journal: the file exists and is not an "
+                              "etcd-dr journal (JSON lines)", where=str(self.path),
+                              hint="Give --journal a new file, or an etcd-dr journal to resume")
+        if st.st_uid == os.geteuid() and st.st_mode & 0o7177:
+            os.fchmod(self._fd, 0o600)
 
     def add_secret(self, secret: str) -> None:
         if secret:
@@ -135,8 +160,7 @@ class Journal:
         record.update(extra)
         record = redact(record, self.secrets)
         line = json.dumps(record, sort_keys=False, ensure_ascii=False) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
-        os.fsync(self._fd)
+        self._append(line.encode("utf-8"))
         for listener in list(_listeners):
             try:
                 listener(self, record)
@@ -144,14 +168,42 @@ class Journal:
                 logging.getLogger(__name__).exception("journal listener %r failed", listener)
         return record
 
+    def _append(self, data: bytes) -> None:
+        """Write and fsync one line, or stop the run: a line that is not on disk must not
+        be followed by the act it describes. After a failure the journal stays broken (part
+        of the line may be on disk; the next open cuts it), so no later step goes on
+        without its line, whoever catches the first error."""
+        if self._broken is not None:
+            raise self._broken
+        if self._fd < 0:
+            raise ConfigError("the journal is closed", where=str(self.path))
+        try:
+            write_all(self._fd, data)
+            os.fsync(self._fd)
+        except OSError as e:
+            self._broken = ConfigError(
+                f"cannot write the journal ({os_problem(e)}); the run stopped here, as "
+                f"nothing may be sent without its journal line",
+                where=str(self.path),
+                hint="Free space on (or fix) that file system and run the same command again "
+                     "to resume from this journal, or move the journal to a writable disk "
+                     "first and give its new path to --journal")
+            raise self._broken from None
+
     @property
     def closed(self) -> bool:
         return self._fd < 0
 
     def close(self) -> None:
         if self._fd >= 0:
-            empty = os.fstat(self._fd).st_size == 0
-            os.close(self._fd)
+            try:
+                empty = os.fstat(self._fd).st_size == 0
+            except OSError:
+                empty = False
+            try:
+                os.close(self._fd)
+            except OSError:  # a failed close of a file already fsync'd line by line
+                pass
             self._fd = -1
             if empty:  # a run refused before its first line leaves no journal behind
                 try:
@@ -187,14 +239,15 @@ def _drop_torn_tail(fd: int) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(path)
+
+
+def check_journal_path(path: str | os.PathLike) -> None:
+    """Before anything starts: a --journal that can never be written (a symbolic link, a
+    directory, a device, under a file) is refused now, naming the path. Changes nothing;
+    the Journal itself checks again when it opens the file."""
+    p = Path(path)
+    refuse_unusual(p, what="the journal", hint=_OPEN_HINT)
 
 
 def read_journal(path: str | os.PathLike) -> list[dict]:
@@ -237,6 +290,9 @@ class JournalState:
     finished: bool = False  # the runbook itself ended (finished or aborted)
     aborted: bool = False
     facts: dict = field(default_factory=dict)  # what finished steps learned (e.g. snapshot)
+    # a drill's run: the id of the drill process's simulated cluster its `planned`/`resumed`
+    # lines carry ("" for a drill journal from before the id); None: a real cluster's run
+    drill: str | None = None
 
     @classmethod
     def from_records(cls, records: list[dict]) -> "JournalState":
@@ -254,6 +310,8 @@ class JournalState:
                     state.facts.update(r.get("facts") or {})
                 continue  # per-command lines; the step's own lines decide
             if step == "-":
+                if event in STAMPED_EVENTS and ("drill" in r or "scenario" in r):
+                    state.drill = str(r.get("drill") or "")
                 if event in ("finished", "failed"):
                     state.finished = True
                     state.aborted = event == "failed"

@@ -9,11 +9,13 @@ very same code paths as to a real cluster.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
 import shutil
 import socket
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -27,13 +29,104 @@ from tui.drill.encryption import encryption_forever
 from tui.drill.model import SimClock
 from tui.drill.scenario import build_cluster
 from tui.drill.sshserver import DrillSSHServer
+from tui.errors import ConfigError
+from tui.files import ensure_directory, os_problem, write_private_file
 from tui.inventory import Inventory, load_inventory
 
 
+WORKDIR_PREFIX = "etcd-dr-drill-"
+OWNER_FILE = "owner.json"  # who made a temporary drill workdir: {pid, start, boot}
+_HINT = "Give a writable directory (for `lab serve`: --inventory-out in one)"
+
+
 def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    """0600, replacing what was there, never through a symbolic link."""
+    write_private_file(path, text, what="a drill file", hint=_HINT)
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot, /proc/PID/stat field 22): with the
+    pid, it names one process; a pid reused later has another start."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # the command name (field 2) is in parentheses and may itself hold spaces or ')'
+    fields = data[data.rfind(b")") + 2:].split()
+    return fields[19].decode() if len(fields) > 19 else None
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _owner_record() -> dict:
+    pid = os.getpid()
+    return {"pid": pid, "start": _process_start(pid), "boot": _boot_id()}
+
+
+def _owner_alive(record: dict) -> bool:
+    """Whether the process that made a drill workdir still runs (same boot, same pid, same
+    start time). Unsure means alive: a live drill's keys are never taken from under it."""
+    pid = record.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    boot = _boot_id()
+    if record.get("boot") and boot and record["boot"] != boot:
+        return False  # made before the last reboot
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # there, and another user's
+    except OSError:
+        return True
+    start = _process_start(pid)
+    if start is not None and record.get("start") and start != record["start"]:
+        return False  # the pid was reused by a later process
+    return True
+
+
+def remove_stale_workdirs(base: str | os.PathLike | None = None) -> list[Path]:
+    """Remove the temporary workdirs of drills that died without cleaning up (kill -9): each
+    holds that drill's private SSH key and API token. Only directories of this user's with an
+    owner record whose process is gone; never a link, never another user's, never a live
+    drill's, never one without a record (one being made right now has none yet). Returns
+    what was removed."""
+    root = Path(base or tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(WORKDIR_PREFIX):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            continue
+        path = Path(entry.path)
+        try:
+            fd = os.open(path / OWNER_FILE, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as f:
+                record = json.loads(f.read(4096))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(record, dict) or _owner_alive(record):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
 
 
 class DrillLab:
@@ -43,7 +136,16 @@ class DrillLab:
         self.cluster = build_cluster(scenario, speed=speed, address_base=address_base,
                                      clock=clock)
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="etcd-dr-drill-"))
+        # which simulated cluster a journal's run was on (journal lines' `drill`): this one
+        # lives in this process only (tui.backend.Backend.resumable)
+        self.drill_id = secrets.token_hex(8)
+        if workdir is None:
+            # a drill killed with -9 left its keys behind: its directory goes now
+            remove_stale_workdirs()
+            self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))  # 0700
+            _write_private(self.workdir / OWNER_FILE, json.dumps(_owner_record()))
+        else:
+            self.workdir = Path(workdir)
         self.address_base = address_base
         self.servers: dict[str, DrillSSHServer] = {}
         self._following: set[str] = set()  # hosts whose SSH server is being started/stopped
@@ -66,11 +168,18 @@ class DrillLab:
         self.ssh_config_path = self.workdir / "ssh_config"
 
     async def start(self, inventory_path: str | os.PathLike | None = None) -> Inventory:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        ensure_directory(self.workdir, what="the drill's directory", hint=_HINT)
+        try:
+            st = os.lstat(self.workdir)
+            if st.st_uid == os.geteuid() and st.st_mode & 0o077:
+                os.chmod(self.workdir, 0o700)  # its keys are for this user's eyes only
+        except OSError as e:
+            raise ConfigError(f"cannot use the drill's directory ({os_problem(e)})",
+                              where=str(self.workdir), hint=_HINT) from None
         client_key = asyncssh.generate_private_key("ssh-ed25519", comment="etcd-dr drill")
         _write_private(self.key_path, client_key.export_private_key().decode())
         public = client_key.export_public_key().decode()
-        (self.workdir / "id_ed25519.pub").write_text(public)
+        _write_private(self.workdir / "id_ed25519.pub", public)
         known_lines = []
         for host in self.cluster.hosts:
             host_key = asyncssh.generate_private_key("ssh-ed25519")
@@ -82,9 +191,9 @@ class DrillLab:
                 self._hold_port(host)
             known_lines.append(f"[{host.address}]:{host.ssh_port} "
                                f"{host_key.export_public_key().decode().strip()}")
-        self.known_hosts_path.write_text("\n".join(known_lines) + "\n")
+        _write_private(self.known_hosts_path, "\n".join(known_lines) + "\n")
         # an empty ssh_config keeps the operator's own ~/.ssh/config out of drills
-        self.ssh_config_path.write_text("# etcd-dr drill: no ssh_config settings\n")
+        _write_private(self.ssh_config_path, "# etcd-dr drill: no ssh_config settings\n")
 
         from tui.drill.kubelet import reconcile_forever
 
@@ -121,9 +230,11 @@ class DrillLab:
         }
         text = (f"# Drill cluster {self.cluster.name} (scenario {self.cluster.scenario}).\n"
                 + yaml.safe_dump(inventory, sort_keys=False))
-        self.inventory_path.write_text(text)
+        _write_private(self.inventory_path, text)
         if inventory_path is not None:
-            Path(inventory_path).write_text(text)
+            write_private_file(inventory_path, text, what="the inventory",
+                               hint="Give --inventory-out a new or existing regular file in "
+                                    "a writable directory")
         return load_inventory(self.inventory_path)
 
     async def take_down(self, host_name: str) -> None:

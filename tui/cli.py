@@ -44,8 +44,10 @@ def operator_errors(fn):
 
 
 def _speed(ctx, param, value):
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be greater than 0")
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter("must be greater than 0 (a finite number)")
     return value
 
 
@@ -238,6 +240,9 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     spec = BackendSpec(inventory_path=inventory_path,
                        scenario=(scenario or "healthy") if use_drill else None,
                        speed=speed, read_only=read_only)
+    if host is not None and runbook not in ("backup", "restore", "quorum-restore"):
+        _fail(f"--host goes with backup, restore and quorum-restore; the {runbook} runbook "
+              f"chooses its hosts itself.", 2)
     params: dict = {}
     if runbook == "backup":
         params.update(host=host, backup_dir=backup_dir)
@@ -253,6 +258,9 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
         if restore_path_key and not (path_reason or "").strip():
             _fail("--path needs --reason: say why the procedure differs from the one the "
                   "cluster's version calls for (it is journaled).", 2)
+        if path_reason is not None and not restore_path_key:
+            _fail("--reason goes with --path: it says why the procedure differs from the "
+                  "one the cluster's version calls for.", 2)
         params.update(backup_dir=backup_dir)
         if host:
             params["recovery_host"] = host
@@ -263,8 +271,11 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     if (restore_path_key or backup_source or path_reason) and \
             runbook not in ("restore", "quorum-restore"):
         _fail("--path, --reason and --backup-source go with restore and quorum-restore.", 2)
-    if override:
-        params["override"] = override
+    if override is not None:
+        if not override.strip():  # an interlock is passed only for a reason someone wrote
+            _fail("--override needs a reason: say, in words, why it is safe to run despite "
+                  "the interlock (it is journaled).", 2)
+        params["override"] = override.strip()
     if journal_path and not dry_run:
         from tui.backend import refuse_drill_resume
         from tui.journal import check_journal_path

@@ -83,6 +83,18 @@ class Inventory:
         raise ConfigError(f"no host named {name!r} in the inventory", where=self.source,
                           hint=f"Known hosts: {names}")
 
+    def require_host(self, name: str, flag: str = "--host") -> Host:
+        """The host a command-line flag names; ConfigError (exit 2) naming the flag, the
+        name and the known hosts when the inventory has no such host."""
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        names = ", ".join(h.name for h in self.hosts)
+        raise ConfigError(f"{flag} {name!r}: there is no host of that name in "
+                          + ("the drill cluster" if self.drill else "the inventory"),
+                          where=None if self.drill else self.source,
+                          hint=f"Known hosts: {names}")
+
     def with_hosts(self, hosts: tuple[Host, ...]) -> "Inventory":
         return replace(self, hosts=hosts)
 

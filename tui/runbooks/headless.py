@@ -159,6 +159,9 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
                               hint="Check `etcd-dr status`, or name one with --host")
             operator._print(f"backup host: {params['host']} (a healthy non-leader; choose "
                             f"another with --host)")
+        for key in ("host", "recovery_host"):  # --host, for every runbook: exit 2 when unknown
+            if params.get(key):
+                backend.inventory.require_host(params[key], "--host")
         journal = None if dry_run else Journal(path, name, secrets=_secrets(backend))
         ctx = RunContext(backend=backend, journal=journal, operator=operator, params=params,
                          dry_run=dry_run, time_scale=spec.speed if spec.is_drill else 1.0)

@@ -81,6 +81,14 @@ class Runner:
     async def preflight(self) -> None:
         """Interlocks; raises Refused with every reason."""
         self.refuse_read_only()
+        override = self.ctx.params.get("override")
+        if override not in (None, ""):  # "": a screen's empty override field, no override
+            # an interlock is passed only for a reason someone wrote: spaces are none
+            reason = override.strip() if isinstance(override, str) else ""
+            if not reason:
+                raise Refused("an override needs a reason: say, in words, why it is safe to "
+                              "run despite the interlock (it is journaled)")
+            self.ctx.params["override"] = reason
         missing = [p for p in self.runbook.params if self.ctx.params.get(p) in (None, "")]
         if missing:
             raise Refused(f"the {self.runbook.name} runbook needs {', '.join(missing)}")

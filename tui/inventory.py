@@ -387,6 +387,11 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     kubeconfig = r.get(top, "kubeconfig", "", str)
     context = r.get(top, "context", "", str)
     etcdctl = r.get(top, "etcdctl", "", str, default=DEFAULT_ETCDCTL)
+    from tui.fleet.prefix import SHAPE, PrefixError, parse_prefix  # one command, parsed now
+    try:
+        parse_prefix(etcdctl)
+    except PrefixError as e:
+        r.fail("etcdctl", top.lines.get("etcdctl"), str(e), hint=f"Write it as {SHAPE}")
 
     ssh_map = r.get(top, "ssh", "", dict, default=None)
     ssh = SshSettings()

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from tui.fleet.commands import Command, Safety, expand_prefix
+from tui.errors import ConfigError
+from tui.fleet.commands import Command, Safety
+from tui.fleet.prefix import SHAPE, PrefixError, parse_prefix
 from tui.inventory import Host, Inventory
 
 
 def etcdctl(inventory: Inventory, host: Host, *args: str, safety: Safety = Safety.READ,
             timeout: float = 15.0) -> Command:
     """etcdctl ARGS against `host`'s own member, the way the inventory says to reach it."""
-    prefix = expand_prefix(inventory.etcdctl, name=host.name, address=host.address)
-    return Command(stages=(tuple(args),), privileged=True, prefix=prefix,
-                   prefix_program="etcdctl", safety=safety, timeout=timeout)
+    try:
+        template = parse_prefix(inventory.etcdctl)  # parsed (and checked) when it loaded
+    except PrefixError as e:
+        raise ConfigError(f"etcdctl: {e}", where=inventory.source,
+                          hint=f"Write the inventory's etcdctl as {SHAPE}") from None
+    prefix = template.expand(name=host.name, address=host.address)
+    return Command(stages=(tuple(args),), privileged=True, prefix=prefix, safety=safety,
+                   timeout=timeout)
 
 
 def endpoint_status_cluster(inventory: Inventory, host: Host) -> Command:

@@ -2,8 +2,8 @@
 
 A Command is a pipeline of argv stages. Every argument is quoted with shlex when the
 command is rendered, so nothing from an inventory, a file name or an operator's answer can
-reach a shell unquoted. The one exception is `prefix`: a shell fragment the operator wrote
-in the inventory (the `etcdctl` key), expanded with quoted `{name}`/`{address}` values.
+reach a shell unquoted. The inventory's `etcdctl` prefix is no exception: it is parsed into
+words when the inventory loads (tui/fleet/prefix.py), and rendered with the same quoting.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import shlex
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
+from tui.errors import ConfigError
 from tui.fleet.attempts import wrap
+from tui.secrets import redact_text
+from tui.fleet.prefix import ContainerLookup, EtcdctlPrefix, PrefixError, parse_prefix, tokenize
 
 
 class Safety(str, Enum):
@@ -25,8 +28,10 @@ class Safety(str, Enum):
 class Command:
     stages: tuple[tuple[str, ...], ...]  # a pipeline: stage | stage | ...
     privileged: bool = False  # needs root: sent as `sudo -n sh -c '...'` when ssh.sudo is on
-    prefix: str = ""  # trusted shell fragment placed before the first stage (etcdctl prefix)
-    prefix_program: str = ""  # the program the prefix runs; stages[0] holds its arguments
+    # the inventory's etcdctl prefix, parsed (text is parsed on construction); stages[0]
+    # holds etcdctl's arguments
+    prefix: EtcdctlPrefix | None = None
+    prefix_program: str = ""  # the program the prefix runs (set from the prefix itself)
     env: tuple[tuple[str, str], ...] = ()  # exported before the command (e.g. proxy vars)
     timeout: float = 30.0
     safety: Safety = Safety.READ
@@ -36,6 +41,17 @@ class Command:
     # the command's start, output and exit status, and the command runs to its end even when
     # the console dies; the journal and panes show the command itself
     attempt: str | None = None
+
+    def __post_init__(self) -> None:
+        prefix = self.prefix
+        if isinstance(prefix, str):
+            try:
+                prefix = parse_prefix(prefix) if prefix else None
+            except PrefixError as e:
+                raise ConfigError(f"etcdctl prefix {self.prefix!r}: {e}") from None
+            object.__setattr__(self, "prefix", prefix)
+        object.__setattr__(self, "prefix_program",
+                           prefix.etcdctl_name if isinstance(prefix, EtcdctlPrefix) else "")
 
     @classmethod
     def of(cls, *argv: str, **kw) -> "Command":
@@ -55,8 +71,9 @@ class Command:
     def plain_script(self) -> str:
         """The shell text of the command itself, without sudo or attempt record."""
         parts = [shlex.join(stage) for stage in self.stages]
-        if self.prefix:
-            parts[0] = f"{self.prefix} {parts[0]}" if parts[0] else self.prefix
+        if self.prefix is not None:
+            prefix = self.prefix.render()
+            parts[0] = f"{prefix} {parts[0]}" if parts[0] else prefix
         text = " | ".join(parts)
         if self.env:
             exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
@@ -80,29 +97,25 @@ class Command:
     def redacted(self, use_sudo: bool) -> str:
         """The command as journals and panes show it: secrets replaced; an attempt record's
         wrapper is not shown (the journal line carries the attempt's id)."""
-        text = self.render(use_sudo, recorded=False)
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "<redacted>")
-                text = text.replace(shlex.quote(secret), "<redacted>")
-        return text
+        return redact_text(self.render(use_sudo, recorded=False), self.secrets)
 
     def display(self, use_sudo: bool = True) -> str:
-        """Short form for panes: the script, with `sudo` where it runs under sudo."""
-        text = self.plain_script()
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "<redacted>")
-        return ("sudo " if self.privileged and use_sudo else "") + text
+        """Short form for panes: the script, with `sudo` where it runs under sudo; secrets
+        replaced (this command's, the registered ones, and every shape tui/secrets.py knows)."""
+        text = ("sudo " if self.privileged and use_sudo else "") + self.plain_script()
+        return redact_text(text, self.secrets)
 
 
 def expand_prefix(template: str, **values: str) -> str:
-    """Expand {name}/{address} in an inventory prefix, each value shell-quoted."""
-    out = template
-    for key, value in values.items():
-        out = out.replace("{" + key + "}", shlex.quote(value) if _needs_quote(value) else value)
-    return out
-
-
-def _needs_quote(value: str) -> bool:
-    return shlex.quote(value) != value
+    """Expand {name}/{address} in a one-command template: split into words first, values
+    substituted inside the words, every word quoted (shell syntax in the template is an
+    error, PrefixError). Commands use EtcdctlPrefix.expand; this is its text form."""
+    out = []
+    for word in tokenize(template):
+        if isinstance(word, ContainerLookup):
+            out.append(word.render())
+            continue
+        for key, value in values.items():
+            word = word.replace("{" + key + "}", value)
+        out.append(shlex.quote(word))
+    return " ".join(out)

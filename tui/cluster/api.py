@@ -2,16 +2,19 @@
 
 Everything here degrades to "API unreachable" with a plain reason: in a disaster the API is
 usually gone, and every SSH-based view must keep working without it. In read-only mode the
-REST layer itself refuses any verb but GET/HEAD, so no screen can send a write by mistake.
+REST layer itself refuses any verb but GET/HEAD, and the subresources that act through a GET
+(exec, attach, portforward, proxy, a followed log), so no screen can send a write by mistake.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import posixpath
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from tui.errors import ConfigError, ReadOnlyRefused
 
@@ -197,8 +200,10 @@ class ClusterApi:
 
         A write in read-only mode is refused here, before the client's own guard."""
         method = method.upper()
-        if self.read_only and method not in ("GET", "HEAD"):
-            raise ReadOnlyRefused(f"refused in read-only mode: {method} {path}", where="API",
+        why = read_only_refusal(method, path + ("?" + urlencode(query) if query else "")) \
+            if self.read_only else None
+        if why:
+            raise ReadOnlyRefused(f"refused in read-only mode: {why}", where="API",
                                   hint="Start the console without --read-only")
         api_client = await self._api_client()
         headers = {"Accept": "application/json"}
@@ -335,14 +340,57 @@ class ClusterApi:
         )
 
 
+# subresources that run something in a pod or reach past the API server: never in
+# read-only mode, whatever the verb (exec and attach are a GET with an upgrade)
+ACTING_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
+_FALSE = {"0", "f", "F", "false", "False", "FALSE"}  # Go's strconv.ParseBool
+
+
+def read_only_refusal(method: str, url: str) -> str | None:
+    """Why a request may not be sent in read-only mode, or None: GET/HEAD only, never an
+    exec/attach/portforward/proxy subresource, nor a pod's log with follow."""
+    method = str(method).upper()
+    if method not in ("GET", "HEAD"):
+        return f"{method} {url}"
+    parts = urlsplit(url)
+    raw = [unquote(s) for s in parts.path.split("/")]
+    if any(s in (".", "..") or "/" in s for s in raw):
+        return f"{method} {url}: the path has dot segments or an encoded /"
+    segments = [s for s in posixpath.normpath("/" + "/".join(raw)).split("/") if s]
+    # /api/v1/... or /apis/GROUP/VERSION/... (after any path prefix of the server's URL)
+    rest: list[str] | None = None
+    for i, s in enumerate(segments):
+        if s == "api":
+            rest = segments[i + 2:]
+            break
+        if s == "apis":
+            rest = segments[i + 3:]
+            break
+    if rest is None:
+        return None
+    if rest and rest[0] == "proxy":  # the old /api/v1/proxy/... form
+        return f"{method} {url}: the proxy subresource"
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        rest = rest[2:]  # a namespaced resource: RESOURCE/NAME/SUBRESOURCE
+    subresource = rest[2] if len(rest) >= 3 else None
+    if subresource in ACTING_SUBRESOURCES:
+        return f"{method} {url}: the {subresource} subresource"
+    if subresource == "log":
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key == "follow" and value not in _FALSE:
+                return f"{method} {url}: a followed log"
+    return None
+
+
 def _guard_read_only(api_client: Any) -> None:
     """Refuse every write at the REST layer, below any screen or runbook."""
     rest = api_client.rest_client
     original = rest.request
 
     async def request(method, url, *args, **kwargs):
-        if str(method).upper() not in ("GET", "HEAD"):
-            raise ReadOnlyRefused(f"refused in read-only mode: {method} {url}", where="API",
+        why = read_only_refusal(method, url)
+        if why:
+            raise ReadOnlyRefused(f"refused in read-only mode: {why}", where="API",
                                   hint="Start the console without --read-only")
         return await original(method, url, *args, **kwargs)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tui.errors import ConfigError
+from tui.secrets import REDACTED, redact  # noqa: F401 - the one redactor (tui/secrets.py)
 from tui.files import fsync_directory, open_private, os_problem, refuse_unusual, write_all
 
 EVENTS = ("planned", "started", "finished", "failed", "skipped", "already-done", "confirmed",
@@ -61,16 +61,6 @@ def stamp_runbook_lines(**keys: Any) -> Callable[[], None]:
 
     return undo
 
-# shapes of secrets that may appear in command lines or outputs even when nobody declared
-# them: OpenShift OAuth tokens, bearer headers, private key blocks, k8s secret data
-_SECRET_PATTERNS = [
-    re.compile(r"sha256~[A-Za-z0-9_\-]{20,}"),
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-~+/=]{8,}"),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
-    re.compile(r"(?i)((?:token|password|secret)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"),
-    re.compile(r"(://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in proxy URLs
-]
-REDACTED = "<redacted>"
 
 
 _OPEN_HINT = "Give --journal a path to a new or existing regular file on a writable disk"
@@ -80,22 +70,6 @@ def default_journal_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local",
                                                             "state")
     return Path(base) / "etcd-dr" / "journals"
-
-
-def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret and len(secret) >= 4:
-                value = value.replace(secret, REDACTED)
-        for pattern in _SECRET_PATTERNS:
-            value = pattern.sub(lambda m: (m.group(1) if m.groups() and m.group(1) else "")
-                                + REDACTED, value)
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v, secrets) for v in value]
-    return value
 
 
 def _now() -> str:
@@ -185,9 +159,10 @@ class Journal:
                 f"cannot write the journal ({os_problem(e)}); the run stopped here, as "
                 f"nothing may be sent without its journal line",
                 where=str(self.path),
-                hint="Free space on (or fix) that file system and run the same command again "
-                     "to resume from this journal, or move the journal to a writable disk "
-                     "first and give its new path to --journal")
+                hint="Free space on (or fix) that file system, then run the same command "
+                     "again: it resumes from this journal (a real cluster's run; a drill's "
+                     "cluster died with its process). Or move the journal to a writable disk "
+                     "and give its new path to --journal")
             raise self._broken from None
 
     @property

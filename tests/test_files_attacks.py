@@ -266,3 +266,13 @@ async def test_a_drill_workdir_is_private_and_records_its_owner(tmp_path, monkey
     finally:
         await lab.stop()
     assert not workdir.exists()
+
+
+def test_lab_serve_refuses_an_inventory_out_it_cannot_write_before_making_keys(tmp_path):
+    parent = tmp_path / "afile"
+    parent.write_text("x")
+    for out in ("/dev/full", parent / "inventory.yaml", tmp_path):
+        message = refused(["lab", "serve", "--inventory-out", str(out)], out)
+        assert "--inventory-out" in message
+    assert not Path("/dev/full.d").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -420,8 +420,13 @@ def lab_serve(scenario, inventory_out, speed):
 
     from tui.drill.lab import DrillLab
 
+    from tui.files import refuse_unusual
+
     out = Path(inventory_out)
     workdir = out.parent / (out.stem + ".d")
+    # before any key is made: a link, a device, a directory, a path under a file is refused
+    refuse_unusual(out, what="the inventory", hint="Give --inventory-out a new or existing "
+                                                   "regular file in a writable directory")
 
     async def serve():
         from tui.drill.inject import LabConsole

@@ -89,7 +89,9 @@ class Inventory:
         for h in self.hosts:
             if h.name == name:
                 return h
-        names = ", ".join(h.name for h in self.hosts)
+        names = "; ".join(f"{', '.join(h.name for h in group)} ({role})"
+                          for role, group in (("control-plane", self.control_plane),
+                                              ("worker", self.workers)) if group)
         raise ConfigError(f"{flag} {name!r}: there is no host of that name in "
                           + ("the drill cluster" if self.drill else "the inventory"),
                           where=None if self.drill else self.source,

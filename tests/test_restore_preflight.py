@@ -76,8 +76,16 @@ def backup_files(host):
 
 async def test_lost_hosts_only_warn_and_the_survivor_is_recommended(drill, tmp_path):
     backend = await drill("lost-two-hosts")
+    # refused for a moment is not lost (issue 12): the preflight blocks and says to wait
+    report = await preflight_report(ctx_for(backend, tmp_path))
+    assert report.lost_hosts == [] and not items(report)["ssh"].ok
+    assert "connection refused" in items(report)["ssh"].detail and report.lost_wait > 0
+    # refused on every attempt for longer than the threshold: lost, on that evidence
+    for name in ("master-1", "master-2"):
+        backend.fleet.status[name].lost_signal_since -= 61
     report = await preflight_report(ctx_for(backend, tmp_path))
     assert report.green, [i for i in report.blocking_failures]
+    assert "connection refused on every SSH connection" in report.lost_evidence["master-1"]
     assert report.recovery_host == "master-0" and report.lost_hosts == ["master-1", "master-2"]
     assert not items(report)["lost"].ok and not items(report)["lost"].blocking
     assert report.path.key == "4.12-4.13"
@@ -123,7 +131,10 @@ async def test_a_manifest_from_another_z_stream_blocks_and_an_override_is_journa
     with pytest.raises(Refused, match="same z-stream"):
         await Runner(restore_runbook("4.12-4.13"), ctx).preflight()
     # with a typed reason the run may start; the reason is journaled
-    ctx = ctx_for(backend, tmp_path, override="the backup is from the hotfix build we run")
+    # (the refusing hosts are confirmed lost: else the run waits until they are lost on
+    # their refusals alone, a minute at this speed)
+    ctx = ctx_for(backend, tmp_path, override="the backup is from the hotfix build we run",
+                  confirmed_lost={"master-1": "gone", "master-2": "gone"})
     runner = Runner(restore_runbook("4.12-4.13"), ctx)
     await runner.preflight()
     runner._journal("-", "planned", params=ctx.params)
@@ -162,9 +173,12 @@ async def test_quorum_restore_refuses_before_4_18_even_with_an_override(drill, t
 
 async def test_quorum_restore_insists_on_the_highest_raft_index(drill, tmp_path):
     backend = await drill("quorum-lost-4.18")
-    ctx = ctx_for(backend, tmp_path)
+    # the two hosts that refuse SSH are lost on the operator's word (--lost)
+    lost = {"master-1": "--lost", "master-2": "--lost"}
+    ctx = ctx_for(backend, tmp_path, confirmed_lost=lost)
     report = await preflight_report(ctx, "quorum-restore")
     assert report.recovery_host == "master-0" and report.green
+    assert report.lost_evidence["master-2"] == "confirmed lost by the operator: --lost"
     # a host with less data: blocked unless overridden
     backend.fleet._set_state("master-0", HostState.CONNECTED)
     ctx = ctx_for(backend, tmp_path, recovery_host="master-1")

@@ -9,8 +9,10 @@ the others (every command has its own timeout). Output streams line by line to l
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from enum import Enum
@@ -53,6 +55,12 @@ class HostStatus:
     since: float = field(default_factory=time.time)
     reconnecting: bool = False
     fingerprint: str | None = None  # the key a host presented when it is not trusted yet
+    # why the last connection attempt failed (failure_kind: refused, no-route, timeout, ...),
+    # and since when (time.monotonic()) every attempt failed with a kind that says the machine
+    # is not there (LOST_KINDS); None once any attempt gets further than that
+    failure: str | None = None
+    lost_signal_since: float | None = None
+    server_key: str | None = None  # fingerprint of the host key of the last good connection
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,41 @@ Listener = Callable[[FleetEvent], None]
 _SUDO_DENIED_MARKERS = ("a password is required", "may not run sudo", "not in the sudoers",
                         "is not allowed to run sudo", "a terminal is required")
 _OUTPUT_LIMIT = 16 * 1024 * 1024  # keep at most this much of one command's output in memory
+
+# Connection failures that say the machine (or its network) is not there: the kernel or a
+# router answered "refused" / "no route" / "network unreachable". A timeout says nothing
+# (a slow network, a firewall dropping packets, a host busy booting); an auth failure, a host
+# key problem or sudo denied are a host that answers.
+LOST_KINDS = ("refused", "no-route", "network-unreachable")
+_ERRNO_KINDS = {errno.ECONNREFUSED: "refused", errno.EHOSTUNREACH: "no-route",
+                errno.ENETUNREACH: "network-unreachable"}
+_ERRNO_IN_TEXT = re.compile(r"\[Errno (\d+)\]")
+
+
+def failure_kind(exc: BaseException) -> str:
+    """The class of a failed connection attempt: one of LOST_KINDS, "timeout", "jump-host",
+    "host-key", "auth" or "other"."""
+    if isinstance(exc, JumpHostError):
+        return "jump-host"  # the jump host's failure says nothing about this host
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
+        return "host-key"
+    if isinstance(exc, asyncssh.KeyExchangeFailed) and "host key" in str(exc).lower():
+        return "host-key"
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return "auth"
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return "timeout"
+    if isinstance(exc, OSError):
+        if exc.errno in _ERRNO_KINDS:
+            return _ERRNO_KINDS[exc.errno]
+        if exc.errno == errno.ETIMEDOUT:
+            return "timeout"
+        # asyncio joins the failures of every address of a name into one OSError without an
+        # errno ("Multiple exceptions: [Errno 111] ..., [Errno 113] ..."): lost only if each is
+        kinds = [_ERRNO_KINDS.get(int(n)) for n in _ERRNO_IN_TEXT.findall(str(exc))]
+        if kinds and None not in kinds:
+            return next(k for k in LOST_KINDS if k in kinds)
+    return "other"
 
 
 class Fleet:
@@ -285,22 +328,14 @@ class Fleet:
             retry = True
             try:
                 conn = await self._connect(host)
-            except JumpHostError as e:  # not this host's fault: say which machine failed
-                self._set_state(name, HostState.UNREACHABLE, str(e))
-            except asyncssh.HostKeyNotVerifiable as e:
-                await self._host_key_problem(host, e)
-                retry = False
-            except asyncssh.PermissionDenied:
-                self._set_state(name, HostState.AUTH_FAILED,
-                                f"{host.user}@{host.address} refused our keys",)
-                retry = False
-            except (OSError, asyncio.TimeoutError, asyncssh.Error) as e:
-                self._set_state(name, HostState.UNREACHABLE,
-                                f"{host.address}:{host.port}: {_brief(e)}")
-            except Exception as e:  # never let one host's task die silently
-                self._set_state(name, HostState.UNREACHABLE, _brief(e))
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self._record_failure(name, e)
+                retry = await self._connect_failed(host, e)
             else:
                 connected_at = time.monotonic()
+                self._record_success(name, conn)
                 self._conns[name] = conn
                 await self._after_connect(host, conn)
                 self._ready[name].set()
@@ -331,6 +366,67 @@ class Fleet:
                 pass
             self._kick[name].clear()
 
+    async def _connect_failed(self, host: Host, e: Exception) -> bool:
+        """Show why a connection attempt failed; False when retrying cannot help (the
+        operator must trust or fix a key, or fix the user's keys)."""
+        name = host.name
+        kind = failure_kind(e)
+        if isinstance(e, JumpHostError):  # not this host's fault: say which machine failed
+            self._set_state(name, HostState.UNREACHABLE, str(e))
+        elif kind == "host-key" and (isinstance(e, asyncssh.HostKeyNotVerifiable)
+                                     or self._known_keys(host)):
+            # a key of another type than known_hosts has for the host fails the key
+            # exchange itself ("Unable to find compatible server host key"): that is a
+            # changed key, not an unreachable host
+            await self._host_key_problem(host, e)
+            return False
+        elif kind == "auth":
+            self._set_state(name, HostState.AUTH_FAILED,
+                            f"{host.user}@{host.address} refused our keys",)
+            return False
+        elif isinstance(e, (OSError, asyncio.TimeoutError, asyncssh.Error)):
+            self._set_state(name, HostState.UNREACHABLE,
+                            f"{host.address}:{host.port}: {_brief(e)}")
+        else:  # never let one host's task die silently
+            self._set_state(name, HostState.UNREACHABLE, _brief(e))
+        return True
+
+    def _record_failure(self, name: str, exc: BaseException) -> None:
+        st = self.status[name]
+        kind = failure_kind(exc)
+        if kind in LOST_KINDS:
+            if st.lost_signal_since is None:
+                st.lost_signal_since = time.monotonic()  # the run of refusals begins
+        else:
+            st.lost_signal_since = None  # anything else breaks the run
+        st.failure = kind
+
+    def _record_success(self, name: str, conn: asyncssh.SSHClientConnection) -> None:
+        st = self.status[name]
+        st.failure, st.lost_signal_since = None, None
+        try:
+            key = conn.get_server_host_key()
+        except (AttributeError, asyncssh.Error):
+            key = None
+        if key is not None:
+            st.server_key = key.get_fingerprint()
+
+    def unreachable_for(self, name: str) -> tuple[str, float] | None:
+        """(failure kind, seconds) when every connection attempt to the host has failed with
+        one of LOST_KINDS (refused, no route, network unreachable) for that long and it is
+        still unreachable; None otherwise (connected, a timeout, a key or auth problem...)."""
+        st = self.status[name]
+        if st.state != HostState.UNREACHABLE or st.lost_signal_since is None or \
+                st.failure not in LOST_KINDS:
+            return None
+        return st.failure, max(0.0, time.monotonic() - st.lost_signal_since)
+
+    def _known_keys(self, host: Host) -> list:
+        try:
+            return list(self._known_hosts().match(host.address, host.address, host.port)[0])
+        except (ValueError, TypeError, asyncssh.Error):
+            return []
+
     async def _after_connect(self, host: Host, conn: asyncssh.SSHClientConnection) -> None:
         if not self.inventory.ssh.sudo:
             self._set_state(host.name, HostState.CONNECTED)
@@ -351,21 +447,26 @@ class Fleet:
             self._set_state(host.name, HostState.CONNECTED)
 
     async def _host_key_problem(self, host: Host, exc: Exception) -> None:
-        known = self._known_hosts()
-        keys = known.match(host.address, host.address, host.port)[0]
-        fingerprint = None
+        keys = self._known_keys(host)
+        fingerprint, algorithm = None, None
         try:
             key = await asyncssh.get_server_host_key(host.address, host.port,
                                                      tunnel=await self._tunnel() or ())
-            fingerprint = key.get_fingerprint() if key else None
+            if key is not None:
+                fingerprint, algorithm = key.get_fingerprint(), key.get_algorithm()
         except (OSError, asyncssh.Error, asyncio.TimeoutError):
             pass
         where = self.inventory.ssh.known_hosts
         if keys:
+            known = ", ".join(f"{_algorithm(k)} {k.get_fingerprint()}" for k in keys)
+            presented = f"{algorithm} {fingerprint}" if fingerprint else "another key"
+            kinds = {_algorithm(k) for k in keys}
+            changed = (f"the host key type changed ({', '.join(sorted(kinds))} -> "
+                       f"{algorithm}): " if algorithm and algorithm not in kinds else "")
             self._set_state(host.name, HostState.HOST_KEY_MISMATCH,
-                            f"{host.address} presented {fingerprint or 'another key'}, which does "
-                            f"not match {where}; if the host was reinstalled, remove its old "
-                            f"line with ssh-keygen -R, otherwise do not connect",
+                            f"{host.address} presented {presented}, which does not match "
+                            f"{where} ({known}); {changed}if the host was reinstalled, remove "
+                            f"its old line with ssh-keygen -R, otherwise do not connect",
                             fingerprint=fingerprint)
         else:
             self._set_state(host.name, HostState.HOST_KEY_UNKNOWN,
@@ -540,6 +641,13 @@ async def _handshake_done(conn: asyncssh.SSHClientConnection) -> None:
         await asyncio.wait_for(request(b"keepalive@openssh.com"), 5)
     except (asyncssh.Error, OSError, asyncio.TimeoutError, TypeError):
         pass  # a dead connection shows up on its own, in _maintain
+
+
+def _algorithm(key) -> str:
+    try:
+        return key.get_algorithm()
+    except (AttributeError, asyncssh.Error):
+        return "?"
 
 
 def _describe(result: RunResult) -> str:

@@ -59,6 +59,57 @@ def lost_hosts(ctx: RunContext) -> list[str]:
     return list(ctx.params.get("lost_hosts") or [])
 
 
+# A host is lost only on evidence (the preflight records it in params["lost_evidence"]):
+# the operator confirmed it, the API says its Node or Machine is gone, or every connection
+# attempt was refused / found no route for LOST_AFTER seconds. Simulated-time budgets, like
+# the others: a drill at --speed X waits X times less.
+LOST_AFTER = 60.0
+NODE_LOST_AFTER = 300.0  # a Node NotReady this long (its Ready condition's last transition)
+
+
+def lost_evidence(ctx: RunContext) -> dict[str, str]:
+    return dict(ctx.params.get("lost_evidence") or {})
+
+
+def proven_lost(ctx: RunContext, host: str) -> str | None:
+    """Why the host is lost (the preflight's evidence), or None when it is not proven lost."""
+    if host not in lost_hosts(ctx):
+        return None
+    why = lost_evidence(ctx).get(host)
+    return why if isinstance(why, str) and why.strip() else None
+
+
+def same_machine_as_recovery(ctx: RunContext) -> list[str]:
+    """Other control-plane names whose SSH host key (as the fleet saw it) is the recovery
+    host's: two inventory names for one machine."""
+    rec = ctx.params.get("recovery_host")
+    status = ctx.fleet.status
+    key = getattr(status.get(rec), "server_key", None) if rec else None
+    if not key:
+        return []
+    return [h for h in control_plane(ctx)
+            if h != rec and getattr(status.get(h), "server_key", None) == key]
+
+
+def assert_one_name_per_machine(ctx: RunContext, what: str) -> None:
+    """The recovery host's identity is its host key: refuse when another control-plane name
+    reaches the same machine (RST-04 would stop etcd and move its data on the recovery host
+    itself; RST-16 would delete its machine)."""
+    twins = same_machine_as_recovery(ctx)
+    if twins:
+        rec = ctx.params.get("recovery_host")
+        key = ctx.fleet.status[rec].server_key
+        raise Refusal(f"{what}: {', '.join(twins)} and the recovery host {rec} present the same "
+                      f"SSH host key ({key}): they are one machine under two inventory names",
+                      hint="Nothing was sent. Fix the inventory (one name per machine), "
+                           "then run the restore again")
+
+
+def describe_lost(ctx: RunContext, hosts: list[str]) -> str:
+    ev = lost_evidence(ctx)
+    return "; ".join(f"{h}: {ev.get(h) or 'no evidence'}" for h in hosts)
+
+
 def control_plane(ctx: RunContext) -> list[str]:
     return [h.name for h in ctx.inventory.control_plane]
 
@@ -125,14 +176,18 @@ def _guarded(action: Callable[[RunContext, StepRun], Awaitable[str]]):
 
 def _skip_lost(run: StepRun, hosts: list[str], step_id: str | None = None) -> list[str]:
     """The hosts a host step acts on; lost ones are journaled as skipped (under "-", naming
-    the step: a step-level `skipped` line would mark the whole step done for a resume)."""
+    the step: a step-level `skipped` line would mark the whole step done for a resume), each
+    with the evidence that it is lost."""
     lost = set(lost_hosts(run.ctx))
     skipped = [h for h in hosts if h in lost]
     if skipped:
         sid = step_id or run.step.id
-        run.journal("skipped", skipped, step_id="-", for_step=sid, reason=LOST_REASON)
-        run.show("skip", f"{', '.join(skipped)}: skipped ({LOST_REASON})", skipped,
-                 step_id=sid)
+        evidence = {h: lost_evidence(run.ctx).get(h) or "no evidence recorded"
+                    for h in skipped}
+        run.journal("skipped", skipped, step_id="-", for_step=sid, reason=LOST_REASON,
+                    evidence=evidence)
+        run.show("skip", f"{', '.join(skipped)}: skipped ({LOST_REASON}; "
+                         f"{describe_lost(run.ctx, skipped)})", skipped, step_id=sid)
     return [h for h in hosts if h not in lost]
 
 

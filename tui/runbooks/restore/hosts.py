@@ -19,8 +19,9 @@ from tui.runbooks.restore.common import (CONTAINER_STOP_TIMEOUT, DEFAULT_BACKUP_
                                          DISABLE_SCRIPT, KEEPALIVED, LOST_REASON, MANIFESTS, POLL,
                                          QUORUM_SCRIPT, RESTORE_SCRIPT, Refusal,
                                          _exists, _guarded, _path, _priv, _probe, _proxy_pairs,
-                                         _skip_lost, _vips, control_plane, lost_hosts,
-                                         non_recovery_hosts, recovery_host, within)
+                                         _skip_lost, _vips, assert_one_name_per_machine,
+                                         control_plane, lost_hosts, non_recovery_hosts,
+                                         proven_lost, recovery_host, within)
 
 
 # --- RST-01..03 / RSTN-01, -03: the recovery host, SSH, the backup --------------------------
@@ -301,7 +302,32 @@ async def _move_aside(run: StepRun, host: str, sid: str, command: Command, sourc
                        inspect=(f"ls -la {source.rstrip('/')} /tmp",))
 
 
+def check_rst04_targets(ctx: RunContext, what: str = "RST-04") -> None:
+    """Before RST-04 acts: the recovery host is one machine under one name (its host key),
+    and each non-recovery host either answers over SSH or is proven lost (the preflight's
+    evidence). A host that is only unreachable is neither skipped nor acted on: refused."""
+    assert_one_name_per_machine(ctx, what)
+    problems = []
+    for host in non_recovery_hosts(ctx):
+        status = ctx.fleet.status[host]
+        if host in lost_hosts(ctx):
+            if proven_lost(ctx, host) is None:
+                problems.append(f"{host} is listed as lost but nothing proves it (no evidence "
+                                f"from the preflight)")
+        elif not status.state.usable:
+            problems.append(f"{host} is {status.state.value}"
+                            + (f" ({status.error})" if status.error else "")
+                            + ", and not proven lost")
+    if problems:
+        raise Refusal(f"{what} acts only on hosts that answer and skips only hosts proven "
+                      f"lost: " + "; ".join(problems),
+                      hint="Nothing was sent. Fix the host, or confirm it lost (--lost HOST, "
+                           "or 'confirm lost' in the restore screen) and run the preflight "
+                           "again")
+
+
 async def _stop_non_recovery(ctx: RunContext, run: StepRun) -> str:
+    check_rst04_targets(ctx)
     hosts = _skip_lost(run, non_recovery_hosts(ctx))
     done = []
     for host in hosts:

@@ -10,8 +10,9 @@ from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import (API, MACHINE_TIMEOUT, POLL, Refusal, _keep_fact, _ops,
-                                         _path, _send, _wait_for_api, learn_cluster, lost_hosts,
-                                         node_of, non_recovery_hosts, within)
+                                         _path, _send, _wait_for_api,
+                                         assert_one_name_per_machine, learn_cluster, lost_hosts,
+                                         node_of, non_recovery_hosts, proven_lost, within)
 from tui.runbooks.restore.hosts import _not_recovery
 
 
@@ -105,7 +106,37 @@ def _machine_hosts(ctx: RunContext, step_id: str) -> list[str]:
     return [h for h in lost_hosts(ctx) if h != ctx.params.get("recovery_host")]
 
 
+def machine_replacement_reasons(ctx: RunContext, step_id: str) -> dict[str, str]:
+    """Why each machine RST-16 / QRS-04 would replace may be replaced: a lost host only on
+    the preflight's evidence; on 4.12-4.17 the procedure also recreates the other hosts that
+    answered (RST-04 stopped them). Refuses when a host has no such reason, or when another
+    inventory name is the recovery host's machine (same SSH host key)."""
+    assert_one_name_per_machine(ctx, step_id)
+    reasons, problems = {}, []
+    for host in _machine_hosts(ctx, step_id):
+        why = proven_lost(ctx, host)
+        if why is not None:
+            reasons[host] = f"lost: {why}"
+        elif host in lost_hosts(ctx):
+            problems.append(f"{host} is listed as lost but nothing proves it")
+        elif step_id == "RST-16" and _path(ctx) in ("4.12-4.13", "4.14-4.17"):
+            reasons[host] = ("the procedure recreates every non-recovery control-plane "
+                             "machine (the host answered over SSH at the preflight)")
+        else:
+            problems.append(f"{host} is not proven lost")
+    if problems:
+        raise Refusal(f"{step_id} deletes the machines of proven-lost hosts only: "
+                      + "; ".join(problems),
+                      hint="Nothing was deleted. Confirm the host lost (--lost HOST, or "
+                           "'confirm lost' in the restore screen) and run the preflight again")
+    return reasons
+
+
 async def _replace_machines(ctx: RunContext, run: StepRun) -> str:
+    reasons = machine_replacement_reasons(ctx, run.step.id)
+    for host, why in reasons.items():
+        run.show("note", f"{host}: its machine is replaced because {why}", [host])
+        run.journal("confirmed", [host], kind="machine-replacement", evidence=why)
     await _wait_for_api(ctx, run)
     if "network_type" not in ctx.facts:
         await learn_cluster(ctx)

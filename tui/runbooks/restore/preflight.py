@@ -3,6 +3,7 @@ lost hosts, the backup, and the report applied to the run's parameters."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +18,8 @@ from tui.runbooks.restore_checks import (REVISION_JSON, BackupCheck, Candidate, 
 from tui.versions import openshift_minor
 
 from tui.runbooks.restore.common import (DEFAULT_BACKUP_DIR, DISABLE_SCRIPT, KEEPALIVED,
-                                         QUORUM_SCRIPT, RESTORE_SCRIPT, _exists, _priv, _probe)
+                                         LOST_AFTER, NODE_LOST_AFTER, QUORUM_SCRIPT,
+                                         RESTORE_SCRIPT, _exists, _node_ip, _priv, _probe)
 from tui.runbooks.restore.hosts import _backup_source, _listing
 
 
@@ -50,6 +52,12 @@ class PreflightReport:
     backup: BackupCheck | None = None
     manifest: dict | None = None
     api_reachable: bool = False
+    lost_evidence: dict[str, str] = field(default_factory=dict)  # host -> why it is lost
+    # hosts neither answering nor proven lost -> what is wrong and what the operator can do
+    unproven: dict[str, str] = field(default_factory=dict)
+    # seconds (real) until every unproven host would be proven lost by its refusals alone
+    # (0: waiting does not help, or nothing to wait for)
+    lost_wait: float = 0.0
 
     @property
     def blocking_failures(self) -> list[PreflightItem]:
@@ -61,7 +69,129 @@ class PreflightReport:
 
 
 READING_NOTE = "reading the cluster (etcd without quorum answers slowly)..."
-_LOST_STATES = ("unreachable", "disconnected", "connecting")
+_FAILURE_WORDS = {"refused": "connection refused", "no-route": "no route to host",
+                  "network-unreachable": "network unreachable"}
+CONFIRM_HINT = "confirm it lost (--lost HOST, or 'confirm lost' in the restore screen)"
+
+
+def confirmed_lost(ctx: RunContext) -> dict[str, str]:
+    """The operator's confirmations: host -> reason (--lost HOST, the screen's 'confirm
+    lost'); journaled with the plan."""
+    given = ctx.params.get("confirmed_lost") or {}
+    if isinstance(given, (list, tuple)):
+        given = {h: "" for h in given}
+    return {str(h): str(r or "").strip() for h, r in given.items()}
+
+
+def _drill_time(ctx: RunContext, real: float) -> str:
+    scaled = real * max(ctx.time_scale, 1e-6)
+    return f"{scaled:.0f} s" + ("" if ctx.time_scale == 1 else
+                                f" of drill time ({real:.1f} s real at --speed "
+                                f"{ctx.time_scale:g})")
+
+
+def _since(stamp: str | None) -> float | None:
+    try:
+        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - when).total_seconds()
+
+
+async def api_lost_evidence(ctx: RunContext, snap, hosts: list[str]) -> dict[str, str]:
+    """What the API says of hosts that do not answer over SSH: its Node NotReady for longer
+    than NODE_LOST_AFTER, its Machine Failed or being deleted, or its Machine's Node gone.
+    Empty when the API does not answer (a cluster without quorum has none)."""
+    if not hosts or ctx.api is None or not snap.api.reachable:
+        return {}
+    from tui.cluster.ops import MACHINES_PATH
+    from tui.runbooks.restore.machines import _machine_matches, _machine_phase
+
+    try:
+        nodes = (await ctx.api.get_json("/api/v1/nodes")).get("items") or []
+    except Exception:  # an API that stops answering now gives no evidence
+        return {}
+    try:
+        machines = (await ctx.api.get_json(MACHINES_PATH)).get("items") or []
+    except Exception:
+        machines = []
+    names = {(n.get("metadata") or {}).get("name") for n in nodes}
+    out: dict[str, str] = {}
+    for host in hosts:
+        address = ctx.inventory.host(host).address
+        node = next((n for n in nodes if (n.get("metadata") or {}).get("name") == host
+                     or _node_ip(n) == address), None)
+        machine = next((m for m in machines if _machine_matches(ctx, m, host)), None)
+        why = []
+        if node is not None:
+            ready = next((c for c in (node.get("status") or {}).get("conditions") or []
+                          if c.get("type") == "Ready"), None)
+            age = _since(ready.get("lastTransitionTime")) if ready else None
+            if ready is not None and ready.get("status") != "True" and age is not None and \
+                    age * max(ctx.time_scale, 1e-6) >= NODE_LOST_AFTER:
+                why.append(f"Node {node['metadata']['name']} NotReady for "
+                           f"{age * max(ctx.time_scale, 1e-6) / 60:.0f} min")
+        if machine is not None:
+            name = (machine.get("metadata") or {}).get("name")
+            phase = _machine_phase(machine)
+            ref = ((machine.get("status") or {}).get("nodeRef") or {}).get("name")
+            if phase in ("Failed", "Deleting"):
+                why.append(f"Machine {name} is {phase}")
+            elif ref and ref not in names and nodes:
+                why.append(f"Machine {name}'s Node {ref} is deleted")
+        if why:
+            out[host] = "the API says " + "; ".join(why)
+    return out
+
+
+async def classify_hosts(ctx: RunContext, snap, cp_views) -> tuple[dict[str, str],
+                                                                    dict[str, str], float]:
+    """Which control-plane hosts are lost, on what evidence: (lost: host -> evidence,
+    unproven: host -> what is wrong and what to do, wait: real seconds until refusals alone
+    would prove every unproven host lost, 0 when waiting would not help).
+
+    Lost only on evidence: the operator confirmed it, the API says its Node or Machine is
+    gone, or every connection was refused / found no route for LOST_AFTER seconds. A timeout,
+    an auth failure, a host key problem or sudo denied is a host to fix, never lost."""
+    confirmed = confirmed_lost(ctx)
+    down = [h.name for h in cp_views if h.state != "connected"]
+    api = await api_lost_evidence(ctx, snap, down)
+    scale = max(ctx.time_scale, 1e-6)
+    lost: dict[str, str] = {}
+    unproven: dict[str, str] = {}
+    waits: list[float | None] = []
+    for h in cp_views:
+        if h.state == "connected":
+            continue
+        if h.name in confirmed:
+            reason = confirmed[h.name]
+            lost[h.name] = "confirmed lost by the operator" + (f": {reason}" if reason else "")
+            continue
+        if h.name in api:
+            lost[h.name] = api[h.name]
+            continue
+        failing = getattr(ctx.fleet, "unreachable_for", lambda name: None)(h.name)
+        if failing is not None:
+            kind, seconds = failing
+            word = _FAILURE_WORDS.get(kind, kind)
+            if seconds * scale >= LOST_AFTER:
+                lost[h.name] = (f"{word} on every SSH connection for "
+                                f"{_drill_time(ctx, seconds)} (lost after {LOST_AFTER:g} s)")
+                continue
+            left = LOST_AFTER / scale - seconds
+            waits.append(left)
+            unproven[h.name] = (f"{word} for {_drill_time(ctx, seconds)} only; a host is lost "
+                                f"after {LOST_AFTER:g} s of that: wait and check again, or "
+                                f"{CONFIRM_HINT}")
+            continue
+        waits.append(None)
+        what = h.state + (f" ({h.error})" if h.error else "")
+        unproven[h.name] = (f"{what}: not proof that it is lost (a timeout, a host key, login "
+                            f"or sudo problem is a host to fix): fix it, or {CONFIRM_HINT}")
+    wait = max(waits) if waits and None not in waits else 0.0
+    return lost, unproven, max(0.0, wait)
 
 # Two-node OpenShift with fencing (UPSTREAM.md): Pacemaker runs etcd under podman, not as a
 # static pod, and cluster-restore.sh/disable-etcd.sh are Pacemaker variants there. Nothing in
@@ -204,11 +334,18 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
         ctx.operator.show(RunEvent("note", "-", READING_NOTE))
     snap = await ctx.backend.collector.collect()
     cp_views = [h for h in snap.hosts if h.role == "control-plane"]
-    given_lost = ctx.params.get("lost_hosts")
-    lost = list(given_lost) if given_lost is not None else \
-        [h.name for h in cp_views if h.state in _LOST_STATES]
+    lost_evidence, unproven, lost_wait = await classify_hosts(ctx, snap, cp_views)
+    lost = [h.name for h in cp_views if h.name in lost_evidence]
     reachable = [h.name for h in cp_views if h.state == "connected"]
-    broken = [h for h in cp_views if h.state not in _LOST_STATES + ("connected",)]
+    names = {h.name for h in cp_views}
+    wrong = [f"{h}: not a control-plane host of the inventory" for h in confirmed_lost(ctx)
+             if h not in names] + \
+            [f"{h}: it answers over SSH, and a host that answers is not lost"
+             for h in confirmed_lost(ctx) if h in reachable]
+    if wrong:
+        items.append(PreflightItem("lost-confirmed", "Hosts confirmed lost", False,
+                                   "; ".join(wrong) + ": nothing is treated as lost on that "
+                                   "confirmation", overridable=False))
     fencing = await detect_fencing(ctx, snap, reachable)
     if fencing:
         items.append(PreflightItem(
@@ -225,23 +362,23 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
     recovery = ctx.params.get("recovery_host") or next(
         (c.host for c in candidates if c.score[0]), None)
 
-    # SSH to every control-plane host, before the API goes away
-    if broken:
+    # SSH to every control-plane host, before the API goes away; lost only on evidence
+    if unproven:
+        # no override: RST-04 and RST-16 refuse such hosts anyway; confirming one lost is
+        # the operator's way past this
         items.append(PreflightItem(
-            "ssh", "SSH to every control-plane host", False,
-            "; ".join(f"{h.name}: {h.state}" + (f" ({h.error})" if h.error else "")
-                      for h in broken) + ": the host answers but the console cannot act on it "
-                                         "(fix the key, user or sudo rule)"))
+            "ssh", "Every control-plane host answers over SSH or is proven lost", False,
+            "; ".join(f"{h}: {why}" for h, why in unproven.items()), overridable=False))
     else:
         items.append(PreflightItem("ssh", "SSH to every control-plane host", not lost,
                                    f"open to {', '.join(reachable) or 'none'}"
-                                   + (f"; no answer from {', '.join(lost)}" if lost else ""),
+                                   + (f"; lost: {', '.join(lost)}" if lost else ""),
                                    blocking=False))
     if lost:
-        items.append(PreflightItem("lost", "Lost control-plane hosts", False,
-                                   f"{', '.join(lost)} do not answer over SSH: treated as lost "
-                                   f"(host steps skip them; RST-16/QRS-04 replace their "
-                                   f"machines)", blocking=False))
+        items.append(PreflightItem("lost", "Lost control-plane hosts (on evidence)", False,
+                                   "; ".join(f"{h}: {lost_evidence[h]}" for h in lost)
+                                   + ": host steps skip them; RST-16/QRS-04 replace their "
+                                     "machines", blocking=False))
     # sudo -n on each reachable host
     sudo_bad = []
     for host in reachable:
@@ -411,10 +548,24 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
                                f"not reachable ({snap.api.error}): API steps will run oc on the "
                                f"recovery host with its recovery kubeconfig (RST-18)",
                                blocking=False))
+    # the recovery host's identity is its host key: one machine, one name
+    if recovery in reachable:
+        key = getattr(ctx.fleet.status[recovery], "server_key", None)
+        twins = [h for h in reachable if h != recovery
+                 and getattr(ctx.fleet.status[h], "server_key", None) == key] if key else []
+        items.append(PreflightItem(
+            "identity", "The recovery host is one machine under one name", not twins,
+            f"{', '.join(twins)} and {recovery} present the same SSH host key ({key}): one "
+            f"machine under two inventory names; RST-04 would stop etcd on the recovery host "
+            f"itself. Fix the inventory" if twins else
+            f"{recovery}'s host key {key or '(not seen)'} is no other host's",
+            blocking=bool(twins), overridable=False))
     return PreflightReport(items=items, path=path, version=version, version_source=source,
                            candidates=candidates, procedure=procedure, recovery_host=recovery,
                            lost_hosts=lost, keepalived_hosts=keepalived, backup=backup,
-                           manifest=manifest, api_reachable=snap.api.reachable)
+                           manifest=manifest, api_reachable=snap.api.reachable,
+                           lost_evidence={h: lost_evidence[h] for h in lost},
+                           unproven=unproven, lost_wait=lost_wait)
 
 
 async def _rank_with_backup(ctx: RunContext, candidates: list[Candidate],
@@ -447,6 +598,8 @@ def apply_report(ctx: RunContext, report: PreflightReport) -> None:
                                        f"{', '.join(best.reasons) if best else 'reachable'}; "
                                        f"choose another with --host)"))
     p["lost_hosts"] = list(report.lost_hosts)
+    p["lost_evidence"] = {h: report.lost_evidence[h] for h in report.lost_hosts
+                          if h in report.lost_evidence}
     p["keepalived_hosts"] = list(report.keepalived_hosts)
     p.setdefault("backup_dir", DEFAULT_BACKUP_DIR)
     if report.path is not None and report.procedure == "restore":
@@ -468,6 +621,16 @@ def _preflight(procedure: str, path_key: str | None = None):
         if report is None or report.procedure != procedure:
             report = await preflight_report(ctx, procedure)
         ctx._restore_report = None  # used once: a retry reads the cluster again
+        others = [i for i in report.items if not i.ok and i.blocking and i.key != "ssh"
+                  and not (i.overridable and ctx.params.get("override"))]
+        if report.lost_wait > 0 and not ctx.dry_run and not others:
+            # every host that does not answer refuses (or has no route) but not for long
+            # enough to be lost, and nothing else blocks: wait until it would be, look again
+            ctx.operator.show(RunEvent("note", "-", (
+                f"waiting {report.lost_wait:.0f} s: " + "; ".join(
+                    f"{h}: {why}" for h, why in report.unproven.items()))))
+            await asyncio.sleep(report.lost_wait + 0.5)
+            report = await preflight_report(ctx, procedure)
         apply_report(ctx, report)
         if not ctx.params.get("proxy"):
             from tui.runbooks.checks import proxy_env
@@ -487,7 +650,8 @@ def _preflight(procedure: str, path_key: str | None = None):
         hard = [i for i in items if not i.ok and i.blocking and not i.overridable]
         soft = [i for i in items if not i.ok and i.blocking and i.overridable]
         if ctx.dry_run:
-            return [f"{i.title}: {i.detail}" for i in hard]
+            # the ticket shows hosts not proven lost (the run itself will block on them)
+            return [f"{i.title}: {i.detail}" for i in hard if i.key != "ssh"]
         if ctx.params.get("override"):
             return [f"{i.title}: {i.detail}" for i in hard]
         return [f"{i.title}: {i.detail}" for i in hard + soft]

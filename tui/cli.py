@@ -208,6 +208,10 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
               default="aescbc", show_default=True, help="encryption-on: the encryption type.")
 @click.option("--override", default=None, metavar="REASON",
               help="Run despite an interlock (e.g. encryption in progress); journaled.")
+@click.option("--lost", "lost", multiple=True, metavar="HOST",
+              help="restore, quorum-restore: confirm that this control-plane host is lost "
+                   "(gone for good; repeatable). A host is lost only on evidence: this, the "
+                   "API, or SSH refused for 60 s; journaled.")
 @click.option("--yes", is_flag=True, help="Confirm every step in advance.")
 @click.option("--journal", "journal_path", default=None, metavar="FILE",
               help="Journal file; an unfinished one is resumed.")
@@ -225,7 +229,7 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
 @operator_errors
 def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, backup_source,
         restore_path_key, path_reason, encryption_type, override, yes, journal_path, wait,
-        compact, dry_run, assume, read_only):
+        compact, dry_run, assume, read_only, lost=()):
     """Run a runbook headless: one progress line per step event."""
     from tui.backend import BackendSpec
     from tui.runbooks import registry
@@ -275,9 +279,15 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
         if not override.strip():  # an interlock is passed only for a reason someone wrote
             _fail("--override needs a reason: say, in words, why it is safe to run despite "
                   "the interlock (it is journaled).", 2)
+        if lost:
+            params["confirmed_lost"] = {h.strip(): "--lost on the command line" for h in lost}
         params["override"] = override.strip()
     if journal_path and not dry_run:
         from tui.backend import refuse_drill_resume
+    if lost and runbook not in ("restore", "quorum-restore"):
+        _fail("--lost goes with restore and quorum-restore.", 2)
+    if any(not h.strip() for h in lost):
+        _fail("--lost needs a host name from the inventory.", 2)
         from tui.journal import check_journal_path
 
         check_journal_path(journal_path)  # a link, a directory, a device: refused now

@@ -286,6 +286,7 @@ def refused(args: list[str]) -> str:
     (["run", "restore", "--drill", "--path", "4.18+", "--reason", "  ", "--yes"],
      "--path needs --reason"),
     (["run", "defrag", "--drill", "--host", "master-0", "--yes"], "--host goes with"),
+    (["run", "backup", "--drill", "--host", " ", "--yes"], "--host needs the name"),
     (["run", "encryption-on", "--drill", "--host", "nope", "--yes"], "--host goes with"),
     (["run", "defrag", "--drill", "--wait", "nan", "--yes"], "--wait"),
     (["run", "defrag", "--drill", "--wait", "0", "--yes"], "more than zero"),

@@ -247,6 +247,9 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     if host is not None and runbook not in ("backup", "restore", "quorum-restore"):
         _fail(f"--host goes with backup, restore and quorum-restore; the {runbook} runbook "
               f"chooses its hosts itself.", 2)
+    if host is not None and not host.strip():
+        _fail("--host needs the name of a host of the inventory (leave it out to let the "
+              "console choose).", 2)
     params: dict = {}
     if runbook == "backup":
         params.update(host=host, backup_dir=backup_dir)

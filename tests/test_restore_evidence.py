@@ -356,6 +356,7 @@ async def test_rst04_never_guesses_a_move_it_did_not_make(tmp_path):
     fleet, op = Files(), Operator(UnknownDecision.DONE)
     ctx = context(tmp_path, fleet, op, "4.12-4.13")
     ctx.params["lost_hosts"] = ["master-2"]
+    ctx.params["lost_evidence"] = {"master-2": "confirmed lost by the operator: --lost"}
     await run_step(ctx, "RST-04", "4.12-4.13")
     [q] = op.questions
     assert q.step_id == "RST-04a" and q.host == "master-1"

@@ -178,7 +178,8 @@ async def test_rst04_acts_on_the_other_reachable_hosts_only(tmp_path):
                  "/etc/kubernetes/manifests/kube-apiserver-pod.yaml", "/var/lib/etcd"}
              for h in ("master-0", "master-1", "master-2")}
     fleet = Fleet(["master-0", "master-1", "master-2"], _host_files(files), down=["master-2"])
-    ctx = context(tmp_path, fleet, lost_hosts=["master-2"])
+    ctx = context(tmp_path, fleet, lost_hosts=["master-2"],
+                  lost_evidence={"master-2": "confirmed lost by the operator: --lost"})
     await run_steps(ctx, "RST-04")
     hosts = {h for h, _ in fleet.sent}
     assert hosts == {"master-1"}  # never master-0 (recovery), never master-2 (lost)
@@ -189,6 +190,8 @@ async def test_rst04_acts_on_the_other_reachable_hosts_only(tmp_path):
                    "mv -v /var/lib/etcd/ /tmp"]
     skipped = [r for r in journal(ctx) if r["event"] == "skipped" and r.get("for_step") == "RST-04"]
     assert skipped[0]["hosts"] == ["master-2"] and "RST-16" in skipped[0]["reason"]
+    # lost on evidence only, and the skip says which (issue 12)
+    assert skipped[0]["evidence"] == {"master-2": "confirmed lost by the operator: --lost"}
 
 
 async def test_rst04_journals_the_empty_container_listing_as_its_sub_steps_check(tmp_path):
@@ -233,7 +236,7 @@ async def test_a_wait_that_runs_out_says_its_budget_in_drill_time_and_real_time(
             return 0, "", ""
         return 0, "abc123 etcd Running\n", ""  # the etcd container never stops
 
-    ctx = context(tmp_path, Fleet(["master-0", "master-1"], reply))
+    ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"], reply))
     ctx.time_scale = 600.0
     with pytest.raises(RunAborted) as failed:
         await run_steps(ctx, "RST-04")
@@ -289,7 +292,8 @@ async def test_rst16_refuses_a_lost_hosts_machine_that_is_the_recovery_hosts(tmp
                "/apis/machine.openshift.io/v1beta1/namespaces/openshift-machine-api/machines":
                    machines})
     ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"], down=["master-1"]),
-                  ops=ops, path="4.18+", lost_hosts=["master-1"])
+                  ops=ops, path="4.18+", lost_hosts=["master-1"],
+                  lost_evidence={"master-1": "confirmed lost by the operator: --lost"})
     ctx.facts["network_type"] = "OVNKubernetes"
     import tui.runbooks.restore.machines as machines
 
@@ -325,7 +329,8 @@ async def test_rst16_replaces_each_lost_hosts_machine_and_waits_until_running(tm
                "/apis/machine.openshift.io/v1beta1/namespaces/openshift-machine-api/machines":
                    machines})
     ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"], down=["master-1"]),
-                  ops=ops, path="4.18+", lost_hosts=["master-1"])
+                  ops=ops, path="4.18+", lost_hosts=["master-1"],
+                  lost_evidence={"master-1": "confirmed lost by the operator: --lost"})
     ctx.facts["network_type"] = "OVNKubernetes"
     await run_steps(ctx, "RST-16")
     assert ops.sent == ["oc delete machine -n openshift-machine-api c-master-1"]

@@ -309,11 +309,13 @@ def check_rst04_targets(ctx: RunContext, what: str = "RST-04") -> None:
     assert_one_name_per_machine(ctx, what)
     problems = []
     for host in non_recovery_hosts(ctx):
-        status = ctx.fleet.status[host]
+        status = ctx.fleet.status.get(host)
         if host in lost_hosts(ctx):
             if proven_lost(ctx, host) is None:
                 problems.append(f"{host} is listed as lost but nothing proves it (no evidence "
                                 f"from the preflight)")
+        elif status is None:
+            problems.append(f"{host} has no SSH session, and is not proven lost")
         elif not status.state.usable:
             problems.append(f"{host} is {status.state.value}"
                             + (f" ({status.error})" if status.error else "")

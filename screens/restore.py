@@ -35,6 +35,7 @@ from tui.widgets.api_state import ApiStateBox
 from tui.widgets.banner import ClusterBanner
 from tui.widgets.footer import QuietFooter
 from tui.widgets.host_log import FLUSH_INTERVAL, HostLog
+from tui.widgets.redacted_log import RedactedLog
 from tui.widgets.host_strip import HostStrip
 
 DEFAULT_BACKUP_DIR = "/home/core/assets/backup"
@@ -161,7 +162,7 @@ class RestoreScreen(RunbookScreen):
                 yield Static("", id="aftercare-head")
                 yield DataTable(id="aftercare-items", cursor_type="row", zebra_stripes=True)
         yield Static("", id="run-status")
-        yield Log(max_lines=5000, id="run-log")
+        yield RedactedLog(max_lines=5000, id="run-log")
         yield QuietFooter()
 
     def on_mount(self) -> None:

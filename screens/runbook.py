@@ -28,6 +28,8 @@ from tui.runbooks.attempts import UnknownDecision, UnknownState
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
 from tui.runbooks.headless import journal_path_for
 from tui.runbooks.model import Runbook, Step
+from tui.secrets import redact_text
+from tui.widgets.redacted_log import RedactedLog
 from tui.runbooks.runner import PlannedStep, Runner, countdown
 from tui.widgets.banner import ClusterBanner
 
@@ -54,10 +56,13 @@ class ScreenOperator:
                     lines.append(f"API: {planned.api}")
                 if lines:
                     request = replace(request, commands=["(as planned)"] + lines)
+        request = replace(request, text=redact_text(request.text),
+                          commands=[redact_text(c) for c in request.commands])
         return bool(await self.screen.app.push_screen_wait(ConfirmStepScreen(request)))
 
     async def on_failure(self, step: Step, error: str) -> Decision:
-        result = await self.screen.app.push_screen_wait(FailureScreen(step.id, step.title, error))
+        result = await self.screen.app.push_screen_wait(
+            FailureScreen(step.id, step.title, redact_text(error)))
         return result or Decision("abort")
 
     async def on_unknown(self, step: Step, question: UnknownState
@@ -66,7 +71,8 @@ class ScreenOperator:
         return answer or (UnknownDecision.ABORT, "")
 
     def show(self, event: RunEvent) -> None:
-        self.screen.on_run_event(event)
+        # the log, the steps table and notifications all show this text: redacted once here
+        self.screen.on_run_event(replace(event, text=redact_text(event.text)))
 
 
 class RunbookScreen(Screen):
@@ -133,7 +139,7 @@ class RunbookScreen(Screen):
             yield from self.compose_params()
         yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
         yield Static("", id="run-status")
-        yield Log(max_lines=5000, id="run-log")
+        yield RedactedLog(max_lines=5000, id="run-log")
         yield QuietFooter()
 
     def compose_params(self) -> ComposeResult:
@@ -247,13 +253,16 @@ class RunbookScreen(Screen):
             ctx = self._run_context(journal)
             if self.resume is not None:
                 ctx.facts.update(self.resume.facts)
+                from tui.runbooks.checks import reread_redacted_proxy
+
+                await reread_redacted_proxy(ctx)
             await Runner(self.runbook, ctx, resume=self.resume).run()
             self.finished = "done"
         except EtcdDrError as e:
             self.finished = "refused" if e.exit_code == 2 else "aborted"
             self._last_error = e.message
             log.write_line(f"!! {e.message}")
-            self.notify(e.message, severity="error", timeout=20)
+            self.notify(redact_text(e.message), severity="error", timeout=20)
         finally:
             journal.close()
             self.running = False

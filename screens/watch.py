@@ -17,6 +17,7 @@ from textual.widgets import Footer, RichLog, Static
 
 from tui.durations import format_duration
 from tui.report import summarize
+from tui.secrets import redact_text
 from tui.watch import JournalFollower, format_record, is_end
 
 _STYLE = {"failed": "bold red", "override": "bold yellow", "mistake": "bold yellow",
@@ -66,10 +67,10 @@ class WatchApp(App):
         log = self.query_one("#watch-log", RichLog)
         for item in batch:
             if isinstance(item, str):
-                log.write(f"[dim]{escape(item)}[/dim]")
+                log.write(f"[dim]{escape(redact_text(item))}[/dim]")
                 continue
             self.records.append(item)
-            text = escape(format_record(item))
+            text = escape(redact_text(format_record(item)))
             style = _STYLE.get(str(item.get("event")))
             if item.get("step") == "-" and item.get("event") in ("finished", "planned"):
                 style = "bold"

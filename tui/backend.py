@@ -61,6 +61,9 @@ class Backend:
                                                 scenario=self.spec.scenario,
                                                 drill=self.lab.drill_id)
         assert self.inventory is not None
+        from tui.secrets import register_inventory
+
+        register_inventory(self.inventory)  # e.g. --password in the etcdctl prefix: never shown
         self.fleet = Fleet(self.inventory, read_only=self.read_only)
         self.api = ClusterApi.from_inventory(self.inventory, read_only=self.read_only)
         self.collector = StatusCollector(self.fleet, self.api)

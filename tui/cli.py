@@ -18,7 +18,9 @@ from tui.errors import EtcdDrError
 
 
 def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"etcd-dr: {message}", err=True)
+    from tui.secrets import redact_text
+
+    click.echo(redact_text(f"etcd-dr: {message}"), err=True)
     sys.exit(code)
 
 
@@ -150,10 +152,12 @@ def status(inventory_path, use_drill, scenario, as_json):
             await backend.close()
 
     snap = asyncio.run(once())
+    from tui.secrets import redact, redact_text
+
     if as_json:
-        click.echo(json.dumps(snap.to_json(), indent=2))
+        click.echo(json.dumps(redact(snap.to_json()), indent=2))
     else:
-        click.echo(render_text(snap))
+        click.echo(redact_text(render_text(snap)))
     sys.exit(0 if snap.healthy else 1)
 
 
@@ -305,8 +309,10 @@ def _follow_journal(journal: str, *, to_stderr: bool, records=None) -> dict | No
     """Follow a journal until its run ends; None when Ctrl-C stopped it. Read-only."""
     from tui.watch import follow
 
+    from tui.secrets import redact_text
+
     def emit(line: str) -> None:
-        click.echo(line, err=to_stderr)
+        click.echo(redact_text(line), err=to_stderr)
 
     click.echo(f"following {journal} (read-only; Ctrl-C stops following, not the run)",
                err=True)

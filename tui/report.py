@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 from tui.durations import format_duration
 from tui.journal import read_journal
+from tui.secrets import redact
 
 SESSION_EVENTS = ("session", "hint", "mistake", "fault", "score")
 # steps journaled inside another step's action, with no Step of their own in the catalog
@@ -180,6 +181,9 @@ def _speed(records: list[dict]) -> float | None:
 
 def summarize(records: list[dict], path: str | None = None) -> dict:
     """The report as one JSON-able dict (keys documented in README "The journal")."""
+    # a journal written by an older etcd-dr, or edited by hand, may hold what today's
+    # redactor knows to be a secret: a report never shows it
+    records = redact(records)
     planned = [r for r in records if r["step"] == "-" and r["event"] == "planned"]
     first_plan = planned[0] if planned else None
     params = dict(first_plan.get("params") or {}) if first_plan else {}

@@ -97,13 +97,33 @@ class Command:
     def redacted(self, use_sudo: bool) -> str:
         """The command as journals and panes show it: secrets replaced; an attempt record's
         wrapper is not shown (the journal line carries the attempt's id)."""
-        return redact_text(self.render(use_sudo, recorded=False), self.secrets)
+        shown = self._redacted_words()
+        plain = shown.plain_script()
+        script = redact_text(plain, self.secrets)
+        full = shown.render(use_sudo, recorded=False)
+        quoted = shlex.quote(plain)
+        if full != plain and full.endswith(quoted):
+            # sudo/sh -c quote the script once more: redact it before that quoting, where a
+            # value's own quotes are still one level deep
+            full = full[:-len(quoted)] + shlex.quote(script)
+        elif full == plain:
+            return script
+        return redact_text(full, self.secrets)
 
     def display(self, use_sudo: bool = True) -> str:
         """Short form for panes: the script, with `sudo` where it runs under sudo; secrets
         replaced (this command's, the registered ones, and every shape tui/secrets.py knows)."""
-        text = ("sudo " if self.privileged and use_sudo else "") + self.plain_script()
+        text = ("sudo " if self.privileged and use_sudo else "") + \
+            self._redacted_words().plain_script()
         return redact_text(text, self.secrets)
+
+    def _redacted_words(self) -> "Command":
+        """This command with each argument and exported value redacted on its own (before
+        quoting: a value that is itself shell text keeps its own quoting readable); the
+        callers redact the joined text too (`--password`, `X` are two words)."""
+        return replace(self, stages=tuple(tuple(redact_text(word, self.secrets)
+                                                for word in stage) for stage in self.stages),
+                       env=tuple((k, redact_text(v, self.secrets)) for k, v in self.env))
 
 
 def expand_prefix(template: str, **values: str) -> str:

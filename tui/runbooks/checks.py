@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tui.cluster.api import CONFIG_GROUP, describe_api_error
 from tui.runbooks.context import RunContext
+from tui.secrets import REDACTED, register_proxy
 
 PROXY_VARS = {"httpProxy": "HTTP_PROXY", "httpsProxy": "HTTPS_PROXY", "noProxy": "NO_PROXY"}
 
@@ -34,4 +35,15 @@ async def proxy_env(ctx: RunContext) -> dict:
         value = status.get(field) or spec.get(field)
         if value:
             out[var] = str(value)
+    # a proxy URL's credentials are secrets by value from now on: whatever shape they take
+    # in a command line, an output or a message, no output of this process shows them
+    register_proxy(out)
     return out
+
+
+async def reread_redacted_proxy(ctx: RunContext) -> None:
+    """A resumed run takes its parameters from its journal, where a proxy's credentials
+    are redacted: read proxy/cluster again rather than export `<redacted>` to a host."""
+    proxy = ctx.params.get("proxy")
+    if isinstance(proxy, dict) and any(REDACTED in str(v) for v in proxy.values()):
+        ctx.params["proxy"] = await proxy_env(ctx)

@@ -21,6 +21,7 @@ from tui.runbooks.attempts import (UnknownDecision, UnknownOutcome, UnknownState
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
 from tui.runbooks.model import Confirm, Step
 from tui.runbooks.runner import Refused, Runner, countdown, time_note
+from tui.secrets import RedactingWriter, register
 
 
 class HeadlessOperator:
@@ -30,8 +31,9 @@ class HeadlessOperator:
         # --assume STEP=done|not-done: the operator's answers for unknown outcomes
         self.assume = dict(assume or {})
         self.ctx: RunContext | None = None  # set by run_headless: inspect commands need it
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
+        # every line printed passes through the one redactor (tui/secrets.py)
+        self.out = _redacting(out or sys.stdout)
+        self.err = _redacting(err or sys.stderr)
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         self.time_scale = time_scale  # a drill's --speed: countdowns say so
         self._last_wait = 0.0
@@ -169,6 +171,9 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
         operator.ctx = ctx
         if resume is not None:
             ctx.facts.update(resume.facts)
+            from tui.runbooks.checks import reread_redacted_proxy
+
+            await reread_redacted_proxy(ctx)
         try:
             # `restore` reads the cluster's version to choose its procedure
             runbook = await resolve_runbook(runbook, ctx)
@@ -189,7 +194,8 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
             if dry_run:
                 await runner.preflight()
                 getattr(runbook, "print_plan", lambda r, o: print_plan(r, o))(
-                    runner, out or sys.stdout)
+                    runner, operator.out)
+                operator.out.flush()
                 return 0
             operator._print(f"{runbook.title}: cluster {backend.inventory.cluster_name}"
                             f"{' (DRILL)' if backend.inventory.drill else ''}; journal: {path}")
@@ -203,12 +209,18 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
 
 
 def _secrets(backend: Backend) -> set[str]:
-    """Values that must never reach a journal: the API token of the kubeconfig in use."""
+    """Values that must never reach a journal: the API token of the kubeconfig in use
+    (registered process-wide too: stdout and panes never show it either)."""
     out = set()
     lab = backend.lab
     if lab is not None and lab.cluster.api.token:
         out.add(lab.cluster.api.token)
+    register(*out)
     return out
+
+
+def _redacting(stream):
+    return stream if isinstance(stream, RedactingWriter) else RedactingWriter(stream)
 
 
 def print_plan(runner: Runner, out) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from textual.widgets import Log
+from tui.widgets.redacted_log import RedactedLog
 
 MAX_LINES = 2000
 FLUSH_INTERVAL = 0.2
 
 
-class HostLog(Log):
-    """Lines arrive through `add`; they are flushed in batches so a flood cannot starve keys."""
+class HostLog(RedactedLog):
+    """Lines arrive through `add`; they are flushed in batches so a flood cannot starve keys.
+    Every line is redacted as it is written (RedactedLog): commands, output, errors."""
 
     DEFAULT_CSS = """
     HostLog { border: round $panel; height: 1fr; width: 1fr; }

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui.backend import Backend, BackendSpec
 from tui.cluster.api import read_only_refusal
@@ -504,3 +506,19 @@ async def test_read_only_drill_refuses_the_attacks_that_used_to_change_it():
         assert read.ok and "NOSPACE" in read.stdout
     finally:
         await backend.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(min_size=1, max_size=40))
+def test_any_value_stays_inside_its_word(value):
+    """Whatever an address or name holds, it lands in exactly the word the template put it
+    in, even where the template had it inside double quotes."""
+    import shlex
+
+    for text in (DEFAULT_ETCDCTL, 'etcdctl "--endpoints=https://{address}:2379" --user={name}'):
+        template = parse_prefix(text)
+        rendered = template.expand(name=value, address=value).render()
+        words = shlex.split(rendered.replace(ContainerLookup().render(), "LOOKUP"))
+        expected = [w if isinstance(w, str) else "LOOKUP" for w in template.words()]
+        expected = [w.replace("{address}", value).replace("{name}", value) for w in expected]
+        assert words == expected

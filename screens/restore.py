@@ -92,6 +92,9 @@ class RestoreScreen(RunbookScreen):
         self.suggested: str | None = None  # the procedure the checks point at
         self.suggested_why = ""
         self.lost_hosts: list[str] = []
+        self.lost_evidence: dict[str, str] = {}  # host -> why the preflight says it is lost
+        self.unproven: dict[str, str] = {}  # hosts neither answering nor proven lost
+        self.confirmed_lost: dict[str, str] = {}  # the operator's confirmations: host -> why
         self.aftercare_items: list = []
         self.ticked: dict[str, bool] = {}
         self.guard_warning: str | None = None
@@ -142,6 +145,10 @@ class RestoreScreen(RunbookScreen):
                 yield Static("recovery host (Enter on a row chooses it):", classes="caption")
                 yield DataTable(id="candidates", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="lost-hosts")
+                with Horizontal(classes="params"):
+                    yield Label("confirm lost")
+                    yield Input(placeholder="HOST and why it is gone for good, then Enter "
+                                            "(journaled)", id="confirm-lost")
                 with Horizontal(classes="params"):
                     yield Label("backup directory")
                     yield Input(DEFAULT_BACKUP_DIR, id="backup-dir")
@@ -245,8 +252,7 @@ class RestoreScreen(RunbookScreen):
         ranked = rank_recovery_hosts(snap)
         if ranked and self.recovery_host is None:
             self.recovery_host = ranked[0].host
-        self.lost_hosts = [h.name for h in snap.hosts
-                           if h.role == "control-plane" and h.state != "connected"]
+        self.lost_hosts = []  # lost only on evidence: the preflight says which
         self._show_candidates(ranked)
         self._show_lost_hosts()
 
@@ -314,7 +320,14 @@ class RestoreScreen(RunbookScreen):
         report_lost = getattr(report, "lost_hosts", None)
         if report_lost is not None:
             self.lost_hosts = list(report_lost)
+        self.lost_evidence = dict(getattr(report, "lost_evidence", None) or {})
+        self.unproven = dict(getattr(report, "unproven", None) or {})
         self._show_lost_hosts()
+        wait = getattr(report, "lost_wait", 0.0) or 0.0
+        if wait > 0:
+            # hosts that refuse, but not for long enough yet: look again once they would be
+            # lost on that alone (the operator may confirm them lost meanwhile)
+            self.set_timer(wait + 0.5, self.action_recheck)
         self._suggest_procedure(report)
         self._show_gate()
         self.refresh_plan()
@@ -405,10 +418,45 @@ class RestoreScreen(RunbookScreen):
             self._show_step(event.row_key.value)
 
     def _show_lost_hosts(self) -> None:
-        text = ("lost hosts (unreachable now; host steps skip them, their machines are "
-                f"replaced): [b]{', '.join(self.lost_hosts)}[/b]" if self.lost_hosts
-                else "lost hosts: none (every control-plane host answers over SSH)")
+        if self.lost_hosts:
+            text = ("lost hosts (on evidence; host steps skip them, their machines are "
+                    f"replaced): [b]{escape(', '.join(self.lost_hosts))}[/b]")
+            for host in self.lost_hosts:
+                if host in self.lost_evidence:
+                    text += f"\n  {escape(host)}: {escape(self.lost_evidence[host])}"
+        elif self.unproven:
+            text = "lost hosts: none proven"
+        else:
+            text = "lost hosts: none (every control-plane host answers over SSH)"
+        for host, why in self.unproven.items():
+            text += (f"\n  [yellow]{escape(host)} is not proven lost[/yellow]: {escape(why)}")
+        if self.unproven:
+            text += ("\n  To confirm one lost, type its name and why in 'confirm lost' "
+                     "(e.g. [i]master-1 powered off, disk failed[/i]) and press Enter.")
         self.query_one("#lost-hosts", Static).update(text)
+
+    def confirm_lost(self, text: str) -> str | None:
+        """The operator's typed confirmation that a host is lost: "HOST why". Returns what
+        is wrong with it (None: accepted, and the preflight runs again)."""
+        name, _, reason = text.strip().partition(" ")
+        reason = reason.strip()
+        snap = self.app.snapshot
+        cp = {h.name: h for h in (snap.hosts if snap is not None else [])
+              if h.role == "control-plane"}
+        if not name:
+            return "type the host's name, then why it is lost"
+        if name not in cp:
+            return f"{name} is not a control-plane host of this cluster"
+        if cp[name].state == "connected":
+            return f"{name} answers over SSH: a host that answers is not lost"
+        if name == self.recovery_host:
+            return f"{name} is the chosen recovery host"
+        if not reason:
+            return f"say why {name} is lost (after its name): it is journaled"
+        self.confirmed_lost[name] = reason
+        self.notify(f"{name} confirmed lost: {reason}", timeout=8)
+        self.action_recheck()
+        return None
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "procedure":
@@ -427,6 +475,12 @@ class RestoreScreen(RunbookScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id in ("backup-dir", "backup-source"):
             self.action_recheck()  # the backup checks read that directory
+        elif event.input.id == "confirm-lost" and not self.running:
+            problem = self.confirm_lost(event.value)
+            if problem:
+                self.notify(f"Not confirmed: {problem}", severity="warning")
+            else:
+                event.input.value = ""
 
     # --- the gate ---------------------------------------------------------------------------
 
@@ -521,6 +575,9 @@ class RestoreScreen(RunbookScreen):
             params["path_reason"] = path_reason
         if self.report is not None:
             params["lost_hosts"] = list(self.lost_hosts)
+        if self.confirmed_lost:
+            # the run's own preflight decides who is lost again, with these confirmations
+            params["confirmed_lost"] = dict(self.confirmed_lost)
         return params
 
     # --- running ----------------------------------------------------------------------------

@@ -265,3 +265,38 @@ def test_lost_on_the_command_line_is_evidence_and_a_host_that_answers_cannot_be_
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "master-0: it answers over SSH" in r.stderr and "nosuch: not a control-plane" \
         in r.stderr
+
+
+# --- the restore screen: a typed, per-host confirmation -------------------------------------
+
+async def test_the_wizard_confirms_a_host_lost_only_by_name_and_reason(drill_app, tmp_path,
+                                                                      monkeypatch):
+    from textual.widgets import Input
+
+    from tests.conftest import populated, wait_until
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = drill_app("lost-two-hosts", speed=1)  # refused for a second or two: not lost yet
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: populated(app), what="first snapshot")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: app.current_mode == "restore", what="the wizard")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.report is not None and not screen.checking,
+                         what="the preflight")
+        assert screen.lost_hosts == [] and set(screen.unproven) == {"master-1", "master-2"}
+        assert "answers over SSH or is proven lost" in screen.start_blocked()
+        assert "answers over SSH" in screen.confirm_lost("master-0 it is broken")
+        assert "say why" in screen.confirm_lost("master-1")
+        assert "not a control-plane host" in screen.confirm_lost("nosuch gone")
+        box = screen.query_one("#confirm-lost", Input)
+        box.focus()
+        box.value = "master-1 powered off, disk failed"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.lost_hosts == ["master-1"] and not
+                         screen.checking, what="master-1 lost on the operator's word")
+        shown = str(screen.query_one("#lost-hosts").render())
+        assert "master-1: confirmed lost by the operator: powered off, disk failed" in shown
+        assert "master-2 is not proven lost" in shown
+        assert screen.params()["confirmed_lost"] == {"master-1": "powered off, disk failed"}
+        assert "answers over SSH or is proven lost" in screen.start_blocked()  # master-2

@@ -28,7 +28,10 @@ async def _open(app, pilot):
 
 
 async def _checked(pilot, screen, timeout=30):
-    await wait_until(pilot, lambda: screen.report is not None and not screen.checking,
+    # lost only on evidence: hosts that refuse SSH are lost once they have refused for 60 s
+    # of drill time; the wizard checks again by itself when that time has passed
+    await wait_until(pilot, lambda: screen.report is not None and not screen.checking
+                     and not screen.report.lost_wait,
                      timeout=timeout, what=f"the preflight ({screen.preflight_error})")
     await pilot.pause()
 
@@ -123,6 +126,8 @@ async def test_the_wizard_shows_the_procedure_preflight_and_recovery_hosts(drill
         assert screen.recovery_host == "master-0"
         assert screen.lost_hosts == ["master-1", "master-2"]
         assert "master-1, master-2" in _text(screen, "#lost-hosts")
+        assert "master-1: connection refused on every SSH connection" in \
+            _text(screen, "#lost-hosts")
         # the plan: exact commands with hosts, before anything runs
         assert "master-0$" in _log(screen) and "cluster-restore.sh" in _log(screen)
         # the API's state is on this screen

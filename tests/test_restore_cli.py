@@ -16,16 +16,17 @@ def etcd_dr(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("runbook, scenario, first, last", [
-    ("restore", "lost-two-hosts", "RST-01", "RST-25"),
-    ("restore", "lost-two-hosts-4.16", "RST-01", "RST-25"),
-    ("restore", "lost-two-hosts-4.18", "RSTN-01", "RST-25"),
-    ("quorum-restore", "quorum-lost-4.18", "QRS-01", "RST-25"),
+@pytest.mark.parametrize("runbook, scenario, first, last, lost", [
+    ("restore", "lost-two-hosts", "RST-01", "RST-25", ()),
+    ("restore", "lost-two-hosts-4.16", "RST-01", "RST-25", ()),
+    ("restore", "lost-two-hosts-4.18", "RSTN-01", "RST-25", ()),
+    ("quorum-restore", "quorum-lost-4.18", "QRS-01", "RST-25", ("--lost", "master-1")),
 ])
-def test_each_scenario_restores_end_to_end_headless(tmp_path, runbook, scenario, first, last):
+def test_each_scenario_restores_end_to_end_headless(tmp_path, runbook, scenario, first, last,
+                                                    lost):
     journal = tmp_path / "j.jsonl"
     r = etcd_dr("run", runbook, "--drill", "--scenario", scenario, "--speed", "300", "--yes",
-                "--journal", str(journal))
+                "--journal", str(journal), *lost)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     assert "Traceback" not in r.stderr
     records = read_journal(journal)
@@ -37,6 +38,14 @@ def test_each_scenario_restores_end_to_end_headless(tmp_path, runbook, scenario,
     planned = records[0]["params"]
     assert planned["recovery_host"] == "master-0"
     assert planned["lost_hosts"] == ["master-1", "master-2"]
+    # lost on evidence (issue 12): the operator's --lost, or refusals for 60 s of drill time
+    evidence = planned["lost_evidence"]
+    assert "connection refused on every SSH connection" in evidence["master-2"]
+    assert evidence["master-1"].startswith("confirmed lost by the operator" if lost else
+                                           "connection refused")
+    said = {r["hosts"][0]: r["evidence"] for r in records
+            if r["event"] == "confirmed" and r.get("kind") == "machine-replacement"}
+    assert said["master-2"] == "lost: " + evidence["master-2"]
     # the lost hosts' machines were replaced, and the recovery host's never touched
     deletes = [rec["command"] for rec in records if rec.get("command", "").startswith(
         "oc delete machine") and rec["event"] == "finished"]

@@ -615,6 +615,24 @@ def apply_report(ctx: RunContext, report: PreflightReport) -> None:
         p["backup_ts"] = report.backup.timestamp
 
 
+def _planned_as_lost(report: PreflightReport) -> PreflightReport:
+    """For a dry run's ticket: hosts whose refusals will prove them lost by the time the run
+    has waited (report.lost_wait) are planned as lost, and the ticket says so. The run itself
+    decides again, after its wait."""
+    from dataclasses import replace
+
+    pending = {h: f"not proven yet ({why.split(';')[0]}); the run waits {report.lost_wait:.0f} "
+                  f"s for that, then treats it as lost if it still refuses (or --lost HOST)"
+               for h, why in report.unproven.items()}
+    evidence = {**report.lost_evidence, **pending}
+    lost = list(report.lost_hosts) + [h for h in pending if h not in report.lost_hosts]
+    items = [i for i in report.items if i.key not in ("ssh", "lost")]
+    items.insert(0, PreflightItem("lost", "Lost control-plane hosts (planned)", False,
+                                  "; ".join(f"{h}: {evidence[h]}" for h in lost),
+                                  blocking=False))
+    return replace(report, items=items, lost_hosts=lost, lost_evidence=evidence)
+
+
 def _preflight(procedure: str, path_key: str | None = None):
     async def preflight(ctx: RunContext) -> list[str]:
         report = getattr(ctx, "_restore_report", None)
@@ -631,6 +649,8 @@ def _preflight(procedure: str, path_key: str | None = None):
                     f"{h}: {why}" for h, why in report.unproven.items()))))
             await asyncio.sleep(report.lost_wait + 0.5)
             report = await preflight_report(ctx, procedure)
+        elif report.lost_wait > 0 and not others:
+            report = _planned_as_lost(report)  # a dry run: the plan of the run after its wait
         apply_report(ctx, report)
         if not ctx.params.get("proxy"):
             from tui.runbooks.checks import proxy_env

@@ -50,6 +50,13 @@ async def _setup_ready(pilot):
     screen = app.screen
     await wait_until(pilot, lambda: screen.report is not None and not screen.checking,
                      timeout=30, what="the preflight")
+    # lost only on evidence: the refusing hosts are confirmed lost (a fixed text, where the
+    # refusals' duration would vary from run to run)
+    screen.confirmed_lost = {"master-1": "drill: the machine is gone",
+                             "master-2": "drill: the machine is gone"}
+    screen.action_recheck()
+    await wait_until(pilot, lambda: screen.lost_hosts == ["master-1", "master-2"]
+                     and not screen.checking, timeout=30, what="the hosts confirmed lost")
     screen.query_one("#run-log").scroll_home(animate=False)
     await pilot.pause(0.2)
     await pilot.pause()

@@ -198,9 +198,12 @@ _URL = re.compile(
 _PORT = re.compile(r"\d{1,5}(?:[/\s]|\Z)")
 _HOST_LIKE = re.compile(r"(?i)(?:[a-z0-9-]+\.)+[a-z0-9-]+|localhost|\[[0-9a-f:.]+\]")
 
-_FLAG = re.compile(r"(?i)(?<![\w-])(--?(?:[\w-]*-)?(?:password|passwd|pass|token|secret|"
-                   r"api-?key))(=|[ \t]+)(" + _WORD + r")")
-_USER = re.compile(r"(?<![\w-])(--user(?:=|[ \t]+)|[A-Z][A-Z0-9_]*_USER=)(" + _WORD + r")")
+# a flag inside a quoted word ('--password=a b') takes the rest of that quoted word
+_IN_QUOTES = r"(?(1)(?:(?!\1)[^\n])+|" + _WORD + r")"
+_FLAG = re.compile(r"(?i)(?<![\w-])(['\"])?(--?(?:[\w-]*-)?(?:password|passwd|pass|token|"
+                   r"secret|api-?key))(=|[ \t]+)(" + _IN_QUOTES + r")")
+_USER = re.compile(r"(?<![\w-])(['\"])?(--user(?:=|[ \t]+)|[A-Z][A-Z0-9_]*_USER=)("
+                   + _IN_QUOTES + r")")
 
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}")
 
@@ -255,16 +258,26 @@ def _sub_url(m: re.Match) -> str:
     return f"{scheme}{REDACTED}@"
 
 
+def _done(value: str) -> bool:
+    """Already redacted (by an earlier pass, or a first redaction: idempotence), perhaps
+    followed by the quotes the value stood in."""
+    return value == REDACTED or (value.startswith(REDACTED)
+                                 and value[len(REDACTED)] in "'\"")
+
+
 def _sub_flag(m: re.Match) -> str:
-    return f"{m.group(1)}{m.group(2)}{REDACTED}"
+    if _done(m.group(4)):
+        return m.group(0)
+    return f"{m.group(1) or ''}{m.group(2)}{m.group(3)}{REDACTED}"
 
 
 def _sub_user(m: re.Match) -> str:
-    value = m.group(2)
+    value = m.group(3)
     bare = value.strip("'\"")
-    if ":" not in bare or bare.split(":", 1)[1] == REDACTED:
+    if ":" not in bare or _done(value.split(":", 1)[1].rstrip("'\"") or "x"):
         return m.group(0)
-    return f"{m.group(1)}{value[:value.index(':') + 1]}{REDACTED}{_trailing_quotes(value)}"
+    return f"{m.group(1) or ''}{m.group(2)}{value[:value.index(':') + 1]}{REDACTED}" \
+        f"{_trailing_quotes(value)}"
 
 
 def _sub_key(m: re.Match) -> str:

@@ -51,7 +51,8 @@ MIN_TOKEN_LENGTH = 2
 
 _lock = threading.Lock()
 _registered: set[str] = set()
-_compiled: tuple[frozenset, "re.Pattern | None", "re.Pattern | None"] = (frozenset(), None, None)
+_version = 0  # bumped on every change: the compiled patterns follow it
+_compiled: tuple[int, "re.Pattern | None", "re.Pattern | None"] = (0, None, None)
 
 
 def forms(value: str) -> set[str]:
@@ -78,9 +79,12 @@ def register(*values: str) -> None:
         if isinstance(value, str) and len(value.strip()) >= MIN_TOKEN_LENGTH \
                 and value != REDACTED:
             added |= forms(value)
+    global _version
     if added:
         with _lock:
-            _registered.update(added)
+            if not added <= _registered:
+                _registered.update(added)
+                _version += 1
 
 
 def registered() -> frozenset[str]:
@@ -90,8 +94,10 @@ def registered() -> frozenset[str]:
 
 def forget_all() -> None:
     """Empty the registry (tests; a process that opens another cluster)."""
+    global _version
     with _lock:
         _registered.clear()
+        _version += 1
 
 
 def url_credentials(url: str) -> list[str]:
@@ -312,7 +318,7 @@ def _sub_key(m: re.Match) -> str:
 # when one of its triggers is in the text (most output lines have none: one `in` each)
 _PASSES = (
     (("private key",), _PEM, _sub_pem),
-    (("://",), _URL, _sub_url),
+    (("://",), _URL, _sub_url),  # (and an '@': see redact_text)
     (("pass", "token", "secret", "key"), _FLAG, _sub_flag),
     (("user",), _USER, _sub_user),
     (("bearer",), _BEARER, lambda m: m.group(1) + REDACTED),
@@ -335,11 +341,11 @@ def _value_patterns(values: frozenset) -> tuple["re.Pattern | None", "re.Pattern
 
 def _registry_patterns() -> tuple["re.Pattern | None", "re.Pattern | None"]:
     global _compiled
-    with _lock:
-        values = frozenset(_registered)
-        if _compiled[0] != values:
-            _compiled = (values, *_value_patterns(values))
-        return _compiled[1], _compiled[2]
+    compiled = _compiled
+    if compiled[0] != _version:  # rare: a value was registered since the last build
+        with _lock:
+            compiled = _compiled = (_version, *_value_patterns(frozenset(_registered)))
+    return compiled[1], compiled[2]
 
 
 def _replace_values(text: str, patterns: Iterable["re.Pattern | None"]) -> str:
@@ -354,6 +360,8 @@ def _replace_values(text: str, patterns: Iterable["re.Pattern | None"]) -> str:
 
 
 def _extra_patterns(secrets: Iterable[str]) -> tuple["re.Pattern | None", "re.Pattern | None"]:
+    if not secrets:
+        return None, None
     values: set[str] = set()
     for s in secrets:
         if isinstance(s, str) and len(s) >= MIN_TOKEN_LENGTH and s != REDACTED:
@@ -368,7 +376,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     text = _replace_values(text, (*_registry_patterns(), *_extra_patterns(secrets)))
     low = text.lower()
     for triggers, pattern, replacement in _PASSES:
-        if any(t in low for t in triggers):
+        if any(map(low.__contains__, triggers)) and (pattern is not _URL or "@" in text):
             new = pattern.sub(replacement, text)
             if new != text:
                 text, low = new, new.lower()

@@ -208,14 +208,14 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
                    "--reason).")
 @click.option("--reason", "path_reason", default=None, metavar="TEXT",
               help="restore: why --path differs from the detected procedure; journaled.")
-@click.option("--type", "encryption_type", type=click.Choice(["aescbc", "aesgcm"]),
-              default="aescbc", show_default=True, help="encryption-on: the encryption type.")
-@click.option("--override", default=None, metavar="REASON",
-              help="Run despite an interlock (e.g. encryption in progress); journaled.")
 @click.option("--lost", "lost", multiple=True, metavar="HOST",
               help="restore, quorum-restore: confirm that this control-plane host is lost "
                    "(gone for good; repeatable). A host is lost only on evidence: this, the "
                    "API, or SSH refused for 60 s; journaled.")
+@click.option("--type", "encryption_type", type=click.Choice(["aescbc", "aesgcm"]),
+              default="aescbc", show_default=True, help="encryption-on: the encryption type.")
+@click.option("--override", default=None, metavar="REASON",
+              help="Run despite an interlock (e.g. encryption in progress); journaled.")
 @click.option("--yes", is_flag=True, help="Confirm every step in advance.")
 @click.option("--journal", "journal_path", default=None, metavar="FILE",
               help="Journal file; an unfinished one is resumed.")
@@ -279,22 +279,22 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
             params["backup_source"] = backup_source
         if restore_path_key:
             params.update(path=restore_path_key, path_reason=path_reason.strip())
+        if lost:
+            params["confirmed_lost"] = {h.strip(): "--lost on the command line" for h in lost}
     if (restore_path_key or backup_source or path_reason) and \
             runbook not in ("restore", "quorum-restore"):
         _fail("--path, --reason and --backup-source go with restore and quorum-restore.", 2)
-    if override is not None:
-        if not override.strip():  # an interlock is passed only for a reason someone wrote
-            _fail("--override needs a reason: say, in words, why it is safe to run despite "
-                  "the interlock (it is journaled).", 2)
-        if lost:
-            params["confirmed_lost"] = {h.strip(): "--lost on the command line" for h in lost}
-        params["override"] = override.strip()
-    if journal_path and not dry_run:
-        from tui.backend import refuse_drill_resume
     if lost and runbook not in ("restore", "quorum-restore"):
         _fail("--lost goes with restore and quorum-restore.", 2)
     if any(not h.strip() for h in lost):
         _fail("--lost needs a host name from the inventory.", 2)
+    if override is not None:
+        if not override.strip():  # an interlock is passed only for a reason someone wrote
+            _fail("--override needs a reason: say, in words, why it is safe to run despite "
+                  "the interlock (it is journaled).", 2)
+        params["override"] = override.strip()
+    if journal_path and not dry_run:
+        from tui.backend import refuse_drill_resume
         from tui.journal import check_journal_path
 
         check_journal_path(journal_path)  # a link, a directory, a device: refused now

@@ -245,10 +245,25 @@ class RunbookScreen(Screen):
         self._run_started = time.monotonic()
         if self.journal_path is None:
             self.journal_path = journal_path_for(self.RUNBOOK, inv.cluster_name)
-        journal = Journal(self.journal_path, self.RUNBOOK)
         log = self.query_one("#run-log", Log)
         log.clear()
         log.write_line(f"journal: {self.journal_path}")
+        try:
+            # a journal that cannot be opened (a link, a full disk, ...) ends the run as
+            # refused, like any other error, and the screen does not stay "running"
+            journal = Journal(self.journal_path, self.RUNBOOK)
+        except EtcdDrError as e:
+            self.finished = "refused"
+            self._last_error = e.message
+            log.write_line(f"!! {e.message}")
+            self.notify(redact_text(e.message), severity="error", timeout=20)
+            self.running = False
+            self.resume = None
+            self.refresh_bindings()
+            self._tick()
+            self.post_message(self.RunEnded(self.RUNBOOK, "refused", self._last_error))
+            self.run_finished()
+            return
         try:
             ctx = self._run_context(journal)
             if self.resume is not None:

@@ -178,3 +178,26 @@ async def test_the_confirmation_of_a_custom_action_lists_its_planned_commands(dr
         await wait_until(pilot, lambda: bool(dialog.query(".commands")), what="the dialog")
         shown = str(dialog.query_one(".commands").render())
         assert shown == "\n".join(request.commands)
+
+
+async def test_a_journal_that_cannot_be_opened_ends_the_run_refused(drill_app, tmp_path,
+                                                                     monkeypatch):
+    # issue 12: a link as the journal is refused; the screen says why and is not left
+    # "running" (g works again), and nothing is sent
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    target = tmp_path / "target"
+    target.write_text("keep\n")
+    link = tmp_path / "journal.jsonl"
+    link.symlink_to(target)
+    app = drill_app("healthy")
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await _open(app, pilot, "b")
+        screen.journal_path = link
+        await pilot.press("g")
+        await wait_until(pilot, lambda: screen.finished is not None, what="the refusal")
+        assert screen.finished == "refused" and not screen.running
+        assert str(link) in screen._last_error
+        assert type(app.screen).__name__ == "BackupScreen"  # no confirmation was asked
+        assert target.read_text() == "keep\n"
+        files = app.backend.lab.cluster.host("master-0").files
+        assert not any(p.startswith("/home/core/assets/backup/snapshot_") for p in files)

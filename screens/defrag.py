@@ -4,6 +4,7 @@ leader-last runbook."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, DataTable, Input, Label, Sparkline, Static
@@ -62,8 +63,8 @@ class DefragScreen(RunbookScreen):
         warning = self.query_one("#wait-warning", Static)
         try:
             wait = parse_duration(event.value.strip())
-        except ValueError:
-            warning.update(" [red]write it like 60s or 2m[/red]")
+        except ValueError as e:  # says why: not a duration, zero, too long, ...
+            warning.update(Text(f" {e}", style="red"))
             return
         warning.update(f" [yellow]under the documented minimum of {DOCUMENTED_MIN_WAIT:g}s: "
                        f"journaled as an override[/yellow]" if wait < DOCUMENTED_MIN_WAIT

@@ -78,6 +78,9 @@ async def test_nospace_members_are_recommended_and_defragmented_leader_last(
         assert any("NOSPACE" in r[6] for r in rows)
         log = "\n".join(screen.query_one("#run-log").lines)
         assert "--command-timeout=30s defrag" in log  # the exact command, before running
+        screen.query_one("#defrag-wait", Input).value = "0s"
+        await pilot.pause()
+        assert "must be more than zero" in str(screen.query_one("#wait-warning").render())
         screen.query_one("#defrag-wait", Input).value = "1s"
         await pilot.pause()
         assert "under the documented minimum" in str(screen.query_one("#wait-warning").render())

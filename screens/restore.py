@@ -107,6 +107,7 @@ class RestoreScreen(RunbookScreen):
         self._watched = 0
         self.host_chosen = False  # the operator picked the recovery host (keep it)
         self._followed_ranking = False
+        self._reason_timer = None  # a re-check after the procedure's reason is typed
         super().__init__()
 
     def initial_runbook(self) -> Runbook:
@@ -268,6 +269,7 @@ class RestoreScreen(RunbookScreen):
         self._show_gate()
         ctx = self._plain_context()
         ctx.params.pop("lost_hosts", None)  # the preflight decides who is lost, from SSH
+        asked = _preflight_inputs(ctx.params)
         try:
             report = await module.preflight_report(ctx, ctx.params["procedure"])
         except EtcdDrError as e:
@@ -284,6 +286,10 @@ class RestoreScreen(RunbookScreen):
         if self.running:
             return
         self._show_report()
+        if _preflight_inputs(self._plain_context().params) != asked:
+            # the operator changed a choice while it ran (the procedure, its reason, ...):
+            # a report of the old choices must not gate the new ones
+            self.action_recheck()
 
     def _show_report(self) -> None:
         report = self.report
@@ -469,6 +475,11 @@ class RestoreScreen(RunbookScreen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._show_gate()
+        if event.input.id == "path-reason" and self.report is not None and not self.running:
+            # the Procedure check reads the reason: check again once the typing pauses
+            if self._reason_timer is not None:
+                self._reason_timer.stop()
+            self._reason_timer = self.set_timer(0.5, self.action_recheck)
         if event.input.id in ("backup-dir", "backup-source"):
             self.refresh_plan()
 
@@ -849,3 +860,11 @@ class RestoreScreen(RunbookScreen):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+
+
+def _preflight_inputs(params: dict) -> tuple:
+    """The operator's choices a preflight report answers for: when they change while it
+    runs, its report is of another plan."""
+    return tuple(repr(params.get(k)) for k in (
+        "procedure", "path", "path_reason", "recovery_host", "backup_dir", "backup_source",
+        "confirmed_lost"))

@@ -144,6 +144,11 @@ async def drill(tmp_path):
         await b.close()
 
 
+# the scenarios' down hosts refuse SSH from the start: lost only once proven (issue 12), here
+# by the operator's word, as `--lost master-1 --lost master-2` gives it
+DOWN_CONFIRMED = {"master-1": "the instance is terminated", "master-2": "the instance is terminated"}
+
+
 def restore_ctx(backend, tmp_path, **params):
     return RunContext(backend=backend, journal=Journal(tmp_path / "j.jsonl", "restore"),
                       operator=Operator(),
@@ -159,7 +164,8 @@ async def test_other_z_stream_backup_blocks_the_preflight_and_the_right_one_pass
     assert "backup manifest 4.12.28, cluster 4.12.30" in zstream.detail
     assert not report.green
     ideal = load_drill("backup-other-zstream").ideal
-    report = await preflight_report(restore_ctx(backend, tmp_path, backup_dir=ideal.backup_dir))
+    report = await preflight_report(restore_ctx(backend, tmp_path, backup_dir=ideal.backup_dir,
+                                                confirmed_lost=DOWN_CONFIRMED))
     assert report.green, report.blocking_failures
     assert {i.key: i for i in report.items}["zstream"].ok
     assert report.manifest["version"] == "4.12.30"
@@ -172,7 +178,8 @@ async def test_two_snapshots_in_the_backup_directory_block_the_preflight(drill, 
     assert not item.ok and item.blocking
     assert "holds 2 snapshot(s) and 2 tarball(s)" in item.detail
     ideal = load_drill("two-snapshots").ideal
-    report = await preflight_report(restore_ctx(backend, tmp_path, backup_dir=ideal.backup_dir))
+    report = await preflight_report(restore_ctx(backend, tmp_path, backup_dir=ideal.backup_dir,
+                                                confirmed_lost=DOWN_CONFIRMED))
     assert report.green, report.blocking_failures
     # the newest of the two, not the previous night's
     latest = report.backup.timestamp

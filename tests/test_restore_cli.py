@@ -69,6 +69,9 @@ def test_the_dry_run_reads_like_a_change_ticket(scenario, path, must, must_not):
     assert f"Procedure: {path}:" in out and "Preflight:" in out and "Steps:" in out
     assert "Recovery host: master-0" in out and "(dry run: nothing is sent)" in out
     assert "cluster-restore.sh /home/core/assets/backup" in out
+    # each lost host with its evidence (issue 12): here, refusals the run will wait out
+    assert "    master-1: not proven yet (connection refused for" in out
+    assert "the run waits 60 s for that" in out
     for text in must:
         assert text in out, text
     for text in must_not:

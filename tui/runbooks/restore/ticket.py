@@ -27,6 +27,9 @@ def print_ticket(runner, out) -> None:
         w(f"    candidate {c['host']}: {', '.join(c['reasons'])}")
     if p.get("lost_hosts"):
         w(f"Lost hosts (skipped by host steps, machines replaced): {', '.join(p['lost_hosts'])}")
+        evidence = p.get("lost_evidence") or {}
+        for host in p["lost_hosts"]:  # lost only on evidence (issue 12): say which
+            w(f"    {host}: {evidence.get(host) or 'no evidence recorded'}")
     if runbook.name == "restore":
         w(f"Backup: {p.get('backup_dir')} on {p.get('recovery_host')}"
           + (f" (from {p['backup_source']})" if p.get("backup_source") else "")

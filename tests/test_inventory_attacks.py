@@ -315,3 +315,22 @@ def test_run_restore_with_an_unknown_host_names_the_known_ones():
                        "--host", "nope", "--yes", "--dry-run"])
     assert "--host 'nope': there is no host of that name in the drill cluster" in message
     assert "Known hosts: master-0, master-1, master-2 (control-plane)." in message
+
+
+def _written(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda d: d, "is a directory, not a file"),
+    (lambda d: _written(d / "bin.yaml", b"cluster:\n  name: \xff\xfe\n"), "not UTF-8 text"),
+    (lambda d: d / "missing.yaml", "does not exist"),
+])
+def test_an_inventory_path_that_is_no_yaml_file_is_a_plain_error(make, needle, tmp_path):
+    from tui.inventory import load_inventory
+
+    path = make(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        load_inventory(path)
+    assert needle in str(e.value) and "Error:" not in str(e.value)

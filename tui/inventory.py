@@ -350,9 +350,15 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
     except FileNotFoundError:
         raise ConfigError("the inventory file does not exist", where=source,
                           hint="Check the path given to --inventory") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the inventory ({e.__class__.__name__}: {e})",
-                          where=source) from None
+    except IsADirectoryError:
+        raise ConfigError("the inventory is a directory, not a file", where=source,
+                          hint="Give --inventory the YAML file itself") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the inventory ({e.strerror or e})", where=source,
+                          hint="Check the path given to --inventory") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"the inventory is not UTF-8 text (byte {e.start})", where=source,
+                          hint="Give --inventory the YAML file itself") from None
     return parse_inventory(text, source)
 
 

@@ -1412,3 +1412,38 @@ async def tar(ctx: CommandContext, argv: list[str]) -> int:
     if status:
         ctx.err(f"{name}: Exiting with failure status due to previous errors\n")
     return status
+
+
+# --- chmod (octal modes only: what the console sends) ----------------------------------------
+
+
+@command("chmod")
+async def chmod(ctx: CommandContext, argv: list[str]) -> int:
+    """GNU chmod with an octal MODE (`chmod 600 -- FILE`); symbolic modes are not simulated."""
+    from tui.drill.commands.vfs import EPERM
+
+    p_name = prog(argv)
+    opts, operands = _getopt(ctx, argv, "fv", {"silent": False, "quiet": False,
+                                               "verbose": False})
+    if len(operands) < 2:
+        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
+                         "information.\n")
+    mode, files = operands[0], operands[1:]
+    if not re.fullmatch(r"[0-7]{1,4}", mode):
+        ctx.err(f"{p_name}: invalid mode: {quote(mode)} (the drill knows octal modes only)\n")
+        return 1
+    vfs, status = ctx.vfs, 0
+    for f in files:
+        try:
+            p = vfs.resolve(f, follow=True)
+            if vfs.kind(p) is None:
+                raise FsError(ENOENT, f)
+            if not vfs.root and vfs.owner(p) != vfs.user:
+                raise FsError(EPERM, f)
+        except FsError as e:
+            ctx.err(f"{p_name}: cannot access {quote(f)}: {e.strerror}\n" if e.strerror == ENOENT
+                    else f"{p_name}: changing permissions of {quote(f)}: {e.strerror}\n")
+            status = 1
+            continue
+        vfs.host.modes[p] = int(mode, 8)
+    return status

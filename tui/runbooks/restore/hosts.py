@@ -6,7 +6,7 @@ QRS-03)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.attempts import Evidence, Verdict, run_recorded
@@ -88,10 +88,18 @@ async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
         return f"the backup is already in {directory} on {target}"
     if source_host is not None:
         return await _copy_from_host(ctx, run, source_host, source_dir, target, directory)
+    from tui.fleet.stream import COPY_TIMEOUT_TEXT, human_bytes
     from tui.fleet.transfer import copy_dir_to_host
 
-    run.show("note", f"copying {source_dir} (this machine) to {target}:{directory}", [target])
-    result = await copy_dir_to_host(ctx.fleet, target, source_dir, directory)
+    run.show("note", f"copying {source_dir} (this machine) to {target}:{directory} over SFTP "
+                     f"(temporary names, renamed once sha256 matches; timeout "
+                     f"{COPY_TIMEOUT_TEXT})", [target])
+    throttle = _ProgressLines(run, [target])
+    result = await copy_dir_to_host(
+        ctx.fleet, target, source_dir, directory,
+        on_progress=lambda p: throttle.show(
+            f"{p.path}: {human_bytes(p.file_done)} of {human_bytes(p.file_total)}; all files "
+            f"{human_bytes(p.done)} of {human_bytes(p.total)}", final=p.done == p.total))
     if not result.ok:
         run.fail(f"copy to {target}:{directory} failed: {result.error}")
     run.journal("finished", [target], command=f"(sftp) {source_dir} -> {target}:{directory}",
@@ -99,31 +107,30 @@ async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
     return f"copied {len(result.files)} file(s), {result.bytes} bytes, checksums verified"
 
 
-_SHA256 = re.compile(r"^\\?([0-9a-f]{64}) ")
+class _ProgressLines:
+    """Progress in the step's pane and headless: at most one line a second (and the last)."""
 
+    def __init__(self, run: StepRun, hosts: list[str], every: float = 1.0):
+        self.run, self.hosts, self.every, self.last = run, hosts, every, float("-inf")
 
-async def _sha256_on(run: StepRun, host: str, path: str) -> str:
-    r = await run.run(host, _priv("sha256sum", path, timeout=300))
-    m = _SHA256.match(r.stdout) if r.ok else None
-    if m is None:
-        run.fail(f"{host}: sha256sum {path} failed: "
-                 f"{r.error or r.stderr.strip() or f'exit status {r.exit_status}'}")
-    return m.group(1)
+    def show(self, text: str, final: bool = False) -> None:
+        import time
+
+        now = time.monotonic()
+        if final or now - self.last >= self.every:
+            self.last = now
+            self.run.show("note", text, self.hosts)
 
 
 async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir: str,
                           target: str, directory: str) -> str:
-    """The backup sits on another cluster host: the console copies it to the recovery host
-    over the sessions it holds. Each file is read on the source with `sudo base64 -w0` (root
-    reads the backup whatever its mode; base64 keeps the binary snapshot intact as text),
-    kept in a private temporary directory here, written on the target with
-    `sudo sh -c 'base64 -d > FILE'`, and its sha256 checked on both ends against this
-    machine's. No SFTP: the drill's SSH servers have none, and the files are root's."""
-    import base64
-    import hashlib
-    import shlex
-    import tempfile
-    from pathlib import Path
+    """The backup sits on another cluster host: the console streams each file from it to the
+    recovery host over the sessions it holds (tui/fleet/stream.py): read with `sudo cat`
+    (root reads the backup whatever its mode), appended to FILE.etcd-dr-part on the target,
+    renamed only once sha256sum on both hosts agree; an interrupted copy continues from the
+    bytes already there. No SFTP: the drill's SSH servers have none, and the files are
+    root's."""
+    from tui.fleet.stream import COPY_TIMEOUT_TEXT, copy_between_hosts
 
     state = ctx.fleet.status[source].state
     if not state.usable:
@@ -137,62 +144,53 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
         run.fail(f"{source}:{source_dir}: " + "; ".join(check.problems))
     names = [check.snapshot, check.static_kuberesources]
     run.show("note", f"copying {', '.join(names)} from {source}:{source_dir} to "
-                     f"{target}:{directory} (base64 over SSH, sha256 checked)", [source, target])
+                     f"{target}:{directory} (streamed through this console, sha256 checked on "
+                     f"both hosts; timeout {COPY_TIMEOUT_TEXT})", [source, target])
     mk = await run.run(target, _priv("mkdir", "-p", directory, safety=Safety.MUTATING))
     if not mk.ok:
         run.fail(f"{target}: cannot make {directory}: {mk.stderr.strip() or mk.error}")
-    total = 0
-    with tempfile.TemporaryDirectory(prefix="etcd-dr-backup-") as tmp:  # mode 0700
-        for name in names:
-            src, dst = f"{source_dir.rstrip('/')}/{name}", f"{directory.rstrip('/')}/{name}"
-            want = await _sha256_on(run, source, src)
-            read = _priv("base64", "-w0", src, timeout=600)
-            run.journal("started", [source], command=read.redacted(ctx.use_sudo))
-            r = await ctx.fleet.run_one(source, read, quiet=True)  # not the file on screen
-            try:
-                data = base64.b64decode("".join(r.stdout.split()), validate=True) if r.ok \
-                    else None
-            except ValueError:
-                data = None
-            if data is None or hashlib.sha256(data).hexdigest() != want:
-                run.journal("failed", [source], command=read.redacted(ctx.use_sudo),
-                            exit_status=r.exit_status)
-                run.fail(f"{source}: reading {src} failed: " + (
-                    r.error or r.stderr.strip() or f"exit status {r.exit_status}" if not r.ok
-                    else "what arrived does not match its sha256 on the host"))
-            Path(tmp, name).write_bytes(data)
-            run.journal("finished", [source], command=read.redacted(ctx.use_sudo),
-                        exit_status=r.exit_status, bytes=len(data), sha256=want)
-            local = Path(tmp, name).read_bytes()
-            write = _priv("sh", "-c", f"base64 -d > {shlex.quote(dst)}",
-                          safety=Safety.MUTATING, timeout=600)
-            write = replace(write, stdin=base64.b64encode(local).decode())
-            w = await run.run(target, write)
-            if not w.ok:
-                run.fail(f"{target}: writing {dst} failed: "
-                         f"{w.stderr.strip() or w.error or f'exit status {w.exit_status}'}")
-            got = await _sha256_on(run, target, dst)
-            if got != want:
-                run.fail(f"checksum mismatch after copying {name} to {target}: sha256 on "
-                         f"{source} {want[:12]}…, on {target} {got[:12]}…")
-            total += len(local)
+    lines = _ProgressLines(run, [source, target])
+
+    def journal(event: str, host: str, command: Command, extra: dict) -> None:
+        run.journal(event, [host], command=command.redacted(ctx.use_sudo), **extra)
+
+    total = resumed = 0
+    for name in names:
+        src, dst = f"{source_dir.rstrip('/')}/{name}", f"{directory.rstrip('/')}/{name}"
+        result = await copy_between_hosts(
+            ctx.fleet, source, src, target, dst, run=run.run, on_stream=journal,
+            on_progress=lambda p: lines.show(p.text(), final=p.done >= p.total))
+        if not result.ok:
+            run.fail(result.error)
+        if result.resumed_from:
+            run.show("note", f"{name}: continued from byte {result.resumed_from} left by an "
+                             f"earlier copy; the sha256 on both hosts proves the whole file",
+                     [source, target])
+        total += result.size
+        resumed += result.resumed_from
+    again = f" ({resumed} bytes were already there)" if resumed else ""
     done = (f"copied {len(names)} file(s), {total} bytes, from {source}:{source_dir} to "
-            f"{target}:{directory}; sha256 verified on both hosts")
+            f"{target}:{directory}{again}; sha256 verified on both hosts")
     run.show("note", done, [source, target])  # the step's check has the last word
     return done
 
 
 def _copy_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+    from tui.fleet.stream import (hash_command, part_name, read_command, rename_command,
+                                  write_command)
+
     source_host, source_dir = _backup_source(ctx)
     target = ctx.params.get("recovery_host") or "?"
     directory = ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
     if source_host is not None and (source_host, source_dir.rstrip("/")) != \
             (target, directory.rstrip("/")):
         each = f"{source_dir.rstrip('/')}/<each backup file>"
-        return [(source_host, _priv("base64", "-w0", each)),
-                (target, _priv("sh", "-c", f"base64 -d > {directory.rstrip('/')}/<each backup "
-                                           f"file>", safety=Safety.MUTATING)),
-                (target, _priv("sha256sum", f"{directory.rstrip('/')}/<each backup file>"))]
+        final = f"{directory.rstrip('/')}/<each backup file>"
+        return [(source_host, hash_command(each)),
+                (source_host, read_command(each)),
+                (target, write_command(part_name(final))),
+                (target, hash_command(part_name(final))),
+                (target, rename_command(part_name(final), final))]
     return [(ctx.params.get("recovery_host") or "?",
              Command.of("ls", "-1", ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR,
                         privileged=True))]

@@ -221,6 +221,10 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
               help="Journal file; an unfinished one is resumed.")
 @click.option("--wait", "wait", default=None, callback=_duration, metavar="DURATION",
               help="defrag: the wait between members.")
+@click.option("--timeout", "op_timeout", default=None, callback=_duration, metavar="DURATION",
+              help="defrag: each member's etcdctl --command-timeout; backup: the backup "
+                   "script's. Default: scaled to the member's database size (shown before "
+                   "it runs).")
 @click.option("--compact", is_flag=True,
               help="defrag: compact the history to the current revision first.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
@@ -233,7 +237,7 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
 @operator_errors
 def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, backup_source,
         restore_path_key, path_reason, encryption_type, override, yes, journal_path, wait,
-        compact, dry_run, assume, read_only, lost=()):
+        compact, dry_run, assume, read_only, lost=(), op_timeout=None):
     """Run a runbook headless: one progress line per step event."""
     from tui.backend import BackendSpec
     from tui.runbooks import registry
@@ -286,6 +290,16 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
         _fail("--path, --reason and --backup-source go with restore and quorum-restore.", 2)
     if lost and runbook not in ("restore", "quorum-restore"):
         _fail("--lost goes with restore and quorum-restore.", 2)
+    if op_timeout is not None:
+        from tui.runbooks.timeouts import check_override
+
+        if runbook not in ("defrag", "backup"):
+            _fail(f"--timeout goes with defrag and backup; the {runbook} runbook's timeouts "
+                  f"follow its own steps.", 2)
+        try:
+            params["timeout"] = check_override(op_timeout)
+        except ValueError as e:
+            _fail(f"--timeout: {e}.", 2)
     if any(not h.strip() for h in lost):
         _fail("--lost needs a host name from the inventory.", 2)
     if override is not None:

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.checks import encryption_in_progress, proxy_env
-from tui.runbooks.context import RunContext
+from tui.runbooks import timeouts
+from tui.runbooks.context import RunContext, RunEvent
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
 
 DEFAULT_DIR = "/home/core/assets/backup"
@@ -87,6 +88,11 @@ async def preflight(ctx: RunContext) -> list[str]:
         why = "; ".join(member.errors) if member else "no etcd member found for it"
         reasons.append(f"the etcd member on {host} is not healthy ({why}): the snapshot would "
                        f"hang until it answers; choose another host")
+    if member is not None and member.db_size is not None:
+        ctx.params.setdefault("db_size", member.db_size)  # what BAK-4's timeout scales with
+    limit = script_timeout(ctx)
+    ctx.params["bak4_timeout"] = {"seconds": limit.seconds, "detail": limit.why}  # journaled
+    ctx.operator.show(RunEvent("note", "BAK-4", limit.why, (host,)))
     busy = await encryption_in_progress(ctx)
     if busy and not ctx.params.get("override"):
         reasons.append(f"{busy}; a backup taken now would be only partly encrypted. Wait until "
@@ -136,9 +142,28 @@ def _proxy_pairs(ctx: RunContext) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in sorted(proxy.items()) if k != "unknown" and v)
 
 
+def _db_size(ctx: RunContext) -> int | None:
+    """The chosen host's member's file: from the preflight's status read, else the last one."""
+    if ctx.params.get("db_size") is not None:
+        return int(ctx.params["db_size"])
+    collector = ctx.backend.collector
+    snap = collector.last if collector is not None else None
+    member = next((m for m in (snap.members if snap else []) if m.host == ctx.params.get("host")),
+                  None)
+    return member.db_size if member is not None else None
+
+
+def script_timeout(ctx: RunContext) -> timeouts.Timeout:
+    """BAK-4's timeout: the operator's --timeout, else the snapshot of the member's file at
+    the rule's rate plus the script's other work (etcdctl snapshot save itself has none: an
+    etcd that stops answering would hang it for good)."""
+    return timeouts.backup_timeout(_db_size(ctx), override=ctx.params.get("timeout"))
+
+
 def _backup_command(ctx: RunContext, host: str) -> list[Command]:
-    return [Command.of(SCRIPT, ctx.params["backup_dir"], privileged=True, timeout=1800,
-                       env=_proxy_pairs(ctx), safety=Safety.MUTATING)]
+    return [Command.of(SCRIPT, ctx.params["backup_dir"], privileged=True,
+                       timeout=script_timeout(ctx).seconds, env=_proxy_pairs(ctx),
+                       safety=Safety.MUTATING)]
 
 
 def _read_closing_line(ctx: RunContext, host: str, result) -> None:
@@ -213,7 +238,7 @@ async def _check_verified(ctx: RunContext, host) -> CheckResult:
         return CheckResult(False, "empty backup file(s): " + ", ".join(empty))
     lost = (ctx.facts.get("snapshot") or {}).get("hash") is None
     if lost:  # a console killed while the script ran never read its closing line
-        status = await _read_snapshot_status(ctx, host, paths[0])
+        status = await _read_snapshot_status(ctx, host, paths[0], sizes[paths[0]])
         if status is not None:
             ctx.facts["snapshot"] = status
     await _enrich_from_api(ctx)
@@ -245,13 +270,15 @@ async def _check_verified(ctx: RunContext, host) -> CheckResult:
     return CheckResult(True, "; ".join(notes))
 
 
-async def _read_snapshot_status(ctx: RunContext, host: str, path: str) -> dict | None:
-    """`snapshot status -w json` of a saved snapshot, by the etcdutl or etcdctl the script
-    itself ran (its dl_etcdctl leaves them in ETCDCTL_BIN_DIR)."""
+async def _read_snapshot_status(ctx: RunContext, host: str, path: str,
+                                size: int | None = None) -> dict | None:
+    """`snapshot status -w json` of a saved snapshot (`size` bytes: it reads it all), by the
+    etcdutl or etcdctl the script itself ran (its dl_etcdctl leaves them in ETCDCTL_BIN_DIR)."""
+    limit = timeouts.snapshot_status_timeout(size).seconds
     for tool in ("etcdutl", "etcdctl"):
         r = await ctx.fleet.run_one(host, Command.of(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot",
                                                      "status", path, "-w", "json",
-                                                     privileged=True, timeout=600), quiet=True)
+                                                     privileged=True, timeout=limit), quiet=True)
         if not r.ok:
             continue
         for line in reversed(r.stdout.splitlines()):
@@ -294,7 +321,8 @@ BACKUP = Runbook(
              check=_check_proxy),
         Step("BAK-4", "Run cluster-backup.sh",
              "Save an etcd snapshot and the static pod resources into the backup directory "
-             "(a wrapper of etcdctl snapshot save; the member serves it, which loads it).",
+             "(a wrapper of etcdctl snapshot save; the member serves it, which loads it). Its "
+             "timeout grows with the member's file (shown before it runs).",
              targets=Targets.CHOSEN_HOST, commands=_backup_command, check=_check_backup_made,
              safety=Safety.MUTATING, confirm=Confirm.YES_NO, on_output=_read_closing_line),
         Step("BAK-5", "Verify the backup",

@@ -10,19 +10,20 @@ reason for the defrag); the alarm is disarmed at the end, once the space is back
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 
 from tui.errors import ParseError
 from tui.etcd import etcdctl
 from tui.etcd.parse import parse_alarm_list
 from tui.fleet.commands import Safety
-from tui.runbooks.context import RunContext
+from tui.runbooks import timeouts
+from tui.runbooks.context import RunContext, RunEvent
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
 from tui.runbooks.runner import StepRun
 
 MB = 1024 * 1024
 DOCUMENTED_MIN_WAIT = 60.0
-DEFAULT_COMMAND_TIMEOUT = 30
 # a member this little fragmented gains nothing from a defrag: on a re-run or a resume it is
 # already done
 DONE_FRAGMENTATION = 0.10
@@ -89,20 +90,64 @@ async def preflight(ctx: RunContext) -> list[str]:
     ctx.params.setdefault("order", sorted(m.name for m in snap.members if m.name != leader)
                           + [leader])
     ctx.params.setdefault("member_hosts", {m.name: m.host for m in snap.members})
+    for line in timeout_plan(ctx):
+        ctx.operator.show(RunEvent("note", "DEF-MAN-2", line))
     return []
 
 
-def _defrag_command(ctx: RunContext, host: str, timeout: int = DEFAULT_COMMAND_TIMEOUT):
+def _measured(ctx: RunContext) -> timeouts.Measured | None:
+    seen = ctx.facts.get("defrag_rate")
+    if not seen:
+        return None
+    return timeouts.Measured(float(seen["bytes_per_second"]), seen["member"])
+
+
+def member_timeout(ctx: RunContext, name: str, size: int | None) -> timeouts.Timeout:
+    """The defrag timeout of member `name` (its file `size` bytes): the operator's --timeout,
+    else the rule (tui.runbooks.timeouts) with the rate measured on an earlier member of this
+    run. After a defrag timed out, a retry allows at least twice as long; so do the members
+    after it while no defrag has finished to measure the disk by."""
+    timed_out = ctx.facts.get("timed_out") or {}
+    at_least = 0.0
+    if name in timed_out:
+        at_least = 2.0 * timed_out[name]
+    elif timed_out and not ctx.facts.get("defrag_rate"):
+        at_least = 2.0 * max(timed_out.values())
+    return timeouts.defrag_timeout(size, measured=_measured(ctx),
+                                   override=ctx.params.get("timeout"), at_least=at_least)
+
+
+def _planned_sizes(ctx: RunContext) -> dict:
+    sizes = dict(ctx.params.get("sizes_before") or {})
+    snap = ctx.backend.collector.last if ctx.backend.collector else None
+    for m in (snap.members if snap is not None else []):
+        sizes.setdefault(m.name, m.db_size)
+    return sizes
+
+
+def timeout_plan(ctx: RunContext) -> list[str]:
+    """Each member's defrag timeout and why, in the order the run takes them."""
+    order, _hosts = _planned_order(ctx)
+    sizes = _planned_sizes(ctx)
+    return [f"{name}: {member_timeout(ctx, name, sizes.get(name)).why}" for name in order]
+
+
+def _defrag_command(ctx: RunContext, host: str, timeout: timeouts.Timeout):
+    """etcdctl defrag of `host`'s member. etcdctl's own --command-timeout is the rule's; the
+    SSH command gets 30 s more, so that etcdctl's own failure (the defrag goes on inside
+    etcd) is what the console reads, not a cut connection."""
     return etcdctl.etcdctl(ctx.inventory, ctx.inventory.host(host),
-                           f"--command-timeout={timeout}s", "defrag",
-                           safety=Safety.MUTATING, timeout=timeout + 30)
+                           f"--command-timeout={timeout.flag()}", "defrag",
+                           safety=Safety.MUTATING, timeout=timeout.seconds + 30)
 
 
 def _preview(leader_step: bool):
     def preview(ctx: RunContext) -> list[tuple[str, object]]:
         order, hosts = _planned_order(ctx)
+        sizes = _planned_sizes(ctx)
         names = order[-1:] if leader_step else order[:-1]
-        return [(hosts[n], _defrag_command(ctx, hosts[n])) for n in names if hosts.get(n)]
+        return [(hosts[n], _defrag_command(ctx, hosts[n], member_timeout(ctx, n, sizes.get(n))))
+                for n in names if hosts.get(n)]
     return preview
 
 
@@ -168,21 +213,28 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
                  step_id=step_id)
         return f"{name} already compact"
     before = member.db_size
-    timeout = int(ctx.facts.get("command_timeout", DEFAULT_COMMAND_TIMEOUT))
-    run.journal("started", [host], step_id=step_id, member=name, db_size=before)
+    timeout = member_timeout(ctx, name, before)
+    run.journal("started", [host], step_id=step_id, member=name, db_size=before,
+                timeout_s=timeout.seconds, detail=timeout.why)
+    run.show("note", f"{name}: {timeout.why}", [host], step_id=step_id)
     command = _defrag_command(ctx, host, timeout)
     sent = ctx.facts.setdefault("defrag_sent", [])
     if name not in sent:
         sent.append(name)  # it will need its recovery wait, even if etcdctl times out
+    began = time.time()
     result = await run.run(host, command, step_id=step_id)
     if not result.ok:
         text = (result.stderr or result.error or "").strip()
         if "deadline exceeded" in text or result.timed_out:
-            ctx.facts["command_timeout"] = timeout * 2  # a retry allows twice as long
+            ctx.facts.setdefault("timed_out", {})[name] = timeout.seconds
             ctx.facts["busy_member"] = name  # etcd goes on with the defrag regardless
-            run.fail(f"defrag of {name} timed out after {timeout}s; retry runs it with "
-                     f"--command-timeout={timeout * 2}s")
+            # when it answers again, compact, the time it took measures the disk
+            ctx.facts["busy_since"] = {"member": name, "size": before, "at": began}
+            run.fail(f"defrag of {name} timed out after {timeout.seconds}s (etcd goes on "
+                     f"with it); a retry waits for {name} to answer, then allows at least "
+                     f"--command-timeout={2 * timeout.seconds}s")
         run.fail(f"defrag of {name} failed: {text.splitlines()[-1] if text else 'no output'}")
+    _measure(ctx, name, before, result.duration * max(ctx.time_scale, 1e-6))
     # DEF-MAN-3: its DB SIZE dropped
     after_snap = await _status(ctx)
     after = next((m for m in after_snap.members if m.name == name), None)
@@ -197,6 +249,16 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
                      f"({reclaimed / MB:.0f} MB reclaimed)", [host], step_id="DEF-MAN-3")
     run.journal("finished", [host], step_id=step_id, member=name)
     return f"{name} {reclaimed / MB:.0f} MB reclaimed"
+
+
+def _measure(ctx: RunContext, name: str, size: int | None, seconds: float) -> None:
+    """Keep the slowest rate a defrag of this run showed: the next members' timeouts use it."""
+    seen = timeouts.Measured.of(size, seconds, name)
+    if seen is None or size < 100 * MB:  # a small file measures the dial, not the disk
+        return
+    old = ctx.facts.get("defrag_rate")
+    if old is None or seen.bytes_per_second < float(old["bytes_per_second"]):
+        ctx.facts["defrag_rate"] = {"bytes_per_second": seen.bytes_per_second, "member": name}
 
 
 BUSY_WAIT = 600.0  # how long a defrag that outlived its timeout may keep its member busy
@@ -221,6 +283,13 @@ async def _settled_status(ctx: RunContext, run: StepRun):
         waited += 5.0
         snap = await _status(ctx)
     ctx.facts.pop("busy_member", None)
+    since = ctx.facts.pop("busy_since", None)
+    member = next((m for m in snap.members if since and m.name == since["member"]), None)
+    if member is not None and not _unhealthy(snap) and \
+            (member.fragmentation or 0.0) < DONE_FRAGMENTATION:
+        # done now: from the command to this read is an upper bound of the defrag's time
+        _measure(ctx, busy, since.get("size"),
+                 (time.time() - float(since["at"])) * max(ctx.time_scale, 1e-6))
     return snap
 
 
@@ -384,7 +453,9 @@ DEFRAG = Runbook(
              skip_if=lambda ctx: None if ctx.params.get("compact") else "not chosen"),
         Step("DEF-MAN-2", "Defragment the other members, one at a time",
              "For each non-leader member: etcdctl defrag on that member only (it answers "
-             "nothing until done), check its DB size dropped (DEF-MAN-3), then wait for it "
+             "nothing until done; its --command-timeout grows with the member's file, or "
+             "follows the rate measured on a member done before), check its DB size dropped "
+             "(DEF-MAN-3), then wait for it "
              "to recover and answer again (DEF-MAN-4). The leader is read again before "
              "each member, since it can move.",
              targets=Targets.CONTROL_PLANE, action=_defrag_non_leaders,

@@ -16,6 +16,7 @@ from tui.runbooks.context import RunContext, RunEvent
 from tui.runbooks.restore_checks import (REVISION_JSON, BackupCheck, Candidate, RestorePath,
                                          check_backup_listing, rank_recovery_hosts, restore_path)
 from tui.versions import openshift_minor
+from tui.runbooks.timeouts import snapshot_status_timeout
 
 from tui.runbooks.restore.common import (DEFAULT_BACKUP_DIR, DISABLE_SCRIPT, KEEPALIVED,
                                          LOST_AFTER, NODE_LOST_AFTER, QUORUM_SCRIPT,
@@ -222,9 +223,11 @@ async def _read_manifest(ctx: RunContext, host: str | None, directory: str,
 
 async def _snapshot_status(ctx: RunContext, host: str, path: str) -> tuple[bool, str]:
     # etcdutl first: etcdctl 3.5 calls its own `snapshot status` deprecated, 3.6 dropped it
+    # (it reads the whole file; its size is not known yet: the rule takes the 8 GB quota)
+    limit = snapshot_status_timeout(None).seconds
     for tool in ("etcdutl", "etcdctl"):
         r = await _probe(ctx, host, _priv(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot", "status",
-                                          path, "-w", "json", timeout=600))
+                                          path, "-w", "json", timeout=limit))
         if r.ok:
             try:
                 status = parse_snapshot_status(r.stdout)

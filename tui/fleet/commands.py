@@ -41,6 +41,13 @@ class Command:
     # the command's start, output and exit status, and the command runs to its end even when
     # the console dies; the journal and panes show the command itself
     attempt: str | None = None
+    # how much of each output stream the RunResult keeps in memory (bytes; None: the fleet's
+    # OUTPUT_CAP, 16 MiB): output over it makes the result an error, never cut silently
+    max_output: int | None = field(default=None, compare=False)
+    # a local file for the command's whole stdout (created 0600, streamed, not kept in
+    # memory; the RunResult's stdout is then empty): for the steps that need all of a large
+    # output. Panes still see its lines.
+    output_to: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         prefix = self.prefix

@@ -23,6 +23,7 @@ import asyncssh
 
 from tui.errors import ReadOnlyRefused
 from tui.fleet.commands import Command
+from tui.fleet.output import OUTPUT_CAP, Capture, LineSplitter, open_output_file, over_cap_error
 from tui.fleet.readonly import refusal
 from tui.inventory import Host, Inventory
 
@@ -70,8 +71,14 @@ class RunResult:
     stdout: str
     stderr: str
     duration: float
-    error: str | None = None  # connection lost, timeout, host not connected, sudo denied
+    error: str | None = None  # connection lost, timeout, host not connected, sudo denied,
+    # output over its cap
     timed_out: bool = False
+    # bytes of output each stream sent (stdout/stderr hold at most the command's cap of it);
+    # over_cap: a stream went over its cap and was cut (error says so; never ok)
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    over_cap: bool = False
 
     @property
     def ok(self) -> bool:
@@ -95,7 +102,7 @@ Listener = Callable[[FleetEvent], None]
 
 _SUDO_DENIED_MARKERS = ("a password is required", "may not run sudo", "not in the sudoers",
                         "is not allowed to run sudo", "a terminal is required")
-_OUTPUT_LIMIT = 16 * 1024 * 1024  # keep at most this much of one command's output in memory
+_OUTPUT_LIMIT = OUTPUT_CAP  # the default cap of one stream kept in memory (tui/fleet/output.py)
 
 # Connection failures that say the machine (or its network) is not there: the kernel or a
 # router answered "refused" / "no route" / "network unreachable". A timeout says nothing
@@ -532,33 +539,56 @@ class Fleet:
                 name, None, "", "", 0.0,
                 error=f"not connected ({status.state.value}"
                       f"{': ' + status.error if status.error else ''})"), emit)
+        cap = command.max_output if command.max_output is not None else _OUTPUT_LIMIT
+        sink = None
+        if command.output_to is not None:
+            try:
+                sink = open_output_file(command.output_to)
+            except OSError as e:
+                return self._finish(name, RunResult(
+                    name, None, "", "", 0.0,
+                    error=f"cannot write the command's output to {command.output_to}: "
+                          f"{e.strerror or e}; nothing was run"), emit)
+        out, err = Capture(cap, sink), Capture(cap)
         emit(FleetEvent("command", name, text=command.display(use_sudo)))
-        out: list[str] = []
-        err: list[str] = []
 
-        async def pump(reader, sink: list[str], stream: str) -> None:
-            # read whatever has arrived (up to 64 KiB) and split it into lines: one await per
-            # chunk rather than per line keeps a flood of output from starving the UI
-            size, partial = 0, ""
+        async def pump(reader, kept: Capture, stream: str) -> None:
+            # read whatever has arrived (up to 64 KiB): one await per chunk rather than per
+            # line keeps a flood of output from starving the UI. The lines are split in time
+            # linear in the output's size, each cut at its cap (LineSplitter); what the
+            # result keeps is capped too (Capture). Reading goes on to the end either way,
+            # so the remote command is never left blocked on a full pipe.
+            lines = LineSplitter()
+
+            def deliver(complete: list[str]) -> None:
+                # one event per chunk, not per line: a flood costs the UI one call
+                emit(FleetEvent("output", name, stream=stream, lines=tuple(complete)))
+                if on_line:
+                    for text in complete:
+                        on_line(stream, text)
+
             while True:
                 chunk = await reader.read(65536)
                 if not chunk:
                     break
-                size += len(chunk)
-                if size <= _OUTPUT_LIMIT:
-                    sink.append(chunk)
-                *lines, partial = (partial + chunk).split("\n")
-                if lines:
-                    # one event per chunk, not per line: a flood costs the UI one call
-                    emit(FleetEvent("output", name, stream=stream, lines=tuple(lines)))
-                    if on_line:
-                        for text in lines:
-                            on_line(stream, text)
+                kept.add(chunk)
+                complete = lines.feed(chunk)
+                if complete:
+                    deliver(complete)
                 await asyncio.sleep(0)  # let keys and repaints through between chunks
-            if partial:
-                emit(FleetEvent("output", name, stream=stream, lines=(partial,)))
-                if on_line:
-                    on_line(stream, partial)
+            rest = lines.finish()
+            if rest:
+                deliver(rest)
+
+        def result(exit_status: int | None, error: str | None = None,
+                   timed_out: bool = False) -> RunResult:
+            over = [(s, c) for s, c in (("stdout", out), ("stderr", err)) if c.over_cap]
+            if over and error is None:
+                error = "; ".join(over_cap_error(s, c, exit_status) for s, c in over)
+            return RunResult(name, exit_status, out.text, err.text,
+                             time.monotonic() - started, error=error, timed_out=timed_out,
+                             stdout_bytes=out.size, stderr_bytes=err.size,
+                             over_cap=bool(over))
 
         proc = None
         try:
@@ -580,17 +610,14 @@ class Fleet:
             status_code = completed.exit_status
             if status_code is None or status_code < 0:
                 signal = completed.exit_signal[0] if completed.exit_signal else "unknown"
-                return self._finish(name, RunResult(
-                    name, None, "".join(out), "".join(err), time.monotonic() - started,
-                    error=f"killed by signal {signal}"), emit)
-            result = RunResult(name, status_code, "".join(out), "".join(err),
-                               time.monotonic() - started)
+                return self._finish(name, result(None, f"killed by signal {signal}"), emit)
+            outcome = result(status_code)
             if status_code != 0 and command.privileged and use_sudo and \
-                    any(m in result.stderr for m in _SUDO_DENIED_MARKERS):
-                self._set_state(name, HostState.SUDO_DENIED, result.stderr.strip().splitlines()[-1])
-                result = RunResult(name, status_code, result.stdout, result.stderr,
-                                   result.duration, error="sudo-denied")
-            return self._finish(name, result, emit)
+                    any(m in outcome.stderr for m in _SUDO_DENIED_MARKERS):
+                self._set_state(name, HostState.SUDO_DENIED,
+                                outcome.stderr.strip().splitlines()[-1])
+                outcome = result(status_code, "sudo-denied")
+            return self._finish(name, outcome, emit)
         except asyncio.CancelledError:
             # the caller gave up (a runbook aborted, the console closing): stop the remote
             # command too, and let the cancellation through
@@ -601,13 +628,12 @@ class Fleet:
         except asyncio.TimeoutError:
             if proc is not None:
                 proc.close()
-            return self._finish(name, RunResult(
-                name, None, "".join(out), "".join(err), time.monotonic() - started,
-                error=f"timed out after {limit:g}s", timed_out=True), emit)
+            return self._finish(name, result(None, f"timed out after {limit:g}s", True), emit)
         except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as e:
-            return self._finish(name, RunResult(
-                name, None, "".join(out), "".join(err), time.monotonic() - started,
-                error=f"connection lost: {_brief(e)}"), emit)
+            return self._finish(name, result(None, f"connection lost: {_brief(e)}"), emit)
+        finally:
+            if sink is not None:
+                sink.close()
 
     @staticmethod
     def _finish(name: str, result: RunResult, emit: Listener) -> RunResult:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tui.widgets.redacted_log import RedactedLog
+from tui.fleet.output import key_state
+from tui.widgets.redacted_log import RedactedLog, bounded
 
 MAX_LINES = 2000
 FLUSH_INTERVAL = 0.2
@@ -30,9 +31,23 @@ class HostLog(RedactedLog):
         self.add_lines((line,))
 
     def add_lines(self, lines) -> None:
-        self._pending.extend(lines)
+        # bounded as they arrive: a flood of long lines waiting for the next flush must not
+        # hold more than MAX_LINES short lines' worth of memory
+        self._pending.extend(bounded(lines))
         if len(self._pending) > MAX_LINES:  # older lines would scroll away unseen anyway
+            dropped = self._pending[: len(self._pending) - MAX_LINES]
             del self._pending[: len(self._pending) - MAX_LINES]
+            self._skip_unseen(dropped)
+
+    def _skip_unseen(self, lines: list[str]) -> None:
+        """Lines dropped unseen may open (or close) a private key block: the redactor must
+        know, or the key's body lines that follow would be shown."""
+        state: bool | None = None
+        for line in lines:
+            if "-----" in line:
+                state = key_state(line, state)
+        if state is not None:
+            self._redactor.in_key = state
 
     def show_event(self, event) -> None:
         """A fleet event as this pane shows it: commands sent, their output (stderr marked

@@ -84,9 +84,10 @@ async def test_a_file_changed_on_the_host_is_a_checksum_mismatch(lab, backup_dir
     target = "static_kuberesources_2026-11-27_080000.tar.gz"
 
     def corrupt_once_copied(p) -> None:
-        # the file is complete and closed on the host: damage it there, as a bad disk would
+        # the file is complete and closed on the host, under its temporary name until the
+        # checksums match: damage it there, as a bad disk would
         if p.path == target and p.file_done == p.file_total:
-            with open(a.path(f"{BACKUP}/{target}"), "r+b") as f:
+            with open(a.path(f"{BACKUP}/{target}.etcd-dr-part"), "r+b") as f:
                 f.seek(1000)
                 f.write(b"\0" * 16)
 
@@ -98,6 +99,11 @@ async def test_a_file_changed_on_the_host_is_a_checksum_mismatch(lab, backup_dir
         assert result.error.startswith(f"checksum mismatch after copying to {BACKUP}: {target}")
         with pytest.raises(CommandFailed, match="checksum mismatch"):
             result.check()
+        # never renamed: no file has its final name; the bad one is gone, the good ones wait
+        assert not a.path(f"{BACKUP}/{target}").exists()
+        assert not a.path(f"{BACKUP}/{target}.etcd-dr-part").exists()
+        assert a.path(f"{BACKUP}/snapshot_2026-11-27_080000.db.etcd-dr-part").exists()
+        assert not a.path(f"{BACKUP}/snapshot_2026-11-27_080000.db").exists()
     finally:
         await remove_backup(fleet, a.name)
         await fleet.close()

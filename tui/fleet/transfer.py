@@ -4,6 +4,9 @@ arrived intact: `sha256sum` on the host, compared with the sha256 of the local f
 Used to put a backup (snapshot_*.db, static_kuberesources_*.tar.gz) onto the recovery host
 before a restore. No second connection is opened: the copy rides on the session the fleet
 already holds, so it works through a jump host and counts against no MaxStartups.
+Each file goes to a temporary name beside its own (FILE.etcd-dr-part) and is renamed to
+FILE only once every file's sha256 on the host matches this machine's; a temporary file an
+interrupted copy left is continued from its last byte (the sha256 proves the joined file).
 Failures come back in the CopyResult (like RunResult), with a message an operator can act
 on; `CopyResult.check()` turns them into a CommandFailed where raising suits the caller.
 """
@@ -25,6 +28,7 @@ import asyncssh
 from tui.errors import CommandFailed, ReadOnlyRefused
 from tui.fleet.commands import Command
 from tui.fleet.fleet import Fleet
+from tui.fleet.stream import PART_SUFFIX, copy_timeout, part_name
 
 _CHUNK = 1024 * 1024
 _SUMS_PER_COMMAND = 200  # keep sha256sum's argv far below ARG_MAX
@@ -155,6 +159,7 @@ async def copy_dir_to_host(fleet: Fleet, host_name: str, local_dir: str | os.Pat
             pass
 
     current = ""
+    resumed: dict[str, int] = {}
     try:
         async with conn.start_sftp_client() as sftp:
             await sftp.makedirs(remote_dir, exist_ok=True)
@@ -163,10 +168,22 @@ async def copy_dir_to_host(fleet: Fleet, host_name: str, local_dir: str | os.Pat
                 await sftp.makedirs(posixpath.join(remote_dir, d), exist_ok=True)
             for f, (_, path) in zip(files, entries):
                 current = f.path
-                report(f.path, 0, f.size)
-                await sftp.put(str(path), posixpath.join(remote_dir, f.path),
-                               progress_handler=lambda _s, _d, n, size, rel=f.path:
-                               report(rel, n, size))
+                part = part_name(posixpath.join(remote_dir, f.path))
+                have = await _remote_size(sftp, part)
+                if have > f.size:  # not a beginning of this file: start afresh
+                    await sftp.remove(part)
+                    have = 0
+                report(f.path, have, f.size)
+                if have == 0:
+                    await sftp.put(str(path), part,
+                                   progress_handler=lambda _s, _d, n, size, rel=f.path:
+                                   report(rel, n, size))
+                elif have < f.size:
+                    resumed[f.path] = have
+                    await _append_from(sftp, path, part, have,
+                                       lambda n, rel=f.path, size=f.size: report(rel, n, size))
+                else:
+                    resumed[f.path] = have
                 report(f.path, f.size, f.size)
                 done_before += f.size
     except asyncssh.SFTPError as e:
@@ -175,15 +192,19 @@ async def copy_dir_to_host(fleet: Fleet, host_name: str, local_dir: str | os.Pat
     except (asyncssh.Error, OSError) as e:
         return result(files, total, error=f"connection lost while copying {current or '-'}: "
                                           f"{str(e).strip() or e.__class__.__name__}")
+    if resumed:
+        fleet._note(host_name, "continued " + ", ".join(
+            f"{rel} from byte {n}" for rel, n in resumed.items())
+            + " (left by an earlier copy; sha256 proves the whole file)")
 
-    # the proof: the host's own sha256sum of what it now has
+    # the proof: the host's own sha256sum of what it now has under the temporary names
     mismatched: list[str] = []
     details: list[str] = []
-    timeout = 60 + total / (50 * 1024 * 1024)
+    timeout = copy_timeout(total)
     for i in range(0, len(files), _SUMS_PER_COMMAND):
         batch = files[i:i + _SUMS_PER_COMMAND]
         command = Command.of("sha256sum", "--",
-                             *(posixpath.join(remote_dir, f.path) for f in batch),
+                             *(part_name(posixpath.join(remote_dir, f.path)) for f in batch),
                              timeout=timeout)
         run = await fleet.run_one(host_name, command)
         if run.error or run.exit_status != 0:
@@ -200,9 +221,65 @@ async def copy_dir_to_host(fleet: Fleet, host_name: str, local_dir: str | os.Pat
                 mismatched.append(f.path)
                 details.append(f"{f.path} (sha256 here {f.sha256[:12]}…, "
                                f"on {host_name} {theirs[:12]}…)")
+    try:
+        async with conn.start_sftp_client() as sftp:
+            if mismatched:
+                # a bad temporary file is removed (a retry sends it afresh); the good ones
+                # stay under their temporary names, and a retry only checks them again
+                for rel in mismatched:
+                    await sftp.remove(part_name(posixpath.join(remote_dir, rel)))
+            else:
+                for f in files:
+                    current = f.path
+                    final = posixpath.join(remote_dir, f.path)
+                    await _rename(sftp, part_name(final), final)
+    except (asyncssh.Error, OSError) as e:
+        reason = getattr(e, "reason", "") or str(e).strip() or e.__class__.__name__
+        if mismatched:
+            details.append(f"the bad temporary file could not be removed: {reason}")
+        else:
+            return result(files, total, error=f"verified, but could not rename "
+                                              f"{part_name(posixpath.join(remote_dir, current))}"
+                                              f" to its name: {reason}")
     if mismatched:
         return result(files, total, mismatched=mismatched,
                       error=f"checksum mismatch after copying to {remote_dir}: "
-                            + "; ".join(details))
+                            + "; ".join(details) + " (nothing was renamed: the files keep "
+                            f"their {PART_SUFFIX} names until all match)")
     fleet._note(host_name, f"copied {len(files)} files to {remote_dir}; sha256 verified")
     return result(files, total)
+
+
+async def _remote_size(sftp: asyncssh.SFTPClient, path: str) -> int:
+    """Bytes of a temporary file an earlier copy left, 0 when there is none."""
+    try:
+        return (await sftp.stat(path)).size or 0
+    except asyncssh.SFTPNoSuchFile:
+        return 0
+
+
+async def _append_from(sftp: asyncssh.SFTPClient, local: Path, part: str, offset: int,
+                       report: Callable[[int], None]) -> None:
+    """Send local from byte `offset` onto the end of part, a chunk at a time."""
+    done = offset
+    with open(local, "rb") as source:
+        source.seek(offset)
+        async with sftp.open(part, "ab") as remote:
+            while chunk := await asyncio.to_thread(source.read, _CHUNK):
+                await remote.write(chunk, done)
+                done += len(chunk)
+                report(done)
+
+
+async def _rename(sftp: asyncssh.SFTPClient, part: str, final: str) -> None:
+    """part -> final, replacing final (OpenSSH's posix-rename; else remove, then rename)."""
+    try:
+        await sftp.posix_rename(part, final)
+        return
+    except asyncssh.SFTPOpUnsupported:
+        pass
+    try:
+        await sftp.remove(final)
+    except asyncssh.SFTPNoSuchFile:
+        pass
+    await sftp.rename(part, final)

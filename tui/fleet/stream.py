@@ -23,7 +23,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import asyncssh
 
@@ -126,12 +126,13 @@ class StreamProgress:
 
 
 class Throttle:
-    """Pass on at most one progress report per `every` seconds (the last one always)."""
+    """Pass on at most one progress report per `every` seconds (a final one always): a
+    line a second in the step's pane and on a headless run's stdout."""
 
-    def __init__(self, show: Callable[[StreamProgress], None], every: float = 1.0):
+    def __init__(self, show: Callable[[Any], None], every: float = 1.0):
         self._show, self._every, self._last = show, every, float("-inf")
 
-    def __call__(self, p: StreamProgress, final: bool = False) -> None:
+    def __call__(self, p: Any, final: bool = False) -> None:
         now = time.monotonic()
         if final or now - self._last >= self._every:
             self._last = now
@@ -350,5 +351,4 @@ async def _stream(fleet: Fleet, source: str, source_path: str, target: str, part
             raise _Failed(f"{host}: {command.display(use_sudo)} failed after {offset + sent} "
                           f"of {size} bytes: {why}")
         tell("finished", host, command, exit_status=0, bytes=sent)
-    progress(offset + sent, began)
     return sent

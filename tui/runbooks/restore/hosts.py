@@ -88,16 +88,16 @@ async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
         return f"the backup is already in {directory} on {target}"
     if source_host is not None:
         return await _copy_from_host(ctx, run, source_host, source_dir, target, directory)
-    from tui.fleet.stream import COPY_TIMEOUT_TEXT, human_bytes
+    from tui.fleet.stream import COPY_TIMEOUT_TEXT, Throttle, human_bytes
     from tui.fleet.transfer import copy_dir_to_host
 
     run.show("note", f"copying {source_dir} (this machine) to {target}:{directory} over SFTP "
                      f"(temporary names, renamed once sha256 matches; timeout "
                      f"{COPY_TIMEOUT_TEXT})", [target])
-    throttle = _ProgressLines(run, [target])
+    lines = Throttle(lambda text: run.show("note", text, [target]))
     result = await copy_dir_to_host(
         ctx.fleet, target, source_dir, directory,
-        on_progress=lambda p: throttle.show(
+        on_progress=lambda p: lines(
             f"{p.path}: {human_bytes(p.file_done)} of {human_bytes(p.file_total)}; all files "
             f"{human_bytes(p.done)} of {human_bytes(p.total)}", final=p.done == p.total))
     if not result.ok:
@@ -105,21 +105,6 @@ async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
     run.journal("finished", [target], command=f"(sftp) {source_dir} -> {target}:{directory}",
                 exit_status=0, bytes=result.bytes)
     return f"copied {len(result.files)} file(s), {result.bytes} bytes, checksums verified"
-
-
-class _ProgressLines:
-    """Progress in the step's pane and headless: at most one line a second (and the last)."""
-
-    def __init__(self, run: StepRun, hosts: list[str], every: float = 1.0):
-        self.run, self.hosts, self.every, self.last = run, hosts, every, float("-inf")
-
-    def show(self, text: str, final: bool = False) -> None:
-        import time
-
-        now = time.monotonic()
-        if final or now - self.last >= self.every:
-            self.last = now
-            self.run.show("note", text, self.hosts)
 
 
 async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir: str,
@@ -130,7 +115,7 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
     renamed only once sha256sum on both hosts agree; an interrupted copy continues from the
     bytes already there. No SFTP: the drill's SSH servers have none, and the files are
     root's."""
-    from tui.fleet.stream import COPY_TIMEOUT_TEXT, copy_between_hosts
+    from tui.fleet.stream import COPY_TIMEOUT_TEXT, Throttle, copy_between_hosts
 
     state = ctx.fleet.status[source].state
     if not state.usable:
@@ -149,7 +134,7 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
     mk = await run.run(target, _priv("mkdir", "-p", directory, safety=Safety.MUTATING))
     if not mk.ok:
         run.fail(f"{target}: cannot make {directory}: {mk.stderr.strip() or mk.error}")
-    lines = _ProgressLines(run, [source, target])
+    lines = Throttle(lambda text: run.show("note", text, [source, target]))
 
     def journal(event: str, host: str, command: Command, extra: dict) -> None:
         run.journal(event, [host], command=command.redacted(ctx.use_sudo), **extra)
@@ -159,7 +144,7 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
         src, dst = f"{source_dir.rstrip('/')}/{name}", f"{directory.rstrip('/')}/{name}"
         result = await copy_between_hosts(
             ctx.fleet, source, src, target, dst, run=run.run, on_stream=journal,
-            on_progress=lambda p: lines.show(p.text(), final=p.done >= p.total))
+            on_progress=lambda p: lines(p.text(), final=p.done >= p.total))
         if not result.ok:
             run.fail(result.error)
         if result.resumed_from:

@@ -371,3 +371,21 @@ def test_a_recorded_exit_status_ends_the_attempt_whatever_pgrep_saw():
     seen = AttemptSeen.parse("a6-x", "a6-x\nrc=0\nrunning\n")
     assert seen == AttemptSeen(started=True, exit_status=0, running=False)
     assert AttemptSeen.parse("a6-x", "a6-x\nrc=\nrunning\n").running
+
+
+async def test_a_script_whose_output_went_over_the_cap_fails_the_step(tmp_path):
+    # issue 13: exit 0 with its output cut is never a silent success, under an attempt
+    # record too; the cap's message reaches the operator
+    class Flood(Hosts):
+        async def run_one(self, host, command, timeout=None, on_line=None, quiet=False):
+            result = await super().run_one(host, command, timeout, on_line, quiet)
+            if command.attempt:
+                from dataclasses import replace as _replace
+                result = _replace(result, error="output over 16 MiB (cap): cut", over_cap=True)
+            return result
+
+    fleet, op = Flood(), Operator()
+    with pytest.raises(RunAborted):
+        await run_step(context(tmp_path, fleet, op), "RSTN-04")
+    assert "output over 16 MiB (cap)" in op.failure
+    assert len(script_runs(fleet)) == 1

@@ -201,6 +201,8 @@ async def run_recorded(run: "StepRun", host: str, command: Command, *,
         run.fail(f"{host}: {shown} exited {result.exit_status}"
                  + (f": {_output_tail(result)}" if _output_tail(result) else "")
                  + (f". {more}" if more else ""))
+    if result.error:  # exit 0, but its output went over the cap: never a silent success
+        run.fail(f"{host}: {shown}: {result.error}")
     return RecordedOutcome(False, result=result)
 
 

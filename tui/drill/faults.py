@@ -52,9 +52,10 @@ ELECTION_TIMEOUT_SECONDS = 5.0
 _REFUSING_ALARMS = ("NOSPACE", "CORRUPT")
 
 
-def defrag_seconds(db_size: int) -> float:
-    """Simulated seconds a defrag of a `db_size`-byte file blocks its member."""
-    return max(DEFRAG_MIN_SECONDS, db_size / DEFRAG_BYTES_PER_SECOND)
+def defrag_seconds(db_size: int, bytes_per_second: float = DEFRAG_BYTES_PER_SECOND) -> float:
+    """Simulated seconds a defrag of a `db_size`-byte file blocks its member (a scenario's
+    etcd.defrag_mb_per_s gives a slower, busy disk)."""
+    return max(DEFRAG_MIN_SECONDS, db_size / bytes_per_second)
 
 
 def compacted_size(member: EtcdMember) -> int:
@@ -87,7 +88,7 @@ def schedule_defrag(cluster: DrillCluster, member: EtcdMember, at: float,
     if begin >= deadline:  # still busy with the earlier one when the client gives up
         return DefragPlan(False, deadline, None, None)
     size = member.db_size if window is None else compacted_size(member)
-    end = begin + defrag_seconds(size)
+    end = begin + defrag_seconds(size, cluster.etcd.defrag_bytes_per_second)
     member.defrag_window = (window[0] if window is not None else begin, end)
     if end <= deadline:
         return DefragPlan(True, end, begin, end)

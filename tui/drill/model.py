@@ -80,6 +80,8 @@ class EtcdCluster:
     # when the leader moves on its own once (scenario etcd.leader_moves_after_seconds):
     # simulated epoch seconds, None = never (tui.drill.faults.tick applies it)
     leader_move_at: float | None = None
+    # how fast a member rewrites its file in a defrag (scenario etcd.defrag_mb_per_s)
+    defrag_bytes_per_second: float = 100 * 1024 * 1024
 
     def member(self, member_id: int) -> EtcdMember | None:
         return next((m for m in self.members if m.member_id == member_id), None)

@@ -218,6 +218,12 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
                        members=members, leader_id=leader.member_id,
                        quota_backend_bytes=int(_num(etcd_doc, "quota_mb", 8192, source) * MB),
                        alarms=alarms)
+    if etcd_doc.get("defrag_mb_per_s") is not None:  # a busy disk: defrags take longer
+        rate = etcd_doc["defrag_mb_per_s"]
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+            raise ConfigError(f"etcd.defrag_mb_per_s must be a number of MB per simulated "
+                              f"second more than 0, not {rate!r}", where=source)
+        etcd.defrag_bytes_per_second = float(rate) * MB
     api_doc = doc.get("api") or {}
     if not isinstance(api_doc, dict):
         raise ConfigError("api must be a mapping (reachable, encryption, encrypted, proxy, "

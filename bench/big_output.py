@@ -27,8 +27,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# the repository, not bench/, first on the path: a bench script named like a standard module
-# (bench/copy.py) must not shadow it
+# the repository, not bench/, first on the path
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
 from tests.lab.lab import Lab, missing_requirements  # noqa: E402

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/copy: a 1 GB root-only file from one lab host to another, the console's streamed
+"""bench/copy_bench: a 1 GB root-only file from one lab host to another, the console's streamed
 copy (tui/fleet/stream.py, as RST-03 --backup-source HOST:DIR uses it) against `scp -3`.
 
 Two real OpenSSH sshd lab hosts on loopback (127.0.x.1-2, each in its own mount namespace,
@@ -15,7 +15,7 @@ least 0.8x scp's throughput, peak RSS under 200 MB. The last line is the summary
 (CONTRACTS.md, Benchmarks):
   copy size_mb=... copy_s=... scp_s=... ratio=... rss_mb=...
 
-Usage: .venv/bin/python bench/copy.py [--size-mb 1024]
+Usage: .venv/bin/python bench/copy_bench.py [--size-mb 1024]
 Run as root (sshd). Everything it starts it stops, by pid; it talks to 127.0.0.0/8 only.
 """
 
@@ -24,8 +24,6 @@ from __future__ import annotations
 import os
 import sys
 
-# this file is named like the standard library's `copy` module: run as a script, its own
-# directory comes first on sys.path and would shadow that module for every import below
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 

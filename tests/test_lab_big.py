@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,13 @@ import pytest
 from tests.lab.bigdata import GiB, Gateway, VALUE_BYTES, check_every_key, fill, key_name
 
 pytest_plugins = ["tests.lab.fixtures"]
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+# Together about 4-5 minutes on the 2-core CI machine (fill ~1 GB twice, restore, defrag),
+# more than the 20-minute CI budget has left (the suite takes 15-17 minutes): they run when
+# asked for, with ETCD_DR_BIG_LAB=1, until issue 15 makes the suite fast enough to take them.
+BIG_LAB = os.environ.get("ETCD_DR_BIG_LAB") == "1"
+pytestmark = [pytest.mark.lab, pytest.mark.slow,
+              pytest.mark.skipif(not BIG_LAB, reason="1 GB lab tests (4-5 min): run with "
+                                                     "ETCD_DR_BIG_LAB=1")]
 
 GB = 1000 ** 3
 KEYS = 1024  # x VALUE_BYTES (1 MiB - 4 KiB) = 1.07 GB

@@ -103,6 +103,8 @@ Listener = Callable[[FleetEvent], None]
 _SUDO_DENIED_MARKERS = ("a password is required", "may not run sudo", "not in the sudoers",
                         "is not allowed to run sudo", "a terminal is required")
 _OUTPUT_LIMIT = OUTPUT_CAP  # the default cap of one stream kept in memory (tui/fleet/output.py)
+_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+            "aes128-ctr", "aes192-ctr", "aes256-ctr")
 
 # Connection failures that say the machine (or its network) is not there: the kernel or a
 # router answered "refused" / "no route" / "network unreachable". A timeout says nothing
@@ -254,6 +256,10 @@ class Fleet:
             connect_timeout=ssh.connect_timeout,
             keepalive_interval=ssh.keepalive_interval,
             keepalive_count_max=3,
+            # AES-GCM first: with AES-NI it moves a snapshot about twice as fast as asyncssh's
+            # default first choice, chacha20-poly1305 (bench/copy_bench.py), and FIPS-mode
+            # hosts accept only AES; the rest of asyncssh's defaults follow
+            encryption_algs=_CIPHERS,
         )
         if host.identity_file:
             opts["client_keys"] = [host.identity_file]

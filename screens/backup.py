@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label, Select, Static
 
 from screens.runbook import RunbookScreen
-from tui.runbooks.backup import DEFAULT_DIR, suggest_host
+from tui.runbooks.backup import DEFAULT_DIR, script_timeout, suggest_host
 
 
 class BackupScreen(RunbookScreen):
@@ -19,13 +19,16 @@ class BackupScreen(RunbookScreen):
             yield Select([], id="backup-host", allow_blank=True, prompt="choose a host")
             yield Label("directory")
             yield Input(DEFAULT_DIR, id="backup-dir")
+        yield Static("", id="backup-timeout")
 
     def on_mount(self) -> None:
         # Textual calls RunbookScreen.on_mount too (after this one): no super() call
         self._fill_hosts()
+        self._show_timeout()
 
     def on_screen_resume(self) -> None:
         self._fill_hosts()
+        self._show_timeout()
 
     def _fill_hosts(self) -> None:
         backend = self.app.backend
@@ -49,7 +52,16 @@ class BackupScreen(RunbookScreen):
         host = select.value if isinstance(select.value, str) else None
         return {"host": host, "backup_dir": self.query_one("#backup-dir", Input).value.strip()}
 
+    def _show_timeout(self) -> None:
+        """BAK-4's timeout and why: it grows with the chosen host's member's database."""
+        if self.running or self.app.backend.inventory is None:
+            return
+        ctx = self._run_context(journal=None)
+        text = script_timeout(ctx).why if ctx.params.get("host") else ""
+        self.query_one("#backup-timeout", Static).update(text)
+
     def on_select_changed(self, event: Select.Changed) -> None:
+        self._show_timeout()
         self.refresh_plan()
 
     def on_input_changed(self, event: Input.Changed) -> None:

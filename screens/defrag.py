@@ -11,7 +11,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Sparkline, Static
 
 from screens.runbook import RunbookScreen
 from tui.durations import parse_duration
-from tui.runbooks.defrag import DOCUMENTED_MIN_WAIT, MB, recommendation
+from tui.runbooks.defrag import DOCUMENTED_MIN_WAIT, MB, recommendation, timeout_plan
 from tui.status.render import human_bytes, percent
 from tui.status.snapshot import OPENSHIFT_QUOTA_BYTES
 
@@ -28,6 +28,11 @@ class DefragScreen(RunbookScreen):
             yield Input(f"{DOCUMENTED_MIN_WAIT:g}s", id="defrag-wait")
             yield Checkbox("compact the history first", id="defrag-compact")
             yield Static("", id="wait-warning")
+        with Horizontal(classes="params"):
+            yield Label("defrag timeout")
+            yield Input("", id="defrag-timeout", placeholder="scaled to each member")
+            yield Static("", id="timeout-warning")
+        yield Static("", id="defrag-timeouts")
 
     def on_mount(self) -> None:
         # Textual also calls RunbookScreen.on_mount: no super() call
@@ -57,9 +62,47 @@ class DefragScreen(RunbookScreen):
             wait = parse_duration(self.query_one("#defrag-wait", Input).value.strip() or "60s")
         except ValueError:
             wait = DOCUMENTED_MIN_WAIT
-        return {"wait": wait, "compact": self.query_one("#defrag-compact", Checkbox).value}
+        params = {"wait": wait, "compact": self.query_one("#defrag-compact", Checkbox).value}
+        timeout = self._timeout_override()
+        if timeout is not None:
+            params["timeout"] = timeout
+        return params
+
+    def _timeout_override(self) -> float | None:
+        """The operator's timeout, or None (empty, or not one it can use: the rule then)."""
+        from tui.runbooks.timeouts import check_override
+
+        text = self.query_one("#defrag-timeout", Input).value.strip()
+        if not text:
+            return None
+        try:
+            return check_override(parse_duration(text))
+        except ValueError:
+            return None
+
+    def _show_timeouts(self) -> None:
+        """Each member's defrag timeout and why, as the run will choose it."""
+        ctx = self._run_context(journal=None)
+        lines = timeout_plan(ctx)
+        self.query_one("#defrag-timeouts", Static).update(
+            Text("\n".join(lines) if lines else "defrag timeouts: after the first status read"))
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "defrag-timeout":
+            from tui.runbooks.timeouts import check_override
+
+            warning = self.query_one("#timeout-warning", Static)
+            text = event.value.strip()
+            try:
+                if text:
+                    check_override(parse_duration(text))
+                warning.update("")
+            except ValueError as e:
+                warning.update(Text(f" {e}", style="red"))
+                return
+            self._show_timeouts()
+            self.refresh_plan()
+            return
         warning = self.query_one("#wait-warning", Static)
         try:
             wait = parse_duration(event.value.strip())
@@ -99,6 +142,8 @@ class DefragScreen(RunbookScreen):
             for row in rows:
                 table.add_row(*row)
         self._show_sparklines()
+        if not self.running:
+            self._show_timeouts()
         self.query_one("#auto-defrag", Static).update(
             "automatic defrag: " + self._auto_defrag_text())
 

@@ -185,3 +185,40 @@ def test_bad_timeouts_are_refused_with_exit_2(args, message):
     assert r.exit_code == 2, r.output
     assert message in r.output
     assert "Traceback" not in r.output
+
+
+# --- the screens ----------------------------------------------------------------------------
+
+async def test_the_screens_show_the_timeouts_and_the_defrag_screen_takes_one(drill_app):
+    from textual.widgets import DataTable, Input
+
+    from tests.conftest import populated, wait_until
+
+    app = drill_app("nospace", speed=600)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: populated(app), what="first snapshot")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.current_mode == "defrag", what="the defrag screen")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.query_one("#defrag-members", DataTable).row_count
+                         == 3, what="the member rows")
+        shown = lambda: str(screen.query_one("#defrag-timeouts").render())  # noqa: E731
+        await wait_until(pilot, lambda: "master-1: defrag timeout 3m14s" in shown(),
+                         what="the scaled timeouts")
+        screen.query_one("#defrag-timeout", Input).value = "0s"
+        await pilot.pause()
+        assert "must be more than zero" in str(screen.query_one("#timeout-warning").render())
+        screen.query_one("#defrag-timeout", Input).value = "12m"
+        await pilot.pause()
+        assert "master-1: defrag timeout 12m: set by the operator" in shown()
+        assert screen.query_one("#timeout-warning").render().plain == ""
+        log = "\n".join(screen.query_one("#run-log").lines)
+        assert "--command-timeout=720s defrag" in log
+        screen.set_focus(None)  # the key goes to the app, not the input
+        await pilot.press("b")
+        await wait_until(pilot, lambda: app.current_mode == "backup", what="the backup screen")
+        backup = app.screen
+        # nospace has no member without an alarm to suggest: the operator chooses one
+        backup.query_one("#backup-host").value = "master-1"
+        await wait_until(pilot, lambda: "backup (cluster-backup.sh) timeout 20m33s: 8.0 GB at 30 MB/s" in str(
+            backup.query_one("#backup-timeout").render()), what="the backup's timeout")

@@ -70,7 +70,7 @@ class DefragScreen(RunbookScreen):
 
     def _timeout_override(self) -> float | None:
         """The operator's timeout, or None (empty, or not one it can use: the rule then)."""
-        from tui.runbooks.timeouts import check_override
+        from tui.timeouts import check_override
 
         text = self.query_one("#defrag-timeout", Input).value.strip()
         if not text:
@@ -89,7 +89,7 @@ class DefragScreen(RunbookScreen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "defrag-timeout":
-            from tui.runbooks.timeouts import check_override
+            from tui.timeouts import check_override
 
             warning = self.query_one("#timeout-warning", Static)
             text = event.value.strip()

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from tui.cli import main
 from tui.journal import read_journal
-from tui.runbooks import timeouts
+from tui import timeouts
 from tui.runbooks.defrag import member_timeout
-from tui.runbooks.timeouts import GB, MB, Measured
+from tui.timeouts import GB, MB, Measured
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "assets" / "scenarios"
 

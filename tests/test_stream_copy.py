@@ -56,12 +56,13 @@ def test_read_only_refuses_every_side_that_changes_the_target(command):
 
 
 def test_the_timeout_scales_with_the_size_and_says_how():
+    # tui/timeouts.py's copy rule: 60 s floor plus the bytes at 10 MiB/s (a slow link)
     assert copy_timeout(0) == 60
-    assert copy_timeout(20_000_000) == 61
-    assert copy_timeout(8 * 10 ** 9) == 460  # an 8 GB database: 7m 40s, not a fixed 10m
-    assert COPY_TIMEOUT_TEXT == "60 s plus 1 s per 20 MB"
+    assert copy_timeout(20 * 1024 * 1024) == 62
+    assert copy_timeout(8 * 1024 ** 3) == 880  # an 8 GiB database: 14m 40s
+    assert COPY_TIMEOUT_TEXT == "60 s plus 1 s per 10 MiB"
     assert read_command("/f", 0, 2 * 10 ** 9).timeout == write_command("/p", 2 * 10 ** 9).timeout \
-        == 160
+        == copy_timeout(2 * 10 ** 9) == 251
 
 
 def test_progress_says_bytes_rate_and_time_left_counting_only_what_this_copy_sent():

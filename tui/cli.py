@@ -291,7 +291,7 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     if lost and runbook not in ("restore", "quorum-restore"):
         _fail("--lost goes with restore and quorum-restore.", 2)
     if op_timeout is not None:
-        from tui.runbooks.timeouts import check_override
+        from tui.timeouts import check_override
 
         if runbook not in ("defrag", "backup"):
             _fail(f"--timeout goes with defrag and backup; the {runbook} runbook's timeouts "

@@ -27,14 +27,15 @@ from typing import Any, Awaitable, Callable
 
 import asyncssh
 
+from tui import timeouts
 from tui.fleet.commands import Command, Safety
 from tui.fleet.fleet import Fleet, RunResult
 
 CHUNK = 4 * 1024 * 1024  # bytes read from the source per step; the console's buffer
 PART_SUFFIX = ".etcd-dr-part"
-_BASE_TIMEOUT = 60.0
-_SLOWEST_RATE = 20e6  # bytes/s: a copy slower than this is stuck, not slow
-COPY_TIMEOUT_TEXT = "60 s plus 1 s per 20 MB"
+# the copy timeout is tui/timeouts.py's rule for copies (one rule for every scaled timeout)
+COPY_TIMEOUT_TEXT = (f"{timeouts.COPY.floor:g} s plus 1 s per "
+                     f"{timeouts.COPY.bytes_per_second / timeouts.MB:g} MiB")
 _WINDOW = 8 * 1024 * 1024  # the SSH channel window of the streams (asyncssh's default: 2 MiB)
 _STDERR_KEEP = 4096
 _SHA_LINE = re.compile(r"^\\?([0-9a-f]{64}) ")
@@ -45,8 +46,8 @@ StreamEvent = Callable[[str, str, Command, dict], None]
 
 
 def copy_timeout(size: int) -> float:
-    """Seconds allowed to move (or hash) `size` bytes: 60 s plus 1 s per 20 MB."""
-    return _BASE_TIMEOUT + max(0, size) / _SLOWEST_RATE
+    """Seconds allowed to move (or hash) `size` bytes (COPY_TIMEOUT_TEXT)."""
+    return float(timeouts.copy_timeout(max(0, size)).seconds)
 
 
 def part_name(path: str) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.checks import encryption_in_progress, proxy_env
-from tui.runbooks import timeouts
+from tui import timeouts
 from tui.runbooks.context import RunContext, RunEvent
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
 

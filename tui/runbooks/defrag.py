@@ -17,7 +17,7 @@ from tui.errors import ParseError
 from tui.etcd import etcdctl
 from tui.etcd.parse import parse_alarm_list
 from tui.fleet.commands import Safety
-from tui.runbooks import timeouts
+from tui import timeouts
 from tui.runbooks.context import RunContext, RunEvent
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
 from tui.runbooks.runner import StepRun
@@ -104,7 +104,7 @@ def _measured(ctx: RunContext) -> timeouts.Measured | None:
 
 def member_timeout(ctx: RunContext, name: str, size: int | None) -> timeouts.Timeout:
     """The defrag timeout of member `name` (its file `size` bytes): the operator's --timeout,
-    else the rule (tui.runbooks.timeouts) with the rate measured on an earlier member of this
+    else the rule (tui.timeouts) with the rate measured on an earlier member of this
     run. After a defrag timed out, a retry allows at least twice as long; so do the members
     after it while no defrag has finished to measure the disk by."""
     timed_out = ctx.facts.get("timed_out") or {}

@@ -16,7 +16,7 @@ from tui.runbooks.context import RunContext, RunEvent
 from tui.runbooks.restore_checks import (REVISION_JSON, BackupCheck, Candidate, RestorePath,
                                          check_backup_listing, rank_recovery_hosts, restore_path)
 from tui.versions import openshift_minor
-from tui.runbooks.timeouts import snapshot_status_timeout
+from tui.timeouts import snapshot_status_timeout
 
 from tui.runbooks.restore.common import (DEFAULT_BACKUP_DIR, DISABLE_SCRIPT, KEEPALIVED,
                                          LOST_AFTER, NODE_LOST_AFTER, QUORUM_SCRIPT,

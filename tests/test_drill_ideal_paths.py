@@ -87,6 +87,11 @@ async def _answer(app, pilot, screen, *, retry: set[str] = frozenset(),
         dialog = app.screen
         name = type(dialog).__name__
         if name == "FailureScreen":
+            # pushed is not yet composed: wait for its buttons before pressing one
+            await wait_until(pilot, lambda: bool(dialog.query("#retry")) or app.screen
+                             is not dialog, what="the failure dialog's buttons")
+            if app.screen is not dialog:
+                continue
             if dialog.step_id == skip_at:
                 dialog.query_one("#reason", Input).value = "it will sort itself out"
                 await press_button(app, pilot, "#skip")

@@ -1,6 +1,8 @@
-"""The backup screen (BAK-0..5): one control-plane host, the exact command, a verified result."""
+"""The backup screen (BAK-0..6): one control-plane host, the exact command, a verified result."""
 
 from __future__ import annotations
+
+import os
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -19,6 +21,11 @@ class BackupScreen(RunbookScreen):
             yield Select([], id="backup-host", allow_blank=True, prompt="choose a host")
             yield Label("directory")
             yield Input(DEFAULT_DIR, id="backup-dir")
+        with Horizontal(classes="params"):
+            yield Label("fetch to")
+            yield Input("", id="backup-fetch",
+                        placeholder="optional: a directory on this machine (BAK-6 copies the "
+                                    "pair there)")
         yield Static("", id="backup-timeout")
 
     def on_mount(self) -> None:
@@ -50,7 +57,11 @@ class BackupScreen(RunbookScreen):
     def params(self) -> dict:
         select = self.query_one("#backup-host", Select)
         host = select.value if isinstance(select.value, str) else None
-        return {"host": host, "backup_dir": self.query_one("#backup-dir", Input).value.strip()}
+        params = {"host": host, "backup_dir": self.query_one("#backup-dir", Input).value.strip()}
+        fetch_to = self.query_one("#backup-fetch", Input).value.strip()
+        if fetch_to:
+            params["fetch_to"] = os.path.abspath(os.path.expanduser(fetch_to))
+        return params
 
     def _show_timeout(self) -> None:
         """BAK-4's timeout and why: it grows with the chosen host's member's database."""

@@ -15,7 +15,7 @@ import pytest
 from tui.errors import ReadOnlyRefused
 from tui.fleet.commands import Command, Safety
 from tui.fleet.fleet import Fleet
-from tui.fleet.stream import PART_SUFFIX, copy_between_hosts
+from tui.fleet.stream import PART_SUFFIX, copy_between_hosts, fetch_to_local
 from tui.fleet.transfer import copy_dir_to_host
 from tui.inventory import load_inventory
 
@@ -181,3 +181,108 @@ def _core_ids(host) -> tuple[int, int]:
     """The uid/gid the lab's SSH user owns its home with (SFTP writes as that user)."""
     st = host.path("/home/core").stat()
     return st.st_uid, st.st_gid
+
+
+# --- a host's root-only file fetched to this machine (BAK-6 --fetch-to) ------------------------
+
+async def test_a_root_only_file_is_fetched_here_resumed_and_never_overwritten(lab, tmp_path):
+    a = lab.hosts[0]
+    src = f"{WORK}/snapshot_2026-12-03_000000.db"
+    a.path(WORK).mkdir(mode=0o700, exist_ok=True)
+    data = os.urandom(SIZE)
+    a.path(src).write_bytes(data)
+    os.chmod(a.path(src), 0o600)  # root's alone: only `sudo cat` reads it
+    want = hashlib.sha256(data).hexdigest()
+    del data
+    local = tmp_path / "safe" / "cluster"
+    fleet = Fleet(load_inventory(lab.inventory_path))
+    await fleet.start()
+    try:
+        # 1. whole: every byte, 0600, the temporary name gone, memory bounded
+        peak_rss_reset()
+        before = rss_kib("VmRSS")
+        progress = []
+        whole = await fetch_to_local(fleet, a.name, src, str(local / "whole.db"),
+                                     on_progress=progress.append)
+        grew_mib = (rss_kib("VmHWM") - before) / 1024
+        assert whole.ok, whole.error
+        assert (whole.size, whole.sent, whole.resumed_from, whole.sha256) == (SIZE, SIZE, 0,
+                                                                              want)
+        assert sha(local / "whole.db") == want
+        assert stat.S_IMODE((local / "whole.db").stat().st_mode) == 0o600
+        assert not (local / f"whole.db{PART_SUFFIX}").exists()
+        assert grew_mib < 40, f"the console's peak RSS grew {grew_mib:.0f} MiB for 64 MiB"
+        assert progress[-1].done == SIZE
+
+        # 2. killed midway: the next fetch continues from the bytes already here
+        task = None
+
+        def stop(p) -> None:
+            if p.done >= 16 << 20 and task is not None:
+                task.cancel()
+
+        task = asyncio.ensure_future(fetch_to_local(fleet, a.name, src,
+                                                    str(local / "resumed.db"),
+                                                    on_progress=stop))
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        have = (local / f"resumed.db{PART_SUFFIX}").stat().st_size
+        assert 0 < have < SIZE and not (local / "resumed.db").exists()
+        again = await fetch_to_local(fleet, a.name, src, str(local / "resumed.db"))
+        assert again.ok, again.error
+        assert again.resumed_from == have and again.sent == SIZE - have
+        assert sha(local / "resumed.db") == want
+
+        # 3. a damaged partial file: refused on the hash, removed, never renamed
+        (local / f"damaged.db{PART_SUFFIX}").write_bytes(b"\0" * (4 << 20))
+        bad = await fetch_to_local(fleet, a.name, src, str(local / "damaged.db"))
+        assert not bad.ok and bad.mismatch and "never renamed" in bad.error
+        assert not (local / "damaged.db").exists()
+        assert not (local / f"damaged.db{PART_SUFFIX}").exists()
+
+        # 4. already here: proved by a hash made now; a different file is left alone
+        same = await fetch_to_local(fleet, a.name, src, str(local / "whole.db"))
+        assert same.ok and same.sent == 0 and same.sha256 == want
+        (local / "other.db").write_bytes(b"someone else's file")
+        other = await fetch_to_local(fleet, a.name, src, str(local / "other.db"))
+        assert not other.ok and "already there and differs" in other.error
+        assert (local / "other.db").read_bytes() == b"someone else's file"
+
+        # 5. a symbolic link where the file goes is refused, its target untouched
+        (tmp_path / "elsewhere").write_bytes(b"x")
+        (local / "link.db").symlink_to(tmp_path / "elsewhere")
+        linked = await fetch_to_local(fleet, a.name, src, str(local / "link.db"))
+        assert not linked.ok and "link" in linked.error
+        assert (tmp_path / "elsewhere").read_bytes() == b"x"
+    finally:
+        await fleet.run_one(a.name, Command.of("rm", "-rf", WORK, privileged=True,
+                                               safety=Safety.DESTRUCTIVE))
+        await fleet.close()
+
+
+async def test_the_operators_timeout_bounds_both_copies(lab, tmp_path):
+    """--timeout on a restore (RST-03) and a fetch's limit: the stream stops there and says
+    how far it got, leaving the temporary file to continue from."""
+    a, b = lab.hosts[0], lab.hosts[1]
+    src = f"{WORK}/big.db"
+    a.path(WORK).mkdir(mode=0o700, exist_ok=True)
+    a.path(src).write_bytes(os.urandom(SIZE))
+    fleet = Fleet(load_inventory(lab.inventory_path))
+    await fleet.start()
+    try:
+        await fleet.run_one(b.name, Command.of("mkdir", "-p", WORK, privileged=True,
+                                               safety=Safety.MUTATING))
+        copied = await copy_between_hosts(fleet, a.name, src, b.name, f"{WORK}/big.db",
+                                          limit=0.05)
+        assert not copied.ok and "timed out after 0s" in copied.error
+        assert "or --timeout" in copied.error and "continue" in copied.error
+        assert not b.path(f"{WORK}/big.db").exists()
+        fetched = await fetch_to_local(fleet, a.name, src, str(tmp_path / "big.db"),
+                                       limit=0.05)
+        assert not fetched.ok and "timed out" in fetched.error
+        assert not (tmp_path / "big.db").exists()
+    finally:
+        for host in (a, b):
+            await fleet.run_one(host.name, Command.of("rm", "-rf", WORK, privileged=True,
+                                                      safety=Safety.DESTRUCTIVE))
+        await fleet.close()

@@ -26,6 +26,12 @@ async def test_backup_screen_shows_the_plan_then_runs_with_confirmation(drill_ap
         # the exact command and its host are shown before anything runs
         assert "master-0$ sudo -n sh -c '/usr/local/bin/cluster-backup.sh " \
                "/home/core/assets/backup'" in log
+        # BAK-6: a copy on this machine too, its reads shown in the plan
+        screen.query_one("#backup-fetch", Input).value = str(tmp_path / "safe")
+        await wait_until(pilot, lambda: any(
+            "cat -- " in line and "/home/core/assets/backup/<each file of the pair>" in line
+            for line in screen.query_one("#run-log").lines), what="BAK-6's reads in the plan")
+        screen.set_focus(None)
         await pilot.press("g")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmStepScreen",
                          what="the BAK-4 confirmation")
@@ -42,6 +48,9 @@ async def test_backup_screen_shows_the_plan_then_runs_with_confirmation(drill_ap
         events = [(r["step"], r["event"]) for r in read_journal(screen.journal_path)
                   if "command" not in r]
         assert ("BAK-4", "confirmed") in events and events[-1] == ("-", "finished")
+        assert ("BAK-6", "finished") in events
+        fetched = sorted(p.name for p in (tmp_path / "safe" / "drill-healthy").iterdir())
+        assert fetched == sorted(p.rsplit("/", 1)[-1] for p in snaps + tars + manifests)
 
 
 async def test_backup_cancelled_at_confirmation_sends_nothing(drill_app, tmp_path, monkeypatch):

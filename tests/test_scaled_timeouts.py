@@ -178,7 +178,7 @@ def test_timeout_flag_overrides_the_plan():
     (["defrag", "--timeout", "banana"], "not a duration"),
     (["backup", "--timeout", "-5m"], "cannot be negative"),
     (["defrag", "--timeout", "48h"], "not a timeout any more"),
-    (["restore", "--timeout", "10m"], "--timeout goes with defrag and backup"),
+    (["encryption-on", "--timeout", "10m"], "--timeout goes with defrag, backup and restore"),
 ])
 def test_bad_timeouts_are_refused_with_exit_2(args, message):
     r = _cli("run", args[0], "--drill", *args[1:])

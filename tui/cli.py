@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from functools import wraps
@@ -223,8 +224,11 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
               help="defrag: the wait between members.")
 @click.option("--timeout", "op_timeout", default=None, callback=_duration, metavar="DURATION",
               help="defrag: each member's etcdctl --command-timeout; backup: the backup "
-                   "script's. Default: scaled to the member's database size (shown before "
-                   "it runs).")
+                   "script's; restore: RST-03's copy of each backup file. Default: scaled to "
+                   "the member's database size or the file's (shown before it runs).")
+@click.option("--fetch-to", "fetch_to", default=None, metavar="DIR",
+              help="backup: stream the verified pair and its manifest to DIR/CLUSTER/ on this "
+                   "machine (sha256 checked, 0600) for safekeeping.")
 @click.option("--compact", is_flag=True,
               help="defrag: compact the history to the current revision first.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
@@ -237,7 +241,8 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
 @operator_errors
 def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, backup_source,
         restore_path_key, path_reason, encryption_type, override, yes, journal_path, wait,
-        compact, dry_run, assume, read_only, lost=(), op_timeout=None):
+        compact, dry_run, assume, read_only, lost=(), op_timeout=None,
+        fetch_to=None):
     """Run a runbook headless: one progress line per step event."""
     from tui.backend import BackendSpec
     from tui.runbooks import registry
@@ -293,13 +298,19 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     if op_timeout is not None:
         from tui.timeouts import check_override
 
-        if runbook not in ("defrag", "backup"):
-            _fail(f"--timeout goes with defrag and backup; the {runbook} runbook's timeouts "
-                  f"follow its own steps.", 2)
+        if runbook not in ("defrag", "backup", "restore", "quorum-restore"):
+            _fail(f"--timeout goes with defrag, backup and restore; the {runbook} runbook's "
+                  f"timeouts follow its own steps.", 2)
         try:
             params["timeout"] = check_override(op_timeout)
         except ValueError as e:
             _fail(f"--timeout: {e}.", 2)
+    if fetch_to is not None:
+        if runbook != "backup":
+            _fail("--fetch-to goes with backup.", 2)
+        if not fetch_to.strip():
+            _fail("--fetch-to needs a directory on this machine.", 2)
+        params["fetch_to"] = os.path.abspath(os.path.expanduser(fetch_to))
     if any(not h.strip() for h in lost):
         _fail("--lost needs a host name from the inventory.", 2)
     if override is not None:

@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import asyncssh
 
 from tui import timeouts
+from tui.errors import ConfigError
+from tui.files import fsync_directory, open_private, refuse_unusual, write_all
 from tui.fleet.commands import Command, Safety
 from tui.fleet.fleet import Fleet, RunResult
 
@@ -176,12 +180,13 @@ async def copy_between_hosts(fleet: Fleet, source: str, source_path: str, target
                              target_path: str, *, run: Runner | None = None,
                              on_progress: Callable[[StreamProgress], None] | None = None,
                              on_stream: StreamEvent | None = None,
-                             chunk: int = CHUNK) -> StreamResult:
+                             chunk: int = CHUNK, limit: float | None = None) -> StreamResult:
     """Copy source:source_path to target:target_path (its directory must exist).
 
     run: how the small commands (stat, sha256sum, mv, rm) are sent (default fleet.run_one;
     a runbook passes its StepRun.run so they are shown and journaled). on_stream: told when
-    each side of the stream starts and ends, with the command (for the journal).
+    each side of the stream starts and ends, with the command (for the journal). limit: the
+    operator's timeout for the stream (default: the copy rule on the bytes still to move).
     Raises ReadOnlyRefused in read-only mode before anything is sent."""
     runner: Runner = run or (lambda host, command: fleet.run_one(host, command))
     part = part_name(target_path)
@@ -208,7 +213,7 @@ async def copy_between_hosts(fleet: Fleet, source: str, source_path: str, target
             hasher = hashlib.sha256()
             if resumed < size or size == 0:
                 sent = await _stream(fleet, source, source_path, target, part, size, resumed,
-                                     hasher, on_progress, on_stream, chunk)
+                                     hasher, on_progress, on_stream, chunk, limit)
             want = await source_hash
         finally:
             if not source_hash.done():
@@ -254,7 +259,7 @@ async def _must(runner: Runner, host: str, command: Command, what: str) -> None:
 
 async def _stream(fleet: Fleet, source: str, source_path: str, target: str, part: str,
                   size: int, offset: int, hasher, on_progress, on_stream,
-                  chunk: int) -> int:
+                  chunk: int, limit: float | None = None) -> int:
     """Stream source_path from byte `offset` onto the end of target's part; bytes sent."""
     use_sudo = fleet.inventory.ssh.sudo
     read, write = read_command(source_path, offset, size), write_command(part, size)
@@ -288,7 +293,7 @@ async def _stream(fleet: Fleet, source: str, source_path: str, target: str, part
             kept += data
             del kept[:-_STDERR_KEEP]
 
-    limit = copy_timeout(max(0, size - offset))
+    limit = limit if limit is not None else copy_timeout(max(0, size - offset))
     sent = 0
     reader = writer = None
     tasks: list[asyncio.Future] = []
@@ -324,7 +329,7 @@ async def _stream(fleet: Fleet, source: str, source_path: str, target: str, part
                 proc.close()
         tell("failed", source, read, bytes=sent, error="timed out")
         raise _Failed(f"the copy to {target}:{part} timed out after {limit:.0f}s "
-                      f"({COPY_TIMEOUT_TEXT}) with {offset + sent} of {size} bytes there; "
+                      f"({COPY_TIMEOUT_TEXT}, or --timeout) with {offset + sent} of {size} bytes there; "
                       f"run it again to continue from there")
     except (asyncssh.Error, OSError, asyncio.IncompleteReadError) as e:
         for proc in (reader, writer):
@@ -352,4 +357,200 @@ async def _stream(fleet: Fleet, source: str, source_path: str, target: str, part
             raise _Failed(f"{host}: {command.display(use_sudo)} failed after {offset + sent} "
                           f"of {size} bytes: {why}")
         tell("finished", host, command, exit_status=0, bytes=sent)
+    return sent
+
+
+# --- a host's file to the operator's machine --------------------------------------------------
+
+async def fetch_to_local(fleet: Fleet, host: str, remote_path: str, local_path: str, *,
+                         run: Runner | None = None,
+                         on_progress: Callable[[StreamProgress], None] | None = None,
+                         on_stream: StreamEvent | None = None, chunk: int = CHUNK,
+                         limit: float | None = None) -> StreamResult:
+    """Copy host:remote_path to local_path on this machine, the same way as a copy between
+    hosts: `sudo -n cat` (or `tail -c +N` to continue) streamed in chunks into
+    LOCAL.etcd-dr-part (0600, never through a symbolic link), hashed as it arrives, renamed
+    to LOCAL only when it equals `sha256sum` on the host. A LOCAL already there is compared
+    with the host's file: the same sha256 is "already here" (proved now, not assumed); a
+    different one is refused, never overwritten. Nothing on the host changes, so read-only
+    mode allows it where its grammar allows the reads."""
+    runner: Runner = run or (lambda h, command: fleet.run_one(h, command))
+    final = Path(local_path)
+    part = Path(part_name(str(final)))
+    read = read_command(remote_path, 1)
+    fleet.check_allowed(read)
+    started = time.monotonic()
+    size = resumed = sent = 0
+    want: str | None = None
+    hint = "choose another --fetch-to directory, or fix the path, then run it again"
+
+    def result(error: str | None = None, mismatch: bool = False) -> StreamResult:
+        return StreamResult(host, remote_path, "this machine", str(final), size, sent, resumed,
+                            want, time.monotonic() - started, error, mismatch)
+
+    try:
+        size = await _size(runner, host, remote_path, missing_ok=False)
+        want_task = asyncio.ensure_future(_hash(runner, host, remote_path, size))
+        try:
+            try:
+                there = refuse_unusual(final, what="the fetched file", hint=hint)
+                part_st = refuse_unusual(part, what="the fetched file's temporary copy",
+                                         hint=hint)
+            except ConfigError as e:
+                raise _Failed(f"{e}: {final}") from None
+            if there is not None:  # already fetched? only a hash made now can say so
+                got = await asyncio.to_thread(_local_sha256, final)
+                want = await want_task
+                if got == want:
+                    return result()
+                raise _Failed(f"{final} is already there and differs from {host}:{remote_path} "
+                              f"(sha256 {got[:12]}… here, {want[:12]}… there): it was left "
+                              f"as it is; move it away and run again", mismatch=True)
+            resumed = part_st.st_size if part_st is not None else 0
+            try:
+                fd, _ = open_private(part, what="the fetched file's temporary copy", hint=hint,
+                                     append=True)
+            except ConfigError as e:
+                raise _Failed(str(e)) from None
+            try:
+                if resumed > size:  # not a beginning of this file: start afresh
+                    os.ftruncate(fd, 0)
+                    resumed = 0
+                hasher = hashlib.sha256()
+                if resumed:
+                    hasher = await asyncio.to_thread(_local_hasher, part, resumed)
+                if resumed < size:
+                    sent = await _fetch_stream(fleet, host, remote_path, fd, size, resumed,
+                                               hasher, on_progress, on_stream, chunk, limit)
+                os.fsync(fd)
+            except OSError as e:
+                raise _Failed(f"cannot write {part} on this machine ({e.strerror or e}); "
+                              f"{resumed + sent} of {size} bytes are there: free space or "
+                              f"fix it, then run again to continue") from None
+            finally:
+                os.close(fd)
+            want = await want_task
+        finally:
+            if not want_task.done():
+                want_task.cancel()
+        got = hasher.hexdigest()
+        if got != want:
+            part.unlink(missing_ok=True)
+            raise _Failed(f"checksum mismatch fetching {host}:{remote_path}: sha256 on {host} "
+                          f"{want[:12]}…, of {part} here {got[:12]}…; {part} was removed, it "
+                          f"was never renamed", mismatch=True)
+        os.replace(part, final)
+        fsync_directory(final.parent)
+    except _Failed as e:
+        return result(e.message, e.mismatch)
+    return result()
+
+
+async def _write_off_loop(fd: int, data: bytes) -> None:
+    """Write a chunk in a thread (a slow disk must not freeze the screen); when cancelled,
+    wait for the thread's write to end first, so the caller never closes an fd in use."""
+    write = asyncio.ensure_future(asyncio.to_thread(write_all, fd, data))
+    try:
+        await asyncio.shield(write)
+    except asyncio.CancelledError:
+        await asyncio.wait([write])
+        raise
+
+
+def _local_hasher(path, length: int):
+    hasher = hashlib.sha256()
+    with open(path, "rb") as f:
+        left = length
+        while left > 0 and (block := f.read(min(CHUNK, left))):
+            hasher.update(block)
+            left -= len(block)
+    return hasher
+
+
+def _local_sha256(path) -> str:
+    return _local_hasher(path, os.stat(path).st_size).hexdigest()
+
+
+async def _fetch_stream(fleet: Fleet, host: str, remote_path: str, fd: int, size: int,
+                        offset: int, hasher, on_progress, on_stream, chunk: int,
+                        limit: float | None) -> int:
+    """Stream remote_path from byte `offset` onto the end of the local fd; bytes written."""
+    use_sudo = fleet.inventory.ssh.sudo
+    read = read_command(remote_path, offset, size)
+    conn = fleet.connection(host)
+    if conn is None:
+        st = fleet.status[host]
+        raise _Failed(f"{host} is not connected ({st.state.value}"
+                      f"{': ' + st.error if st.error else ''})")
+
+    def tell(event: str, **extra) -> None:
+        if on_stream is not None:
+            try:
+                on_stream(event, host, read, extra)
+            except Exception:  # a journal hook must not break the copy
+                pass
+
+    limit = limit if limit is not None else copy_timeout(max(0, size - offset))
+    stderr = bytearray()
+    sent = 0
+    reader = None
+    tell("started")
+    began = time.monotonic()
+
+    async def keep_stderr(stream) -> None:
+        while data := await stream.read(65536):
+            stderr.extend(data)
+            del stderr[:-_STDERR_KEEP]
+
+    task: asyncio.Future | None = None
+    try:
+        async with asyncio.timeout(limit):
+            reader = await conn.create_process(read.render(use_sudo), encoding=None,
+                                               stdin=asyncssh.DEVNULL, window=_WINDOW)
+            task = asyncio.ensure_future(keep_stderr(reader.stderr))
+            while data := await reader.stdout.read(chunk):
+                hasher.update(data)
+                await _write_off_loop(fd, data)
+                sent += len(data)
+                if on_progress is not None:
+                    try:
+                        on_progress(StreamProgress(host, "this machine", remote_path,
+                                                   offset + sent, size, offset,
+                                                   time.monotonic() - began))
+                    except Exception:
+                        pass
+            done = await reader.wait(check=False)
+            await task
+    except asyncio.CancelledError:
+        if reader is not None:
+            reader.close()
+        raise
+    except (TimeoutError, asyncio.TimeoutError):
+        if reader is not None:
+            reader.close()
+        tell("failed", bytes=sent, error="timed out")
+        raise _Failed(f"fetching {host}:{remote_path} timed out after {limit:.0f}s with "
+                      f"{offset + sent} of {size} bytes here; run it again to continue")
+    except OSError as e:  # this machine's disk (full, read-only): the caller says so
+        if reader is not None:
+            reader.close()
+        tell("failed", bytes=sent, error=e.strerror or str(e))
+        raise
+    except (asyncssh.Error, asyncio.IncompleteReadError) as e:
+        if reader is not None:
+            reader.close()
+        tell("failed", bytes=sent, error=str(e) or e.__class__.__name__)
+        raise _Failed(f"fetching {host}:{remote_path} stopped after {offset + sent} of {size} "
+                      f"bytes: {str(e).strip() or e.__class__.__name__}; run it again to "
+                      f"continue from there")
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+    if done.exit_status != 0:
+        said = bytes(stderr).decode("utf-8", "replace").strip()
+        why = said.splitlines()[-1] if said else f"exit status {done.exit_status}"
+        tell("failed", exit_status=done.exit_status, bytes=sent, error=why)
+        raise _Failed(f"{host}: {read.display(use_sudo)} failed after {offset + sent} of {size} "
+                      f"bytes: {why}")
+    tell("finished", exit_status=0, bytes=sent)
     return sent

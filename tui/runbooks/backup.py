@@ -8,14 +8,17 @@ __POSSIBLY_DIRTY__, and writes a manifest beside them that a restore checks late
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime, timezone
 
 from tui.fleet.commands import Command, Safety
+from tui.fleet.stream import Throttle, fetch_to_local, read_command
 from tui.runbooks.checks import encryption_in_progress, proxy_env
 from tui import timeouts
 from tui.runbooks.context import RunContext, RunEvent
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
+from tui.runbooks.runner import StepRun
 
 DEFAULT_DIR = "/home/core/assets/backup"
 SCRIPT = "/usr/local/bin/cluster-backup.sh"
@@ -298,6 +301,71 @@ async def _enrich_from_api(ctx: RunContext) -> None:
         ctx.facts["cluster_version"] = snap.version
 
 
+# --- BAK-6 (etcd-dr): a copy on the operator's machine -----------------------------------------
+
+def fetch_dir(ctx: RunContext) -> str:
+    """--fetch-to DIR: the pair goes to DIR/<cluster name>/ (names carry the timestamp)."""
+    return os.path.join(ctx.params["fetch_to"], ctx.inventory.cluster_name or "cluster")
+
+
+def _fetched_names(ctx: RunContext) -> list[str]:
+    files, ts = ctx.facts.get("backup_files") or {}, ctx.facts.get("backup_ts")
+    names = [files.get("snapshot"), files.get("static_kuberesources")]
+    if ts:
+        names.append(manifest_path(ctx, ts).rsplit("/", 1)[-1])
+    return [n for n in names if n]
+
+
+def _fetch_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+    host = ctx.params.get("host") or "?"
+    each = f"{ctx.params.get('backup_dir', DEFAULT_DIR).rstrip('/')}/<each file of the pair>"
+    return [(host, read_command(each)), (host, Command.of("sha256sum", "--", each,
+                                                          privileged=True))]
+
+
+async def _fetch(ctx: RunContext, run: StepRun) -> str:
+    host = ctx.params["host"]
+    if "backup_ts" not in ctx.facts:  # resumed after BAK-5: find the pair again
+        made = await _check_backup_made(ctx, host)
+        if not made.ok:
+            run.fail(made.detail)
+    directory, local = ctx.params["backup_dir"].rstrip("/"), fetch_dir(ctx)
+    names = _fetched_names(ctx)
+    run.show("note", f"fetching {', '.join(names)} from {host}:{directory} to {local} on this "
+                     f"machine (streamed, 0600, renamed once sha256 matches {host}'s)", [host])
+    lines = Throttle(lambda text: run.show("note", text, [host]))
+
+    def journal(event: str, on: str, command: Command, extra: dict) -> None:
+        run.journal(event, [on], command=command.redacted(ctx.use_sudo), **extra)
+
+    sums, total = {}, 0
+    for name in names:
+        result = await fetch_to_local(
+            ctx.fleet, host, f"{directory}/{name}", os.path.join(local, name), run=run.run,
+            on_stream=journal, on_progress=lambda p: lines(p.text(), final=p.done >= p.total))
+        if not result.ok:
+            run.fail(result.error)
+        sums[name] = result.sha256
+        total += result.size
+    ctx.facts["fetched"] = {"directory": local, "sha256": sums}
+    run.journal("finished", [host], command=f"(fetch) {host}:{directory} -> {local}",
+                exit_status=0, sha256=sums, bytes=total)
+    return f"{len(names)} file(s), {total} bytes, in {local}; sha256 matches {host}'s"
+
+
+async def _check_fetched(ctx: RunContext, host) -> CheckResult:
+    """After BAK-6: each file is in the local directory with the sha256 the fetch proved."""
+    fetched = ctx.facts.get("fetched")
+    if not fetched:
+        return CheckResult(False, "not fetched in this run")
+    missing = [n for n in fetched["sha256"]
+               if not os.path.isfile(os.path.join(fetched["directory"], n))]
+    if missing:
+        return CheckResult(False, f"missing in {fetched['directory']}: {', '.join(missing)}")
+    return CheckResult(True, f"{', '.join(fetched['sha256'])} in {fetched['directory']}, "
+                             f"sha256 verified against {ctx.params['host']}")
+
+
 BACKUP = Runbook(
     name="backup",
     title="Back up etcd",
@@ -329,5 +397,12 @@ BACKUP = Runbook(
              "Both files are there with the same timestamp and are not empty; write a "
              "manifest beside them for a later restore to check.",
              targets=Targets.CHOSEN_HOST, check=_check_verified, safety=Safety.MUTATING),
+        Step("BAK-6", "Fetch the backup to this machine",
+             "etcd-dr's addition, with --fetch-to DIR: stream the pair and its manifest to "
+             "DIR/<cluster>/ on the operator's machine for safekeeping (0600; temporary names "
+             "renamed once the sha256 equals the host's; an interrupted fetch continues).",
+             targets=Targets.CHOSEN_HOST, action=_fetch, preview=_fetch_preview,
+             check=_check_fetched, precheck=False,
+             skip_if=lambda ctx: None if ctx.params.get("fetch_to") else "no --fetch-to"),
     ),
 )

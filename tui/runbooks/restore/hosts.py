@@ -144,7 +144,8 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
         src, dst = f"{source_dir.rstrip('/')}/{name}", f"{directory.rstrip('/')}/{name}"
         result = await copy_between_hosts(
             ctx.fleet, source, src, target, dst, run=run.run, on_stream=journal,
-            on_progress=lambda p: lines(p.text(), final=p.done >= p.total))
+            on_progress=lambda p: lines(p.text(), final=p.done >= p.total),
+            limit=ctx.params.get("timeout"))
         if not result.ok:
             run.fail(result.error)
         if result.resumed_from:

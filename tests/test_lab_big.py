@@ -1,51 +1,49 @@
 """Real-size data on real etcd and real sshd (issue #13 item 4): a gigabyte, not megabytes.
 
-Each test has a 3-host lab of its own (etcd 3.5, the quota OpenShift sets: 8 GiB) filled
-with 1,024 values of about 1 MiB each, over a gigabyte in all, through etcd's JSON gateway
-from a few threads (tests/lab/bigdata.py); each value comes from its key alone, so "every
-key" is checked by reading them back in pages and comparing sha256s, and the test never
-holds the gigabyte.
+One 3-host lab (etcd 3.5, the quota OpenShift sets: 8 GiB, a kubelet stand-in and
+OpenShift 4.16's host scripts) is filled once with 1,024 values of about 1 MiB each, over a
+gigabyte in all, through etcd's JSON gateway from a few threads (tests/lab/bigdata.py); each
+value comes from its key alone, so "every key" is checked by reading them back in pages and
+comparing sha256s, and the test never holds the gigabyte. The backup runbook then backs it
+up on master-1 (the module's fixture: filling and backing up once serves both tests).
 
-- A backup by the backup runbook on master-1, writes after it, master-1's member stopped and
-  master-2 lost, then the restore runbook headless on master-0 with
-  `--backup-source master-1:/home/core/assets/backup`: RST-03 streams the gigabyte snapshot
-  from host to host through the console; afterwards every key of the backup is there with
-  its value, and the later writes are not.
-- A fragmented member: a gigabyte written, 15 of each 16 keys deleted, the history
-  compacted; `etcd-dr run defrag` gives the space back on every member, the leader last,
-  every member healthy, no key lost.
+- A fragmented member: 15 of each 16 keys deleted, the history compacted; `etcd-dr run
+  defrag` gives the space back on every member, the leader last, every member healthy, no
+  kept key lost.
+- Writes after the backup, master-1's member stopped and master-2 lost, then the restore
+  runbook headless on master-0 with `--backup-source master-1:/home/core/assets/backup`:
+  RST-03 streams the gigabyte snapshot from host to host through the console; afterwards
+  every key of the backup is there with its value (the 15/16 deleted after it too), and the
+  later writes are not.
 
-Both are `slow` (a minute or two each on two cores) and print their wall times.
+They print their wall times; together about 3 minutes on two cores.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from tests.lab.bigdata import GiB, Gateway, VALUE_BYTES, check_every_key, fill, key_name
+from tests.lab.fixtures import require_lab
+from tests.lab.lab import Lab, LabError
 
 pytest_plugins = ["tests.lab.fixtures"]
-# Together about 4-5 minutes on the 2-core CI machine (fill ~1 GB twice, restore, defrag),
-# more than the 20-minute CI budget has left (the suite takes 15-17 minutes): they run when
-# asked for, with ETCD_DR_BIG_LAB=1, until issue 15 makes the suite fast enough to take them.
-BIG_LAB = os.environ.get("ETCD_DR_BIG_LAB") == "1"
-pytestmark = [pytest.mark.lab, pytest.mark.slow,
-              pytest.mark.skipif(not BIG_LAB, reason="1 GB lab tests (4-5 min): run with "
-                                                     "ETCD_DR_BIG_LAB=1")]
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 GB = 1000 ** 3
 KEYS = 1024  # x VALUE_BYTES (1 MiB - 4 KiB) = 1.07 GB
 QUOTA = 8 * GiB  # OpenShift's --quota-backend-bytes
 BACKUP = "/home/core/assets/backup"
 OVERRIDE = "the lab has no API: no encryption migration can be under way"
+PREFIX = "/big/"
 
 
 def etcd_dr(*args, timeout: float) -> subprocess.CompletedProcess:
@@ -82,19 +80,51 @@ def filled(lab, prefix: str) -> float:
     return result.seconds
 
 
+# --- one gigabyte, filled and backed up once ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gigabyte(tmp_path_factory):
+    """The filled lab and master-1's backup of it (the backup runbook, headless)."""
+    require_lab("3.5", namespaces=True, bastion=False)
+    began = time.monotonic()
+    lab = Lab(hosts_count=3, etcd="3.5", kubelet=True, openshift="4.16",
+              quota_backend_bytes=QUOTA, label="big")
+    try:
+        lab.start()
+    except LabError as e:
+        pytest.fail(f"the lab did not start: {e}", pytrace=False)
+    try:
+        lab.path_key = "4.14-4.17"
+        filled(lab, PREFIX)
+        source = lab.hosts[1]
+        started = time.monotonic()
+        backup = etcd_dr("run", "backup", "--inventory", lab.inventory_path, "--host",
+                         source.name, "--yes", "--journal",
+                         tmp_path_factory.mktemp("big") / "backup.jsonl", "--override",
+                         OVERRIDE, timeout=600)
+        assert backup.returncode == 0, backup.stdout + backup.stderr
+        [snapshot] = [p for p in source.path(BACKUP).iterdir() if p.name.endswith(".db")]
+        assert snapshot.stat().st_size >= GB
+        assert not lab.hosts[0].path(BACKUP).exists()  # the backup is on master-1 only
+        print(f"backup on {source.name}: {time.monotonic() - started:.1f}s; filled and backed "
+              f"up in {time.monotonic() - began:.1f}s")
+        yield SimpleNamespace(lab=lab, source=source, snapshot=snapshot)
+    finally:
+        lab.stop()
+
+
 # --- a fragmented gigabyte, defragmented ---------------------------------------------------
 
 @pytest.mark.timeout(900)
-def test_a_fragmented_gigabyte_is_defragmented_leader_last_and_keeps_every_key(make_lab,
+def test_a_fragmented_gigabyte_is_defragmented_leader_last_and_keeps_every_key(gigabyte,
                                                                                 tmp_path):
     began = time.monotonic()
-    lab = make_lab(hosts_count=3, etcd="3.5", quota_backend_bytes=QUOTA, label="bigdefrag")
-    prefix = "/big-defrag/"
-    filled(lab, prefix)
+    lab = gigabyte.lab
+    lab.heal()
     gateway = Gateway(lab.hosts[0].address)
     # 15 of each 16 keys deleted (64 ranges), then the history compacted away
     for block in range(0, KEYS, 16):
-        gateway.delete_range(key_name(prefix, block + 1), key_name(prefix, block + 16))
+        gateway.delete_range(key_name(PREFIX, block + 1), key_name(PREFIX, block + 16))
     kept = range(0, KEYS, 16)
     gateway.compact(gateway.status()["revision"])
     gateway.close()
@@ -119,7 +149,7 @@ def test_a_fragmented_gigabyte_is_defragmented_leader_last_and_keeps_every_key(m
         assert after[name]["dbSize"] <= 2 * before[name]["dbSizeInUse"], (name, after[name])
     for h in lab.hosts:  # every member healthy, each with every kept key, none lost
         assert lab.etcdctl(h, "endpoint", "health", check=False).returncode == 0, h.name
-        assert check_every_key(h.address, prefix, kept) == len(kept)
+        assert check_every_key(h.address, PREFIX, kept) == len(kept)
 
     lines = read_journal(journal)
     order = [l["member"] for l in lines if l["step"] in ("DEF-MAN-2", "DEF-MAN-5")
@@ -135,7 +165,7 @@ def test_a_fragmented_gigabyte_is_defragmented_leader_last_and_keeps_every_key(m
           f"test wall time {time.monotonic() - began:.1f}s")
 
 
-# --- a gigabyte backed up on one host, restored on another ---------------------------------
+# --- the gigabyte backed up on one host, restored on another -------------------------------
 
 async def run_restore(lab, recovery, backup_source: str, journal_path):
     """The restore runbook headless on `recovery`, the backup taken from `backup_source`
@@ -165,29 +195,16 @@ async def run_restore(lab, recovery, backup_source: str, journal_path):
 
 @pytest.mark.timeout(1200)
 async def test_a_gigabyte_backed_up_on_one_host_restores_on_another_with_every_key(
-        make_lab, tmp_path):
+        gigabyte, tmp_path):
     from tests.test_lab_restore import NEEDS_API, wait_for
 
     if shutil.which("ssh") is None:
         pytest.skip("no ssh client on this machine")
     began = time.monotonic()
-    lab = await asyncio.to_thread(make_lab, hosts_count=3, etcd="3.5", kubelet=True,
-                                  openshift="4.16", quota_backend_bytes=QUOTA,
-                                  label="bigrestore")
-    lab.path_key = "4.14-4.17"
+    lab, snapshot = gigabyte.lab, gigabyte.snapshot
+    await asyncio.to_thread(lab.heal)
     recovery, source, gone = lab.hosts  # master-0 restores from master-1's backup
-    prefix, later = "/big-restore/", "/big-restore-later/"
-    await asyncio.to_thread(filled, lab, prefix)
-
-    started = time.monotonic()
-    backup = await asyncio.to_thread(
-        etcd_dr, "run", "backup", "--inventory", lab.inventory_path, "--host", source.name,
-        "--yes", "--journal", tmp_path / "backup.jsonl", "--override", OVERRIDE, timeout=600)
-    backup_took = time.monotonic() - started
-    assert backup.returncode == 0, backup.stdout + backup.stderr
-    [snapshot] = [p for p in source.path(BACKUP).iterdir() if p.name.endswith(".db")]
-    assert snapshot.stat().st_size >= GB
-    assert not recovery.path(BACKUP).exists()  # the backup is on master-1 only
+    later = "/big-later/"
 
     # writes after the backup, then two hosts lost: master-1's member stopped (its sshd
     # still answers, and it holds the backup), master-2 gone entirely
@@ -223,11 +240,10 @@ async def test_a_gigabyte_backed_up_on_one_host_restores_on_another_with_every_k
     members = json.loads(lab.etcdctl(recovery, "member", "list", "-w", "json").stdout)
     assert [m["name"] for m in members["members"]] == [recovery.name]
     started = time.monotonic()
-    assert await asyncio.to_thread(check_every_key, recovery.address, prefix,
+    assert await asyncio.to_thread(check_every_key, recovery.address, PREFIX,
                                    range(KEYS)) == KEYS
     checked_took = time.monotonic() - started
     assert await asyncio.to_thread(check_every_key, recovery.address, later, []) == 0
     assert Gateway(recovery.address).status()["dbSize"] >= GB
-    print(f"backup on {source.name}: {backup_took:.1f}s; restore runbook with "
-          f"--backup-source: {restore_took:.1f}s; every key checked in {checked_took:.1f}s; "
-          f"test wall time {time.monotonic() - began:.1f}s")
+    print(f"restore runbook with --backup-source: {restore_took:.1f}s; every key checked in "
+          f"{checked_took:.1f}s; test wall time {time.monotonic() - began:.1f}s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -10,6 +11,32 @@ import pytest
 
 from tui.app import make_app
 from tui.backend import BackendSpec
+
+# --- headless pilots do not paint --------------------------------------------------------------
+#
+# A headless app (`run_test`) still composes every frame's strips (Compositor.render_update)
+# and then hands them to a `_display` that drops them unread: profiling the pilot-driven drills
+# showed half their CPU there (29 s of a 58 s ideal path). Tests see the screen through
+# widgets' state, their own `render()`, and snapshot tests' `export_screenshot` (a full render
+# of its own), never through those frames, so the top screen's refresh only clears what
+# painting would have cleared. Layout, focus, mouse hit-testing and every widget's render on
+# demand are untouched. ETCD_DR_TEST_PAINT=1 paints as the app would.
+if os.environ.get("ETCD_DR_TEST_PAINT") != "1":
+    from textual.screen import Screen
+
+    _paint = Screen._compositor_refresh
+
+    def _compositor_refresh_unpainted(self) -> None:
+        app = self.app
+        if app.is_headless and not app.is_inline and self is app.screen:
+            self._compositor._dirty_regions.clear()
+            self._dirty_widgets.clear()
+            app._update_mouse_over(self)
+            return
+        _paint(self)
+
+    Screen._compositor_refresh = _compositor_refresh_unpainted
+
 
 FIXED_NOW = 1_795_000_000.0  # a fixed wall clock for screens whose text shows ages
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"

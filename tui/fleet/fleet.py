@@ -598,17 +598,19 @@ class Fleet:
 
         proc = None
         try:
-            if command.stdin is None:
-                proc = await conn.create_process(command.render(use_sudo),
-                                                 stdin=asyncssh.DEVNULL)
-            else:
-                proc = await conn.create_process(command.render(use_sudo))
-                proc.stdin.write(command.stdin)
-                proc.stdin.write_eof()
             # asyncio.timeout, not wait_for: on 3.11 wait_for returns the result of an inner
             # await that completes as the task is cancelled, and the cancellation is lost
-            # (gh-86296, fixed in 3.12): a cancelled run_one must raise CancelledError
+            # (gh-86296, fixed in 3.12): a cancelled run_one must raise CancelledError.
+            # Opening the session counts against the timeout too: a connection whose peer
+            # stopped answering must not hold a command past its limit.
             async with asyncio.timeout(limit):
+                if command.stdin is None:
+                    proc = await conn.create_process(command.render(use_sudo),
+                                                     stdin=asyncssh.DEVNULL)
+                else:
+                    proc = await conn.create_process(command.render(use_sudo))
+                    proc.stdin.write(command.stdin)
+                    proc.stdin.write_eof()
                 await asyncio.gather(pump(proc.stdout, out, "stdout"),
                                      pump(proc.stderr, err, "stderr"))
             async with asyncio.timeout(5):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import textwrap
+import time
 
 from rich.markup import escape
 from rich.text import Text
@@ -40,6 +41,9 @@ from tui.widgets.host_strip import HostStrip
 
 DEFAULT_BACKUP_DIR = "/home/core/assets/backup"
 QUORUM = "quorum"  # the procedure choice for QRS (no backup)
+# a preflight under way this long (real seconds) is waiting on something that does not answer:
+# a new reason to check cancels it and starts afresh rather than waiting behind it
+PREFLIGHT_PATIENCE = 20.0
 PROCEDURES = [
     ("restore from a backup, 4.12-4.13 (RST as written)", "4.12-4.13"),
     ("restore from a backup, 4.14-4.17 (RST by release)", "4.14-4.17"),
@@ -108,6 +112,10 @@ class RestoreScreen(RunbookScreen):
         self.host_chosen = False  # the operator picked the recovery host (keep it)
         self._followed_ranking = False
         self._reason_timer = None  # a re-check after the procedure's reason is typed
+        self._preflight_busy = False  # a preflight worker is under way
+        self._preflight_began = 0.0  # when it began (time.monotonic)
+        self._preflight_gen = 0  # which one is current
+        self._recheck_again = False  # asked again meanwhile: run once more after it
         super().__init__()
 
     def initial_runbook(self) -> Runbook:
@@ -260,8 +268,33 @@ class RestoreScreen(RunbookScreen):
     def action_recheck(self) -> None:
         if self.running or _restore() is None or not self.app.started:
             return
-        self.run_worker(self._preflight(), name="restore preflight", group="preflight",
-                        exclusive=True, exit_on_error=False)
+        stuck = time.monotonic() - self._preflight_began > PREFLIGHT_PATIENCE
+        if self._preflight_busy and not stuck:
+            # one more after the one under way, never instead of it: cancelling a preflight
+            # for each new reason to check (a timer, a typed reason, a new ranking) could
+            # starve every one of them on a loaded machine
+            self._recheck_again = True
+            return
+        # none under way, or one that has waited too long on something (it is cancelled)
+        self._preflight_busy, self._recheck_again = True, False
+        self._preflight_began = time.monotonic()
+        self._preflight_gen += 1
+        gen = self._preflight_gen
+        self.run_worker(self._preflight_then_again(gen), name="restore preflight",
+                        group="preflight", exclusive=True, exit_on_error=False)
+        # still that one, still under way after its patience: start afresh
+        self.set_timer(PREFLIGHT_PATIENCE + 0.5, lambda: self._preflight_busy and
+                       gen == self._preflight_gen and self.action_recheck())
+
+    async def _preflight_then_again(self, gen: int) -> None:
+        try:
+            await self._preflight()
+        finally:
+            if gen == self._preflight_gen:  # not one cancelled for a newer one
+                self._preflight_busy = False
+        if gen == self._preflight_gen and self._recheck_again:
+            self._recheck_again = False
+            self.action_recheck()
 
     async def _preflight(self) -> None:
         module = _restore()

@@ -183,7 +183,9 @@ async def _restore_setup(app, pilot, screen, drill, *, host: str | None = None,
         await pilot.pause()
         await wait_until(pilot, ready, timeout=30, what="the preflight of the procedure")
     await pilot.pause()
-    await wait_until(pilot, lambda: ready() and screen.start_blocked() is None, timeout=15,
+    # lost hosts are proven by 60 s of refusals in drill time (1 s real), but a preflight can
+    # wait out a command's 15 s timeout on a loaded machine before it looks again
+    await wait_until(pilot, lambda: ready() and screen.start_blocked() is None, timeout=45,
                      what=f"the start gate ({screen.start_blocked()})")
 
 

@@ -375,7 +375,10 @@ class RestoreScreen(RunbookScreen):
             self.action_recheck()
 
     def _suggest_procedure(self, report) -> None:
-        path = report.path
+        # what the version calls for, not the operator's choice the report also carries (fed
+        # back as "suggested", each re-check wrapped its reason once more, and the changed
+        # reason asked for another re-check: a preflight loop that never settled)
+        path = report.detected_path if report.procedure == "restore" else report.path
         version, source = report.version, report.version_source
         backup_ok = all(i.ok for i in report.items if i.key in ("backup", "snapshot"))
         if getattr(report, "procedure", "restore") == "quorum-restore":

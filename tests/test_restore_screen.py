@@ -182,6 +182,24 @@ async def test_another_procedure_than_the_detected_one_needs_a_reason(drill_app,
         if not screen.blocking_failures():
             assert screen.start_blocked() is None
         assert "the cluster was upgraded yesterday" in screen.params()["path_reason"]
+        # once checked again the wizard settles: the suggestion stays the detected procedure
+        # and the reason is the operator's, once (the report's own path once came back as
+        # the suggestion, wrapping the reason again on every check: an endless re-check loop)
+        await _checked(pilot, screen)
+        runs = []
+        original = screen._preflight
+
+        async def counted():
+            runs.append(1)
+            await original()
+
+        screen._preflight = counted
+        await asyncio.sleep(1.5)
+        await pilot.pause()
+        assert len(runs) <= 1, f"{len(runs)} preflights in 1.5 s with nothing changed"
+        assert screen.suggested == "4.12-4.13"
+        assert screen.params()["path_reason"] == \
+            "chosen by the operator instead of 4.12-4.13: the cluster was upgraded yesterday"
 
 
 async def test_read_only_console_shows_the_wizard_but_cannot_start(drill_app):

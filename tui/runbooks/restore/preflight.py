@@ -59,6 +59,9 @@ class PreflightReport:
     # seconds (real) until every unproven host would be proven lost by its refusals alone
     # (0: waiting does not help, or nothing to wait for)
     lost_wait: float = 0.0
+    # the procedure the version calls for, whatever the operator chose instead (`path` is the
+    # one the run follows): what a screen suggests, never the operator's own choice fed back
+    detected_path: RestorePath | None = None
 
     @property
     def blocking_failures(self) -> list[PreflightItem]:
@@ -500,7 +503,7 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
                     "encryption", "Encryption configuration in the tarball", False,
                     f"encryption {encryption}, but `tar -tzf` could not list {tarball}: "
                     f"{(r.stderr or r.error or '').strip()}", blocking=False))
-    path = restore_path(version, source)
+    path = detected = restore_path(version, source)
     chosen = ctx.params.get("path")
     if quorum:
         minor = openshift_minor(version)
@@ -563,7 +566,8 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
             f"itself. Fix the inventory" if twins else
             f"{recovery}'s host key {key or '(not seen)'} is no other host's",
             blocking=bool(twins), overridable=False))
-    return PreflightReport(items=items, path=path, version=version, version_source=source,
+    return PreflightReport(items=items, path=path, detected_path=detected, version=version,
+                           version_source=source,
                            candidates=candidates, procedure=procedure, recovery_host=recovery,
                            lost_hosts=lost, keepalived_hosts=keepalived, backup=backup,
                            manifest=manifest, api_reachable=snap.api.reachable,

@@ -50,8 +50,10 @@ async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | Non
     await pilot.press("R")
     await wait_until(pilot, lambda: app.current_mode == "restore", what="the restore wizard")
     screen = app.screen
-    await wait_until(pilot, lambda: screen.report is not None and not screen.checking,
-                     timeout=30, what="the preflight")
+    # hosts that refuse SSH are lost after 60 s of refusals (1 s real at --speed 60): the
+    # wizard checks again by itself once that has passed (report.lost_wait)
+    await wait_until(pilot, lambda: screen.report is not None and not screen.checking
+                     and not screen.report.lost_wait, timeout=30, what="the preflight")
     await pilot.pause()
     if host and screen.recovery_host != host:  # the trainee picks it in the candidates
         table = screen.query_one("#candidates", DataTable)

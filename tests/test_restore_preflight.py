@@ -382,3 +382,34 @@ def test_the_fencing_probes_are_allowed_in_read_only_mode():
                     Command.of("systemctl", "is-active", "pacemaker"),
                     _priv("cat", "/var/lib/etcd/revision.json")):
         assert refusal(command) is None, command
+
+
+# --- one recovery-host choice for both front ends (issue #14 item 3) --------------------------
+
+def _restore_scenarios() -> list[str]:
+    from tui.drill.scenario import list_scenarios
+    from tui.drill.session import load_drill
+
+    return [s.name for s in list_scenarios()
+            if (d := load_drill(s.name)) is not None and d.runbook == "restore"]
+
+
+@pytest.mark.parametrize("name", _restore_scenarios())
+async def test_the_wizard_and_run_restore_choose_the_same_recovery_host(drill, tmp_path, name):
+    """`run restore` names no host; the wizard names the raft-index favourite (and its own
+    directory as the source) before its first check, then follows the report's best
+    candidate. Both must come to the same host: the one holding the backup first."""
+    from tui.runbooks.restore_checks import rank_recovery_hosts
+
+    backend = await drill(name)
+    await backend.collector.collect()
+    headless = await preflight_report(ctx_for(backend, tmp_path))
+    first = rank_recovery_hosts(backend.collector.last)[0].host
+    wizard = await preflight_report(ctx_for(backend, tmp_path, recovery_host=first,
+                                            backup_source=f"{first}:{DIR}"))
+    assert wizard.candidates[0].host == headless.recovery_host, (
+        [(c.host, c.reasons) for c in wizard.candidates], headless.recovery_host)
+    holders = [c.host for c in headless.candidates
+               if any("holds the backup" in r for r in c.reasons)]
+    if holders:  # the host that holds the backup and answers comes first
+        assert headless.recovery_host == holders[0]

@@ -407,3 +407,21 @@ async def test_choosing_another_recovery_host_checks_again_for_it(drill_app, tmp
         assert screen.recovery_host == other and screen.params()["recovery_host"] == other
         assert next(r for r in _rows(screen, "#candidates") if r[1] == other)[0] == "chosen"
         assert f"{other}:" in screen.params()["backup_source"]
+
+
+async def test_the_wizard_proposes_the_host_that_holds_the_backup(drill_app, tmp_path,
+                                                                  monkeypatch):
+    """kubelet-certs-rotated: every host answers, the backup is on master-0 only. The wizard
+    proposes master-0 (as `run restore` does), not the raft-index favourite whose backup
+    check would fail."""
+    _needs_restore_runbooks()
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = drill_app("kubelet-certs-rotated", speed=60)
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = await _open(app, pilot)
+        await wait_until(pilot, lambda: screen.report is not None and not screen.checking
+                         and screen.report.recovery_host == "master-0", timeout=30,
+                         what=f"master-0 proposed (now {screen.recovery_host})")
+        assert screen.recovery_host == "master-0" and not screen.host_chosen
+        assert "holds the backup" in "; ".join(screen.report.candidates[0].reasons)
+        assert not [i.key for i in screen.blocking_failures() if i.key in ("backup", "snapshot")]

@@ -363,7 +363,9 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
     # ranked by its revision.json; on a fencing host the static-pod reading means nothing
     stopped = {} if fencing else await read_stopped_members(ctx, snap, reachable)
     candidates = rank_recovery_hosts(snap, stopped)
-    if not quorum and not ctx.params.get("recovery_host") and not ctx.params.get("backup_source"):
+    if not quorum and _backup_on_the_candidates(ctx):
+        # one ranking for both front ends: the console's wizard names a recovery host (and
+        # its own directory as the source) before its first check; `run restore` names none
         candidates = await _rank_with_backup(ctx, candidates, reachable)
     recovery = ctx.params.get("recovery_host") or next(
         (c.host for c in candidates if c.score[0]), None)
@@ -573,6 +575,15 @@ async def preflight_report(ctx: RunContext, procedure: str | None = None) -> Pre
                            manifest=manifest, api_reachable=snap.api.reachable,
                            lost_evidence={h: lost_evidence[h] for h in lost},
                            unproven=unproven, lost_wait=lost_wait)
+
+
+def _backup_on_the_candidates(ctx: RunContext) -> bool:
+    """The backup is read where the recovery host will be (no source, or the chosen host's
+    own directory as the source): holding it counts in the ranking. A backup on another host
+    or on this machine is copied in RST-03 wherever the restore runs."""
+    source = ctx.params.get("backup_source") or ""
+    host, sep, _ = source.partition(":")
+    return not source or bool(sep) and host == ctx.params.get("recovery_host")
 
 
 async def _rank_with_backup(ctx: RunContext, candidates: list[Candidate],

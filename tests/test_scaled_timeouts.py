@@ -222,3 +222,44 @@ async def test_the_screens_show_the_timeouts_and_the_defrag_screen_takes_one(dri
         backup.query_one("#backup-host").value = "master-1"
         await wait_until(pilot, lambda: "backup (cluster-backup.sh) timeout 20m33s: 8.0 GB at 30 MB/s" in str(
             backup.query_one("#backup-timeout").render()), what="the backup's timeout")
+
+
+def test_the_snapshot_status_read_takes_the_operators_timeout_too():
+    assert timeouts.snapshot_status_timeout(8 * GB, override=900).seconds == 900
+    assert timeouts.snapshot_status_timeout(8 * GB).seconds > 60  # scaled without one
+
+
+async def test_the_restore_preflight_reads_the_snapshot_with_the_operators_timeout(tmp_path):
+    """run restore --timeout: the preflight's `snapshot status` of the backup runs with it
+    (item 3 of issue 13: every scaled timeout can be overridden)."""
+    from tui.backend import Backend, BackendSpec
+    from tui.journal import Journal
+    from tui.runbooks.context import RunContext
+    from tui.runbooks.restore import preflight_report
+
+    backend = Backend(BackendSpec(scenario="kubelet-certs-rotated"))
+    await backend.start()
+    sent = []
+    backend.fleet.subscribe(lambda e: sent.append(e) if e.kind == "command" else None)
+    try:
+        for timeout, expect in ((None, timeouts.snapshot_status_timeout(None).seconds),
+                                (1234.0, 1234)):
+            params = {"backup_dir": "/home/core/assets/backup"}
+            if timeout is not None:
+                params["timeout"] = timeout
+            seen = []
+            original = backend.fleet.run_one
+
+            async def spy(name, command, *a, **k):
+                if "snapshot" in command.display(False) and "status" in command.display(False):
+                    seen.append(command.timeout)
+                return await original(name, command, *a, **k)
+
+            backend.fleet.run_one = spy
+            ctx = RunContext(backend=backend, journal=Journal(tmp_path / "j.jsonl", "restore"),
+                             operator=SimpleNamespace(show=lambda event: None), params=params)
+            await preflight_report(ctx)
+            backend.fleet.run_one = original
+            assert seen and set(seen) == {expect}, (timeout, seen)
+    finally:
+        await backend.close()

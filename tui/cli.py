@@ -224,8 +224,9 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
               help="defrag: the wait between members.")
 @click.option("--timeout", "op_timeout", default=None, callback=_duration, metavar="DURATION",
               help="defrag: each member's etcdctl --command-timeout; backup: the backup "
-                   "script's; restore: RST-03's copy of each backup file. Default: scaled to "
-                   "the member's database size or the file's (shown before it runs).")
+                   "script's and the snapshot status read after it; restore: RST-03's copy of "
+                   "each backup file and the preflight's snapshot status read. Default: "
+                   "scaled to the member's database size or the file's (shown before it runs).")
 @click.option("--fetch-to", "fetch_to", default=None, metavar="DIR",
               help="backup: stream the verified pair and its manifest to DIR/CLUSTER/ on this "
                    "machine (sha256 checked, 0600) for safekeeping.")

@@ -159,9 +159,10 @@ def backup_timeout(size: int | None, *, override: float | None = None) -> Timeou
                   label="backup (cluster-backup.sh)")
 
 
-def snapshot_status_timeout(size: int | None) -> Timeout:
-    """etcdutl/etcdctl snapshot status of a `size`-byte snapshot file (it reads it all)."""
-    return scaled(SNAPSHOT_STATUS, size)
+def snapshot_status_timeout(size: int | None, *, override: float | None = None) -> Timeout:
+    """etcdutl/etcdctl snapshot status of a `size`-byte snapshot file (it reads it all); the
+    operator's --timeout of the run replaces it (override)."""
+    return scaled(SNAPSHOT_STATUS, size, override=override)
 
 
 def copy_timeout(size_bytes: int | None, *, measured: Measured | None = None) -> Timeout:

@@ -277,7 +277,7 @@ async def _read_snapshot_status(ctx: RunContext, host: str, path: str,
                                 size: int | None = None) -> dict | None:
     """`snapshot status -w json` of a saved snapshot (`size` bytes: it reads it all), by the
     etcdutl or etcdctl the script itself ran (its dl_etcdctl leaves them in ETCDCTL_BIN_DIR)."""
-    limit = timeouts.snapshot_status_timeout(size).seconds
+    limit = timeouts.snapshot_status_timeout(size, override=ctx.params.get("timeout")).seconds
     for tool in ("etcdutl", "etcdctl"):
         r = await ctx.fleet.run_one(host, Command.of(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot",
                                                      "status", path, "-w", "json",

@@ -227,7 +227,7 @@ async def _read_manifest(ctx: RunContext, host: str | None, directory: str,
 async def _snapshot_status(ctx: RunContext, host: str, path: str) -> tuple[bool, str]:
     # etcdutl first: etcdctl 3.5 calls its own `snapshot status` deprecated, 3.6 dropped it
     # (it reads the whole file; its size is not known yet: the rule takes the 8 GB quota)
-    limit = snapshot_status_timeout(None).seconds
+    limit = snapshot_status_timeout(None, override=ctx.params.get("timeout")).seconds
     for tool in ("etcdutl", "etcdctl"):
         r = await _probe(ctx, host, _priv(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot", "status",
                                           path, "-w", "json", timeout=limit))

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from rich.markup import escape
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from screens.dialogs import HELP_KEY, QUIT_KEY
 from tui.drill.session import (HINT_POINTS, LATE_POINTS_PER_MINUTE, MISTAKE_POINTS, DrillSession,
                                drill_clock)
+from tui.widgets.footer import QuietFooter
 
 
-class BriefingScreen(ModalScreen[None]):
-    BINDINGS = [("escape", "begin", "Start the clock"), ("enter", "begin", "Start the clock")]
+class BriefingScreen(ModalScreen[str | None]):
+    """Dismissed with None (Enter, Escape, the button) or with the drill key that closed it,
+    "hint" (h) or "debrief" (D): the clock starts, then that key acts as in the console."""
+
+    BINDINGS = [Binding("enter", "begin", "Start the clock"),
+                Binding("escape", "begin", "Start the clock"),
+                Binding("h", "begin('hint')", "Start + hint"),
+                Binding("D", "begin('debrief')", "Start + debrief"), HELP_KEY, QUIT_KEY]
 
     def __init__(self, session: DrillSession):
         super().__init__()
@@ -27,11 +36,14 @@ class BriefingScreen(ModalScreen[None]):
             yield Static(self._rules(), id="rules")
             with Horizontal(classes="buttons"):
                 yield Button("Start the clock", id="begin", variant="primary")
+        yield QuietFooter()
 
     def _rules(self) -> str:
         s = self.session
-        speed = (f"The drill runs at x{s.speed:g}: one real second is {s.speed:g} drill "
-                 f"seconds, waits included. " if s.speed != 1 else "")
+        speed = ("Drill time counts the cluster's waits and the hosts' commands in "
+                 "simulated time (a long wait skips ahead), and your reading and deciding at "
+                 "real speed; the console's own work does not count"
+                 + (f" (the cluster moves at x{s.speed:g})" if s.speed != 1 else "") + ". ")
         if not s.scored:
             return (f"{speed}A free drill: no score. The clock at the top counts drill time; "
                     f"press D for the debrief (every step's timeline) at any time.")
@@ -50,5 +62,10 @@ class BriefingScreen(ModalScreen[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_begin()
 
-    def action_begin(self) -> None:
-        self.dismiss(None)
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "begin" and parameters == ("hint",):
+            return self.session.hints_left > 0  # a free drill has none: no h here
+        return True
+
+    def action_begin(self, then: str | None = None) -> None:
+        self.dismiss(then)

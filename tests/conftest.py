@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -144,6 +146,40 @@ async def wait_until(pilot, predicate, timeout: float = 15.0, what: str = "condi
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.02)
+
+
+class _ThinkingClock:
+    """The real clock a drill's fair clock reads (tui.drill.model.DrillPace), plus the pauses
+    a simulated trainee took without really waiting."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
+_THINKING = random.Random(14)
+
+
+async def trainee_pause(app, low: float = 2.0, high: float = 5.0, *, real: bool = False
+                        ) -> float:
+    """A trainee reading and deciding for 2-5 s before a decision (issue 14: a careful
+    trainee's pace). real=True sleeps it out; otherwise the drill's fair clock is moved on
+    by that much (it counts a person's time at real speed), so a test does not sit through
+    every pause. Returns the seconds."""
+    seconds = _THINKING.uniform(low, high)
+    if real:
+        await asyncio.sleep(seconds)
+        return seconds
+    pace = app.backend.pace
+    clock = pace._real
+    if not isinstance(clock, _ThinkingClock):
+        pace._settle()
+        clock = pace._real = _ThinkingClock()
+    pace._settle()
+    clock.offset += seconds
+    return seconds
 
 
 def populated(app) -> bool:

@@ -9,11 +9,12 @@ import pytest
 import yaml
 from textual.widgets import DataTable, Input
 
-from tests.conftest import populated, press_button, wait_until
+from tests.conftest import populated, press_button, trainee_pause, wait_until
 from tui.app import make_app
 from tui.backend import BackendSpec
 from tui.drill.session import drill_spec
 from tui.journal import read_journal
+from tui.report import summarize
 
 
 def _needs_restore_runbooks():
@@ -42,10 +43,16 @@ async def _brief(app, pilot):
 
 async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | None = None,
                    retry: dict[str, float] | None = None, host: str | None = None,
-                   timeout: float = 240):
+                   timeout: float = 240, pauses: list[float] | None = None):
     """Open the wizard, start the restore, answer every confirmation as the trainee would
     (typing the name when asked; a typo first at `typo_at`; a hint taken at `hint_at`); a
-    step failing fails the test. Returns the wizard once the run is done."""
+    step failing fails the test. Returns the wizard once the run is done. `pauses`: the
+    trainee really reads 2-5 s before each decision, and each pause is added to the list."""
+
+    async def think():
+        if pauses is not None:
+            pauses.append(await trainee_pause(app, real=True))
+
     await wait_until(pilot, lambda: populated(app), what="first snapshot")
     await pilot.press("R")
     await wait_until(pilot, lambda: app.current_mode == "restore", what="the restore wizard")
@@ -55,6 +62,7 @@ async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | Non
     await wait_until(pilot, lambda: screen.report is not None and not screen.checking
                      and not screen.report.lost_wait, timeout=30, what="the preflight")
     await pilot.pause()
+    await think()
     if host and screen.recovery_host != host:  # the trainee picks it in the candidates
         table = screen.query_one("#candidates", DataTable)
         table.focus()
@@ -65,6 +73,7 @@ async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | Non
                          what=f"the preflight for {host}")
         await pilot.pause()
     assert screen.start_blocked() is None, screen.start_blocked()
+    await think()
     await pilot.press("g")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -74,6 +83,8 @@ async def _restore(app, pilot, *, typo_at: str | None = None, hint_at: str | Non
                          timeout=max(1.0, deadline - loop.time()), what="the restore")
         dialog = app.screen
         name = type(dialog).__name__
+        if name in ("FailureScreen", "ConfirmStepScreen"):
+            await think()
         if name == "FailureScreen":
             if dialog.step_id not in (retry or {}):
                 raise AssertionError(f"{dialog.step_id} failed: {dialog.error}")
@@ -139,7 +150,9 @@ async def test_a_drill_along_the_ideal_path_ends_on_the_debrief_with_the_expecte
                 "Recovery-time objective", "RTO")
         strip = app.screen.query_one("#drill-strip")
         assert "RTO" in _text(app.screen, "#drill-strip") or drill is None
-        screen = await _restore(app, pilot, host=drill.ideal_host if drill else None)
+        pauses: list[float] = []
+        screen = await _restore(app, pilot, host=drill.ideal_host if drill else None,
+                                pauses=pauses)
         assert screen.query("#drill-strip"), "the strip is on the wizard too"
         debrief = await _debrief(app, pilot)
         session = app.session
@@ -147,6 +160,12 @@ async def test_a_drill_along_the_ideal_path_ends_on_the_debrief_with_the_expecte
         assert session.mistakes == [] and session.hints == []
         score = debrief.debrief.score or session.score()  # a free drill: no score shown
         assert score.total == expected, (score, session.elapsed())
+        # a careful trainee's real pauses (2-5 s a decision, issue 14) are their deciding
+        # time, at real speed; the console's own processing is not counted
+        parts = session.split()
+        assert parts["deciding"] >= sum(pauses) and parts["deciding"] < sum(pauses) + 120, \
+            (parts, pauses)
+        assert len(pauses) >= 6
         if drill is not None:
             assert f"Score: {expected}" in _text(debrief, "#debrief-score")
         assert "followed the ideal path" in _text(debrief, "#debrief-differences")
@@ -175,6 +194,11 @@ async def test_a_drill_along_the_ideal_path_ends_on_the_debrief_with_the_expecte
                                                                   "points": 100}
     session_line = next(r for r in records if r["event"] == "session")
     assert session_line["scenario"] == "lost-two-hosts" and session_line["speed"] == 60
+    # the report's split is the debrief's: the same readings (tui.pace)
+    report = summarize(records)
+    assert report["totals"]["drill_time"] == {**{k: round(v, 3) for k, v in parts.items()},
+                                              "total": round(sum(parts.values()), 3)}
+    assert report["totals"]["drill_time_waiting_s"] == round(parts["waiting"], 3)
 
 
 async def test_the_scenarios_fault_fires_and_the_ideal_path_retries_past_it(tmp_path,

@@ -6,9 +6,11 @@ scenario's expected score; and one deliberate mistake per scenario, counted by t
 
 lost-two-hosts and ssh-drop-mid-restore are driven in tests/test_debrief.py.
 
-Speed: the RTO is drill time (wall time x speed) and the console's own overhead counts, so
-each scenario runs at a speed where its ideal path fits the RTO with margin on a loaded
-machine (SPEED; measured, see each test's duration)."""
+Speed: every scenario runs at --speed 60 (issue 14). The RTO is the fair drill clock's time
+(tui.pace): the cluster's waits and commands in simulated time, the trainee's deciding at
+real speed, the console's processing not at all; the simulated trainee pauses 2-5 s before
+every decision (tests.conftest.trainee_pause, counted on that clock without sleeping it out;
+tests/test_debrief.py sleeps its pauses for real)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import asyncio
 import pytest
 from textual.widgets import DataTable, Input, Select
 
-from tests.conftest import populated, press_button, wait_until
+from tests.conftest import populated, press_button, trainee_pause, wait_until
 from tui.app import make_app
 from tui.backend import BackendSpec
 from tui.drill.scenario import list_scenarios
@@ -86,6 +88,8 @@ async def _answer(app, pilot, screen, *, retry: set[str] = frozenset(),
                          timeout=max(1.0, deadline - loop.time()), what="the run")
         dialog = app.screen
         name = type(dialog).__name__
+        if name in ("FailureScreen", "ConfirmStepScreen"):
+            await trainee_pause(app)  # reads the dialog, then decides
         if name == "FailureScreen":
             # pushed is not yet composed: wait for its buttons before pressing one
             await wait_until(pilot, lambda: bool(dialog.query("#retry")) or app.screen
@@ -157,6 +161,7 @@ async def _restore_setup(app, pilot, screen, drill, *, host: str | None = None,
     ready = lambda: screen.report is not None and not screen.checking  # noqa: E731
     await wait_until(pilot, ready, timeout=30, what="the preflight")
     await pilot.pause()
+    await trainee_pause(app)  # reads the preflight and the candidates
     host = host or drill.ideal_host
     if host and screen.recovery_host != host:
         table = screen.query_one("#candidates", DataTable)
@@ -231,6 +236,7 @@ async def test_the_ideal_path_through_the_console_scores_the_expected_score(
         screen = await _open(app, pilot, drill.runbook)
         await _setup(app, pilot, drill, screen)
         await _wait_ideal(app, drill)
+        await trainee_pause(app)  # reads the plan before starting it
         await pilot.press("g")
         await _answer(app, pilot, screen, retry=_retries(drill))
         assert screen.finished == "done", screen.finished

@@ -95,12 +95,25 @@ def test_totals_match_the_journal_in_json_and_md(journals, name):
             assert c["exit_status"] == line["exit_status"]
         if "duration" in line:
             assert c["duration_s"] == line["duration"]
-    # the drill's speed comes from the journal, and drill time is the journal's times that
+    # the drill's speed comes from the journal; drill time is the fair clock's readings on
+    # the lines (tui.pace): from the first plan to the runbook-level finished line
     speed = next(r["speed"] for r in records if r["event"] == "planned")
     assert totals["speed"] == speed
+    readings = [r["pace"] for r in records]  # a drill stamps every line
+    parts = totals["drill_time"]
+    assert parts["total"] == pytest.approx(
+        parts["commands"] + parts["waiting"] + parts["deciding"], abs=0.01)
+    for part in ("commands", "waiting", "deciding"):
+        assert parts[part] == pytest.approx(readings[-1][part] - readings[0][part], abs=0.01)
+    assert totals["drill_time_waiting_s"] == parts["waiting"]
     if totals["time_to_recovery_s"] is not None:
+        plan = next(r for r in records if r["step"] == "-" and r["event"] == "planned")
+        done = next(r for r in reversed(records) if r["step"] == "-"
+                    and r["event"] == "finished")
         assert totals["drill_time_to_recovery_s"] == pytest.approx(
-            totals["time_to_recovery_s"] * speed, abs=0.01)
+            sum(done["pace"].values()) - sum(plan["pace"].values()), abs=0.01)
+        # and the console's processing is not in it: less than the wall time x speed
+        assert totals["drill_time_to_recovery_s"] < totals["time_to_recovery_s"] * speed
 
     md = etcd_dr("report", journals[name]).stdout
     assert md.startswith(f"# {records[0]['runbook']}: {report['status']}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable
 
 from textual.app import App
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
 from assets import asset_path
@@ -29,33 +29,42 @@ def _screen(module: str, name: str):
 
 
 class HostCommands(Provider):
-    """Command palette: jump to a host's log pane, trust a host key."""
+    """Command palette: open a screen, refresh, help, jump to a host's log pane.
+
+    The same commands are listed before anything is typed (`discover`) and searched
+    (`search`), so "Restore wizard" is in the first list the palette shows."""
+
+    # the screens, in the order the palette lists them before anything is typed
+    SCREENS = (("Restore wizard: restore to a previous cluster state", "restore"),
+               ("Backup screen", "backup"), ("Encryption screen", "encryption"),
+               ("Defrag screen", "defrag"), ("Status view", "status"))
+
+    def _commands(self) -> list[tuple[str, Callable, str | None]]:
+        app = self.app
+        commands: list[tuple[str, Callable, str | None]] = []
+        for text, mode in self.SCREENS:
+            # a read-only console does not offer the runbook screens, nor any console the
+            # screen it is on
+            if app.check_action("switch_mode", (mode,)):
+                commands.append((text, lambda m=mode: app.switch_mode(m), None))
+        commands += [("Refresh status now", app.action_refresh, None),
+                     ("Help: the screens and their keys", app.action_help, None)]
+        if app.backend.inventory is not None:
+            commands += [(f"Show host {host.name} ({host.address})",
+                          lambda n=host.name: app.focus_host(n), host.role)
+                         for host in app.backend.inventory.hosts]
+        return commands
+
+    async def discover(self) -> Hits:
+        for text, action, help_text in self._commands():
+            yield DiscoveryHit(text, action, help=help_text)
 
     async def search(self, query: str) -> Hits:
-        app = self.app
-        if app.backend.inventory is None:
-            return
         matcher = self.matcher(query)
-        for host in app.backend.inventory.hosts:
-            text = f"Show host {host.name} ({host.address})"
+        for text, action, help_text in self._commands():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text),
-                          lambda n=host.name: app.focus_host(n), help=f"{host.role}")
-        for text, action in (("Refresh status now", app.action_refresh),
-                             ("Help", app.action_help)):
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), action)
-        for text, mode in (("Restore wizard: restore to a previous cluster state", "restore"),
-                           ("Backup screen", "backup"), ("Encryption screen", "encryption"),
-                           ("Defrag screen", "defrag"), ("Status view", "status")):
-            if not app.check_action("switch_mode", (mode,)):
-                continue  # a read-only console does not offer the runbook screens
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text),
-                          lambda m=mode: app.switch_mode(m))
+                yield Hit(score, matcher.highlight(text), action, help=help_text)
 
 
 class EtcdDrApp(App):
@@ -188,11 +197,17 @@ class EtcdDrApp(App):
             self._session_unsubscribe = add_listener(self._observe_journal_line)
         self.screen_change_signal.subscribe(self, self._add_strip)
         self.call_later(self._add_strip, self.screen)
-        self.push_screen(BriefingScreen(session), lambda _: self._begin_session())
+        self.push_screen(BriefingScreen(session), self._begin_session)
 
-    def _begin_session(self) -> None:
+    def _begin_session(self, then: str | None = None) -> None:
+        """The briefing closed: the clock starts. `then`: the drill key that closed it
+        (h or D), which acts once the clock runs (a hint is counted from the start)."""
         self.session.start()
         self._refresh_strips()
+        if then == "hint":
+            self.action_hint()
+        elif then == "debrief":
+            self.action_debrief()
 
     def _refresh_strips(self) -> None:
         from tui.widgets.drill_session import DrillStrip
@@ -271,6 +286,7 @@ class EtcdDrApp(App):
             return
         cost = "" if self.session.ended is not None else " (-5)"
         self.notify(hint.text, title=f"Hint {hint.n}{cost}", timeout=60)
+        self.refresh_bindings()  # the last one taken: no h in the footer any more
 
     def action_debrief(self) -> None:
         from screens.debrief import DebriefScreen
@@ -338,7 +354,8 @@ class EtcdDrApp(App):
     def action_help(self) -> None:
         from screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     def _untrusted_hosts(self) -> list[str]:
         if not self.started:
@@ -347,13 +364,51 @@ class EtcdDrApp(App):
                 if st.state.value == "host-key-unknown" and st.fingerprint]
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in ("hint", "debrief"):
+        # the footer shows a key only where it acts: no `s` on the status view itself
+        if action == "hint":  # none in a free drill, none once all were taken
+            return self.session is not None and self.session.hints_left > 0
+        if action == "debrief":
             return self.session is not None
         if action == "trust_key":
             return bool(self._untrusted_hosts())
-        if action == "switch_mode" and parameters and parameters[0] in self.MUTATING_MODES:
-            return not self.backend.read_only
+        if action == "switch_mode" and parameters:
+            mode = parameters[0]
+            if mode == self.current_mode:
+                return False
+            if mode in self.MUTATING_MODES:
+                return not self.backend.read_only
         return True
+
+    def running_runbooks(self) -> list[str]:
+        """The runbooks running now (each runbook screen runs its run in a worker
+        named "runbook:NAME")."""
+        return [w.name.removeprefix("runbook:") for w in self.workers
+                if (w.name or "").startswith("runbook:") and not w.is_finished]
+
+    async def action_quit(self) -> None:
+        """q, everywhere but in a text field: quit; while a runbook runs, ask first (and a
+        second q, in that question, quits)."""
+        from screens.dialogs import QuitScreen
+
+        running = self.running_runbooks()
+        if not running or isinstance(self.screen, QuitScreen):
+            self.exit()
+            return
+        self.push_screen(QuitScreen(self._quit_question(running)),
+                         lambda quit_now: self.exit() if quit_now else None)
+
+    def _quit_question(self, running: list[str]) -> str:
+        names = " and ".join(f"the {name} runbook" for name in running)
+        verb = "is" if len(running) == 1 else "are"
+        if self.backend.spec.is_drill:
+            after = ("This is a drill: its simulated cluster stops with the console, so the "
+                     "run cannot be resumed.")
+        else:
+            after = ("Its journal keeps every step done: start the console again on this "
+                     "cluster to resume it (the step under way is checked before anything is "
+                     "sent again).")
+        return f"{names[0].upper()}{names[1:]} {verb} running. Quitting stops it where it " \
+               f"is. {after}"
 
     def action_trust_key(self) -> None:
         hosts = self._untrusted_hosts()
@@ -411,7 +466,7 @@ def make_app(spec: BackendSpec, *, refresh_interval: float = 2.0,
                                     else f"drill-{spec.scenario}")
 
         session = DrillSession.for_scenario(spec.scenario, speed=spec.speed,
-                                            fallback_journal=own_journal)
+                                            fallback_journal=own_journal, pace=backend.pace)
     return EtcdDrApp(backend, refresh_interval=refresh_interval, clock=clock,
                      resume_path=resume_path, session=session)
 

@@ -40,26 +40,39 @@ class Backend:
         self.api: ClusterApi | None = None
         self.collector: StatusCollector | None = None
         self._unstamp = None
-        if not spec.is_drill:
+        self.pace = None  # how time is counted (tui.pace): a drill's fair clock, else the wall
+        self.clock = None  # a drill's simulated clock
+        if spec.is_drill:
+            from tui.drill.model import DrillPace, SimClock
+
+            # made now, so the drill's session can read the clock before the lab is up
+            self.clock = SimClock(spec.speed, frozen=spec.frozen_clock)
+            self.pace = DrillPace(self.clock)
+        else:
             # read the inventory now, so a bad file fails before any UI appears
             self.inventory = load_inventory(spec.inventory_path)
 
     async def start(self, wait: bool = True) -> None:
         if self.spec.is_drill:
             from tui.drill.lab import DrillLab
-            from tui.drill.model import SimClock
 
-            clock = SimClock(self.spec.speed, frozen=self.spec.frozen_clock)
-            self.lab = DrillLab(self.spec.scenario, speed=self.spec.speed, clock=clock)
+            self.lab = DrillLab(self.spec.scenario, speed=self.spec.speed, clock=self.clock)
             self.inventory = await self.lab.start()
-            from tui.journal import stamp_runbook_lines
+            from tui.journal import stamp_every_line, stamp_runbook_lines
 
             # a drill's journal says at what speed its times were lived (issue #7)
             # and which simulated cluster it ran on: that cluster lives in this process only,
             # so no other process resumes the run (see resumable)
-            self._unstamp = stamp_runbook_lines(speed=self.spec.speed,
-                                                scenario=self.spec.scenario,
-                                                drill=self.lab.drill_id)
+            unstamp = stamp_runbook_lines(speed=self.spec.speed, scenario=self.spec.scenario,
+                                          drill=self.lab.drill_id)
+            # and every line says where the fair drill clock stood (tui.pace)
+            unpace = stamp_every_line("pace", self.pace.reading)
+
+            def undo() -> None:
+                unstamp()
+                unpace()
+
+            self._unstamp = undo
         assert self.inventory is not None
         from tui.secrets import register_inventory
 

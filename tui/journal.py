@@ -32,6 +32,9 @@ STAMPED_EVENTS = ("planned", "resumed")
 _listeners: list[Callable[["Journal", dict], None]] = []
 # keys every `planned`/`resumed` line of this process carries (a drill's speed and scenario)
 _stamps: list[dict] = []
+# keys every line of this process carries, read when the line is written (a drill's `pace`:
+# its fair clock's reading, tui.pace); a line that has the key already keeps its own
+_line_stamps: list[tuple[str, Callable[[], Any]]] = []
 
 
 def add_listener(listener: Callable[["Journal", dict], None]) -> Callable[[], None]:
@@ -61,6 +64,21 @@ def stamp_runbook_lines(**keys: Any) -> Callable[[], None]:
 
     return undo
 
+
+
+def stamp_every_line(key: str, value: Callable[[], Any]) -> Callable[[], None]:
+    """Add `key: value()` to every line written from now on (unless the line has `key`);
+    returns the undo."""
+    stamp = (key, value)
+    _line_stamps.append(stamp)
+
+    def undo() -> None:
+        for i, other in enumerate(_line_stamps):
+            if other is stamp:
+                del _line_stamps[i]
+                return
+
+    return undo
 
 
 _OPEN_HINT = "Give --journal a path to a new or existing regular file on a writable disk"
@@ -132,6 +150,12 @@ class Journal:
             for stamp in _stamps:
                 record.update(stamp)
         record.update(extra)
+        for key, value in _line_stamps:
+            if key not in record:
+                try:
+                    record[key] = value()
+                except Exception:  # a stamp's bug must not stop a line from being written
+                    logging.getLogger(__name__).exception("journal stamp %r failed", key)
         record = redact(record, self.secrets)
         line = json.dumps(record, sort_keys=False, ensure_ascii=False) + "\n"
         self._append(line.encode("utf-8"))

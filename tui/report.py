@@ -23,6 +23,7 @@ import re
 from datetime import datetime
 from typing import Any, Iterable
 
+from tui import pace
 from tui.durations import format_duration
 from tui.journal import read_journal
 from tui.secrets import redact
@@ -177,6 +178,26 @@ def _speed(records: list[dict]) -> float | None:
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
                 return float(v)
     return None
+
+
+def _fair_clock(records: list[dict], first_plan: dict | None, finished_line: dict | None,
+                score_line: dict | None) -> dict | None:
+    """A drill journal's fair-clock times (tui.pace), or None when its lines carry none: the
+    split from the drill's start (its `session` line, else the first reading) to its end (its
+    `score` line, else the last reading), and the time from the first plan to recovery."""
+    session = next((r for r in records if r.get("event") == "session"
+                    and isinstance(r.get("pace"), dict)), None)
+    start = session["pace"] if session else pace.first_reading(records)
+    end = score_line["pace"] if score_line and isinstance(score_line.get("pace"), dict) \
+        else pace.last_reading(records)
+    parts = pace.split(start, end)
+    if parts is None:
+        return None
+    to_recovery = pace.split(first_plan.get("pace") if first_plan else None,
+                             finished_line.get("pace") if finished_line else None)
+    return {"split": {**{k: round(v, 3) for k, v in parts.items()},
+                      "total": round(sum(parts.values()), 3)},
+            "to_recovery": round(sum(to_recovery.values()), 3) if to_recovery else None}
 
 
 def summarize(records: list[dict], path: str | None = None) -> dict:
@@ -419,7 +440,13 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
         "faults": sum(1 for r in records if r["event"] == "fault"),
         "speed": speed,
     }
-    if speed and speed != 1:
+    fair = _fair_clock(records, first_plan, finished_line, score_line)
+    if fair is not None:
+        # a drill's fair clock (tui.pace): the same readings the debrief takes its split from
+        totals["drill_time"] = fair["split"]
+        totals["drill_time_to_recovery_s"] = fair["to_recovery"]
+        totals["drill_time_waiting_s"] = fair["split"]["waiting"]
+    elif speed and speed != 1:
         totals["drill_time_to_recovery_s"] = round(ttr * speed, 3) if ttr is not None else None
         totals["drill_time_waiting_s"] = round(waiting * speed, 3)
     in_flight = next((s["step"] for s in reversed(steps) if s["outcome"] == "under way"), None)
@@ -489,7 +516,9 @@ def _code(value: Any, limit: int = 160) -> str:
 
 def render_markdown(s: dict) -> str:
     t = s["totals"]
-    speed = t.get("speed")
+    fair = t.get("drill_time")
+    # a fair-clock journal says its drill times apart; an older one, wall time x speed
+    speed = None if fair else t.get("speed")
     name = s["runbook"] or ("drill session" if s["session"] is not None else "journal")
     title = s["title"] or name
     out = [f"# {name}: {s['status']}", "",
@@ -511,7 +540,17 @@ def render_markdown(s: dict) -> str:
             ("Failures (failed steps)", t["failures"]),
             ("Steps", ", ".join(f"{n} {k}" for k, n in t["steps"].items())),
             ("Overrides", t["overrides"]), ("Confirmations", t["confirmations"])]
-    if speed:
+    if fair:
+        rows.insert(rows.index(next(r for r in rows if r[0] == "Time waiting")), (
+            "Drill time (fair clock)",
+            f"{format_duration(fair['total'])}: running commands "
+            f"{format_duration(fair['commands'])}, waiting for checks "
+            f"{format_duration(fair['waiting'])}, deciding {format_duration(fair['deciding'])}"
+            + (f"; to recovery {format_duration(t['drill_time_to_recovery_s'])}"
+               if t.get("drill_time_to_recovery_s") is not None else "")))
+        rows.append(("Drill speed", f"x{t.get('speed') or 1:g} (durations: journal clock; "
+                                    f"drill time is the fair clock's)"))
+    elif speed:
         rows.append(("Drill speed", f"x{speed:g}" + (" (durations: journal clock, then drill "
                                                      "time)" if speed != 1 else "")))
     if s["session"] is not None or t["hints"] or t["mistakes"] or t["faults"]:
@@ -533,7 +572,9 @@ def render_markdown(s: dict) -> str:
                 "|---|---|---|---|"]
         for i in pre:
             if isinstance(i, dict):
-                out.append(f"| {_cell(i.get('title'))} | {'ok' if i.get('ok') else 'NOT OK'} "
+                # a check that is not blocking warns; only a blocking one fails
+                verdict = "ok" if i.get("ok") else ("FAILED" if i.get("blocking") else "warning")
+                out.append(f"| {_cell(i.get('title'))} | {verdict} "
                            f"| {'yes' if i.get('blocking') else 'no'} | "
                            f"{_cell(i.get('detail'), 300)} |")
 

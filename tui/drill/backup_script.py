@@ -377,8 +377,7 @@ class _BackupRun(HostScript):
 
     async def pause(self, sim_seconds: float) -> None:
         self.t = self.now() + sim_seconds
-        real = self.clock.real_seconds(sim_seconds)
-        await asyncio.sleep(real if real > 0 else 0)
+        await self.clock.sleep(sim_seconds)
 
     def version(self) -> tuple[int, ...]:
         return _version_tuple(self.cluster.api.version)

@@ -9,22 +9,34 @@ API and the other way round, as on a real cluster.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Iterator
+
+
+# the longest a simulated wait really lasts before it skips ahead (see SimClock.sleep): long
+# enough for the real things a wait may overlap (an SSH reconnect) to make progress
+SKIP_AFTER = 0.25
 
 
 class SimClock:
     """Simulated time: real elapsed time times `speed`, or frozen (for snapshot tests)."""
 
-    def __init__(self, speed: float = 1.0, start: datetime | None = None, frozen: bool = False):
+    def __init__(self, speed: float = 1.0, start: datetime | None = None, frozen: bool = False,
+                 skip_after: float = SKIP_AFTER):
         self.speed = speed
         self.frozen = frozen
+        self.skip_after = skip_after
         self._start_sim = (start or datetime.now(timezone.utc)).timestamp()
         self._start_real = time.monotonic()
         self._offset = 0.0
+        # simulated seconds spent waiting, by kind (see sleep): the fair clock's parts
+        self.spent: dict[str, float] = {}
+        self._covered: dict[str, float] = {}
 
     def now(self) -> float:
         """Simulated seconds since the epoch."""
@@ -44,6 +56,100 @@ class SimClock:
         if self.frozen or self.speed <= 0:
             return 0.0
         return sim_seconds / self.speed
+
+    async def sleep(self, sim_seconds: float, kind: str = "commands") -> None:
+        """Wait `sim_seconds` of simulated time, and count them under `kind` (tui.pace:
+        "commands" for the host programs' own time, "waiting" for a runbook's waits).
+
+        A short wait really lasts its real share; a long one lasts at most SKIP_AFTER real
+        seconds and then skips ahead to its end, since nothing but the clock is awaited: a
+        trainee does not sit out ten drill minutes of a rollout. Waits that overlap (three
+        hosts' scripts sleeping at once) count once."""
+        start = self.now()
+        end = start + max(0.0, sim_seconds)
+        try:
+            if self.frozen:
+                self.advance(end - start)
+                await asyncio.sleep(0)
+            else:
+                await asyncio.sleep(min(self.real_seconds(end - start), self.skip_after))
+                gap = end - self.now()
+                if gap > 0:
+                    self.advance(gap)
+        finally:
+            self._count(kind, start, min(end, self.now()))
+
+    def _count(self, kind: str, start: float, end: float) -> None:
+        covered = self._covered.get(kind, start)
+        self.spent[kind] = self.spent.get(kind, 0.0) + max(0.0, end - max(start, covered))
+        self._covered[kind] = max(covered, end)
+
+
+class DrillPace:
+    """The fair drill clock (tui.pace): the simulated seconds of waits and host programs,
+    plus a person's real seconds while the console waits for them; the console's own
+    processing is not counted."""
+
+    def __init__(self, clock: SimClock, real: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._real = real
+        self._working = 0
+        self._asking = 0
+        self._deciding = 0.0
+        self._since: float | None = real()  # deciding since (None: the runner is working)
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def epoch(self) -> float:
+        return self.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.clock.sleep(seconds, "waiting")
+
+    def _settle(self) -> None:
+        if self._since is not None:
+            now = self._real()
+            self._deciding += max(0.0, now - self._since)
+            self._since = now
+
+    def _update(self) -> None:
+        self._settle()
+        deciding = self._working == 0 or self._asking > 0
+        if deciding and self._since is None:
+            self._since = self._real()
+        elif not deciding:
+            self._since = None
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        self._settle()
+        self._working += 1
+        self._update()
+        try:
+            yield
+        finally:
+            self._settle()
+            self._working -= 1
+            self._update()
+
+    @contextmanager
+    def asking(self) -> Iterator[None]:
+        self._settle()
+        self._asking += 1
+        self._update()
+        try:
+            yield
+        finally:
+            self._settle()
+            self._asking -= 1
+            self._update()
+
+    def reading(self) -> dict:
+        self._settle()
+        return {"commands": round(self.clock.spent.get("commands", 0.0), 3),
+                "waiting": round(self.clock.spent.get("waiting", 0.0), 3),
+                "deciding": round(self._deciding, 3)}
 
 
 @dataclass

@@ -65,7 +65,6 @@ hosts that come back do not rejoin on their own.
 
 from __future__ import annotations
 
-import asyncio
 import posixpath
 import re
 import zlib
@@ -219,11 +218,8 @@ class _Run(HostScript):
     # -- plumbing
 
     async def pause(self, sim_seconds: float) -> None:
-        if self.clock.frozen:
-            self.clock.advance(sim_seconds)  # the script's own time passes, as `sleep` does
-            await asyncio.sleep(0)
-        else:
-            await asyncio.sleep(self.clock.real_seconds(sim_seconds))
+        # the script's own time passes, as `sleep` does (skipping ahead: SimClock.sleep)
+        await self.clock.sleep(sim_seconds)
 
     def mkdir_p(self, path: str) -> None:
         parts = path.strip("/").split("/")

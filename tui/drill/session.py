@@ -6,9 +6,13 @@ console sees (a refused start, a typed confirmation typed wrong, a hint asked fo
 screens render what it says; `DrillSession.from_journal` scores a journal without any UI.
 
 Scoring (README "Drills"): start at 100; each mistake -10; each hint -5; past the RTO -1 per
-full drill minute late; never below 0. Drill time is wall time times the drill's speed,
-counted from the moment the trainee closes the briefing (the clock's start) to the moment the
-scenario's runbook journals its runbook-level `finished` (or the trainee ends the drill).
+full drill minute late; never below 0. Drill time is the fair drill clock's (tui.pace): the
+simulated seconds of the runbooks' waits and the host programs, plus the trainee's own
+seconds at real speed while the console waits for them; the console's processing does not
+count. It runs from the moment the trainee closes the briefing (the clock's start) to the
+moment the scenario's runbook journals its runbook-level `finished` (or the trainee ends the
+drill). A journal without the clock's readings (`pace`, written before it existed) is timed
+as before: wall time times the drill's speed.
 
 The session's own lines go into the journal of the drill's runbook (runbook-level, step "-"):
 `session`, `hint`, `mistake`, `score`. Lines that happen before any runbook has a journal wait
@@ -25,6 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from tui.pace import split as pace_split
+from tui.pace import total as pace_total
 
 _APPROVE = re.compile(r"certificate\s+approve\s+([^|;&]+)")
 MISTAKE_POINTS = 10
@@ -180,6 +187,10 @@ class StepTiming:
     failures: int = 0
     journaled: bool = False  # has lines of its own (not only its commands' lines)
     operator_seconds: float = 0.0  # from the step before it to its confirmation
+    # the fair clock's readings (tui.pace) at the step's start and end; from them its
+    # command time and its waiting, when the journal has them
+    pace_started: dict | None = None
+    pace_ended: dict | None = None
 
     @property
     def duration(self) -> float | None:
@@ -190,6 +201,9 @@ class StepTiming:
     @property
     def wait_seconds(self) -> float:
         """Time in the step not spent running commands: waiting for its check to hold."""
+        parts = pace_split(self.pace_started, self.pace_ended)
+        if parts is not None:
+            return parts["waiting"]
         if self.duration is None:
             return 0.0
         return max(0.0, self.duration - self.command_seconds)
@@ -249,8 +263,12 @@ class DrillSession:
 
     def __init__(self, scenario: str, drill: DrillSpec | None, *, speed: float = 1.0,
                  clock: Callable[[], float] = time.time,
-                 fallback_journal: Callable[[], Path] | None = None):
+                 fallback_journal: Callable[[], Path] | None = None, pace: Any = None):
         self.scenario = scenario
+        self.pace = pace  # the drill's fair clock (tui.pace), live; None in a replay
+        self.start_pace: dict | None = None  # its reading when the clock started
+        self.end_pace: dict | None = None  # and when the drill ended
+        self._last_pace: dict | None = None  # the latest reading a journal line carried
         self.drill = drill
         self.speed = speed if speed and speed > 0 else 1.0
         self.clock = clock
@@ -293,10 +311,29 @@ class DrillSession:
     def rto_seconds(self) -> float | None:
         return self.drill.rto_minutes * 60 if self.drill and self.drill.rto_minutes else None
 
+    def _pace_now(self) -> dict | None:
+        if self.pace is not None:
+            try:
+                return self.pace.reading()
+            except Exception:  # noqa: BLE001 - a clock that cannot say: the journal's last
+                pass
+        return self._last_pace
+
+    def split(self, now: float | None = None) -> dict[str, float] | None:
+        """Drill seconds since the clock's start by part (commands, waiting, deciding), from
+        the fair clock's readings; None for a journal without them."""
+        if self.started is None or self.start_pace is None:
+            return None
+        end = self.end_pace if self.ended is not None else self._pace_now()
+        return pace_split(self.start_pace, end)
+
     def elapsed(self, now: float | None = None) -> float:
         """Drill seconds on the clock (0 before it starts; frozen once the drill ended)."""
         if self.started is None:
             return 0.0
+        parts = self.split(now)
+        if parts is not None:
+            return sum(parts.values())
         end = self.ended if self.ended is not None else (now if now is not None
                                                          else self.clock())
         return max(0.0, (end - self.started) * self.speed)
@@ -311,11 +348,13 @@ class DrillSession:
 
     # --- the trainee's actions ----------------------------------------------------------------
 
-    def start(self, now: float | None = None) -> None:
-        """The briefing was closed: the RTO clock starts."""
+    def start(self, now: float | None = None, pace: dict | None = None) -> None:
+        """The briefing was closed: the RTO clock starts (`pace`: the fair clock's reading
+        then, when it is not now's: a journal line's)."""
         if self.started is not None:
             return
         self.started = now if now is not None else self.clock()
+        self.start_pace = pace if isinstance(pace, dict) else self._pace_now()
         drill = self.drill
         self._emit("session", self.started, scenario=self.scenario, objective=self.objective,
                    speed=self.speed, rto_minutes=drill.rto_minutes if drill else None,
@@ -347,12 +386,14 @@ class DrillSession:
                              f"typed {typed!r} where {step} asked for {expected!r}", step, now,
                              unique=False)
 
-    def finish(self, reason: str = "ended by the trainee", now: float | None = None) -> Score:
+    def finish(self, reason: str = "ended by the trainee", now: float | None = None,
+               pace: dict | None = None) -> Score:
         """End the drill: the clock stops, the score is journaled."""
         if self.ended is None:
             at = now if now is not None else self.clock()
             if self.started is None:
-                self.start(at)
+                self.start(at, pace)
+            self.end_pace = pace if isinstance(pace, dict) else self._pace_now()
             self.ended = at
             self.end_reason = reason
             self.final = self.score()
@@ -381,11 +422,16 @@ class DrillSession:
         if event in SESSION_EVENTS:
             self._absorb(record, at)
             return []
-        self.records.append(dict(record, _journal=str(path) if path else None))
+        pace = record.get("pace") if isinstance(record.get("pace"), dict) else None
+        if pace is not None:
+            self._last_pace = pace
         if path is not None and step == "-" and event in ("planned", "resumed"):
             self._attach(Path(path), str(record.get("runbook") or "drill"))
+        if self.ended is not None:
+            return []  # after the drill ended: neither timed nor scored in its debrief
+        self.records.append(dict(record, _journal=str(path) if path else None))
         if self.started is None:
-            self.start(at)  # a run before the briefing closed: the clock runs from here
+            self.start(at, pace)  # a run before the briefing closed: the clock runs from here
         found: list[Mistake] = []
         runbook = str(record.get("runbook") or "")
 
@@ -412,7 +458,7 @@ class DrillSession:
             self._check_traps(record, add)
         if step == "-" and event == "finished" and drill is not None and drill.runbook and \
                 runbook in RUNBOOK_FAMILY.get(drill.runbook, {drill.runbook}):
-            self.finish(f"the {runbook} runbook finished", now=at)
+            self.finish(f"the {runbook} runbook finished", now=at, pace=pace)
         return found
 
     def _trap(self, kind: str, **match) -> dict | None:
@@ -478,6 +524,8 @@ class DrillSession:
         if event == "session":
             if self.started is None:
                 self.started = _wall(record.get("clock_started")) or when
+                if isinstance(record.get("pace"), dict):
+                    self.start_pace = record["pace"]
             speed = record.get("speed")
             if isinstance(speed, (int, float)) and speed > 0:
                 self.speed = float(speed)
@@ -497,6 +545,8 @@ class DrillSession:
             self.faults.append(dict(record, at=when))
         elif event == "score" and self.ended is None:
             self.ended = when
+            if isinstance(record.get("pace"), dict):
+                self.end_pace = record["pace"]
             self.end_reason = str(record.get("reason") or "")
 
     def _mistake(self, kind: str, detail: str, step: str, now: float | None,
@@ -513,7 +563,10 @@ class DrillSession:
         return mistake
 
     def _emit(self, event: str, at: float, **fields) -> None:
-        fields = dict(fields, at=_iso(at))
+        # the fair clock's reading when it happened (the line may be written later)
+        reading = {"session": self.start_pace, "score": self.end_pace}.get(event) \
+            or self._pace_now()
+        fields = dict(fields, at=_iso(at), **({"pace": reading} if reading else {}))
         self._unwritten.append((event, fields))
         self._flush()
         for listener in list(self.listeners):
@@ -590,18 +643,28 @@ class DrillSession:
             return None
         return (wall - (self.started if self.started is not None else wall)) * self.speed
 
+    def _at(self, record: dict) -> float | None:
+        """A journal line's drill time since the clock's start: the fair clock's, when the
+        line and the start carry its readings; else wall time times the speed."""
+        pace = record.get("pace")
+        if isinstance(pace, dict) and self.start_pace is not None:
+            return pace_total(pace) - pace_total(self.start_pace)
+        return self._offset(_wall(record.get("time")))
+
     def timeline(self) -> list[StepTiming]:
         """Every step of every run in the order it first appeared; steps a plan listed that
         never ran are there too, as not reached."""
         steps: dict[tuple[str, str], StepTiming] = {}
         order: list[tuple[str, str]] = []
         last_end: float | None = None
+        last_end_pace: dict | None = self.start_pace
         for r in self.records:
             step, event = r.get("step", "-"), r.get("event")
             if r.get("kind") == "aftercare":
                 continue  # the restore's checklist ticks: not steps of the run
             runbook = str(r.get("runbook") or "")
-            at = self._offset(_wall(r.get("time")))
+            at = self._at(r)
+            pace = r.get("pace") if isinstance(r.get("pace"), dict) else None
             if step == "-":
                 if event == "planned":
                     for planned in r.get("steps") or []:
@@ -609,7 +672,7 @@ class DrillSession:
                         if key not in steps:
                             steps[key] = StepTiming(str(planned), runbook)
                             order.append(key)
-                    last_end = at
+                    last_end, last_end_pace = at, pace
                 continue
             key = (runbook, step)
             if key not in steps:
@@ -634,7 +697,8 @@ class DrillSession:
                 if event in ("finished", "failed") and isinstance(r.get("duration"),
                                                                   (int, float)):
                     timing.commands += 1
-                    timing.command_seconds += float(r["duration"]) * self.speed
+                    if pace is None:  # an older journal: the command's wall time, sped up
+                        timing.command_seconds += float(r["duration"]) * self.speed
                 if not timing.journaled:  # a sub-step journaled by its commands alone
                     if timing.started is None:
                         timing.started = at
@@ -646,21 +710,31 @@ class DrillSession:
                 continue
             timing.journaled = True
             if event == "confirmed" and r.get("kind") not in ("aftercare", "retry"):
-                if last_end is not None and at is not None:
+                deciding = pace_split(last_end_pace, pace)
+                if deciding is not None and timing.started is None:
+                    timing.operator_seconds += deciding["deciding"]
+                elif last_end is not None and at is not None and timing.started is None:
                     timing.operator_seconds += max(0.0, at - last_end)
             elif event == "started":
                 if timing.started is None:
                     timing.started = at
+                    timing.pace_started = pace
                 timing.outcome = "running"
             elif event in ("finished", "already-done", "skipped", "failed"):
                 if event == "failed":
                     timing.failures += 1
-                timing.ended = at
+                timing.ended, timing.pace_ended = at, pace
                 if timing.started is None:
-                    timing.started = at
+                    timing.started, timing.pace_started = at, pace
                 timing.outcome = event
                 timing.detail = str(r.get("detail") or r.get("reason") or r.get("error") or "")
-                last_end = at
+                last_end, last_end_pace = at, pace
+        for timing in steps.values():
+            parts = pace_split(timing.pace_started, timing.pace_ended)
+            if parts is not None:
+                timing.command_seconds = parts["commands"]
+                # a question asked inside the step (a machine to replace, an unknown outcome)
+                timing.operator_seconds += parts["deciding"]
         return [steps[k] for k in order]
 
     def totals(self, now: float | None = None) -> list[str]:
@@ -669,7 +743,13 @@ class DrillSession:
         elapsed = self.elapsed(now)
         out = [f"drill time {drill_clock(elapsed)}" + (
             f" against an RTO of {drill_clock(self.rto_seconds)}" if self.rto_seconds else "")]
-        if steps:
+        parts = self.split(now)
+        if parts is not None:
+            # the fair clock's own split: the same numbers the report shows (tui.pace)
+            out.append(f"running commands {drill_clock(parts['commands'])}, waiting for "
+                       f"checks {drill_clock(parts['waiting'])}, deciding "
+                       f"{drill_clock(parts['deciding'])}")
+        elif steps:
             out.append(f"running commands {drill_clock(sum(t.command_seconds for t in steps))}"
                        f", waiting for checks {drill_clock(sum(t.wait_seconds for t in steps))}"
                        f", deciding at confirmations "

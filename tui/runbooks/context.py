@@ -10,6 +10,7 @@ from tui.backend import Backend
 from tui.fleet.commands import Command
 from tui.inventory import Host
 from tui.journal import Journal
+from tui.pace import WALL
 from tui.runbooks.model import Confirm, Step, Targets
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +38,7 @@ class RunEvent:
     """Progress for the operator's eyes (the journal gets its own lines)."""
 
     # plan | step | skip | already-done | command | output | waiting | done | failed | note |
+    # cancelled (a confirmation cancelled: nothing sent for the step) |
     # warning (loud: red on the screens, on stderr headless; a quorum guard left off)
     kind: str
     step: str = "-"
@@ -69,6 +71,12 @@ class RunContext:
     facts: dict[str, Any] = field(default_factory=dict)  # learned while running
     dry_run: bool = False
     time_scale: float = 1.0  # a drill at --speed X waits X times less for the same progress
+
+    @property
+    def pace(self):
+        """How the run's waits pass and its time is counted (tui.pace): the backend's (a
+        drill's fair clock), else the wall's."""
+        return getattr(self.backend, "pace", None) or WALL
 
     @property
     def inventory(self):

@@ -10,7 +10,6 @@ reason for the defrag); the alarm is disarmed at the end, once the space is back
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 
 from tui.errors import ParseError
@@ -221,7 +220,7 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
     sent = ctx.facts.setdefault("defrag_sent", [])
     if name not in sent:
         sent.append(name)  # it will need its recovery wait, even if etcdctl times out
-    began = time.time()
+    began = ctx.pace.epoch()  # the operator's time: a drill's simulated seconds
     result = await run.run(host, command, step_id=step_id)
     if not result.ok:
         text = (result.stderr or result.error or "").strip()
@@ -234,7 +233,7 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
                      f"with it); a retry waits for {name} to answer, then allows at least "
                      f"--command-timeout={2 * timeout.seconds}s")
         run.fail(f"defrag of {name} failed: {text.splitlines()[-1] if text else 'no output'}")
-    _measure(ctx, name, before, result.duration * max(ctx.time_scale, 1e-6))
+    _measure(ctx, name, before, ctx.pace.epoch() - began)
     # DEF-MAN-3: its DB SIZE dropped
     after_snap = await _status(ctx)
     after = next((m for m in after_snap.members if m.name == name), None)
@@ -288,8 +287,7 @@ async def _settled_status(ctx: RunContext, run: StepRun):
     if member is not None and not _unhealthy(snap) and \
             (member.fragmentation or 0.0) < DONE_FRAGMENTATION:
         # done now: from the command to this read is an upper bound of the defrag's time
-        _measure(ctx, busy, since.get("size"),
-                 (time.time() - float(since["at"])) * max(ctx.time_scale, 1e-6))
+        _measure(ctx, busy, since.get("size"), ctx.pace.epoch() - float(since["at"]))
     return snap
 
 

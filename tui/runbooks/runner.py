@@ -12,7 +12,6 @@ Rules it keeps, whoever drives it (the console, `etcd-dr run`, a drill):
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 
 from tui.errors import EtcdDrError, ReadOnlyRefused
@@ -31,6 +30,16 @@ class RunAborted(EtcdDrError):
 
 class Refused(EtcdDrError):
     """An interlock refused the run before it started (exit 2)."""
+
+
+class NotConfirmed(RunAborted):
+    """The operator cancelled a step's confirmation: the step never started and nothing was
+    sent for it (exit 1). Not a failure of the step: its journal has no line of it."""
+
+    def __init__(self, step_id: str):
+        super().__init__(f"cancelled before {step_id}: it was not confirmed, and nothing was "
+                         f"sent for it", hint=f"Run again to continue from {step_id}")
+        self.step_id = step_id
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,18 @@ class Runner:
 
     async def run(self) -> None:
         """Run to the end; raises RunAborted (exit 1) or Refused (exit 2)."""
+        # the pace (tui.pace) counts the time the runner works apart from the time it waits
+        # for the operator: a drill's fair clock counts only the latter at real speed
+        ctx, pace = self.ctx, self.ctx.pace
+        operator = ctx.operator
+        ctx.operator = _Asking(operator, pace)
+        try:
+            with pace.working():
+                await self._run()
+        finally:
+            ctx.operator = operator
+
+    async def _run(self) -> None:
         if self.resume is None:
             await self.preflight()
             self._journal("-", "planned", params=self.ctx.params,
@@ -136,6 +157,12 @@ class Runner:
             try:
                 await self._attempt(step, hosts, confirmed=retried)
                 return
+            except NotConfirmed as cancelled:
+                # the step never started: the run is journaled as cancelled before it, and
+                # the step goes back to not started (a failed line would count as a failure)
+                self._journal("-", "failed", error=cancelled.what)
+                self._show("cancelled", step.id, cancelled.what, hosts)
+                raise
             except (RunAborted, *PASS_THROUGH) as stop:
                 # raised from inside a step (the operator stopped at an unknown outcome, or a
                 # headless run has no answer for one): the journal says where and why
@@ -179,9 +206,7 @@ class Runner:
         if step.confirm != Confirm.NONE and not confirmed:
             request = self._confirm_request(step, hosts)
             if not await ctx.operator.confirm(request):
-                self._journal("-", "failed", error=f"not confirmed at {step.id}")
-                raise RunAborted(f"{step.id} was not confirmed; nothing was sent for it",
-                                 hint="Run again to continue from this step")
+                raise NotConfirmed(step.id)
             self._journal(step.id, "confirmed", hosts, kind=step.confirm.value)
         self._journal(step.id, "started", hosts)
         if step.commands:
@@ -301,21 +326,46 @@ class Runner:
             return verdict
         # the step's wait is in the operator's time (a drill's simulated seconds); the loop
         # sleeps in real seconds, and every countdown it shows is in the operator's time
-        scale = max(self.ctx.time_scale, 1e-6)
-        timeout = step.wait.timeout / scale
-        interval = max(0.1, step.wait.interval / scale)
-        deadline = time.monotonic() + timeout
+        # the step's wait is in the operator's time (a drill's simulated seconds, which the
+        # drill's pace skips ahead through); every countdown shown is in that time too
+        pace, scale = self.ctx.pace, max(self.ctx.time_scale, 1e-6)
+        interval = max(0.1 * scale, step.wait.interval)
+        deadline = pace.now() + step.wait.timeout
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - pace.now()
             if remaining <= 0:
                 return CheckResult(False, f"still not done after "
                                           f"{span(step.wait.timeout)}{time_note(scale)}: "
                                           f"{verdict.detail}")
-            self._show("waiting", step.id, verdict.detail, hosts, remaining=remaining * scale)
-            await asyncio.sleep(min(interval, remaining))
+            self._show("waiting", step.id, verdict.detail, hosts, remaining=remaining)
+            await pace.sleep(min(interval, remaining))
             verdict = await self._check(step, hosts)
             if verdict.ok:
                 return verdict
+
+
+class _Asking:
+    """The operator, with every question it is asked counted as the operator's time by the
+    pace (tui.pace): a confirmation, a failed step's choice, an unknown outcome's."""
+
+    def __init__(self, operator, pace):
+        self._operator = operator
+        self._pace = pace
+
+    def __getattr__(self, name):
+        return getattr(self._operator, name)
+
+    async def confirm(self, request: ConfirmRequest) -> bool:
+        with self._pace.asking():
+            return await self._operator.confirm(request)
+
+    async def on_failure(self, step: Step, error: str):
+        with self._pace.asking():
+            return await self._operator.on_failure(step, error)
+
+    async def on_unknown(self, step: Step, question):
+        with self._pace.asking():
+            return await self._operator.on_unknown(step, question)
 
 
 class StepRun:
@@ -361,12 +411,11 @@ class StepRun:
         """A visible countdown of `seconds` in the operator's time (a drill's simulated
         seconds: it sleeps seconds / time_scale real ones); `remaining` is shown in the
         operator's time, as the runner's own waits show it."""
-        scale = max(self.ctx.time_scale, 1e-6)
-        real = seconds / scale
-        deadline = time.monotonic() + real
-        while (left := deadline - time.monotonic()) > 0:
-            self.show("waiting", why, hosts, remaining=left * scale, step_id=step_id)
-            await asyncio.sleep(min(1.0, left))
+        pace, scale = self.ctx.pace, max(self.ctx.time_scale, 1e-6)
+        deadline = pace.now() + seconds
+        while (left := deadline - pace.now()) > 0:
+            self.show("waiting", why, hosts, remaining=left, step_id=step_id)
+            await pace.sleep(min(1.0 * scale, left))
 
     def fail(self, message: str) -> None:
         raise _StepFailed(message)

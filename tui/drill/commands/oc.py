@@ -598,7 +598,6 @@ async def _wait_for_stable(ctx: CommandContext, flags: dict[str, str]) -> int:
     """`oc adm wait-for-stable-cluster` (oc's waitforstable): poll the cluster operators every
     10 s until all are Available, not Progressing, not Degraded for --minimum-stable-period
     (5m); --timeout (1h). Time is the drill's simulated time."""
-    import asyncio
 
     from tui.drill import kubelet
 
@@ -670,11 +669,7 @@ async def _wait_for_stable(ctx: CommandContext, flags: dict[str, str]) -> int:
         if now - start + interval > timeout:
             ctx.err("error: context deadline exceeded\n")
             return 1
-        if clock.frozen:
-            clock.advance(interval)
-            await asyncio.sleep(0)
-        else:
-            await asyncio.sleep(clock.real_seconds(interval))
+        await clock.sleep(interval)
 
 
 def _adm(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int:

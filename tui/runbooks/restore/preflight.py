@@ -330,6 +330,13 @@ def _pick_version(ctx, snap, manifest) -> tuple[str | None, str]:
 
 
 async def preflight_report(ctx: RunContext, procedure: str | None = None) -> PreflightReport:
+    """The restore's preflight (below); its time is the console's work, not the operator's
+    (tui.pace: a drill's fair clock does not count it)."""
+    with ctx.pace.working():
+        return await _preflight_report(ctx, procedure)
+
+
+async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> PreflightReport:
     """Everything the restore starts from, checked before the API goes away. Reads only."""
     procedure = procedure or ctx.params.get("procedure") or "restore"
     quorum = procedure == "quorum-restore"

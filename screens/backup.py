@@ -32,6 +32,9 @@ class BackupScreen(RunbookScreen):
         # Textual calls RunbookScreen.on_mount too (after this one): no super() call
         self._fill_hosts()
         self._show_timeout()
+        # the parameters first, in the order they read: host, then Tab to the directory and
+        # to "fetch to"; the steps table and the log come after them
+        self.query_one("#backup-host", Select).focus()
 
     def on_screen_resume(self) -> None:
         self._fill_hosts()

@@ -14,7 +14,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from screens.dialogs import ALWAYS
 from tui.drill.session import Debrief, DrillSession, drill_clock
+from tui.widgets.footer import QuietFooter
 
 TIMELINE_COLUMNS = ("STEP", "RUNBOOK", "HOSTS", "ASKED", "START", "END", "TOOK", "WAITED",
                     "DECIDING", "CMDS", "OUTCOME", "DETAIL")
@@ -25,7 +27,7 @@ _OUTCOME_STYLE = {"finished": "green", "already-done": "green", "skipped": "dim"
 class DebriefScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "Back to the console"),
                 Binding("E", "end", "End the drill now"),
-                Binding("D", "close", "Close", show=False)]
+                Binding("D", "close", "Close", show=False), *ALWAYS]
 
     def __init__(self, session: DrillSession):
         super().__init__()
@@ -44,6 +46,7 @@ class DebriefScreen(ModalScreen[None]):
                          "step, not running commands; DECIDING: before its confirmation)",
                          id="debrief-timeline-head")
             yield DataTable(id="debrief-timeline", cursor_type="row", zebra_stripes=True)
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self.query_one("#debrief-timeline", DataTable).add_columns(*TIMELINE_COLUMNS)

@@ -43,6 +43,9 @@ class EncryptionScreen(RunbookScreen):
             self.RUNBOOK = name
             self.runbook = registry()[name]
             self._step_state = {s.id: "pending" for s in self.runbook.steps}
+            self._step_detail = {}
+            # a stopped run of the other direction is not resumed by this one's g
+            self.finished = self.cancelled_before = self.journal_path = None
             table = self.query_one("#steps")
             table.clear()
             for step in self.runbook.steps:

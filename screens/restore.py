@@ -32,6 +32,7 @@ from tui.errors import EtcdDrError
 from tui.journal import Journal, JournalState
 from tui.runbooks.context import RunEvent
 from tui.runbooks.model import Runbook
+from tui.runbooks.runner import Runner
 from tui.widgets.api_state import ApiStateBox
 from tui.widgets.banner import ClusterBanner
 from tui.widgets.footer import QuietFooter
@@ -447,7 +448,14 @@ class RestoreScreen(RunbookScreen):
         candidates = list(getattr(self.report, "candidates", None) or [])
         if candidates:
             self._show_candidates(candidates)
+        self.refresh_plan()  # the steps on the recovery host name the new one at once
         self.action_recheck()  # the backup checks are the recovery host's
+
+    def refresh_plan(self) -> None:
+        super().refresh_plan()
+        # the step shown beside the table lists its planned hosts and commands: show it
+        # from the new plan, not only when the cursor next moves
+        self._show_step(self._shown_step())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "candidates" and event.row_key.value:
@@ -695,6 +703,7 @@ class RestoreScreen(RunbookScreen):
             return  # the panes hear these from the fleet
         if event.step in self._step_state:
             if event.kind == "step":
+                self._plan_of_run()
                 self.current_step = event.step
                 self.waiting.pop(event.step, None)
                 self._follow(event.step)
@@ -710,10 +719,24 @@ class RestoreScreen(RunbookScreen):
                 self.waiting.pop(event.step, None)
         if self._is_guard_warning(event) and event.kind != "warning":
             self._loud(event.text)  # a "warning" came through loud_warning already
-        if event.kind in ("step", "waiting", "done", "already-done", "skip", "failed"):
+        if event.kind in ("step", "waiting", "done", "already-done", "skip", "failed",
+                          "cancelled"):
             shown = self._shown_step()
             if shown == event.step or shown is None:
                 self._show_step(event.step)
+
+    def _plan_of_run(self) -> None:
+        """The plan beside the steps, from the run's own context once it runs: its preflight
+        fixed what the plan shown before the start only previewed (RST-19's
+        forceRedeploymentReason, stamped when the run begins) and its steps learn facts, so
+        the panel names what the run sends, as the step's confirmation does."""
+        ctx = self.live_context
+        if ctx is None or not self.running:
+            return
+        try:
+            self.planned = {p.step.id: p for p in Runner(self.runbook, ctx).plan()}
+        except (KeyError, EtcdDrError):
+            pass  # the plan shown before keeps standing
 
     def _is_guard_warning(self, event: RunEvent) -> bool:
         # a RunEvent of kind "warning", or the runbook's closing warning as a "note" (RST-25 /

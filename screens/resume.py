@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from screens.dialogs import ALWAYS
 from tui.journal import JournalState
+from tui.widgets.footer import QuietFooter
 
 
 class ResumeScreen(ModalScreen[bool]):
-    BINDINGS = [("escape", "later", "Not now")]
+    BINDINGS = [Binding("escape", "later", "Not now"), *ALWAYS]
 
     def __init__(self, path: str, state: JournalState):
         super().__init__()
@@ -28,6 +31,7 @@ class ResumeScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button("Resume", id="resume", variant="primary")
                 yield Button("Not now", id="later")
+        yield QuietFooter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "resume")

@@ -30,12 +30,12 @@ from tui.runbooks.headless import journal_path_for
 from tui.runbooks.model import Runbook, Step
 from tui.secrets import redact_text
 from tui.widgets.redacted_log import RedactedLog
-from tui.runbooks.runner import PlannedStep, Runner, countdown
+from tui.runbooks.runner import NotConfirmed, PlannedStep, Runner, countdown
 from tui.widgets.banner import ClusterBanner
 
 _STATE_STYLE = {"pending": "dim", "running": "bold yellow", "waiting": "yellow",
                 "done": "green", "already-done": "green", "skipped": "dim",
-                "failed": "bold red"}
+                "failed": "bold red", "not started": "dim"}
 
 
 class ScreenOperator:
@@ -102,6 +102,12 @@ class RunbookScreen(Screen):
         self._run_started: float | None = None
         self.resume: JournalState | None = None
         self.planned: dict[str, PlannedStep] = {}  # the last plan shown, by step ID
+        # the step whose confirmation the operator cancelled (the last run stopped before it)
+        self.cancelled_before: str | None = None
+        # what the last run wrote in the log, and the choices it ran with: its output (the
+        # backup's file names, ...) stays in the log after it ends
+        self._run_output: list[str] = []
+        self._run_params: dict | None = None
 
     def initial_runbook(self) -> Runbook:
         return registry()[self.RUNBOOK]
@@ -168,8 +174,14 @@ class RunbookScreen(Screen):
         """Show each step's exact commands for the current parameters, before anything runs."""
         if self.running or not self.app.started:
             return
+        if self._run_output and self.params() == self._run_params:
+            return  # the same choices as the run that ended: its output stays in the log
         log = self.query_one("#run-log", Log)
         log.clear()
+        if self._run_output:
+            # other choices than the run's: its output stays above the plan for them
+            log.write_lines(self._run_output)
+            log.write_line("-- the run above has ended; for the choices now made:")
         ctx = self._run_context(journal=None)
         # as the runner's preflight: an empty list (no lost hosts) is a value, None is not
         missing = [p for p in self.runbook.params if ctx.params.get(p) in (None, "")]
@@ -240,6 +252,8 @@ class RunbookScreen(Screen):
         inv = backend.inventory
         self.running = True
         self.finished = None
+        self.cancelled_before = None
+        self._run_output, self._run_params = [], self.params()
         self._last_error = ""
         self.refresh_bindings()
         self._run_started = time.monotonic()
@@ -262,6 +276,7 @@ class RunbookScreen(Screen):
             self.refresh_bindings()
             self._tick()
             self.post_message(self.RunEnded(self.RUNBOOK, "refused", self._last_error))
+            self._keep_run_output()
             self.run_finished()
             return
         try:
@@ -273,6 +288,14 @@ class RunbookScreen(Screen):
                 await reread_redacted_proxy(ctx)
             await Runner(self.runbook, ctx, resume=self.resume).run()
             self.finished = "done"
+        except NotConfirmed as e:
+            # the operator's own choice, not a failure: nothing was sent for the step, and
+            # g goes on from it (the journal says the run stopped before it)
+            self.finished = "aborted"
+            self.cancelled_before = e.step_id
+            self._last_error = e.what  # the log has it already (the runner's event)
+            self.notify(f"{e.what}; press g to go on from {e.step_id}", severity="warning",
+                        timeout=10)
         except EtcdDrError as e:
             self.finished = "refused" if e.exit_code == 2 else "aborted"
             self._last_error = e.message
@@ -286,7 +309,11 @@ class RunbookScreen(Screen):
             self._tick()
         self.post_message(self.RunEnded(self.RUNBOOK, self.finished or "aborted",
                                         self._last_error))
+        self._keep_run_output()
         self.run_finished()
+
+    def _keep_run_output(self) -> None:
+        self._run_output = list(self.query_one("#run-log", Log).lines)
 
     def run_finished(self) -> None:
         """Called after a run ends (done, aborted or refused): self.finished says which."""
@@ -301,7 +328,7 @@ class RunbookScreen(Screen):
             return
         state = {"step": "running", "waiting": "waiting", "done": "done",
                  "already-done": "already-done", "skip": "skipped",
-                 "failed": "failed"}.get(event.kind)
+                 "failed": "failed", "cancelled": "not started"}.get(event.kind)
         if state and event.step in self._step_state:
             detail = "" if event.kind == "step" else event.text
             for prefix in ("done: ", "already done: ", "failed: "):
@@ -310,6 +337,8 @@ class RunbookScreen(Screen):
                 detail = detail.split(": skipped ", 1)[-1]
             if event.kind == "waiting" and event.remaining is not None:
                 detail = f"{event.text} ({self.countdown(event.remaining)})"
+            if event.kind == "cancelled":
+                detail = "confirmation cancelled: nothing sent"
             self._set_state(event.step, state, detail)
         if event.kind == "warning":
             prefix = f"[{event.step}] " if event.step != "-" else ""
@@ -336,6 +365,11 @@ class RunbookScreen(Screen):
             elapsed = int(time.monotonic() - self._run_started)
             status.update(f"running for {elapsed // 60}m{elapsed % 60:02d}s — journal "
                           f"{self.journal_path}")
+        elif self.finished == "aborted" and self.cancelled_before:
+            step = self.cancelled_before
+            status.update(f"cancelled before {step}: nothing was sent for it; press g to go "
+                          f"on from {step}" + (f" — journal {self.journal_path}"
+                                               if self.journal_path else ""))
         elif self.finished:
             status.update({"done": "finished", "aborted": "stopped (see the log); press g to "
                            "resume from the failed step",

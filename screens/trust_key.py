@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label
+from textual.widgets import Input, Static
+
+from screens.dialogs import ALWAYS
+from tui.widgets.footer import QuietFooter
 
 
 class TrustKeyScreen(ModalScreen[bool]):
-    BINDINGS = [("escape", "cancel", "Cancel")]
+    # the name is typed in the field, which has the focus: q and ? are typed there too
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), *ALWAYS]
 
     def __init__(self, host: str, address: str, fingerprint: str, known_hosts: str):
         super().__init__()
@@ -18,13 +23,14 @@ class TrustKeyScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"Host {self.host} ({self.address}) is not in {self.known_hosts}.")
-            yield Label(f"It presents the key  {self.fingerprint}")
-            yield Label("Compare it with the host's own fingerprint (ssh-keygen -lf "
-                        "/etc/ssh/ssh_host_ed25519_key.pub on its console). If they match, "
-                        f"type {self.host} and press Enter to add it to known_hosts. "
-                        "Escape cancels.")
+            yield Static(f"Host {self.host} ({self.address}) is not in {self.known_hosts}.")
+            yield Static(f"It presents the key  {self.fingerprint}")
+            yield Static("Compare it with the host's own fingerprint (ssh-keygen -lf "
+                         "/etc/ssh/ssh_host_ed25519_key.pub on its console). If they match, "
+                         f"type {self.host} and press Enter to add it to known_hosts. "
+                         "Escape cancels.")
             yield Input(placeholder=self.host, id="confirm")
+        yield QuietFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip() == self.host:

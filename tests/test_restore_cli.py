@@ -3,6 +3,7 @@ the printable plan, bad input without tracebacks."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -51,6 +52,24 @@ def test_each_scenario_restores_end_to_end_headless(tmp_path, runbook, scenario,
         "oc delete machine") and rec["event"] == "finished"]
     assert len(deletes) == 2 and not any(d.endswith("master-0") for d in deletes)
     assert "recovery host: master-0 (the preflight's best candidate" in r.stdout
+    # a countdown line says something new (issue #14): a polling wait (RST-23 looks at each
+    # rollout every 30 s) does not print the same "30s left" again on every poll
+    assert not _repeated_countdowns(r.stdout), _repeated_countdowns(r.stdout)
+
+
+_COUNTDOWN = re.compile(r"^\[(\S+)\] waiting: .*\((\S+(?: \S+)? left(?: \(drill time, "
+                        r"x[\d.]+\))?)\)$")
+
+
+def _repeated_countdowns(stdout: str) -> list[str]:
+    """Waiting lines that follow a waiting line of the same step with the same countdown."""
+    repeated, last = [], None
+    for line in stdout.splitlines():
+        m = _COUNTDOWN.match(line)
+        if m and last is not None and (m[1], m[2]) == last:
+            repeated.append(line)
+        last = (m[1], m[2]) if m else (last if " waiting: " in line else None)
+    return repeated
 
 
 @pytest.mark.parametrize("scenario, path, must, must_not", [

@@ -91,9 +91,11 @@ async def _preflight_on(ctx: RunContext) -> list[str]:
     return []
 
 
-def _warn_before(ctx: RunContext) -> str:
-    return ("Do not take a backup until this completes: a backup taken midway is only partly "
-            "encrypted. Expect more memory use, slower backups and disk I/O while it runs.")
+async def _check_warning_read(ctx: RunContext, _host) -> CheckResult:
+    # ENC-ON-1 touches nothing: it is done once the operator has read the warning and gone
+    # ahead (its confirmation); what it leaves is the rule to keep until ENC-ON-4
+    return CheckResult(True, "warning read: take no backup until all three operators report "
+                             "EncryptionCompleted (ENC-ON-4)")
 
 
 ENCRYPTION_ON = Runbook(
@@ -103,12 +105,14 @@ ENCRYPTION_ON = Runbook(
     preflight=_preflight_on,
     steps=(
         Step("ENC-ON-0", "Check API access",
-             "Encryption is switched through the API, with cluster-admin access.",
+             "Encryption is switched through the API, with cluster-admin access: the API "
+             "must answer.",
              targets=Targets.API, check=_check_api),
         Step("ENC-ON-1", "Read the warning",
-             "While resources are encrypted, backups must wait; some resources use more "
-             "memory, backups slow down and receiving nodes see more disk I/O.",
-             targets=Targets.CONSOLE, confirm=Confirm.YES_NO, check=_check_api,
+             "Take no backup until encryption has completed: a backup taken midway is only "
+             "partly encrypted. While it runs, some resources use more memory, backups slow "
+             "down (the leader serves them) and the nodes receiving data see more disk I/O.",
+             targets=Targets.CONSOLE, confirm=Confirm.YES_NO, check=_check_warning_read,
              warning="Do not take a backup until encryption has completed."),
         Step("ENC-ON-2", "Set the encryption type",
              "Patch apiserver/cluster: spec.encryption.type = the chosen type (aescbc: "

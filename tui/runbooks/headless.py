@@ -36,8 +36,10 @@ class HeadlessOperator:
         self.err = _redacting(err or sys.stderr)
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         self.time_scale = time_scale  # a drill's --speed: countdowns say so
+        # the last countdown line printed: when, for what (step and reason), its countdown
         self._last_wait = 0.0
-        self._last_wait_text = ""
+        self._last_wait_key: tuple[str, str] | None = None
+        self._last_left = ""
 
     def show(self, event: RunEvent) -> None:
         if event.kind == "output":
@@ -51,16 +53,29 @@ class HeadlessOperator:
             print(text, file=self.err, flush=True)
             return
         if event.kind == "waiting":
-            now = time.monotonic()
-            if now - self._last_wait < 10 and event.text == self._last_wait_text:
-                return  # a countdown line every 10 s, and whenever the reason changes
-            self._last_wait, self._last_wait_text = now, event.text
-            left = f" ({countdown(event.remaining, self.time_scale)})" \
-                if event.remaining is not None else ""
-            self._print(f"[{event.step}] waiting: {event.text}{left}")
+            line = self._waiting_line(event)
+            if line is not None:
+                self._print(line)
             return
+        self._last_wait_key, self._last_left = None, ""  # a countdown after this is news
         hosts = f" [{', '.join(event.hosts)}]" if event.hosts and event.kind == "step" else ""
         self._print(f"[{event.step}] {event.text}{hosts}")
+
+    def _waiting_line(self, event: RunEvent) -> str | None:
+        """A countdown line only when it says something new: another reason (a rollout's
+        progress), or, for the same reason, a countdown that moved on, at most once every
+        10 s. A wait that polls (RST-23 waits 30 s before each look) starts its countdown
+        afresh on every poll: the same "30s left" is printed once, not on every poll."""
+        now = time.monotonic()
+        left = countdown(event.remaining, self.time_scale) if event.remaining is not None \
+            else ""
+        key = (event.step, event.text)
+        if key == self._last_wait_key and (now - self._last_wait < 10
+                                           or left == self._last_left):
+            return None
+        shown = f" ({left})" if left and left != self._last_left else ""
+        self._last_wait, self._last_wait_key, self._last_left = now, key, left
+        return f"[{event.step}] waiting: {event.text}{shown}"
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)

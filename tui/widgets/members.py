@@ -7,6 +7,7 @@ from textual.widgets import DataTable
 
 from tui.status.render import MEMBER_COLUMNS, member_cells
 from tui.status.snapshot import MemberView
+from tui.widgets.panel import NEVER, NOT_YET
 
 
 class MembersTable(DataTable):
@@ -26,8 +27,9 @@ class MembersTable(DataTable):
     def show(self, members: list[MemberView], *, source: str | None, age: str,
              stale: bool, error: str | None) -> None:
         self.set_class(stale, "stale")
-        self.border_subtitle = (f"STALE - {source} {age} ago ({error})" if stale
-                                else f"{source or '-'} - {age} ago")
+        when = NOT_YET if age in NEVER else f"{age} ago"
+        self.border_subtitle = (f"STALE - {source} {when} ({error})" if stale
+                                else f"{source or 'ssh'} - {when}")
         content = (tuple(tuple(member_cells(m)) + (m.is_leader, bool(m.errors)) for m in members),
                    None if members else error)
         if content == self._shown:

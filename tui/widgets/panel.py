@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+# the age of data never read ("never", or "never ago" as a caller may word it): no age at
+# all, and the truth is that nothing has answered yet
+NEVER = ("never", "never ago")
+NOT_YET = "no answer yet"
+
 
 class InfoPanel(Static):
     DEFAULT_CSS = """
@@ -21,6 +26,7 @@ class InfoPanel(Static):
              alert: bool = False) -> None:
         self.set_class(stale, "stale")
         self.set_class(alert, "alert")
+        age = NOT_YET if age in NEVER else age
         self.border_subtitle = f"{'STALE - ' if stale else ''}{source} - {age}"
         text = "\n".join(lines) if lines else "-"
         if text != self._text:  # unchanged text: no re-layout

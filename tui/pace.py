@@ -30,11 +30,16 @@ PARTS = ("commands", "waiting", "deciding")
 
 
 class WallPace:
-    """A real cluster's: the wall clock, nothing counted apart."""
+    """A real cluster's: the wall clock, nothing counted apart. `scale`: a run whose waits
+    are given in another time than the wall's (the lab's stand-ins at RunContext.time_scale)
+    really waits seconds / scale."""
+
+    def __init__(self, scale: float = 1.0):
+        self.scale = max(scale, 1e-6)
 
     def now(self) -> float:
         """Seconds in the operator's time (monotonic: only differences mean anything)."""
-        return time.monotonic()
+        return time.monotonic() * self.scale
 
     def epoch(self) -> float:
         """The operator's time as seconds since the epoch (a drill's simulated time), for a
@@ -42,7 +47,7 @@ class WallPace:
         return time.time()
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+        await asyncio.sleep(max(0.0, seconds) / self.scale)
 
     @contextmanager
     def working(self) -> Iterator[None]:

@@ -377,7 +377,11 @@ class _BackupRun(HostScript):
 
     async def pause(self, sim_seconds: float) -> None:
         self.t = self.now() + sim_seconds
-        await self.clock.sleep(sim_seconds)
+        # the script's own clock (self.t) moves; a frozen cluster clock stays where it is
+        began = self.clock.now()
+        real = self.clock.real_seconds(sim_seconds)
+        await asyncio.sleep(real if real > 0 else 0)
+        self.clock._count("commands", began, began + sim_seconds)
 
     def version(self) -> tuple[int, ...]:
         return _version_tuple(self.cluster.api.version)

@@ -24,6 +24,8 @@ call `tick` (or `activity.advance`) to see what would have happened meanwhile.
 
 from __future__ import annotations
 
+import asyncio
+
 import random
 from dataclasses import dataclass
 
@@ -176,19 +178,24 @@ def tick(cluster: DrillCluster, now: float | None = None) -> bool:
 
 
 async def wait_until(cluster: DrillCluster, when: float) -> None:
-    """Wait until simulated time `when` (SimClock.sleep: a long wait skips ahead), ticking
-    on the way (so `clock.advance` ends the wait early). With a frozen clock, apply what is
-    due by then at once."""
+    """Really wait until simulated time `when`, ticking on the way (so `clock.advance` ends
+    the wait early). With a frozen clock, apply what is due by then at once. The time is a
+    host program's (the fair clock's "commands", tui.pace)."""
     clock = cluster.clock
-    while True:
-        tick(cluster)
-        left = when - clock.now()
-        if left <= 0:
-            return
-        if clock.real_seconds(left) <= 0:  # frozen: time will not come; jump to it
-            tick(cluster, now=when)
-            return
-        await clock.sleep(left)
+    began = clock.now()
+    try:
+        while True:
+            tick(cluster)
+            left = when - clock.now()
+            if left <= 0:
+                return
+            real = clock.real_seconds(left)
+            if real <= 0:  # frozen: time will not come; jump to it
+                tick(cluster, now=when)
+                return
+            await asyncio.sleep(min(real, 0.05))
+    finally:
+        clock._count("commands", began, min(when, clock.now()))
 
 
 def over_quota(cluster: DrillCluster) -> list[EtcdMember]:

@@ -71,6 +71,10 @@ class SimClock:
             if self.frozen:
                 self.advance(end - start)
                 await asyncio.sleep(0)
+            elif kind != "waiting":
+                # a host program's own time passes in full (a hung `sleep` stays hung until
+                # its command's timeout, as on a host); only a runbook's wait skips ahead
+                await asyncio.sleep(self.real_seconds(end - start))
             else:
                 await asyncio.sleep(min(self.real_seconds(end - start), self.skip_after))
                 gap = end - self.now()

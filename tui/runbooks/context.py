@@ -10,7 +10,7 @@ from tui.backend import Backend
 from tui.fleet.commands import Command
 from tui.inventory import Host
 from tui.journal import Journal
-from tui.pace import WALL
+from tui.pace import WALL, WallPace
 from tui.runbooks.model import Confirm, Step, Targets
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,7 +76,10 @@ class RunContext:
     def pace(self):
         """How the run's waits pass and its time is counted (tui.pace): the backend's (a
         drill's fair clock), else the wall's."""
-        return getattr(self.backend, "pace", None) or WALL
+        pace = getattr(self.backend, "pace", None)
+        if pace is not None:
+            return pace
+        return WALL if self.time_scale == 1 else WallPace(self.time_scale)
 
     @property
     def inventory(self):

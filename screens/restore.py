@@ -577,15 +577,19 @@ class RestoreScreen(RunbookScreen):
     def _show_gate(self) -> None:
         gate = self.query_one("#start-gate", Static)
         why = self.start_blocked()
-        if self.checking:
+        # a re-check keeps the last verdict on screen (it still gates the start), marked as
+        # being checked again, rather than blanking it on every timer or typed reason
+        again = " [yellow](checking again…)[/yellow]" if self.checking else ""
+        if self.checking and self.report is None:
             gate.update("[yellow]checking…[/yellow]")
         elif why:
-            gate.update(f"[red]Start blocked:[/red] {escape(why)}")
+            gate.update(f"[red]Start blocked:[/red] {escape(why)}{again}")
         elif self.blocking_failures():
-            gate.update("[yellow]Ready with an override (journaled): press g to start[/yellow]")
+            gate.update("[yellow]Ready with an override (journaled): press g to start[/yellow]"
+                        + again)
         else:
             gate.update("[green]Preflight green: press g to start; every mutating step asks "
-                        "first[/green]")
+                        "first[/green]" + again)
         self.refresh_bindings()
 
     def _value(self, selector: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
@@ -47,12 +47,19 @@ class ConfirmStepScreen(ModalScreen[bool]):
         # commands, names and explanations are text: "[/x]" or "{.items[*]}" in a command
         # is what will be sent, not markup (which would eat it or fail to parse)
         with Vertical(id="dialog", classes="confirm"):
-            yield Static(f"[b]{escape(r.step.id)} {escape(r.step.title)}[/b]")
-            yield Static(r.text, classes="explain", markup=False)
-            if r.step.warning:
-                yield Static(f"[b]Warning:[/b] {escape(r.step.warning)}", classes="warning")
-            yield Static("\n".join(r.commands) or "(no command)", classes="commands",
-                         markup=False)
+            if r.covers:  # a phase's steps, confirmed once: each one's commands below
+                yield Static(f"[b]{escape(r.phase)}[/b] ({escape(', '.join(r.covers))})")
+            else:
+                yield Static(f"[b]{escape(r.step.id)} {escape(r.step.title)}[/b]")
+            # what it says and sends scrolls (a phase lists many commands); the question
+            # below it stays on screen at any terminal size
+            with VerticalScroll(id="confirm-body"):
+                yield Static(r.text, classes="explain", markup=False)
+                if r.step.warning and not r.covers:  # a phase's text carries its warnings
+                    yield Static(f"[b]Warning:[/b] {escape(r.step.warning)}",
+                                 classes="warning")
+                yield Static("\n".join(r.commands) or "(no command)", classes="commands",
+                             markup=False)
             if self.typed:
                 yield Static(f"Type [b]{escape(r.expected)}[/b] and press Enter to go ahead; "
                              f"Escape cancels and sends nothing.")

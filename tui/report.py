@@ -410,7 +410,9 @@ def summarize(records: list[dict], path: str | None = None) -> dict:
                   "reason": r.get("reason")} for r in records if r["event"] == "override"]
     confirmations = [{"time": r["time"], "step": r["step"], "hosts": _hosts(r),
                       "kind": r.get("kind"), **({"expected": r["expected"]}
-                                                if "expected" in r else {})}
+                                                if "expected" in r else {}),
+                      # a phase's question, and the steps that went ahead on it
+                      **{k: r[k] for k in ("phase", "covers", "by") if k in r}}
                      for r in records if r["event"] == "confirmed"]
     skips = [{"time": r["time"], "step": r.get("for_step") or r["step"], "hosts": _hosts(r),
               "reason": r.get("reason") or r.get("warning"),

@@ -77,7 +77,10 @@ def format_record(r: dict) -> str:
     if event == "override":
         return f"{head} OVERRIDE{where}: {_short(r.get('reason') or '')}"
     if event == "confirmed":
-        return f"{head} confirmed{where} ({r.get('kind')})"
+        if r.get("by"):
+            return f"{head} confirmed{where} with its phase, asked at {r['by']}"
+        covers = f" for {', '.join(r['covers'])}" if r.get("covers") else ""
+        return f"{head} confirmed{where} ({r.get('kind')}){covers}"
     if event == "resumed":
         return f"{head} RESUMED" + (f" ({r['in_flight']} was under way)"
                                     if r.get("in_flight") else "")

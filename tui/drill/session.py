@@ -709,7 +709,7 @@ class DrillSession:
                         timing.outcome = "running"
                 continue
             timing.journaled = True
-            if event == "confirmed" and r.get("kind") not in ("aftercare", "retry"):
+            if event == "confirmed" and r.get("kind") not in ("aftercare", "retry", "phase"):
                 deciding = pace_split(last_end_pace, pace)
                 if deciding is not None and timing.started is None:
                     timing.operator_seconds += deciding["deciding"]

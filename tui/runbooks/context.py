@@ -25,6 +25,10 @@ class ConfirmRequest:
     kind: Confirm
     expected: str  # what must be typed for TYPE_* confirmations
     text: str  # the question
+    # a phase's confirmation: its title, and every step it confirms (this one first); the
+    # commands are then grouped under each step's "ID title:" line
+    phase: str = ""
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,11 @@ class Step:
     # the hosts it acts on, when fewer than `targets` says (e.g. not the lost hosts): what
     # its plan, header and journal lines list
     hosts: Callable[["RunContext"], list[str]] | None = None
+    # the phase it belongs to (its title): the first step of a phase that needs a
+    # confirmation asks once for every confirming step of that phase, showing each one's
+    # commands; a later step whose commands or hosts differ from what was shown asks again
+    # (tui/runbooks/runner.py, Runner._confirm)
+    phase: str = ""
 
     @property
     def mutating(self) -> bool:

@@ -12,7 +12,7 @@ Rules it keeps, whoever drives it (the console, `etcd-dr run`, a drill):
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tui.errors import EtcdDrError, ReadOnlyRefused
 from tui.fleet.fleet import RunResult
@@ -51,11 +51,50 @@ class PlannedStep:
     skip_reason: str | None
 
 
+def _shown(request: ConfirmRequest) -> tuple:
+    return request.kind, tuple(request.hosts), tuple(request.commands)
+
+
+_STRENGTH = (Confirm.NONE, Confirm.YES_NO, Confirm.TYPE_HOST, Confirm.TYPE_CLUSTER)
+
+
+def _phase_request(phase: str, covered: list[ConfirmRequest], ctx: RunContext
+                   ) -> ConfirmRequest:
+    """One question for a phase's steps: the strongest confirmation any of them needs (one
+    host's name only while every typed step acts on that same host), every step's commands
+    under its ID, every step's text and warning."""
+    kind = max((r.kind for r in covered), key=_STRENGTH.index)
+    expected = covered[0].expected if kind == Confirm.YES_NO else ctx.inventory.cluster_name
+    if kind == Confirm.TYPE_HOST:
+        names = {r.expected for r in covered if r.kind == Confirm.TYPE_HOST}
+        if len(names) == 1:
+            expected = names.pop()
+        else:
+            kind = Confirm.TYPE_CLUSTER
+    commands, texts = [], []
+    for r in covered:
+        commands.append(f"{r.step.id} {r.step.title}:")
+        commands += [f"  {line}" for line in r.commands] or ["  (nothing it can list before "
+                                                             "it runs: it says as it goes)"]
+        texts.append(r.text + (f" Warning: {r.step.warning}" if r.step.warning else ""))
+    ids = [r.step.id for r in covered]
+    text = (f"{phase}: {len(covered)} steps that change the cluster ({', '.join(ids)}), "
+            f"confirmed once for the phase. Each still shows its commands as it sends them, "
+            f"and one that would send anything else asks again.\n" + "\n".join(texts))
+    return ConfirmRequest(step=covered[0].step, hosts=sorted({h for r in covered
+                                                               for h in r.hosts}),
+                          commands=commands, kind=kind, expected=expected, text=text,
+                          phase=phase, covers=tuple(ids))
+
+
 class Runner:
     def __init__(self, runbook: Runbook, ctx: RunContext, *, resume: JournalState | None = None):
         self.runbook = runbook
         self.ctx = ctx
         self.resume = resume
+        # phases confirmed in this run: phase -> (the step that asked, what each step it
+        # covered was shown to send); a resumed run asks again (nothing carries over)
+        self._phases: dict[str, tuple[str, dict[str, tuple]]] = {}
 
     # --- the plan ---------------------------------------------------------------------------
 
@@ -204,10 +243,7 @@ class Runner:
                            f"already done: {verdict.detail}", hosts)
                 return
         if step.confirm != Confirm.NONE and not confirmed:
-            request = self._confirm_request(step, hosts)
-            if not await ctx.operator.confirm(request):
-                raise NotConfirmed(step.id)
-            self._journal(step.id, "confirmed", hosts, kind=step.confirm.value)
+            await self._confirm(step, hosts)
         self._journal(step.id, "started", hosts)
         if step.commands:
             await self._run_commands(step, hosts)
@@ -247,6 +283,50 @@ class Runner:
         else:
             self._journal(step.id, "finished", hosts)
             self._show("done", step.id, "done", hosts)
+
+    async def _confirm(self, step: Step, hosts: list[str]) -> None:
+        """Ask before a step that changes the cluster, once per phase: the phase's first
+        confirming step asks for all of them, listing each one's commands and hosts. A later
+        step goes ahead on that answer only if it sends exactly what was shown; anything
+        else (other hosts, other commands, a step not listed then) asks on its own."""
+        request = self._confirm_request(step, hosts)
+        asked_at, shown = self._phases.get(step.phase, ("", {})) if step.phase else ("", {})
+        if step.id in shown:
+            if shown[step.id] == _shown(request):
+                self._journal(step.id, "confirmed", hosts, kind="phase", phase=step.phase,
+                              by=asked_at)
+                self._show("note", step.id, f"confirmed with its phase at {asked_at}", hosts)
+                return
+            request = replace(request, text="Changed since the phase was confirmed at "
+                                             f"{asked_at}: {request.text}")
+        elif step.phase and step.phase not in self._phases:
+            covered = [request] + self._later_in_phase(step)
+            if len(covered) > 1:
+                request = _phase_request(step.phase, covered, self.ctx)
+        if not await self.ctx.operator.confirm(request):
+            raise NotConfirmed(step.id)
+        extra = {}
+        if request.covers:
+            self._phases[step.phase] = (step.id, {r.step.id: _shown(r) for r in covered})
+            extra = {"phase": step.phase, "covers": list(request.covers)}
+        self._journal(step.id, "confirmed", hosts, kind=request.kind.value, **extra)
+
+    def _later_in_phase(self, step: Step) -> list[ConfirmRequest]:
+        """What the phase's later confirming steps would ask now (those that apply now and
+        whose commands can be listed now; the others ask when they come)."""
+        ctx, out = self.ctx, []
+        after = self.runbook.steps[self.runbook.steps.index(step) + 1:]
+        done = self.resume.done if self.resume is not None else set()
+        for later in after:
+            if later.phase != step.phase or later.confirm == Confirm.NONE or later.id in done:
+                continue
+            try:
+                if later.skip_if is not None and later.skip_if(ctx):
+                    continue
+                out.append(self._confirm_request(later, ctx.targets(later)))
+            except Exception:  # noqa: BLE001 - it needs what an earlier step learns: asks then
+                continue
+        return out
 
     def _confirm_request(self, step: Step, hosts: list[str]) -> ConfirmRequest:
         ctx = self.ctx

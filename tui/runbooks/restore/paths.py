@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tui.cluster.ops import RECOVERY_KUBECONFIG, delete_nodes_op
 from tui.errors import EtcdDrError
@@ -341,6 +341,35 @@ def _qrs_steps() -> tuple[Step, ...]:
     )
 
 
+# The phases an operator confirms once each (tui/runbooks/runner.py, Runner._confirm): the
+# steps that take the cluster down and restore it; those that rebuild what the restore left
+# behind (certificates, lost nodes, the network, lost machines); those that roll the control
+# plane out again. Aftercare asks nothing. Each destructive command is still listed, per step
+# and host, in the phase's question, and a step that would send anything else asks again.
+PHASES = {
+    "rst": (("Take the cluster down and restore the backup", "RST-01", "RST-08"),
+            ("Bring back the nodes, the network and the lost machines", "RST-09", "RST-16"),
+            ("Roll etcd and the control plane out again", "RST-17", "RST-24")),
+    "rstn": (("Stop etcd and restore the backup", "RSTN-01", "RSTN-04"),
+             ("Replace the lost machines and let the cluster settle", "RSTN-05", "RSTN-08")),
+    "qrs": (("Restart etcd from this host's data", "QRS-01", "QRS-03"),
+            ("Replace the lost machines and let the cluster settle", "QRS-04", "QRS-05")),
+}
+
+
+def _in_phases(steps: tuple[Step, ...], phases) -> tuple[Step, ...]:
+    """Each step from a phase's first to its last ID (in runbook order) gets that phase."""
+    out, phase, last = [], "", ""
+    for step in steps:
+        begins = next((p for p in phases if p[1] == step.id), None)
+        if begins is not None:
+            phase, last = begins[0], begins[2]
+        out.append(replace(step, phase=phase) if phase else step)
+        if step.id == last:
+            phase = ""
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class RestoreRunbook(Runbook):
     """A restore procedure; `path_key` says which ("4.12-4.13", ..., "quorum")."""
@@ -365,7 +394,8 @@ def restore_runbook(path_key: str) -> RestoreRunbook:
     if path_key not in PATH_KEYS:
         raise EtcdDrError(f"unknown restore path {path_key!r}",
                           hint=f"Choose one of {', '.join(PATH_KEYS)}")
-    steps = _rstn_steps() if path_key == "4.18+" else _rst_steps(path_key)
+    steps = _in_phases(_rstn_steps(), PHASES["rstn"]) if path_key == "4.18+" else \
+        _in_phases(_rst_steps(path_key), PHASES["rst"])
     label = {"4.12-4.13": "RST as written", "4.14-4.17": "RST by release",
              "4.18+": "RSTN"}[path_key]
     return RestoreRunbook(name="restore", title=f"Restore etcd from a backup ({path_key}, "
@@ -376,7 +406,7 @@ def restore_runbook(path_key: str) -> RestoreRunbook:
 
 QUORUM_RESTORE = RestoreRunbook(
     name="quorum-restore", title="Quorum restore without a backup (4.18+, QRS)",
-    steps=_qrs_steps(), preflight=_preflight("quorum-restore"),
+    steps=_in_phases(_qrs_steps(), PHASES["qrs"]), preflight=_preflight("quorum-restore"),
     path_key="quorum")
 
 

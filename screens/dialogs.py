@@ -60,6 +60,8 @@ class ConfirmStepScreen(ModalScreen[bool]):
                                  classes="warning")
                 yield Static("\n".join(r.commands) or "(no command)", classes="commands",
                              markup=False)
+                if r.details:  # what each step of a phase does, after what it sends
+                    yield Static(r.details, classes="explain", markup=False)
             if self.typed:
                 yield Static(f"Type [b]{escape(r.expected)}[/b] and press Enter to go ahead; "
                              f"Escape cancels and sends nothing.")

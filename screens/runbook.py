@@ -57,7 +57,8 @@ class ScreenOperator:
                 if lines:
                     request = replace(request, commands=["(as planned)"] + lines)
         request = replace(request, text=redact_text(request.text),
-                          commands=[redact_text(c) for c in request.commands])
+                          commands=[redact_text(c) for c in request.commands],
+                          details=redact_text(request.details))
         return bool(await self.screen.app.push_screen_wait(ConfirmStepScreen(request)))
 
     async def on_failure(self, step: Step, error: str) -> Decision:

@@ -29,6 +29,7 @@ class ConfirmRequest:
     # commands are then grouped under each step's "ID title:" line
     phase: str = ""
     covers: tuple[str, ...] = ()
+    details: str = ""  # shown after the commands: what each step of a phase does, and why
 
 
 @dataclass(frozen=True)

@@ -87,9 +87,13 @@ class HeadlessOperator:
             raise Refused(f"{request.step.id} changes the cluster and needs confirmation, but "
                           f"there is no terminal to ask on", hint="Add --yes to confirm "
                           "every step in advance, or run it in a terminal")
+        if request.covers:  # one question for a phase's steps
+            self._print(f"{request.phase} ({', '.join(request.covers)}):")
         self._print(request.text)
         for line in request.commands:
             self._print(f"    {line}")
+        if request.details:
+            self._print(request.details)
         if request.kind in (Confirm.TYPE_HOST, Confirm.TYPE_CLUSTER):
             prompt = f"Type {request.expected} to go ahead: "
         else:

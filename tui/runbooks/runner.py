@@ -78,13 +78,13 @@ def _phase_request(phase: str, covered: list[ConfirmRequest], ctx: RunContext
                                                              "it runs: it says as it goes)"]
         texts.append(r.text + (f" Warning: {r.step.warning}" if r.step.warning else ""))
     ids = [r.step.id for r in covered]
-    text = (f"{phase}: {len(covered)} steps that change the cluster ({', '.join(ids)}), "
-            f"confirmed once for the phase. Each still shows its commands as it sends them, "
-            f"and one that would send anything else asks again.\n" + "\n".join(texts))
+    text = (f"{len(covered)} steps that change the cluster, confirmed once for this phase. "
+            f"Each shows its commands as it sends them; one that would send anything else "
+            f"than listed here asks again.")
     return ConfirmRequest(step=covered[0].step, hosts=sorted({h for r in covered
                                                                for h in r.hosts}),
                           commands=commands, kind=kind, expected=expected, text=text,
-                          phase=phase, covers=tuple(ids))
+                          phase=phase, covers=tuple(ids), details="\n".join(texts))
 
 
 class Runner:

@@ -47,13 +47,22 @@ def test_a_drill_backup_is_fetched_here_with_the_hosts_sha256(tmp_path):
     manifest = json.loads((directory / names[0]).read_text())
     assert manifest["snapshot"] in names and manifest["static_kuberesources"] in names
     assert (lines[-1]["step"], lines[-1]["event"]) == ("-", "finished")
+    # what BAK-6 sent is what its plan shows: the size, the host's sha256, the bytes
+    sent = {l["command"].replace("sudo -n sh -c '", "").split()[0] for l in lines
+            if l["step"] == "BAK-6" and l.get("command") and l["event"] == "finished"
+            and not l["command"].startswith("(fetch)")}
+    assert sent == {"stat", "sha256sum", "cat"}, sent
 
 
 def test_without_fetch_to_bak6_is_skipped_and_the_plan_says_what_it_would_read():
     r = CliRunner().invoke(main, ["run", "backup", "--drill", "--dry-run", "--host",
                                   "master-1", "--fetch-to", "/tmp/etcd-dr-nowhere"])
     assert r.exit_code == 0, r.output
-    assert "BAK-6" in r.output and "cat --" in r.output
+    assert "BAK-6" in r.output
+    bak6 = r.output[r.output.index("BAK-6"):]
+    for shown in ("stat -c %s --", "sha256sum --", "cat --"):  # in the order it sends them
+        assert shown in bak6, r.output
+    assert bak6.index("stat -c") < bak6.index("sha256sum --") < bak6.index("cat --")
     assert not os.path.exists("/tmp/etcd-dr-nowhere")  # a plan writes nothing
     r = CliRunner().invoke(main, ["run", "backup", "--drill", "--dry-run", "--host",
                                   "master-1"])

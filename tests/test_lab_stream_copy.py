@@ -147,6 +147,23 @@ async def test_read_only_refuses_the_streamed_copy_before_sending_anything(lab):
     assert sent == []
 
 
+async def test_read_only_refuses_a_fetch_here_before_sending_anything(lab, tmp_path):
+    """A fetch is part of a backup (BAK-6), which a read-only console never runs; its reads
+    use `--` before the path (a file named like a flag stays a file), which the read-only
+    grammar refuses: refused as a whole, before any command, nothing written here."""
+    fleet = Fleet(load_inventory(lab.inventory_path), read_only=True)
+    sent = []
+    fleet.subscribe(lambda e: sent.append(e) if e.kind == "command" else None)
+    await fleet.start()
+    try:
+        with pytest.raises(ReadOnlyRefused, match="read-only"):
+            await fetch_to_local(fleet, lab.hosts[0].name, "/etc/hostname",
+                                 str(tmp_path / "hostname"))
+        assert sent == [] and list(tmp_path.iterdir()) == []
+    finally:
+        await fleet.close()
+
+
 async def test_the_sftp_copy_continues_a_partial_temporary_file(lab, tmp_path):
     a = lab.hosts[0]
     backup = "/home/core/assets/backup"

@@ -372,8 +372,9 @@ async def fetch_to_local(fleet: Fleet, host: str, remote_path: str, local_path: 
     LOCAL.etcd-dr-part (0600, never through a symbolic link), hashed as it arrives, renamed
     to LOCAL only when it equals `sha256sum` on the host. A LOCAL already there is compared
     with the host's file: the same sha256 is "already here" (proved now, not assumed); a
-    different one is refused, never overwritten. Nothing on the host changes, so read-only
-    mode allows it where its grammar allows the reads."""
+    different one is refused, never overwritten. Nothing on the host changes, but its reads
+    name the file after `--`, which the read-only grammar refuses: a read-only fleet refuses
+    the whole fetch before sending anything (a fetch belongs to a backup, BAK-6)."""
     runner: Runner = run or (lambda h, command: fleet.run_one(h, command))
     final = Path(local_path)
     part = Path(part_name(str(final)))

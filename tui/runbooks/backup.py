@@ -13,7 +13,8 @@ import re
 from datetime import datetime, timezone
 
 from tui.fleet.commands import Command, Safety
-from tui.fleet.stream import Throttle, fetch_to_local, read_command
+from tui.fleet.stream import (Throttle, fetch_to_local, hash_command, read_command,
+                              size_command)
 from tui.runbooks.checks import encryption_in_progress, proxy_env
 from tui import timeouts
 from tui.runbooks.context import RunContext, RunEvent
@@ -319,8 +320,8 @@ def _fetched_names(ctx: RunContext) -> list[str]:
 def _fetch_preview(ctx: RunContext) -> list[tuple[str, Command]]:
     host = ctx.params.get("host") or "?"
     each = f"{ctx.params.get('backup_dir', DEFAULT_DIR).rstrip('/')}/<each file of the pair>"
-    return [(host, read_command(each)), (host, Command.of("sha256sum", "--", each,
-                                                          privileged=True))]
+    # what fetch_to_local sends, in its order: the size, the host's sha256, the bytes
+    return [(host, size_command(each)), (host, hash_command(each)), (host, read_command(each))]
 
 
 async def _fetch(ctx: RunContext, run: StepRun) -> str:

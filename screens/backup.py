@@ -24,8 +24,8 @@ class BackupScreen(RunbookScreen):
         with Horizontal(classes="params"):
             yield Label("fetch to")
             yield Input("", id="backup-fetch",
-                        placeholder="optional: a directory on this machine (BAK-6 copies the "
-                                    "pair there)")
+                        placeholder="optional: a local directory; BAK-6 copies the pair "
+                                    "there")
         yield Static("", id="backup-timeout")
 
     def on_mount(self) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 
 from screens.dialogs import ALWAYS
 from tui.drill.session import Debrief, DrillSession, drill_clock
+from tui.widgets.fit_table import FitTable
 from tui.widgets.footer import QuietFooter
 
 TIMELINE_COLUMNS = ("STEP", "RUNBOOK", "HOSTS", "ASKED", "START", "END", "TOOK", "WAITED",
@@ -45,7 +46,9 @@ class DebriefScreen(ModalScreen[None]):
             yield Static("[b]Timeline[/b] (drill time from the clock's start; WAITED: in the "
                          "step, not running commands; DECIDING: before its confirmation)",
                          id="debrief-timeline-head")
-            yield DataTable(id="debrief-timeline", cursor_type="row", zebra_stripes=True)
+            # DETAIL, OUTCOME and HOSTS wrap on a narrow terminal
+            yield FitTable(id="debrief-timeline", cursor_type="row", zebra_stripes=True,
+                           flex=(-1, -2, 2), min_width=6)
         yield QuietFooter()
 
     def on_mount(self) -> None:

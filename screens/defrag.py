@@ -14,13 +14,16 @@ from tui.durations import parse_duration
 from tui.runbooks.defrag import DOCUMENTED_MIN_WAIT, MB, recommendation, timeout_plan
 from tui.status.render import human_bytes, percent
 from tui.status.snapshot import OPENSHIFT_QUOTA_BYTES
+from tui.widgets.fit_table import FitTable
 
 
 class DefragScreen(RunbookScreen):
     RUNBOOK = "defrag"
 
     def compose_params(self) -> ComposeResult:
-        yield DataTable(id="defrag-members", cursor_type="none", zebra_stripes=True)
+        # the member an operator reads first, and the recommendation wrapped, never cut
+        yield FitTable(id="defrag-members", cursor_type="row", zebra_stripes=True,
+                       flex=(-1,), max_lines=12)
         yield Horizontal(id="sparklines")
         yield Static("", id="auto-defrag")
         with Horizontal(classes="params"):
@@ -38,7 +41,10 @@ class DefragScreen(RunbookScreen):
         # Textual also calls RunbookScreen.on_mount: no super() call
         table = self.query_one("#defrag-members", DataTable)
         table.add_columns("MEMBER", "DB SIZE", "IN USE", "WOULD FREE", "FRAG", "QUOTA",
-                          "ALARMS", "RECOMMENDATION")
+                          "ALARMS", "DEFRAG?")  # "no: 16% fragmented: little to gain"
+        # what an operator acts on first: which member a defrag would help (g runs from here;
+        # the fields come after it in the Tab order)
+        table.focus()
         self.set_interval(1.0, self._show_members)
         self._show_members()
         self._auto_events: dict | None = None

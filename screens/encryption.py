@@ -49,8 +49,7 @@ class EncryptionScreen(RunbookScreen):
             table = self.query_one("#steps")
             table.clear()
             for step in self.runbook.steps:
-                table.add_row(step.id, step.title, step.targets.value, step.safety.value,
-                              "pending", "", key=step.id)
+                table.add_row(*self.step_cells(step), key=step.id)
             self.query_one("#runbook-title", Static).update(self.runbook.title)
         self.query_one("#enc-type", Select).disabled = not on
         self.refresh_plan()

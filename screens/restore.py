@@ -27,6 +27,7 @@ from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, DataTable, Input, Label, Log, Select, Static
 
+from screens.runbook import SHORT_TARGETS as _SHORT_TARGETS
 from screens.runbook import RunbookScreen
 from tui.errors import EtcdDrError
 from tui.journal import Journal, JournalState
@@ -35,6 +36,7 @@ from tui.runbooks.model import Runbook
 from tui.runbooks.runner import Runner
 from tui.widgets.api_state import ApiStateBox
 from tui.widgets.banner import ClusterBanner
+from tui.widgets.fit_table import FitTable
 from tui.widgets.footer import QuietFooter
 from tui.widgets.host_log import FLUSH_INTERVAL, HostLog
 from tui.widgets.redacted_log import RedactedLog
@@ -52,9 +54,6 @@ PROCEDURES = [
     ("quorum restore without a backup, 4.18+ (QRS)", QUORUM),
 ]
 PHASES = ("setup", "run", "aftercare")
-_SHORT_TARGETS = {"CHOSEN_HOST": "chosen host", "RECOVERY_HOST": "recovery host",
-                  "NON_RECOVERY_HOSTS": "other control plane", "CONTROL_PLANE": "control plane",
-                  "ALL_NODES": "every node", "API": "API", "CONSOLE": "console"}
 
 
 def _restore():
@@ -91,6 +90,9 @@ class RestoreScreen(RunbookScreen):
 
     def __init__(self) -> None:
         self.report = None  # the last PreflightReport
+        # the plan shown before the start, the one `run restore --dry-run` prints
+        # (tui/runbooks/restore/plan.py): the log and the step panel render it
+        self.restore_plan = None
         self.preflight_error: str | None = None
         self.checking = False
         self.recovery_host: str | None = None
@@ -117,6 +119,7 @@ class RestoreScreen(RunbookScreen):
         self._preflight_began = 0.0  # when it began (time.monotonic)
         self._preflight_gen = 0  # which one is current
         self._recheck_again = False  # asked again meanwhile: run once more after it
+        self._wrapped_for = 0  # the terminal width the wrapped tables were drawn for
         super().__init__()
 
     def initial_runbook(self) -> Runbook:
@@ -149,11 +152,17 @@ class RestoreScreen(RunbookScreen):
                     yield Label("procedure")
                     yield Select(PROCEDURES, id="procedure", allow_blank=True,
                                  prompt="choose the procedure")
+                # its own row, right under the choice it explains: beside it, a narrow
+                # terminal put it off the screen
+                with Horizontal(classes="params", id="path-reason-row"):
                     yield Label("why another")
                     yield Input(placeholder="reason to use another procedure", id="path-reason")
-                yield DataTable(id="preflight", cursor_type="none", zebra_stripes=True)
+                # DETAIL, then CHECK, wrap to what the terminal leaves
+                yield FitTable(id="preflight", cursor_type="none", zebra_stripes=True,
+                               flex=(-1, 1), min_width=24, max_lines=20)
                 yield Static("recovery host (Enter on a row chooses it):", classes="caption")
-                yield DataTable(id="candidates", cursor_type="row", zebra_stripes=True)
+                yield FitTable(id="candidates", cursor_type="row", zebra_stripes=True,
+                               flex=(-1,))
                 yield Static("", id="lost-hosts")
                 with Horizontal(classes="params"):
                     yield Label("confirm lost")
@@ -171,7 +180,8 @@ class RestoreScreen(RunbookScreen):
                 yield Static("", id="start-gate")
             with Vertical(id="run"):
                 with Horizontal(id="run-top"):
-                    yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
+                    yield FitTable(id="steps", cursor_type="row", zebra_stripes=True,
+                                   flex=("detail", "what", "where"))
                     with VerticalScroll(id="step-detail-box"):
                         yield Static("", id="step-detail")
                 yield Horizontal(id="host-panes")
@@ -189,6 +199,7 @@ class RestoreScreen(RunbookScreen):
         self.query_one("#aftercare-items", DataTable).add_columns("DONE", "ID", "WHAT",
                                                                  "DETAIL")
         self.query_one("#loud-warning", Static).display = False
+        self.query_one("#path-reason-row").display = False  # until another one is chosen
         self.set_interval(FLUSH_INTERVAL, self._flush_panes)
         self.set_interval(1.0, self._watch)
         self._show_phase("setup")
@@ -254,14 +265,14 @@ class RestoreScreen(RunbookScreen):
             self.action_recheck()
 
     def _default_recovery_host(self) -> None:
-        from tui.runbooks.restore_checks import rank_recovery_hosts
+        from tui.runbooks.restore_checks import best_recovery_host, rank_recovery_hosts
 
         snap = self.app.snapshot
         if snap is None:
             return
         ranked = rank_recovery_hosts(snap)
         if ranked and self.recovery_host is None:
-            self.recovery_host = ranked[0].host
+            self.recovery_host = best_recovery_host(ranked)  # the preflight's rule
         self.lost_hosts = []  # lost only on evidence: the preflight says which
         self._show_candidates(ranked)
         self._show_lost_hosts()
@@ -327,27 +338,15 @@ class RestoreScreen(RunbookScreen):
 
     def _show_report(self) -> None:
         report = self.report
-        table = self.query_one("#preflight", DataTable)
-        table.clear()
+        self._show_preflight_table()
         if report is None:
-            table.add_row(Text("??", style="bold red"), "preflight", "yes",
-                          self.preflight_error or "not run yet")
             self._show_gate()
             return
-        # the detail column wraps to what the terminal leaves beside the titles
-        title_width = max((len(i.title) for i in report.items), default=20)
-        wrap = max(32, self.size.width - title_width - 22)
-        for item in report.items:
-            mark = Text("ok", style="green") if item.ok else (
-                Text("FAIL", style="bold red") if item.blocking else Text("warn", "yellow"))
-            blocks = "no" if not item.blocking else (
-                "yes" if getattr(item, "overridable", True) else "yes, always")
-            detail = textwrap.fill(item.detail or "", wrap)
-            table.add_row(mark, item.title, blocks, detail, height=detail.count("\n") + 1)
         candidates = list(getattr(report, "candidates", None) or [])
         recheck = False
         if candidates:
-            best = candidates[0].host
+            # the host `run restore` takes without --host (reachable, not a learner)
+            best = _restore().best_recovery_host(candidates)
             if self.recovery_host not in [c.host for c in candidates] or (
                     not self.host_chosen and self.recovery_host != best
                     and not self._followed_ranking):
@@ -375,32 +374,45 @@ class RestoreScreen(RunbookScreen):
         if recheck:
             self.action_recheck()
 
+    def _show_preflight_table(self) -> None:
+        report = self.report
+        table = self.query_one("#preflight", DataTable)
+        table.clear()
+        if report is None:
+            table.add_row(Text("??", style="bold red"), "preflight", "yes",
+                          self.preflight_error or "not run yet")
+            return
+        for item in report.items:
+            mark = Text("ok", style="green") if item.ok else (
+                Text("FAIL", style="bold red") if item.blocking else Text("warn", "yellow"))
+            blocks = "no" if not item.blocking else (
+                "yes" if getattr(item, "overridable", True) else "yes, always")
+            # (markup=False: a detail is text, "[...]" in it is not a style)
+            table.add_row(mark, item.title, blocks, Text(item.detail or ""))
+
+    def on_resize(self) -> None:
+        """The aftercare's wrapped details follow the terminal's width; also after a
+        resize while another screen was shown."""
+        if self._wrapped_for != self.app.size.width and self.aftercare_items:
+            self._show_aftercare()
+
+    on_screen_resume = on_resize
+
     def _suggest_procedure(self, report) -> None:
         # what the version calls for, not the operator's choice the report also carries (fed
         # back as "suggested", each re-check wrapped its reason once more, and the changed
         # reason asked for another re-check: a preflight loop that never settled)
         path = report.detected_path if report.procedure == "restore" else report.path
-        version, source = report.version, report.version_source
         backup_ok = all(i.ok for i in report.items if i.key in ("backup", "snapshot"))
-        if getattr(report, "procedure", "restore") == "quorum-restore":
+        # the one rule (tui/runbooks/restore/plan.py): `run restore --dry-run` names the
+        # quorum restore on the same findings
+        suggested = _restore().suggest_procedure(report.procedure, path,
+                                                 report.version_source, backup_ok)
+        if getattr(report, "procedure", "restore") != "quorum-restore" or \
+                self.suggested is None:
             # the quorum restore's checks say nothing about backups: keep what the restore's
             # checks suggested (or this, when it was chosen first)
-            if self.suggested is None:
-                self.suggested = QUORUM
-                self.suggested_why = path.why if path else "chosen by the operator"
-        elif path is None:
-            self.suggested = None
-            self.suggested_why = (f"The cluster version is unknown ({source or 'no source'}): "
-                                  f"choose the procedure below.")
-        elif path.key == "4.18+" and not backup_ok:
-            self.suggested = QUORUM
-            self.suggested_why = (f"{path.why}. No usable backup was found: the quorum "
-                                  f"restore (QRS) restarts etcd from the member with the "
-                                  f"highest raft index; data only the lost members had is "
-                                  f"lost. Choose the RSTN restore if a backup should be used.")
-        else:
-            self.suggested = path.key
-            self.suggested_why = path.why
+            self.suggested, self.suggested_why = suggested
         select = self.query_one("#procedure", Select)
         if self.suggested and not isinstance(select.value, str):
             select.value = self.suggested  # the operator's own choice is kept on re-checks
@@ -423,7 +435,7 @@ class RestoreScreen(RunbookScreen):
         if runbook is not None and (runbook.name != self.runbook.name
                                     or runbook.title != self.runbook.title):
             self.set_runbook(runbook)
-        self.query_one("#path-reason", Input).display = bool(
+        self.query_one("#path-reason-row").display = bool(
             chosen and self.suggested and chosen != self.suggested)
 
     @property
@@ -456,6 +468,24 @@ class RestoreScreen(RunbookScreen):
         # the step shown beside the table lists its planned hosts and commands: show it
         # from the new plan, not only when the cursor next moves
         self._show_step(self._shown_step())
+
+    def plan_lines(self, ctx, plan) -> list[str]:
+        """The plan `etcd-dr run restore --dry-run` prints, in its words (one function builds
+        both, tui/runbooks/restore/plan.py): the procedure and why, the recovery host and its
+        ranking, the lost hosts and their evidence, the backup, then every step. The checks
+        are the preflight table above."""
+        self.restore_plan = self._shared_plan(ctx)
+        if self.restore_plan is None:
+            return super().plan_lines(ctx, plan)
+        return ([f"Plan for {self.runbook.title} — nothing runs until you press g and "
+                 f"confirm each mutating step."] + self.restore_plan.summary_lines()
+                + ["Steps:"] + self.restore_plan.step_lines())
+
+    def _shared_plan(self, ctx):
+        module = _restore()
+        if module is None or not isinstance(self.runbook, module.RestoreRunbook):
+            return None  # no procedure chosen yet
+        return module.restore_plan(self.runbook, ctx)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "candidates" and event.row_key.value:
@@ -739,6 +769,7 @@ class RestoreScreen(RunbookScreen):
             return
         try:
             self.planned = {p.step.id: p for p in Runner(self.runbook, ctx).plan()}
+            self.restore_plan = self._shared_plan(ctx) or self.restore_plan
         except (KeyError, EtcdDrError):
             pass  # the plan shown before keeps standing
 
@@ -784,14 +815,30 @@ class RestoreScreen(RunbookScreen):
             return
         step = self.runbook.step(step_id)
         planned = self.planned.get(step_id)
+        shared = self.restore_plan.step(step_id) if self.restore_plan is not None and \
+            self.restore_plan.title == self.runbook.title else None
         state = self._step_state.get(step_id, "pending")
         lines = [f"[b]{step.id} {escape(step.title)}[/b]  [{state}]",
                  escape(step.explain)]
         if step.warning:
-            lines.append(f"[yellow]Warning: {escape(step.warning)}[/yellow]")
-        where = ", ".join(planned.hosts) if planned and planned.hosts else step.targets.value
-        lines.append(f"[b]where:[/b] {escape(where)}   [b]safety:[/b] {step.safety.value}"
-                     f"   [b]confirm:[/b] {step.confirm.value}")
+            lines.append(f"[yellow]WARNING: {escape(step.warning)}[/yellow]")
+        if shared is not None:
+            # the plan's own values and words, as the dry run's ticket prints them
+            lines.append(f"[b]where:[/b] {escape(shared.where)}   [b]safety:[/b] "
+                         f"{shared.safety}   [b]confirm:[/b] {shared.confirm}")
+            if shared.skip_reason:
+                lines.append(f"[dim]SKIPPED: {escape(shared.skip_reason)}[/dim]")
+            lines += [f"  [dim]{escape(host)}$[/dim] {escape(c)}" for host, c in shared.commands]
+            if shared.api:
+                lines.append(f"  [dim]API:[/dim] {escape(shared.api)}")
+            if shared.wait:
+                lines.append(f"[dim]waits: {escape(shared.wait)}[/dim]")
+            planned = None
+        else:
+            where = ", ".join(planned.hosts) if planned and planned.hosts else \
+                step.targets.value
+            lines.append(f"[b]where:[/b] {escape(where)}   [b]safety:[/b] "
+                         f"{step.safety.value}   [b]confirm:[/b] {step.confirm.value}")
         if planned:
             for host, commands in planned.commands.items():
                 for c in commands:
@@ -861,9 +908,10 @@ class RestoreScreen(RunbookScreen):
             "item once you have checked it (space or Enter); ticks go into the journal." + guard)
         table = self.query_one("#aftercare-items", DataTable)
         table.clear()
+        self._wrapped_for = self.app.size.width
         title_width = max((len(str(getattr(i, "title", ""))) for i in self.aftercare_items),
                           default=20) + len("(reminder) ")
-        wrap = max(32, self.size.width - title_width - 24)
+        wrap = max(32, self.app.size.width - title_width - 24)
         for n, item in enumerate(self.aftercare_items):
             item_id = self._item_id(item, n)
             title = str(getattr(item, "title", "") or item_id)

@@ -32,7 +32,12 @@ from tui.secrets import redact_text
 from tui.widgets.redacted_log import RedactedLog
 from tui.runbooks.runner import NotConfirmed, PlannedStep, Runner, countdown
 from tui.widgets.banner import ClusterBanner
+from tui.widgets.fit_table import FitTable
 
+# the steps table's WHERE, short (the plan and the confirmations say which hosts)
+SHORT_TARGETS = {"CHOSEN_HOST": "chosen host", "RECOVERY_HOST": "recovery host",
+                 "NON_RECOVERY_HOSTS": "other control plane", "CONTROL_PLANE": "control plane",
+                 "ALL_NODES": "every node", "API": "API", "CONSOLE": "console"}
 _STATE_STYLE = {"pending": "dim", "running": "bold yellow", "waiting": "yellow",
                 "done": "green", "already-done": "green", "skipped": "dim",
                 "failed": "bold red", "not started": "dim"}
@@ -133,7 +138,8 @@ class RunbookScreen(Screen):
                     ("safety", "SAFETY"), ("state", "STATE"), ("detail", "DETAIL"))
 
     def step_cells(self, step: Step) -> list:
-        values = {"step": step.id, "what": step.title, "where": step.targets.value,
+        values = {"step": step.id, "what": step.title,
+                  "where": SHORT_TARGETS.get(step.targets.name, step.targets.value),
                   "safety": step.safety.value, "state": "pending", "detail": ""}
         return [values[key] for key, _ in self.STEP_COLUMNS]
 
@@ -144,7 +150,9 @@ class RunbookScreen(Screen):
         with Vertical(id="runbook-head"):
             yield Static(self.runbook.title, id="runbook-title")
             yield from self.compose_params()
-        yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
+        # DETAIL, then WHAT and WHERE, wrap rather than run off a narrow terminal's edge
+        yield FitTable(id="steps", cursor_type="row", zebra_stripes=True,
+                       flex=("detail", "what", "where"))
         yield Static("", id="run-status")
         yield RedactedLog(max_lines=5000, id="run-log")
         yield QuietFooter()
@@ -165,6 +173,7 @@ class RunbookScreen(Screen):
         for step in self.runbook.steps:
             table.add_row(*self.step_cells(step), key=step.id)
         self.set_interval(1.0, self._tick)
+        self._tick()  # what g does (or why it cannot) from the start, not a second later
         self.refresh_plan()
 
     def params(self) -> dict:
@@ -195,18 +204,28 @@ class RunbookScreen(Screen):
             log.write_line(f"Choose the parameters above ({e}).")
             return
         self.planned = {p.step.id: p for p in plan}
-        log.write_line(f"Plan for {self.runbook.title} — nothing runs until you press g "
-                       f"and confirm each mutating step.")
+        try:
+            lines = self.plan_lines(ctx, plan)
+        except (KeyError, EtcdDrError) as e:
+            log.write_line(f"Choose the parameters above ({e}).")
+            return
+        log.write_lines(lines)
+
+    def plan_lines(self, ctx: RunContext, plan: list[PlannedStep]) -> list[str]:
+        """The plan as the log shows it before a run (the restore wizard: the plan `etcd-dr
+        run restore --dry-run` prints, in its words)."""
+        lines = [f"Plan for {self.runbook.title} — nothing runs until you press g and "
+                 f"confirm each mutating step."]
         for p in plan:
             where = ", ".join(p.hosts) if p.hosts else p.step.targets.value
-            log.write_line(f"{p.step.id} {p.step.title} [{where}]")
-            for host, commands in p.commands.items():
-                for c in commands:
-                    log.write_line(f"    {host}$ {c}")
+            lines.append(f"{p.step.id} {p.step.title} [{where}]")
+            lines += [f"    {host}$ {c}" for host, commands in p.commands.items()
+                      for c in commands]
             if p.api:
-                log.write_line(f"    API: {p.api}")
+                lines.append(f"    API: {p.api}")
             if p.skip_reason:
-                log.write_line(f"    (skipped: {p.skip_reason})")
+                lines.append(f"    (skipped: {p.skip_reason})")
+        return lines
 
     # --- running ----------------------------------------------------------------------------
 

@@ -35,12 +35,14 @@ class StatusScreen(Screen):
         yield ClusterBanner(id="banner")
         yield HostStrip(id="hosts")
         yield MembersTable(id="members")
+        # what is wrong, right under the members: on a short terminal it is in sight, the
+        # panels' detail below it
+        yield Static("", id="problems")
         with Horizontal(id="panels"):
             yield InfoPanel("alarms", id="alarms")
             yield InfoPanel("encryption", id="encryption")
             yield InfoPanel("nodes", id="nodes")
             yield InfoPanel("etcd operator", id="operator")
-        yield Static("", id="problems")
         yield Horizontal(id="logs")
         yield QuietFooter()
 
@@ -92,7 +94,7 @@ class StatusScreen(Screen):
                                           stale=snap.etcd_stale, error=snap.etcd_error)
         alarms = [f"{a.alarm} on {a.member or member_id_hex(a.member_id)}" for a in snap.alarms]
         self.query_one("#alarms", InfoPanel).show(
-            alarms or ["none"], source=snap.etcd_source or "ssh", age=f"{etcd_age} ago",
+            alarms or ["none"], source=snap.etcd_source or "ssh", age=etcd_age,
             stale=snap.etcd_stale, alert=bool(alarms))
         self._show_api(snap, now)
         problems = self.query_one("#problems", Static)
@@ -101,7 +103,7 @@ class StatusScreen(Screen):
 
     def _show_api(self, snap: StatusSnapshot, now: float) -> None:
         api = snap.api
-        age = f"{_age(now - api.collected_at)} ago"
+        age = _age(now - api.collected_at)  # bare: the panels word it
         panels = [self.query_one(f"#{i}", InfoPanel) for i in ("encryption", "nodes", "operator")]
         if not api.reachable:
             text = "API unreachable" if api.configured else "API off"

@@ -25,6 +25,27 @@ _STYLE = {"failed": "bold red", "override": "bold yellow", "mistake": "bold yell
           "skipped": "dim", "confirmed": "cyan"}
 
 
+class WrappingLog(RichLog):
+    """Long lines wrap, never cut at the edge; a new width wraps them again."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._written: list[str] = []
+        self._width = 0
+
+    def add(self, line: str) -> None:
+        self._written.append(line)
+        self.write(line)
+
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if self._width and width != self._width:
+            self.clear()
+            for line in self._written:
+                self.write(line)
+        self._width = width
+
+
 class WatchApp(App):
     TITLE = "etcd-dr watch"
     BINDINGS = [Binding("q", "quit", "Quit (the run goes on)"),
@@ -45,7 +66,8 @@ class WatchApp(App):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="watch-head")
-        yield RichLog(id="watch-log", wrap=False, markup=True, highlight=False)
+        yield WrappingLog(id="watch-log", wrap=True, min_width=20, markup=True,
+                          highlight=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -64,23 +86,25 @@ class WatchApp(App):
             return
         if self.follower.restarted:
             self.records.clear()
-        log = self.query_one("#watch-log", RichLog)
         for item in batch:
             if isinstance(item, str):
-                log.write(f"[dim]{escape(redact_text(item))}[/dim]")
+                self._write(f"[dim]{escape(redact_text(item))}[/dim]")
                 continue
             self.records.append(item)
             text = escape(redact_text(format_record(item)))
             style = _STYLE.get(str(item.get("event")))
             if item.get("step") == "-" and item.get("event") in ("finished", "planned"):
                 style = "bold"
-            log.write(f"[{style}]{text}[/{style}]" if style else text)
+            self._write(f"[{style}]{text}[/{style}]" if style else text)
             if item.get("event") == "session":
                 self.in_session = True
             if is_end(item) or (self.in_session and item.get("event") == "score"):
                 self.ended = item
         if batch or not self.records:
             self.show_head()
+
+    def _write(self, line: str) -> None:
+        self.query_one("#watch-log", WrappingLog).add(line)
 
     def show_head(self) -> None:
         head = self.query_one("#watch-head", Static)

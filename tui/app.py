@@ -78,6 +78,10 @@ class EtcdDrApp(App):
              "defrag": lambda: _screen("screens.defrag", "DefragScreen"),
              "restore": lambda: _screen("screens.restore", "RestoreScreen")}
     DEFAULT_MODE = "status"
+    # every screen gets -narrow (under 100 columns), -medium (under 120) or -wide, and -short
+    # (under 30 rows) or -tall: the styles fit the layouts to the terminal (etcd_dr.tcss)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),

@@ -134,3 +134,10 @@ def rank_recovery_hosts(snapshot: StatusSnapshot,
                                       -1 if index is None else index),
                              tuple(reasons), eligible))
     return sorted(out, key=lambda c: c.score, reverse=True)
+
+
+def best_recovery_host(candidates: list[Candidate]) -> str | None:
+    """The host a ranking proposes: the first candidate that is reachable and not a learner
+    (rank_recovery_hosts puts those first); None when there is none. Both front ends use it:
+    the restore wizard's default choice, `run restore` without --host."""
+    return next((c.host for c in candidates if c.score[0]), None)

@@ -6,10 +6,12 @@ from textual.widgets import Static
 
 
 class ClusterBanner(Static):
-    """A one-line banner: yellow DRILL stripes, or red REAL CLUSTER."""
+    """A one-line banner: yellow DRILL stripes, or red REAL CLUSTER. Where the terminal is
+    too narrow for the line it wraps: the verdict at its end (healthy, DEGRADED) is never
+    cut off."""
 
     DEFAULT_CSS = """
-    ClusterBanner { height: 1; width: 100%; text-style: bold; padding: 0 1; }
+    ClusterBanner { height: auto; width: 100%; text-style: bold; padding: 0 1; }
     ClusterBanner.drill { background: $warning; color: $background; }
     ClusterBanner.real { background: $error; color: $text; }
     """

@@ -14,7 +14,7 @@ from tui.drill.session import DrillSession, drill_clock
 
 class DrillStrip(Static):
     DEFAULT_CSS = """
-    DrillStrip { dock: top; height: 1; width: 100%; padding: 0 1;
+    DrillStrip { dock: top; height: auto; width: 100%; padding: 0 1;
                  background: $primary-background; color: $text; }
     DrillStrip.late { background: $error 40%; }
     DrillStrip.ended { background: $success 30%; }
@@ -27,6 +27,9 @@ class DrillStrip(Static):
     def on_mount(self) -> None:
         self.refresh_strip()
         self.set_interval(0.5, self.refresh_strip)
+
+    def on_resize(self) -> None:
+        self.refresh_strip()
 
     def clock_text(self) -> str:
         """"RTO 12:34 / 60:00 (drill time, x60)" — or the plain clock of a free drill."""
@@ -44,7 +47,7 @@ class DrillStrip(Static):
         late = s.rto_seconds is not None and s.elapsed() > s.rto_seconds
         self.set_class(late and s.ended is None, "late")
         self.set_class(s.ended is not None, "ended")
-        line = Text(no_wrap=True, overflow="ellipsis")
+        line = Text()
         line.append("DRILL ", style="bold")
         line.append(self.clock_text(), style="bold red" if late else "bold")
         if s.scored:
@@ -56,5 +59,11 @@ class DrillStrip(Static):
             line.append(" | ENDED: D for the debrief", style="bold")
         else:
             line.append(" | D debrief")
-        line.append(f" | {s.objective}", style="italic")
+        # the clock, the score and the keys wrap onto a second line rather than be cut; the
+        # objective (the briefing's, and the debrief's) takes what is left of the line
+        room = self.content_region.width - line.cell_len - 3
+        if not self.content_region.width or room >= len(s.objective):
+            line.append(f" | {s.objective}", style="italic")
+        elif room >= 16:
+            line.append(f" | {s.objective[:room - 1].rstrip()}…", style="italic")
         self.update(line)

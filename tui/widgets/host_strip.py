@@ -35,17 +35,34 @@ class HostBox(Static):
         super().__init__(id=f"host-{host.name}")
         self.host = host
 
+    _age_text = ""
+
     def set_host(self, host: HostView, age_text: str) -> None:
         self.host = host
+        self._age_text = age_text
         for cls in set(_STATE_CLASS.values()):
             self.set_class(_STATE_CLASS.get(host.state) == cls, cls)
         state = host.state + (" (retrying)" if host.reconnecting and host.state != "connected"
                               else "")
         hint = _HINT.get(host.state, "")
-        self.border_title = f"{host.name} {host.address}"
-        self.border_subtitle = age_text
+        self._titles()
         self.update(f"{state}" + (f" - {hint}" if hint else ""))
-        self.tooltip = host.error or host.state
+        self.tooltip = (host.error or host.state) + f" ({host.address})"
+
+    def on_resize(self) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        """"master-0 127.0.3.1" over "connected for 3m"; in a box too narrow for them the
+        address and the state (the box says it) give way, rather than both being cut."""
+        host = self.host
+        room = max(0, self.outer_size.width - 6)  # "╭─ " and " ─╮" around a title
+        title = f"{host.name} {host.address}"
+        self.border_title = title if not room or len(title) <= room else host.name
+        age = self._age_text
+        if room and len(age) > room and " for " in age:
+            age = "for " + age.split(" for ", 1)[1]
+        self.border_subtitle = age
 
 
 class HostStrip(Horizontal):

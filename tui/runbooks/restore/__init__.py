@@ -33,6 +33,7 @@ Layout (one module per part of the procedure; `paths` puts them together):
 - `aftercare`: RST-25 and the persistent-volume checks;
 - `preflight`: the preflight report and what it puts in the run's parameters;
 - `paths`: the step list of each procedure and the runbook classes;
+- `plan`: the plan both front ends show before a run (the wizard, the dry run), in one wording;
 - `ticket`: the dry-run change ticket.
 """
 
@@ -53,6 +54,8 @@ from tui.runbooks.restore.preflight import (PreflightItem, PreflightReport, appl
                                             detect_version, preflight_report)
 from tui.runbooks.restore.paths import (QUORUM_RESTORE, RESTORE, ResolvingRunbook,
                                         RestoreRunbook, restore_runbook)
+from tui.runbooks.restore.plan import (QUORUM, PlanStep, RestorePlan, best_recovery_host,
+                                      restore_plan, suggest_procedure)
 from tui.runbooks.restore.ticket import print_ticket
 
 __all__ = [
@@ -65,5 +68,6 @@ __all__ = [
     "assert_not_recovery_machine", "AftercareItem", "aftercare",
     "PreflightItem", "PreflightReport", "apply_report", "detect_version", "preflight_report",
     "QUORUM_RESTORE", "RESTORE", "ResolvingRunbook", "RestoreRunbook", "restore_runbook",
-    "print_ticket",
+    "print_ticket", "QUORUM", "PlanStep", "RestorePlan", "best_recovery_host", "restore_plan",
+    "suggest_procedure",
 ]

@@ -38,7 +38,9 @@ from tui.runbooks.restore.rollouts import (_check_all_rollouts, _check_etcd_ever
                                            _redeploy_patch, _rollout_preview, _wait_stable_quorum)
 from tui.runbooks.restore.aftercare import _aftercare_step
 from tui.runbooks.restore.preflight import _preflight, preflight_report
+from tui.runbooks.restore.plan import QUORUM, suggest_procedure
 from tui.runbooks.restore.ticket import print_ticket
+from tui.runbooks.restore_checks import RestorePath
 
 
 # --- the runbooks --------------------------------------------------------------------------
@@ -384,9 +386,21 @@ class RestoreRunbook(Runbook):
                    if i["blocking"] and not i["ok"]
                    and not (override and i.get("overridable", True))]
         if blocked:
+            hint = "Fix these, or give --override REASON where that is allowed"
+            # the same rule as the console's wizard: on 4.18+ without a usable backup, the
+            # quorum restore is the procedure the checks point at
+            p = runner.ctx.params
+            backup_ok = all(i["ok"] for i in p.get("preflight") or []
+                            if i["key"] in ("backup", "snapshot"))
+            if self.name == "restore" and self.path_key == "4.18+":
+                key, why = suggest_procedure("restore", RestorePath(
+                    "4.18+", "RSTN", p.get("path_reason") or "the procedure"), "", backup_ok)
+                if key == QUORUM:
+                    hint += (f". {why[:1].upper()}{why[1:]} Headless: etcd-dr run quorum-restore (the console's "
+                             f"restore wizard proposes it)")
             raise Refused("the plan is printed, but the run would be refused: "
                           + "; ".join(f"{i['title']}: {i['detail']}" for i in blocked),
-                          hint="Fix these, or give --override REASON where that is allowed")
+                          hint=hint)
 
 
 def restore_runbook(path_key: str) -> RestoreRunbook:

@@ -14,7 +14,8 @@ from tui.fleet.commands import Command
 from tui.runbooks.backup import ETCDCTL_BIN_DIR
 from tui.runbooks.context import RunContext, RunEvent
 from tui.runbooks.restore_checks import (REVISION_JSON, BackupCheck, Candidate, RestorePath,
-                                         check_backup_listing, rank_recovery_hosts, restore_path)
+                                         best_recovery_host, check_backup_listing,
+                                         rank_recovery_hosts, restore_path)
 from tui.versions import openshift_minor
 from tui.timeouts import snapshot_status_timeout
 
@@ -62,6 +63,10 @@ class PreflightReport:
     # the procedure the version calls for, whatever the operator chose instead (`path` is the
     # one the run follows): what a screen suggests, never the operator's own choice fed back
     detected_path: RestorePath | None = None
+    # the cluster-wide proxy's variables RST-07 exports for the restore script (tui.runbooks.
+    # checks.proxy_env; {"unknown": why} when the API cannot say): read here, so the plan the
+    # wizard shows before its start and the dry run's both have it (issue #14 item 3)
+    proxy: dict | None = None
 
     @property
     def blocking_failures(self) -> list[PreflightItem]:
@@ -374,8 +379,7 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
         # one ranking for both front ends: the console's wizard names a recovery host (and
         # its own directory as the source) before its first check; `run restore` names none
         candidates = await _rank_with_backup(ctx, candidates, reachable)
-    recovery = ctx.params.get("recovery_host") or next(
-        (c.host for c in candidates if c.score[0]), None)
+    recovery = ctx.params.get("recovery_host") or best_recovery_host(candidates)
 
     # SSH to every control-plane host, before the API goes away; lost only on evidence
     if unproven:
@@ -563,6 +567,10 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
                                f"not reachable ({snap.api.error}): API steps will run oc on the "
                                f"recovery host with its recovery kubeconfig (RST-18)",
                                blocking=False))
+    from tui.runbooks.checks import proxy_env
+
+    proxy = await proxy_env(ctx) if snap.api.reachable else \
+        {"unknown": "the API is not reachable"}
     # the recovery host's identity is its host key: one machine, one name
     if recovery in reachable:
         key = getattr(ctx.fleet.status[recovery], "server_key", None)
@@ -581,7 +589,7 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
                            lost_hosts=lost, keepalived_hosts=keepalived, backup=backup,
                            manifest=manifest, api_reachable=snap.api.reachable,
                            lost_evidence={h: lost_evidence[h] for h in lost},
-                           unproven=unproven, lost_wait=lost_wait)
+                           unproven=unproven, lost_wait=lost_wait, proxy=proxy)
 
 
 def _backup_on_the_candidates(ctx: RunContext) -> bool:
@@ -620,12 +628,14 @@ def apply_report(ctx: RunContext, report: PreflightReport) -> None:
         if not ctx.dry_run:
             ctx.operator.show(RunEvent("note", "-", f"recovery host: {report.recovery_host} "
                                        f"(the preflight's best candidate: "
-                                       f"{', '.join(best.reasons) if best else 'reachable'}; "
+                                       f"{'; '.join(best.reasons) if best else 'reachable'}; "
                                        f"choose another with --host)"))
     p["lost_hosts"] = list(report.lost_hosts)
     p["lost_evidence"] = {h: report.lost_evidence[h] for h in report.lost_hosts
                           if h in report.lost_evidence}
     p["keepalived_hosts"] = list(report.keepalived_hosts)
+    if not p.get("proxy") and report.proxy is not None:
+        p["proxy"] = dict(report.proxy)  # RST-07 and the restore script's environment
     p.setdefault("backup_dir", DEFAULT_BACKUP_DIR)
     if report.path is not None and report.procedure == "restore":
         p.setdefault("path", report.path.key)
@@ -677,10 +687,11 @@ def _preflight(procedure: str, path_key: str | None = None):
         elif report.lost_wait > 0 and not others:
             report = _planned_as_lost(report)  # a dry run: the plan of the run after its wait
         apply_report(ctx, report)
-        if not ctx.params.get("proxy"):
+        if not ctx.params.get("proxy"):  # read by the preflight, applied by apply_report
             from tui.runbooks.checks import proxy_env
 
-            ctx.params["proxy"] = await proxy_env(ctx) if report.api_reachable else \
+            ctx.params["proxy"] = report.proxy if report.proxy is not None else \
+                await proxy_env(ctx) if report.api_reachable else \
                 {"unknown": "the API is not reachable"}
         items = list(report.items)
         if path_key is not None and ctx.params.get("path") != path_key:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_runbook_engine import ScriptedOperator, _file_exists
-from tui.backend import Backend, BackendSpec
+from tests.test_runbook_engine import backend  # noqa: F401 (the healthy drill, a fixture)
 from tui.fleet.commands import Command, Safety
 from tui.journal import Journal, load_state, read_journal
 from tui.runbooks.context import RunContext
@@ -16,14 +16,6 @@ from tui.runbooks.model import Confirm, Runbook, Step, Targets
 from tui.runbooks.runner import NotConfirmed, Runner
 
 PHASE = "Mark the hosts"
-
-
-@pytest.fixture
-async def backend():
-    b = Backend(BackendSpec(scenario="healthy"))
-    await b.start()
-    yield b
-    await b.close()
 
 
 def _touch(step_id, path, *, host_fact=None, confirm=Confirm.TYPE_CLUSTER, skip_if=None,

@@ -26,6 +26,7 @@ from textual.widgets import Input
 
 from tests.conftest import FIXED_NOW, SNAPSHOTS, populated, wait_until
 from tests.sized_snapshots import SizedSnapshots
+from tests.test_snapshots import _ready as status_ready
 from tests.test_snapshots_restore import fixed_dates  # noqa: F401 (a fixture)
 from tui.app import EtcdDrApp, make_app
 from tui.backend import BackendSpec
@@ -82,7 +83,7 @@ async def test_console_screens(shots, request):
         await pilot.press("enter")
         await wait_until(pilot, lambda: populated(app) and app.snapshot.api.reachable
                          and app.screen is app.status_screen, what="the status view")
-        await _status_settled(pilot)
+        await status_ready(pilot)  # the panes flushed, the members' columns sized
         # the verdict, the alarm, and the members' ERRORS column whole at every width
         await shots.check(pilot, "status", see=lambda w, h: [
             "DEGRADED", "NOSPACE on master-0", "ERRORS", "alarm:NOSPACE"] + _footer(app))
@@ -124,19 +125,6 @@ async def _in_sight_when_focused(pilot, selector: str, text: str, size=(80, 24))
     assert _flat(text) in _flat(screen_text(app)), (selector, screen_text(app))
     app.screen.set_focus(None)
     app.screen.scroll_home(animate=False)
-
-
-async def _status_settled(pilot) -> None:
-    from tui.widgets.host_log import HostLog
-    from tui.widgets.members import MembersTable
-
-    app = pilot.app
-    panes = list(app.screen.query(HostLog))
-    await wait_until(pilot, lambda: len(panes) == 3 and all(
-        p.line_count >= 1 and not p._pending for p in panes), what="log panes flushed")
-    app.screen.query_one(MembersTable).refresh(layout=True)
-    await pilot.pause(0.1)
-    await pilot.pause()
 
 
 def test_the_readme_screenshot_is_the_status_snapshot():

@@ -158,7 +158,7 @@ def _dialogs():
     from tui.runbooks import registry
     from tui.runbooks.attempts import UnknownState
     from tui.runbooks.context import ConfirmRequest
-    from tui.runbooks.model import Confirm
+    from tui.runbooks.model import Confirm, Step, Targets
 
     bak4 = registry()["backup"].step("BAK-4")
     yes_no = ConfirmRequest(
@@ -173,6 +173,59 @@ def _dialogs():
                   "-p '{\"spec\":{\"encryption\":{\"type\":\"aescbc\"}}}'"],
         text="Turn encryption on (aescbc). Every secret, config map, route and token is "
              "rewritten by the API servers; this takes from minutes to hours.")
+    # the lost-two-hosts restore's second question, as `run restore` printed it
+    rst09 = Step("RST-09", "Nodes Ready, PEM cleanup where not", "", targets=Targets.API)
+    phase = ConfirmRequest(
+        step=rst09, hosts=["master-0"], kind=Confirm.TYPE_CLUSTER,
+        expected="drill-lost-two-hosts",
+        phase="Bring back the nodes, the network and the lost machines",
+        covers=("RST-09", "RST-13", "RST-15", "RST-16"),
+        commands=[
+            'RST-09 Nodes Ready, PEM cleanup where not:',
+            '  API: oc get nodes',
+            "  <each NotReady node>: sudo -n sh -c 'find /var/lib/kubelet/pki "
+            '-maxdepth 1 -name \'"\'"\'*.pem\'"\'"\'\'',
+            '  <each NotReady node>: sudo -n sh -c \'rm -f \'"\'"\'<each '
+            '/var/lib/kubelet/pki/*.pem listed>\'"\'"\'\'',
+            'RST-13 Delete the other control-plane nodes (OVN-Kubernetes):',
+            '  API: oc delete node master-1 master-2',
+            'RST-15 Restart OVN-Kubernetes:',
+            "  master-0: sudo -n sh -c 'find /var/lib/ovn/etc -maxdepth 1 -name "
+            '\'"\'"\'*.db\'"\'"\'\'',
+            '  master-0: sudo -n sh -c \'rm -f \'"\'"\'<each /var/lib/ovn/etc/*.db '
+            'listed>\'"\'"\'\'',
+            '  API: oc -n openshift-ovn-kubernetes delete pod -l app=ovnkube-master',
+            '  API: oc -n openshift-ovn-kubernetes delete pod -l app=ovnkube-node',
+            'RST-16 Replace the machines of the other control-plane hosts:',
+            '  API: oc get machines -n openshift-machine-api -o wide',
+            "  API: oc delete machine -n openshift-machine-api '<machine of master-1>'",
+            "  API: oc delete machine -n openshift-machine-api '<machine of master-2>'",
+        ],
+        text='4 steps that change the cluster, confirmed once for this phase. Each '
+             'shows its commands as it sends them; one that would send anything else'
+             ' than listed here asks again.',
+        details="\n".join([
+            'RST-09 Nodes Ready, PEM cleanup where not on the cluster API: Wait for'
+            ' the API (REST, or oc on the recovery host), then for the nodes to be '
+            'Ready. A node still NotReady after a few minutes gets every PEM file '
+            'in /var/lib/kubelet/pki deleted (kubelet-client-*, kubelet-server-*, '
+            'the -current links) so its kubelet bootstraps new certificates.',
+            'RST-13 Delete the other control-plane nodes (OVN-Kubernetes) on the '
+            'cluster API: OVN-Kubernetes only: delete the Node objects of the non-'
+            'recovery control-plane hosts, so ovnkube-master drops them.',
+            'RST-15 Restart OVN-Kubernetes on master-0: rm -f /var/lib/ovn/etc/*.db'
+            ' on the control-plane hosts (RST-15a), delete the ovnkube-master pods '
+            'and wait for them (RST-15b/c), delete every ovnkube-node pod and wait '
+            'for them (RST-15d/e). Admission webhooks with failurePolicy Fail that '
+            'can reject pods in openshift-ovn-kubernetes are listed first and, '
+            'confirmed, set to Ignore; back to Fail once the OVN pods run.',
+            'RST-16 Replace the machines of the other control-plane hosts on the '
+            'cluster API: One at a time, delete the machine of each other control-'
+            'plane host (oc delete machine -n openshift-machine-api); the machine '
+            'API provisions a new one; wait until it is Running. Never the recovery'
+            " host's machine. On user-provisioned or bare metal installs the host "
+            'is recreated by hand.',
+        ]))
     unknown = UnknownState(
         step_id="RSTN-04", host="master-0", command="sudo -E /usr/local/bin/quorum-restore.sh",
         detail="attempt 3f2a (sent in this run) ended without an exit status here, and its "
@@ -189,6 +242,8 @@ def _dialogs():
         ("confirm", ConfirmStepScreen(yes_no), ["Go ahead", "Cancel"]),
         ("confirm-typed", ConfirmStepScreen(typed), ["Type drill-healthy and press Enter",
                                                      "type it here"]),
+        ("confirm-phase", ConfirmStepScreen(phase),
+         ["Type drill-lost-two-hosts and press Enter", "type it here"]),
         ("failure", FailureScreen("BAK-4", "Run cluster-backup.sh",
                                   "master-1: cluster-backup.sh exited 1: snapshot save "
                                   "failed: context deadline exceeded"),

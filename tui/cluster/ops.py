@@ -47,6 +47,12 @@ class NotFound(EtcdDrError):
     exit_code = 1
 
 
+class ApiUnavailable(CommandFailed):
+    """Neither transport reached an API server (REST refused or timed out, and `oc` on the
+    host could not connect either). After a restore the API servers restart more than once
+    (each new revision rolls them): a wait for the API goes back to waiting on this."""
+
+
 @dataclass(frozen=True)
 class ClusterOp:
     """One operation: its `oc` form (what the operator reads) and its REST form."""
@@ -339,7 +345,7 @@ class ClusterOps:
 
     @staticmethod
     def _both_failed(op: ClusterOp, rest_error: str, ssh_error: str) -> EtcdDrError:
-        return CommandFailed(
+        return ApiUnavailable(
             f"{op.what or op.oc} failed both ways: the API: {rest_error}; {ssh_error}",
             hint="The API servers are not answering yet: wait until kube-apiserver runs on the "
                  "recovery host (`sudo crictl ps --name kube-apiserver`) and retry")

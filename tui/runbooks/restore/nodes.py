@@ -3,7 +3,7 @@ approvals, and the single-member control plane check."""
 
 from __future__ import annotations
 
-from tui.cluster.ops import CSR_PATH, approve_csr_op
+from tui.cluster.ops import CSR_PATH, ApiUnavailable, approve_csr_op
 from tui.errors import EtcdDrError
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.attempts import run_recorded
@@ -39,12 +39,22 @@ async def _clean_pems(run: StepRun, host: str) -> str:
 
 async def _nodes_and_pems(ctx: RunContext, run: StepRun) -> str:
     transport = await _wait_for_api(ctx, run)
-    await learn_cluster(ctx)
+    gone = 0  # times the API went away again after it answered
+    while True:
+        try:
+            await learn_cluster(ctx)
+            break
+        except ApiUnavailable as e:
+            gone = await _api_gone_again(ctx, run, e, gone)
     lost = set(lost_hosts(ctx))
     lost_nodes = {node_of(ctx, h) for h in lost}
     waited, not_ready = 0.0, []
     while True:
-        nodes = await _nodes(ctx)
+        try:
+            nodes = await _nodes(ctx)
+        except ApiUnavailable as e:
+            gone = await _api_gone_again(ctx, run, e, gone)
+            continue
         not_ready = [(n.get("metadata") or {}).get("name") for n in nodes if not _ready(n)
                      and (n.get("metadata") or {}).get("name") not in lost_nodes]
         if not not_ready or waited >= NODES_GRACE:
@@ -69,6 +79,22 @@ async def _nodes_and_pems(ctx: RunContext, run: StepRun) -> str:
                          f"{', '.join(by_hand)}: delete their {PKI_DIR}/*.pem by hand")
     return (f"NotReady after {waited:g}s: {', '.join(not_ready)}; " + "; ".join(notes)
             + (f"; by hand: {', '.join(by_hand)}" if by_hand else ""))
+
+
+API_FLAPS = 5  # the API may go away this often after it first answered, then RST-09 fails
+
+
+async def _api_gone_again(ctx: RunContext, run: StepRun, error: ApiUnavailable,
+                          gone: int) -> int:
+    """The API answered, then stopped (its servers restart as revisions roll out after a
+    restore): say so and wait for it again, as RST-09 does before its first read; fail with
+    what was seen when it keeps going away."""
+    gone += 1
+    if gone > API_FLAPS:
+        run.fail(f"the API went away {gone} times after it first answered: {error.message}")
+    run.show("note", f"the API stopped answering again ({error.message}); waiting for it")
+    await _wait_for_api(ctx, run)
+    return gone
 
 
 def _pem_preview(ctx: RunContext) -> list[tuple[str, Command]]:

@@ -818,35 +818,16 @@ class RestoreScreen(RunbookScreen):
         shared = self.restore_plan.step(step_id) if self.restore_plan is not None and \
             self.restore_plan.title == self.runbook.title else None
         state = self._step_state.get(step_id, "pending")
-        lines = [f"[b]{step.id} {escape(step.title)}[/b]  [{state}]",
-                 escape(step.explain)]
-        if step.warning:
-            lines.append(f"[yellow]WARNING: {escape(step.warning)}[/yellow]")
+        # the plan's own lines, as `run RUNBOOK --dry-run` prints this step (one wording,
+        # plan_text.py), under the step's state in this run
         if shared is not None:
-            # the plan's own values and words, as the dry run's ticket prints them
-            lines.append(f"[b]where:[/b] {escape(shared.where)}   [b]safety:[/b] "
-                         f"{shared.safety}   [b]confirm:[/b] {shared.confirm}")
-            if shared.skip_reason:
-                lines.append(f"[dim]SKIPPED: {escape(shared.skip_reason)}[/dim]")
-            lines += [f"  [dim]{escape(host)}$[/dim] {escape(c)}" for host, c in shared.commands]
-            if shared.api:
-                lines.append(f"  [dim]API:[/dim] {escape(shared.api)}")
-            if shared.wait:
-                lines.append(f"[dim]waits: {escape(shared.wait)}[/dim]")
-            planned = None
+            body = shared.lines()
+        elif planned is not None:  # the runbook's own plan (no shared plan yet)
+            body = planned.lines(self.time_scale)
         else:
-            where = ", ".join(planned.hosts) if planned and planned.hosts else \
-                step.targets.value
-            lines.append(f"[b]where:[/b] {escape(where)}   [b]safety:[/b] "
-                         f"{step.safety.value}   [b]confirm:[/b] {step.confirm.value}")
-        if planned:
-            for host, commands in planned.commands.items():
-                for c in commands:
-                    lines.append(f"  [dim]{escape(host)}$[/dim] {escape(c)}")
-            if planned.api:
-                lines.append(f"  [dim]API:[/dim] {escape(planned.api)}")
-            if planned.skip_reason:
-                lines.append(f"[dim]skipped: {escape(planned.skip_reason)}[/dim]")
+            body = [f"{step.id}  {step.title}", f"    {step.explain}"]
+        lines = [f"[b]{escape(body[0])}[/b]", f"[b]state:[/b] {state}"]
+        lines += [escape(line[4:] if line.startswith("    ") else line) for line in body[1:]]
         if step_id in self.waiting:
             lines.append(f"[yellow]waiting for: {escape(self.waiting[step_id])}[/yellow]")
         if self._step_detail.get(step_id) and step_id not in self.waiting:

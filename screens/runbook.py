@@ -216,15 +216,8 @@ class RunbookScreen(Screen):
         run restore --dry-run` prints, in its words)."""
         lines = [f"Plan for {self.runbook.title} — nothing runs until you press g and "
                  f"confirm each mutating step."]
-        for p in plan:
-            where = ", ".join(p.hosts) if p.hosts else p.step.targets.value
-            lines.append(f"{p.step.id} {p.step.title} [{where}]")
-            lines += [f"    {host}$ {c}" for host, commands in p.commands.items()
-                      for c in commands]
-            if p.api:
-                lines.append(f"    API: {p.api}")
-            if p.skip_reason:
-                lines.append(f"    (skipped: {p.skip_reason})")
+        for p in plan:  # the words `etcd-dr run RUNBOOK --dry-run` prints
+            lines += p.lines(ctx.time_scale)
         return lines
 
     # --- running ----------------------------------------------------------------------------

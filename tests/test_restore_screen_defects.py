@@ -39,7 +39,10 @@ async def test_the_rst_01_panel_names_the_new_recovery_host_at_once(drill_app):
         await _checked(pilot, screen)
         first = screen.recovery_host
         assert screen._shown_step() == "RST-01"
-        assert f"where: {first}" in _panel(screen), _panel(screen)
+        assert f"[{first}]" in _panel(screen), _panel(screen)
+        # one wording (issue 14 item 3): the panel says the step as the dry run prints it
+        for line in screen.restore_plan.step("RST-01").lines():
+            assert line.strip() in _panel(screen), (line, _panel(screen))
         table = screen.query_one("#candidates", DataTable)
         other = next(table.get_row_at(i)[1] for i in range(table.row_count)
                      if table.get_row_at(i)[1] != first)
@@ -50,13 +53,13 @@ async def test_the_rst_01_panel_names_the_new_recovery_host_at_once(drill_app):
         # at once, before the re-check for it ends, and with the cursor still on RST-01
         assert screen.recovery_host == other
         assert screen._shown_step() == "RST-01"
-        assert f"where: {other}" in _panel(screen) and f"where: {first}" not in _panel(screen)
+        assert f"[{other}]" in _panel(screen) and f"[{first}]" not in _panel(screen)
         # and after the re-check for the new host
         await wait_until(pilot, lambda: screen.report is not None and not screen.checking
                          and screen.report.recovery_host == other, timeout=30,
                          what=f"the preflight for {other}")
         await pilot.pause()
-        assert f"where: {other}" in _panel(screen), _panel(screen)
+        assert f"[{other}]" in _panel(screen), _panel(screen)
 
 
 _REASON = re.compile(r"recovery-\d{14}")

@@ -243,24 +243,11 @@ def _redacting(stream):
 
 
 def print_plan(runner: Runner, out) -> None:
+    """The dry run's plan, in the words the console's runbook screens show it
+    (PlannedStep.lines)."""
     ctx = runner.ctx
     print(f"Plan: {runner.runbook.title} on {ctx.inventory.cluster_name} (dry run: nothing "
           f"is sent)", file=out)
     for p in runner.plan():
-        step = p.step
-        where = ", ".join(p.hosts) if p.hosts else step.targets.value
-        flags = [step.safety.value]
-        if step.confirm != Confirm.NONE:
-            flags.append(f"confirm: {step.confirm.value}")
-        print(f"{step.id}  {step.title}  [{where}] ({'; '.join(flags)})", file=out)
-        print(f"    {step.explain}", file=out)
-        if p.skip_reason:
-            print(f"    skipped: {p.skip_reason}", file=out)
-        for host, commands in p.commands.items():
-            for c in commands:
-                print(f"    {host}$ {c}", file=out)
-        if p.api:
-            print(f"    API: {p.api}", file=out)
-        if step.wait:
-            print(f"    waits: every {step.wait.interval:g}s, up to {step.wait.timeout:g}s"
-                  f"{time_note(ctx.time_scale)}", file=out)
+        for line in p.lines(ctx.time_scale):
+            print(line, file=out)

@@ -20,6 +20,7 @@ from tui.journal import JournalState
 from tui.runbooks.context import ConfirmRequest, RunContext, RunEvent
 from tui.runbooks.attempts import PASS_THROUGH
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step
+from tui.runbooks.plan_text import flags, step_lines, wait_text
 
 
 class RunAborted(EtcdDrError):
@@ -49,6 +50,17 @@ class PlannedStep:
     commands: dict[str, list[str]]  # host -> exact command lines as sent
     api: str | None
     skip_reason: str | None
+
+    def lines(self, time_scale: float = 1.0) -> list[str]:
+        """This step of the plan in the words every front end prints (plan_text.py)."""
+        step = self.step
+        return step_lines(
+            id=step.id, title=step.title,
+            where=", ".join(self.hosts) if self.hosts else step.targets.value,
+            flags=flags(step.safety.value, step.confirm.value), explain=step.explain,
+            skip_reason=self.skip_reason, warning=step.warning or "",
+            commands=[(h, c) for h, commands in self.commands.items() for c in commands],
+            api=self.api, wait=wait_text(step.wait, time_note(time_scale)))
 
 
 def _shown(request: ConfirmRequest) -> tuple:

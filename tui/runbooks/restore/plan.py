@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 
 from tui.runbooks.context import RunContext
-from tui.runbooks.model import Confirm, Runbook, Step
+from tui.runbooks.model import Runbook, Step
+from tui.runbooks.plan_text import flags, step_lines, wait_text
 from tui.runbooks.restore_checks import RestorePath, best_recovery_host  # noqa: F401 (shared)
 
 QUORUM = "quorum"  # the procedure key of the quorum restore (QRS), beside the path keys
@@ -70,26 +71,12 @@ class PlanStep:
             where += f"; lost, skipped: {', '.join(self.lost)}"
         return where
 
-    @property
-    def flags(self) -> str:
-        flags = [self.safety]
-        if self.confirm != Confirm.NONE.value:
-            flags.append(f"confirm: {self.confirm}")
-        return "; ".join(flags)
-
     def lines(self) -> list[str]:
-        out = [f"{self.id}  {self.title}  [{self.where}] ({self.flags})",
-               f"    {self.explain}"]
-        if self.skip_reason:
-            out.append(f"    SKIPPED: {self.skip_reason}")
-        if self.warning:
-            out.append(f"    WARNING: {self.warning}")
-        out += [f"    {host}$ {command}" for host, command in self.commands]
-        if self.api:
-            out.append(f"    API: {self.api}")
-        if self.wait:
-            out.append(f"    waits: {self.wait}")
-        return out
+        """In the words of every plan step (plan_text.py); `where` names the lost hosts."""
+        return step_lines(id=self.id, title=self.title, where=self.where,
+                          flags=flags(self.safety, self.confirm), explain=self.explain,
+                          skip_reason=self.skip_reason, warning=self.warning,
+                          commands=self.commands, api=self.api, wait=self.wait)
 
 
 @dataclass(frozen=True)
@@ -191,7 +178,7 @@ def restore_plan(runbook: Runbook, ctx: RunContext) -> RestorePlan:
     """The plan of a restore runbook (restore_runbook(...) or QUORUM_RESTORE) for the run's
     parameters, as the console and `run --dry-run` show it. Raises what the steps' previews
     raise when a parameter they need is missing (KeyError, EtcdDrError)."""
-    from tui.runbooks.runner import Runner
+    from tui.runbooks.runner import Runner, time_note
 
     p = ctx.params
     quorum = runbook.name == "quorum-restore"
@@ -209,8 +196,7 @@ def restore_plan(runbook: Runbook, ctx: RunContext) -> RestorePlan:
             confirm=step.confirm.value, warning=step.warning or "",
             skip_reason=planned.skip_reason,
             commands=tuple(step_commands(ctx, step, acting)), api=planned.api,
-            wait=(f"every {step.wait.interval:g}s, up to {step.wait.timeout:g}s"
-                  if step.wait else None),
+            wait=wait_text(step.wait, time_note(ctx.time_scale)),
             names_hosts=bool(planned.hosts)))
     return RestorePlan(
         title=runbook.title, runbook=runbook.name, cluster=ctx.inventory.cluster_name,

@@ -21,6 +21,12 @@ from tui.widgets.footer import QuietFooter
 
 TIMELINE_COLUMNS = ("STEP", "RUNBOOK", "HOSTS", "ASKED", "START", "END", "TOOK", "WAITED",
                     "DECIDING", "CMDS", "OUTCOME", "DETAIL")
+# what a narrow terminal does without, the first dropped first, so that the timeline fits its
+# width rather than scroll sideways: START and TOOK say when and for how long a step ran, the
+# head names the scenario's runbook, and DETAIL says what the commands did
+OPTIONAL_COLUMNS = ("RUNBOOK", "ASKED", "END", "CMDS")
+_WRAPPING = ("HOSTS", "OUTCOME", "DETAIL")  # FitTable's flex columns: they wrap, not widen
+_MIN_WIDTH = 6
 _OUTCOME_STYLE = {"finished": "green", "already-done": "green", "skipped": "dim",
                   "failed": "bold red", "running": "yellow", "not reached": "dim"}
 
@@ -35,6 +41,7 @@ class DebriefScreen(ModalScreen[None]):
         self.session = session
         self.debrief: Debrief = session.debrief()
         self._shown: tuple | None = None
+        self._columns: tuple[str, ...] = ()  # the timeline's columns for this width
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="debrief"):
@@ -48,11 +55,10 @@ class DebriefScreen(ModalScreen[None]):
                          id="debrief-timeline-head")
             # DETAIL, OUTCOME and HOSTS wrap on a narrow terminal
             yield FitTable(id="debrief-timeline", cursor_type="row", zebra_stripes=True,
-                           flex=(-1, -2, 2), min_width=6)
+                           flex=("DETAIL", "OUTCOME", "HOSTS"), min_width=_MIN_WIDTH)
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#debrief-timeline", DataTable).add_columns(*TIMELINE_COLUMNS)
         self.render_debrief()
         self.set_interval(1.0, self._refresh_if_running)
 
@@ -116,11 +122,24 @@ class DebriefScreen(ModalScreen[None]):
         if not timeline:
             return  # the table is rebuilt only when a line came in (keeps its cursor)
         self._shown = self._signature()
+        rows = [self._row(t) for t in d.steps]
         table = self.query_one("#debrief-timeline", DataTable)
-        table.clear()
-        for t in d.steps:
-            table.add_row(
-                t.step, t.runbook, ", ".join(t.hosts), drill_clock(t.asked),
+        columns = self._fitting_columns(rows, table.scrollable_content_region.width
+                                        or self.app.size.width - 4)
+        if columns != self._columns:
+            table.clear(columns=True)
+            for name in columns:
+                table.add_column(name, key=name)
+            self._columns = columns
+        else:
+            table.clear()
+        keep = [TIMELINE_COLUMNS.index(c) for c in columns]
+        for row in rows:
+            table.add_row(*(row[i] for i in keep))
+
+    @staticmethod
+    def _row(t) -> tuple:
+        return (t.step, t.runbook, ", ".join(t.hosts), drill_clock(t.asked),
                 drill_clock(t.started), drill_clock(t.ended),
                 drill_clock(t.duration) if t.duration is not None else "",
                 drill_clock(t.wait_seconds) if t.wait_seconds else "",
@@ -129,6 +148,39 @@ class DebriefScreen(ModalScreen[None]):
                 Text(t.outcome + (f" ({t.failures} failed)" if t.failures else ""),
                      style=_OUTCOME_STYLE.get(t.outcome, "")),
                 t.detail[:80])
+
+    @staticmethod
+    def _fitting_columns(rows: list[tuple], width: int) -> tuple[str, ...]:
+        """Every column while they fit `width` (the wrapping ones at their narrowest), else
+        without OPTIONAL_COLUMNS, the first dropped first."""
+        def natural(i: int) -> int:
+            cells = [r[i].plain if isinstance(r[i], Text) else str(r[i]) for r in rows]
+            return max([len(TIMELINE_COLUMNS[i])] + [len(c) for c in cells])
+
+        def needs(columns: list[str]) -> int:
+            total = 0
+            for name in columns:
+                i = TIMELINE_COLUMNS.index(name)
+                total += 2 + (min(natural(i), max(_MIN_WIDTH, len(name)))
+                              if name in _WRAPPING else natural(i))
+            return total + 2  # a vertical scrollbar once the rows grow
+
+        columns = list(TIMELINE_COLUMNS)
+        for name in OPTIONAL_COLUMNS:
+            if needs(columns) <= width:
+                break
+            columns.remove(name)
+        return tuple(columns)
+
+    def on_resize(self) -> None:
+        if self.is_mounted and self._columns:
+            self.call_after_refresh(self._refit_columns)
+
+    def _refit_columns(self) -> None:
+        table = self.query_one("#debrief-timeline", DataTable)
+        rows = [self._row(t) for t in self.debrief.steps]
+        if self._fitting_columns(rows, table.scrollable_content_region.width) != self._columns:
+            self.render_debrief()
 
     def _score_text(self, d: Debrief) -> str:
         if d.score is None:

@@ -16,7 +16,6 @@ screen renders them and sends the operator's choices as the runbook's parameters
 from __future__ import annotations
 
 import inspect
-import textwrap
 import time
 
 from rich.markup import escape
@@ -119,7 +118,6 @@ class RestoreScreen(RunbookScreen):
         self._preflight_began = 0.0  # when it began (time.monotonic)
         self._preflight_gen = 0  # which one is current
         self._recheck_again = False  # asked again meanwhile: run once more after it
-        self._wrapped_for = 0  # the terminal width the wrapped tables were drawn for
         super().__init__()
 
     def initial_runbook(self) -> Runbook:
@@ -187,7 +185,9 @@ class RestoreScreen(RunbookScreen):
                 yield Horizontal(id="host-panes")
             with VerticalScroll(id="aftercare"):
                 yield Static("", id="aftercare-head")
-                yield DataTable(id="aftercare-items", cursor_type="row", zebra_stripes=True)
+                # WHAT, then DETAIL (the PVs to check), wrap to what the terminal leaves
+                yield FitTable(id="aftercare-items", cursor_type="row", zebra_stripes=True,
+                               flex=(-2, -1), min_width=24, max_lines=40)
         yield Static("", id="run-status")
         yield RedactedLog(max_lines=5000, id="run-log")
         yield QuietFooter()
@@ -390,13 +390,6 @@ class RestoreScreen(RunbookScreen):
             # (markup=False: a detail is text, "[...]" in it is not a style)
             table.add_row(mark, item.title, blocks, Text(item.detail or ""))
 
-    def on_resize(self) -> None:
-        """The aftercare's wrapped details follow the terminal's width; also after a
-        resize while another screen was shown."""
-        if self._wrapped_for != self.app.size.width and self.aftercare_items:
-            self._show_aftercare()
-
-    on_screen_resume = on_resize
 
     def _suggest_procedure(self, report) -> None:
         # what the version calls for, not the operator's choice the report also carries (fed
@@ -889,10 +882,6 @@ class RestoreScreen(RunbookScreen):
             "item once you have checked it (space or Enter); ticks go into the journal." + guard)
         table = self.query_one("#aftercare-items", DataTable)
         table.clear()
-        self._wrapped_for = self.app.size.width
-        title_width = max((len(str(getattr(i, "title", ""))) for i in self.aftercare_items),
-                          default=20) + len("(reminder) ")
-        wrap = max(32, self.app.size.width - title_width - 24)
         for n, item in enumerate(self.aftercare_items):
             item_id = self._item_id(item, n)
             title = str(getattr(item, "title", "") or item_id)
@@ -905,13 +894,12 @@ class RestoreScreen(RunbookScreen):
                 title = f"(reminder) {title}"
             mark = Text("[x]" if self.ticked.get(item_id) else "[ ]",
                         style="bold green" if self.ticked.get(item_id) else "")
-            detail = "\n".join(textwrap.fill(line, wrap, subsequent_indent="    ")
-                               for line in detail.splitlines())
-            height = detail.count("\n") + 1
-            table.add_row(mark, item_id, title, detail, key=item_id, height=height)
+            # (a detail is text, "[...]" in it is not a style; FitTable wraps it)
+            table.add_row(mark, item_id, title, Text(detail), key=item_id)
         done = sum(self.ticked.values())
         self.query_one("#run-status", Static).update(
-            f"aftercare: {done}/{len(self.ticked)} ticked — journal {self.journal_path}")
+            f"aftercare: {done}/{len(self.ticked)} ticked — "
+            + (f"journal {self.journal_path}" if self.journal_path else "no journal"))
 
     def action_tick(self) -> None:
         table = self.query_one("#aftercare-items", DataTable)

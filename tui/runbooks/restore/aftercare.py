@@ -55,13 +55,18 @@ async def aftercare(ctx: RunContext) -> list[AftercareItem]:
         pvs = (await _ops(ctx).get("/api/v1/persistentvolumes")).get("items") or []
     except EtcdDrError as e:
         problem = e.message
-    unknown = f" (the PV list could not be read: {problem})" if problem else ""
+    # said once, as its own line above the checks, not in each of PV-1..4
+    unknown = " (the cluster's PVs could not be listed: see PV-list)" if problem else ""
     bound = tuple(_pv_line(p) for p in pvs if (p.get("spec") or {}).get("claimRef"))
     csi = [p for p in pvs if (p.get("spec") or {}).get("csi")]
     drivers = tuple(sorted({(p["spec"]["csi"] or {}).get("driver", "?") for p in csi}))
     local = tuple(_pv_line(p) for p in pvs if _is_local(p))
     attached = tuple(_pv_line(p) for p in csi if (p.get("spec") or {}).get("claimRef"))
-    items = [
+    items = [AftercareItem(
+        "PV-list", "THE CLUSTER'S PVs COULD NOT BE LISTED",
+        f"{problem} PV-1..4 below still apply: list the PVs yourself once the API answers "
+        f"(oc get pv -o wide).", reminder=True)] if problem else []
+    items += [
         AftercareItem("PV-1", "Databases on persistent volumes",
                       "PV contents are not in the etcd snapshot: a database pod's volume must "
                       "be restored at the storage provider and its PV edited to point at it."

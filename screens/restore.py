@@ -30,7 +30,7 @@ from screens.runbook import SHORT_TARGETS as _SHORT_TARGETS
 from screens.runbook import RunbookScreen
 from tui.errors import EtcdDrError
 from tui.journal import Journal, JournalState
-from tui.runbooks.context import RunEvent
+from tui.runbooks.context import STEP_STATE, RunEvent, RunEventKind
 from tui.runbooks.model import Runbook
 from tui.runbooks.runner import Runner
 from tui.widgets.api_state import ApiStateBox
@@ -726,28 +726,29 @@ class RestoreScreen(RunbookScreen):
 
     def on_run_event(self, event: RunEvent) -> None:
         super().on_run_event(event)
-        if event.kind in ("command", "output"):
+        kind = event.kind
+        if kind in (RunEventKind.COMMAND, RunEventKind.OUTPUT):
             return  # the panes hear these from the fleet
         if event.step in self._step_state:
-            if event.kind == "step":
-                self._plan_of_run()
-                self.current_step = event.step
-                self.waiting.pop(event.step, None)
-                self._follow(event.step)
-                for host in event.hosts:
-                    pane = self._panes.get(host)
-                    if pane is not None:
-                        pane.add(f"== {event.step} {event.text}")
-            elif event.kind == "waiting":
-                left = f" ({self.countdown(event.remaining)})" \
-                    if event.remaining is not None else ""
-                self.waiting[event.step] = f"{event.text}{left}"
-            else:
-                self.waiting.pop(event.step, None)
-        if self._is_guard_warning(event) and event.kind != "warning":
-            self._loud(event.text)  # a "warning" came through loud_warning already
-        if event.kind in ("step", "waiting", "done", "already-done", "skip", "failed",
-                          "cancelled"):
+            match kind:
+                case RunEventKind.STEP:
+                    self._plan_of_run()
+                    self.current_step = event.step
+                    self.waiting.pop(event.step, None)
+                    self._follow(event.step)
+                    for host in event.hosts:
+                        pane = self._panes.get(host)
+                        if pane is not None:
+                            pane.add(f"== {event.step} {event.text}")
+                case RunEventKind.WAITING:
+                    left = f" ({self.countdown(event.remaining)})" \
+                        if event.remaining is not None else ""
+                    self.waiting[event.step] = f"{event.text}{left}"
+                case _:
+                    self.waiting.pop(event.step, None)
+        if self._is_guard_warning(event) and kind is not RunEventKind.WARNING:
+            self._loud(event.text)  # a WARNING came through loud_warning already
+        if kind in STEP_STATE:
             shown = self._shown_step()
             if shown == event.step or shown is None:
                 self._show_step(event.step)
@@ -772,8 +773,9 @@ class RestoreScreen(RunbookScreen):
         # step that turns the guard off on purpose (RST-17, RSTN-05) says "is off" and is no
         # alarm
         text = event.text.lower()
-        return event.kind == "warning" or (event.kind == "note" and "quorum guard" in text
-                                           and ("still off" in text or "left off" in text))
+        return event.kind is RunEventKind.WARNING or (
+            event.kind is RunEventKind.NOTE and "quorum guard" in text
+            and ("still off" in text or "left off" in text))
 
     def loud_warning(self, text: str) -> None:
         self._loud(text)

@@ -25,7 +25,8 @@ from tui.errors import EtcdDrError
 from tui.journal import Journal, JournalState, load_state
 from tui.runbooks import registry
 from tui.runbooks.attempts import UnknownDecision, UnknownState
-from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
+from tui.runbooks.context import (STEP_STATE, ConfirmRequest, Decision, RunContext, RunEvent,
+                                  RunEventKind)
 from tui.runbooks.headless import journal_path_for
 from tui.runbooks.model import Runbook, Step
 from tui.secrets import redact_text
@@ -332,34 +333,42 @@ class RunbookScreen(Screen):
         """Called after a run ends (done, aborted or refused): self.finished says which."""
 
     def on_run_event(self, event: RunEvent) -> None:
+        """A RunEvent (ScreenOperator.show calls this, in the runner's order): the log, and
+        the steps table for the kinds that move a step's state (STEP_STATE)."""
         log = self.query_one("#run-log", Log)
-        if event.kind == "output":
-            log.write_line(f"  {event.hosts[0] if event.hosts else ''}| {event.text}")
-            return
-        if event.kind == "command":
-            log.write_line(f"  {event.hosts[0] if event.hosts else ''}{event.text}")
-            return
-        state = {"step": "running", "waiting": "waiting", "done": "done",
-                 "already-done": "already-done", "skip": "skipped",
-                 "failed": "failed", "cancelled": "not started"}.get(event.kind)
-        if state and event.step in self._step_state:
-            detail = "" if event.kind == "step" else event.text
-            for prefix in ("done: ", "already done: ", "failed: "):
-                detail = detail.removeprefix(prefix)
-            if event.kind == "skip":
-                detail = detail.split(": skipped ", 1)[-1]
-            if event.kind == "waiting" and event.remaining is not None:
-                detail = f"{event.text} ({self.countdown(event.remaining)})"
-            if event.kind == "cancelled":
-                detail = "confirmation cancelled: nothing sent"
-            self._set_state(event.step, state, detail)
-        if event.kind == "warning":
-            prefix = f"[{event.step}] " if event.step != "-" else ""
+        kind = event.kind
+        host = event.hosts[0] if event.hosts else ""
+        match kind:
+            case RunEventKind.OUTPUT:
+                log.write_line(f"  {host}| {event.text}")
+                return
+            case RunEventKind.COMMAND:
+                log.write_line(f"  {host}{event.text}")
+                return
+        if kind in STEP_STATE and event.step in self._step_state:
+            self._set_state(event.step, STEP_STATE[kind], self._state_detail(event))
+        prefix = f"[{event.step}] " if event.step != "-" else ""
+        if kind is RunEventKind.WARNING:
             log.write_line(f"!! {prefix}{event.text}")
             self.loud_warning(event.text)
-        elif event.kind != "waiting":
-            prefix = f"[{event.step}] " if event.step != "-" else ""
+        elif kind is not RunEventKind.WAITING:
             log.write_line(f"{prefix}{event.text}")
+
+    def _state_detail(self, event: RunEvent) -> str:
+        """What the steps table's DETAIL says for a step after this event."""
+        match event.kind:
+            case RunEventKind.STEP:
+                return ""
+            case RunEventKind.SKIP:
+                return event.text.split(": skipped ", 1)[-1]
+            case RunEventKind.WAITING if event.remaining is not None:
+                return f"{event.text} ({self.countdown(event.remaining)})"
+            case RunEventKind.CANCELLED:
+                return "confirmation cancelled: nothing sent"
+        detail = event.text
+        for prefix in ("done: ", "already done: ", "failed: "):
+            detail = detail.removeprefix(prefix)
+        return detail
 
     def loud_warning(self, text: str) -> None:
         """A RunEvent of kind "warning": red, and it stays up until dismissed."""

@@ -15,7 +15,7 @@ from assets import asset_path
 from screens.status import StatusScreen
 from tui.backend import Backend, BackendSpec
 from tui.errors import EtcdDrError
-from tui.fleet.fleet import FleetEvent
+from tui.fleet.fleet import FleetEvent, FleetEventKind
 from tui.status.snapshot import StatusSnapshot
 
 if TYPE_CHECKING:
@@ -320,7 +320,7 @@ class EtcdDrApp(App):
         screen = self._status_screen()
         if screen is not None:
             screen.log_event(event)
-        if event.kind == "state":
+        if event.kind is FleetEventKind.STATE:
             self.refresh_bindings()
 
     async def _collect(self) -> StatusSnapshot:

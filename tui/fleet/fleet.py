@@ -15,7 +15,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -85,17 +85,30 @@ class RunResult:
         return self.exit_status == 0 and self.error is None
 
 
+class FleetEventKind(StrEnum):
+    """What a FleetEvent says about one host (a kind not listed is refused)."""
+
+    STATE = "state"  # the connection's state changed (state, and text: why)
+    COMMAND = "command"  # a command was sent (text: as the panes show it)
+    OUTPUT = "output"  # complete lines a command printed (lines, stream)
+    RESULT = "result"  # a command ended (result, and text: its exit in words)
+    NOTE = "note"  # anything else (a command cancelled, a key trusted)
+
+
 @dataclass(frozen=True)
 class FleetEvent:
     """What listeners (host panes, journal, status) hear from the fleet."""
 
-    kind: str  # "state" | "command" | "output" | "result" | "note"
+    kind: FleetEventKind  # a plain string is accepted and made a FleetEventKind (or refused)
     host: str
     text: str = ""
     stream: str = "stdout"  # for "output": stdout | stderr
     lines: tuple[str, ...] = ()  # for "output": the complete lines that just arrived
     state: HostState | None = None
     result: RunResult | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", FleetEventKind(self.kind))
 
 
 Listener = Callable[[FleetEvent], None]
@@ -186,10 +199,10 @@ class Fleet:
         if changed:
             st.since = time.time()
             text = state.value + (f": {error}" if error else "")
-            self._emit(FleetEvent("state", host, text=text, state=state))
+            self._emit(FleetEvent(FleetEventKind.STATE, host, text=text, state=state))
 
     def _note(self, host: str, text: str) -> None:
-        self._emit(FleetEvent("note", host, text=text))
+        self._emit(FleetEvent(FleetEventKind.NOTE, host, text=text))
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -556,7 +569,7 @@ class Fleet:
                     error=f"cannot write the command's output to {command.output_to}: "
                           f"{e.strerror or e}; nothing was run"), emit)
         out, err = Capture(cap, sink), Capture(cap)
-        emit(FleetEvent("command", name, text=command.display(use_sudo)))
+        emit(FleetEvent(FleetEventKind.COMMAND, name, text=command.display(use_sudo)))
 
         async def pump(reader, kept: Capture, stream: str) -> None:
             # read whatever has arrived (up to 64 KiB): one await per chunk rather than per
@@ -568,7 +581,7 @@ class Fleet:
 
             def deliver(complete: list[str]) -> None:
                 # one event per chunk, not per line: a flood costs the UI one call
-                emit(FleetEvent("output", name, stream=stream, lines=tuple(complete)))
+                emit(FleetEvent(FleetEventKind.OUTPUT, name, stream=stream, lines=tuple(complete)))
                 if on_line:
                     for text in complete:
                         on_line(stream, text)
@@ -631,7 +644,7 @@ class Fleet:
             # command too, and let the cancellation through
             if proc is not None:
                 proc.close()
-            emit(FleetEvent("note", name, text="cancelled"))
+            emit(FleetEvent(FleetEventKind.NOTE, name, text="cancelled"))
             raise
         except asyncio.TimeoutError:
             if proc is not None:
@@ -645,7 +658,7 @@ class Fleet:
 
     @staticmethod
     def _finish(name: str, result: RunResult, emit: Listener) -> RunResult:
-        emit(FleetEvent("result", name, text=_describe(result), result=result))
+        emit(FleetEvent(FleetEventKind.RESULT, name, text=_describe(result), result=result))
         return result
 
     def connection(self, name: str) -> asyncssh.SSHClientConnection | None:

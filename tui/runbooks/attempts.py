@@ -33,6 +33,7 @@ from tui.errors import EtcdDrError
 from tui.fleet.attempts import AttemptSeen, log_tail_script, probe_script, record_path
 from tui.fleet.commands import Command
 from tui.journal import read_journal
+from tui.runbooks.context import RunEventKind
 
 if TYPE_CHECKING:  # pragma: no cover
     from tui.fleet.fleet import RunResult
@@ -167,7 +168,7 @@ async def run_recorded(run: "StepRun", host: str, command: Command, *,
 
     if last is not None and last.ended and last.exit_status == 0 and not last.error:
         detail = f"done in this run: attempt {last.id} exited 0 (journal)"
-        run.show("already-done", f"{shown}: {detail}", [host], step_id=sid)
+        run.show(RunEventKind.ALREADY_DONE, f"{shown}: {detail}", [host], step_id=sid)
         return _done(run, detail)
 
     if last is not None and (not last.ended or last.error):
@@ -239,21 +240,22 @@ async def _settle(run, host, command, sid, shown, last: _Attempt, inspect,
         run.journal("failed", [host], step_id=sid, command=shown, attempt=last.id,
                     error="no attempt record on the host: it never started there",
                     evidence="attempt record")
-        run.show("note", f"{shown}: attempt {last.id} never started on {host}; sending it",
+        run.show(RunEventKind.NOTE,
+                 f"{shown}: attempt {last.id} never started on {host}; sending it",
                  [host], step_id=sid)
         return None
     if seen.exit_status == 0:
         run.journal("finished", [host], step_id=sid, command=shown, attempt=last.id,
                     exit_status=0, evidence="attempt record")
         detail = f"done in this run: attempt {last.id} exited 0 (recorded on {host})"
-        run.show("already-done", f"{shown}: {detail}", [host], step_id=sid)
+        run.show(RunEventKind.ALREADY_DONE, f"{shown}: {detail}", [host], step_id=sid)
         return _done(run, detail)
     tail = await log_tail(ctx, host, last.id)
     if seen.exit_status is not None:
         run.journal("failed", [host], step_id=sid, command=shown, attempt=last.id,
                     exit_status=seen.exit_status, evidence="attempt record")
         for line in tail:
-            run.show("output", line, [host], step_id=sid)
+            run.show(RunEventKind.OUTPUT, line, [host], step_id=sid)
         more = await on_failure(tail[-1] if tail else "") if on_failure else ""
         run.fail(f"{host}: {shown} exited {seen.exit_status} (recorded on the host for "
                  f"attempt {last.id}, while the console was not watching)"
@@ -269,7 +271,7 @@ async def _ask(run, host, sid, shown, detail, seen, inspect,
     """Unknown: the operator decides (journaled either way). None: send it (again)."""
     ctx = run.ctx
     question = UnknownState(sid, host, shown, detail, tuple(seen), tuple(inspect))
-    run.show("warning", f"{host}: unknown whether `{shown}` was done: {detail}", [host],
+    run.show(RunEventKind.WARNING, f"{host}: unknown whether `{shown}` was done: {detail}", [host],
              step_id=sid)
     decision, reason = await ctx.operator.on_unknown(run.step, question)
     facts = {"unknown": detail, "seen": list(seen), "command": shown,
@@ -279,7 +281,7 @@ async def _ask(run, host, sid, shown, detail, seen, inspect,
                     reason=reason or "the operator says it was done", evidence=facts)
         text = f"done, on the operator's word ({reason})" if reason else \
             "done, on the operator's word"
-        run.show("already-done", f"{shown}: {text}", [host], step_id=sid)
+        run.show(RunEventKind.ALREADY_DONE, f"{shown}: {text}", [host], step_id=sid)
         return _done(run, text)
     if decision == UnknownDecision.RUN:
         run.journal("confirmed", [host], step_id=sid, kind="assume-not-done",

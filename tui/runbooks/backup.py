@@ -17,7 +17,7 @@ from tui.fleet.stream import (Throttle, fetch_to_local, hash_command, read_comma
                               size_command)
 from tui.runbooks.checks import encryption_in_progress, proxy_env
 from tui import timeouts
-from tui.runbooks.context import RunContext, RunEvent
+from tui.runbooks.context import RunContext, RunEvent, RunEventKind
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
 from tui.runbooks.runner import StepRun
 
@@ -96,7 +96,7 @@ async def preflight(ctx: RunContext) -> list[str]:
         ctx.params.setdefault("db_size", member.db_size)  # what BAK-4's timeout scales with
     limit = script_timeout(ctx)
     ctx.params["bak4_timeout"] = {"seconds": limit.seconds, "detail": limit.why}  # journaled
-    ctx.operator.show(RunEvent("note", "BAK-4", limit.why, (host,)))
+    ctx.operator.show(RunEvent(RunEventKind.NOTE, "BAK-4", limit.why, (host,)))
     busy = await encryption_in_progress(ctx)
     if busy and not ctx.params.get("override"):
         reasons.append(f"{busy}; a backup taken now would be only partly encrypted. Wait until "
@@ -332,9 +332,10 @@ async def _fetch(ctx: RunContext, run: StepRun) -> str:
             run.fail(made.detail)
     directory, local = ctx.params["backup_dir"].rstrip("/"), fetch_dir(ctx)
     names = _fetched_names(ctx)
-    run.show("note", f"fetching {', '.join(names)} from {host}:{directory} to {local} on this "
+    run.show(RunEventKind.NOTE,
+             f"fetching {', '.join(names)} from {host}:{directory} to {local} on this "
                      f"machine (streamed, 0600, renamed once sha256 matches {host}'s)", [host])
-    lines = Throttle(lambda text: run.show("note", text, [host]))
+    lines = Throttle(lambda text: run.show(RunEventKind.NOTE, text, [host]))
 
     def journal(event: str, on: str, command: Command, extra: dict) -> None:
         run.journal(event, [on], command=command.redacted(ctx.use_sudo), **extra)

@@ -4,6 +4,7 @@ the operator it asks (a dialog in the console, a prompt or --yes headless)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui.backend import Backend
@@ -38,20 +39,49 @@ class Decision:
     reason: str = ""  # required for skip (journaled as an override)
 
 
+class RunEventKind(StrEnum):
+    """What a RunEvent says. A StrEnum: the journal, the screens and headless all read the
+    same values; a kind that is not one of these is refused when the event is made."""
+
+    STEP = "step"  # a step starts: its title, on its hosts
+    SKIP = "skip"  # a step will not run: why
+    ALREADY_DONE = "already-done"  # its check holds already: nothing sent
+    COMMAND = "command"  # a command sent ("$ ..."), on one host
+    OUTPUT = "output"  # a line a command printed, on one host
+    WAITING = "waiting"  # waiting for a check: for what, and the seconds left (remaining)
+    DONE = "done"  # a step finished: what it found
+    FAILED = "failed"  # a step failed: why
+    NOTE = "note"  # anything else the operator should read (a step's or the run's)
+    CANCELLED = "cancelled"  # a confirmation was cancelled: nothing sent for the step
+    WARNING = "warning"  # loud: red on the screens, on stderr headless (a quorum guard off)
+
+    @property
+    def changes_step_state(self) -> bool:
+        """The kinds that move a step's state in the console's steps table."""
+        return self in STEP_STATE
+
+
 @dataclass(frozen=True)
 class RunEvent:
     """Progress for the operator's eyes (the journal gets its own lines)."""
 
-    # plan | step | skip | already-done | command | output | waiting | done | failed | note |
-    # cancelled (a confirmation cancelled: nothing sent for the step) |
-    # warning (loud: red on the screens, on stderr headless; a quorum guard left off)
-    kind: str
+    kind: RunEventKind  # a plain string is accepted and made a RunEventKind (or refused)
     step: str = "-"
     text: str = ""
     hosts: tuple[str, ...] = ()
     # seconds left, for waiting: in the operator's time (a drill's simulated seconds, as
     # ctx.time_scale scales them); runner.countdown() says it with its unit
     remaining: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", RunEventKind(self.kind))
+
+
+# the state a step shows in the console's steps table after an event of this kind
+STEP_STATE = {RunEventKind.STEP: "running", RunEventKind.WAITING: "waiting",
+              RunEventKind.DONE: "done", RunEventKind.ALREADY_DONE: "already-done",
+              RunEventKind.SKIP: "skipped", RunEventKind.FAILED: "failed",
+              RunEventKind.CANCELLED: "not started"}
 
 
 class Operator(Protocol):

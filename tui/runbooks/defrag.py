@@ -17,7 +17,7 @@ from tui.etcd import etcdctl
 from tui.etcd.parse import parse_alarm_list
 from tui.fleet.commands import Safety
 from tui import timeouts
-from tui.runbooks.context import RunContext, RunEvent
+from tui.runbooks.context import RunContext, RunEvent, RunEventKind
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
 from tui.runbooks.runner import StepRun
 
@@ -90,7 +90,7 @@ async def preflight(ctx: RunContext) -> list[str]:
                           + [leader])
     ctx.params.setdefault("member_hosts", {m.name: m.host for m in snap.members})
     for line in timeout_plan(ctx):
-        ctx.operator.show(RunEvent("note", "DEF-MAN-2", line))
+        ctx.operator.show(RunEvent(RunEventKind.NOTE, "DEF-MAN-2", line))
     return []
 
 
@@ -208,14 +208,14 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
         ctx.facts.setdefault("sizes_after", {})[name] = member.db_size
         run.journal("already-done", [host], step_id=step_id, member=name,
                     detail=f"fragmentation {frag:.0%}")
-        run.show("note", f"{name}: fragmentation {frag:.0%}, nothing to reclaim", [host],
+        run.show(RunEventKind.NOTE, f"{name}: fragmentation {frag:.0%}, nothing to reclaim", [host],
                  step_id=step_id)
         return f"{name} already compact"
     before = member.db_size
     timeout = member_timeout(ctx, name, before)
     run.journal("started", [host], step_id=step_id, member=name, db_size=before,
                 timeout_s=timeout.seconds, detail=timeout.why)
-    run.show("note", f"{name}: {timeout.why}", [host], step_id=step_id)
+    run.show(RunEventKind.NOTE, f"{name}: {timeout.why}", [host], step_id=step_id)
     command = _defrag_command(ctx, host, timeout)
     sent = ctx.facts.setdefault("defrag_sent", [])
     if name not in sent:
@@ -244,7 +244,7 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
     sizes[name] = after.db_size
     run.journal("finished", [host], step_id="DEF-MAN-3", member=name, db_size_before=before,
                 db_size_after=after.db_size, reclaimed=reclaimed)
-    run.show("note", f"{name}: {before / MB:.0f} MB -> {after.db_size / MB:.0f} MB "
+    run.show(RunEventKind.NOTE, f"{name}: {before / MB:.0f} MB -> {after.db_size / MB:.0f} MB "
                      f"({reclaimed / MB:.0f} MB reclaimed)", [host], step_id="DEF-MAN-3")
     run.journal("finished", [host], step_id=step_id, member=name)
     return f"{name} {reclaimed / MB:.0f} MB reclaimed"
@@ -340,7 +340,7 @@ async def _defrag_non_leaders(ctx: RunContext, run: StepRun) -> str:
         run.journal("override", [], step_id="DEF-MAN-4",
                     reason=f"wait {wait:g}s is under the documented minimum of "
                            f"{DOCUMENTED_MIN_WAIT:g}s between members")
-        run.show("note", f"warning: a {wait:g}s wait is under the documented minimum of "
+        run.show(RunEventKind.NOTE, f"warning: a {wait:g}s wait is under the documented minimum of "
                          f"{DOCUMENTED_MIN_WAIT:g}s", step_id="DEF-MAN-4")
         ctx.facts["short_wait_noted"] = True
     done = ctx.facts.setdefault("defragmented", [])
@@ -370,7 +370,8 @@ async def _defrag_leader(ctx: RunContext, run: StepRun) -> str:
     if leader is None:
         run.fail("etcd has no leader")
     if leader != ctx.facts.get("leader_at_start"):
-        run.show("note", f"the leader moved to {leader} during the run", step_id="DEF-MAN-5")
+        run.show(RunEventKind.NOTE,
+                 f"the leader moved to {leader} during the run", step_id="DEF-MAN-5")
     todo = [leader] + sorted(m.name for m in snap.members
                              if m.name not in done and m.name != leader)
     # members left over (the leader moved onto one already done, away from one not done) go
@@ -401,7 +402,7 @@ async def _alarms(ctx: RunContext, run: StepRun) -> str:
     alarms = parse_alarm_list(result.stdout)
     table = _before_after(ctx)
     for line in table:
-        run.show("note", line, step_id="DEF-MAN-6")
+        run.show(RunEventKind.NOTE, line, step_id="DEF-MAN-6")
     if not alarms:
         return "no alarms; " + table[-1]
     names = ", ".join(f"{a.alarm}" for a in alarms)

@@ -18,7 +18,7 @@ from tui.journal import Journal, JournalState, default_journal_dir, read_journal
 from tui.runbooks import registry, resolve_runbook
 from tui.runbooks.attempts import (UnknownDecision, UnknownOutcome, UnknownState,
                                    unknown_message)
-from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent
+from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent, RunEventKind
 from tui.runbooks.model import Confirm, Step
 from tui.runbooks.runner import Refused, Runner, countdown, time_note
 from tui.secrets import RedactingWriter, register
@@ -42,9 +42,9 @@ class HeadlessOperator:
         self._last_left = ""
 
     def show(self, event: RunEvent) -> None:
-        if event.kind == "output":
+        if event.kind is RunEventKind.OUTPUT:
             return  # the journal and the console's panes keep output; stdout keeps progress
-        if event.kind == "warning":
+        if event.kind is RunEventKind.WARNING:
             # loud (a quorum guard left off): on stderr, red on a terminal, never throttled
             prefix = f"[{event.step}] " if event.step != "-" else ""
             text = f"{prefix}{event.text}"
@@ -52,13 +52,14 @@ class HeadlessOperator:
                 text = f"\033[1;31m{text}\033[0m"
             print(text, file=self.err, flush=True)
             return
-        if event.kind == "waiting":
+        if event.kind is RunEventKind.WAITING:
             line = self._waiting_line(event)
             if line is not None:
                 self._print(line)
             return
         self._last_wait_key, self._last_left = None, ""  # a countdown after this is news
-        hosts = f" [{', '.join(event.hosts)}]" if event.hosts and event.kind == "step" else ""
+        hosts = f" [{', '.join(event.hosts)}]" \
+            if event.hosts and event.kind is RunEventKind.STEP else ""
         self._print(f"[{event.step}] {event.text}{hosts}")
 
     def _waiting_line(self, event: RunEvent) -> str | None:

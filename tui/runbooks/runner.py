@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from tui.errors import EtcdDrError, ReadOnlyRefused
 from tui.fleet.fleet import RunResult
 from tui.journal import JournalState
-from tui.runbooks.context import ConfirmRequest, RunContext, RunEvent
+from tui.runbooks.context import ConfirmRequest, RunContext, RunEvent, RunEventKind
 from tui.runbooks.attempts import PASS_THROUGH
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step
 from tui.runbooks.plan_text import flags, step_lines, wait_text
@@ -130,7 +130,8 @@ class Runner:
         if self.ctx.journal is not None:
             self.ctx.journal.write(step, event, hosts, **extra)
 
-    def _show(self, kind: str, step: str = "-", text: str = "", hosts=(), remaining=None):
+    def _show(self, kind: RunEventKind, step: str = "-", text: str = "", hosts=(),
+              remaining=None):
         self.ctx.operator.show(RunEvent(kind, step, text, tuple(hosts), remaining))
 
     def refuse_read_only(self) -> None:
@@ -177,14 +178,16 @@ class Runner:
                           steps=[s.id for s in self.runbook.steps])
             if self.ctx.params.get("override"):
                 self._journal("-", "override", reason=self.ctx.params["override"])
-                self._show("note", text=f"interlock overridden: {self.ctx.params['override']}")
+                self._show(RunEventKind.NOTE,
+                           text=f"interlock overridden: {self.ctx.params['override']}")
         else:
             # a resume skips the interlocks the first run passed (they may no longer hold
             # half-way through), but never read-only: nothing is journaled, nothing is sent
             self.refuse_read_only()
             self._journal("-", "resumed", params=self.ctx.params,
                           in_flight=self.resume.in_flight, done=sorted(self.resume.done))
-            self._show("note", text=f"resuming: {len(self.resume.done)} step(s) already done"
+            self._show(RunEventKind.NOTE,
+                       text=f"resuming: {len(self.resume.done)} step(s) already done"
                        + (f"; {self.resume.in_flight} was under way: checking it first"
                           if self.resume.in_flight else ""))
         for step in self.runbook.steps:
@@ -192,7 +195,7 @@ class Runner:
                 continue
             await self._run_step(step)
         self._journal("-", "finished")
-        self._show("done", text=f"{self.runbook.title}: done")
+        self._show(RunEventKind.DONE, text=f"{self.runbook.title}: done")
 
     async def _run_step(self, step: Step) -> None:
         ctx = self.ctx
@@ -200,9 +203,9 @@ class Runner:
         hosts = ctx.targets(step)
         if reason:
             self._journal(step.id, "skipped", hosts, reason=reason)
-            self._show("skip", step.id, f"{step.title}: skipped ({reason})", hosts)
+            self._show(RunEventKind.SKIP, step.id, f"{step.title}: skipped ({reason})", hosts)
             return
-        self._show("step", step.id, step.title, hosts)
+        self._show(RunEventKind.STEP, step.id, step.title, hosts)
         retried = False
         while True:
             try:
@@ -212,7 +215,7 @@ class Runner:
                 # the step never started: the run is journaled as cancelled before it, and
                 # the step goes back to not started (a failed line would count as a failure)
                 self._journal("-", "failed", error=cancelled.what)
-                self._show("cancelled", step.id, cancelled.what, hosts)
+                self._show(RunEventKind.CANCELLED, step.id, cancelled.what, hosts)
                 raise
             except (RunAborted, *PASS_THROUGH) as stop:
                 # raised from inside a step (the operator stopped at an unknown outcome, or a
@@ -222,19 +225,19 @@ class Runner:
                 raise
             except _StepFailed as failure:
                 self._journal(step.id, "failed", hosts, error=failure.message)
-                self._show("failed", step.id, f"failed: {failure.message}", hosts)
+                self._show(RunEventKind.FAILED, step.id, f"failed: {failure.message}", hosts)
                 decision = await ctx.operator.on_failure(step, failure.message)
                 if decision.action == "retry":
                     # choosing retry after seeing the failure is the confirmation
                     self._journal(step.id, "confirmed", hosts, kind="retry")
-                    self._show("note", step.id, "retrying")
+                    self._show(RunEventKind.NOTE, step.id, "retrying")
                     retried = True
                     continue
                 if decision.action == "skip" and decision.reason.strip():
                     self._journal(step.id, "override", hosts, reason=decision.reason.strip())
                     self._journal(step.id, "skipped", hosts,
                                   reason=f"override: {decision.reason.strip()}")
-                    self._show("skip", step.id, "skipped by the operator: "
+                    self._show(RunEventKind.SKIP, step.id, "skipped by the operator: "
                                                 f"{decision.reason.strip()}")
                     return
                 self._journal("-", "failed", error=f"aborted at {step.id}: {failure.message}")
@@ -251,7 +254,7 @@ class Runner:
             verdict = await self._check(step, hosts)
             if verdict.ok:
                 self._journal(step.id, "already-done", hosts, detail=verdict.detail)
-                self._show("already-done", step.id,
+                self._show(RunEventKind.ALREADY_DONE, step.id,
                            f"already done: {verdict.detail}", hosts)
                 return
         if step.confirm != Confirm.NONE and not confirmed:
@@ -269,7 +272,8 @@ class Runner:
                     else "finished"
                 self._journal(step.id, event, hosts, detail=what,
                               **({"facts": dict(ctx.facts)} if ctx.facts else {}))
-                self._show("already-done" if event == "already-done" else "done", step.id,
+                self._show(RunEventKind.ALREADY_DONE if event == "already-done"
+                           else RunEventKind.DONE, step.id,
                            f"{'already done' if event == 'already-done' else 'done'}: {what}",
                            hosts)
                 return
@@ -291,10 +295,10 @@ class Runner:
                 raise _StepFailed(verdict.detail or "its check did not hold")
             self._journal(step.id, "finished", hosts, detail=verdict.detail,
                           **({"facts": dict(ctx.facts)} if ctx.facts else {}))
-            self._show("done", step.id, f"done: {verdict.detail}", hosts)
+            self._show(RunEventKind.DONE, step.id, f"done: {verdict.detail}", hosts)
         else:
             self._journal(step.id, "finished", hosts)
-            self._show("done", step.id, "done", hosts)
+            self._show(RunEventKind.DONE, step.id, "done", hosts)
 
     async def _confirm(self, step: Step, hosts: list[str]) -> None:
         """Ask before a step that changes the cluster, once per phase: the phase's first
@@ -307,7 +311,8 @@ class Runner:
             if shown[step.id] == _shown(request):
                 self._journal(step.id, "confirmed", hosts, kind="phase", phase=step.phase,
                               by=asked_at)
-                self._show("note", step.id, f"confirmed with its phase at {asked_at}", hosts)
+                self._show(RunEventKind.NOTE,
+                           step.id, f"confirmed with its phase at {asked_at}", hosts)
                 return
             request = replace(request, text="Changed since the phase was confirmed at "
                                              f"{asked_at}: {request.text}")
@@ -364,7 +369,8 @@ class Runner:
         async def on_host(host: str) -> RunResult | None:
             result = None
             for command in ctx.commands_for(step, host):
-                self._show("command", step.id, f"$ {command.display(ctx.use_sudo)}", [host])
+                self._show(RunEventKind.COMMAND,
+                           step.id, f"$ {command.display(ctx.use_sudo)}", [host])
                 self._journal(step.id, "started", [host],
                               command=command.redacted(ctx.use_sudo))
                 result = await ctx.fleet.run_one(
@@ -429,7 +435,7 @@ class Runner:
                 return CheckResult(False, f"still not done after "
                                           f"{span(step.wait.timeout)}{time_note(scale)}: "
                                           f"{verdict.detail}")
-            self._show("waiting", step.id, verdict.detail, hosts, remaining=remaining)
+            self._show(RunEventKind.WAITING, step.id, verdict.detail, hosts, remaining=remaining)
             await pace.sleep(min(interval, remaining))
             verdict = await self._check(step, hosts)
             if verdict.ok:
@@ -474,7 +480,7 @@ class StepRun:
     def journal(self, event: str, hosts=(), step_id: str | None = None, **extra) -> None:
         self._runner._journal(step_id or self.step.id, event, hosts, **extra)
 
-    def show(self, kind: str, text: str, hosts=(), remaining=None,
+    def show(self, kind: RunEventKind, text: str, hosts=(), remaining=None,
              step_id: str | None = None) -> None:
         self._runner._show(kind, step_id or self.step.id, text, hosts, remaining)
 
@@ -486,7 +492,7 @@ class StepRun:
         ctx, sid = self.ctx, step_id or self.step.id
         extra = {"attempt": attempt} if attempt else {}
         self.sent += 1
-        self.show("command", f"$ {command.display(ctx.use_sudo)}", [host], step_id=sid)
+        self.show(RunEventKind.COMMAND, f"$ {command.display(ctx.use_sudo)}", [host], step_id=sid)
         self.journal("started", [host], step_id=sid, command=command.redacted(ctx.use_sudo),
                      **extra)
         result = await ctx.fleet.run_one(
@@ -506,7 +512,7 @@ class StepRun:
         pace, scale = self.ctx.pace, max(self.ctx.time_scale, 1e-6)
         deadline = pace.now() + seconds
         while (left := deadline - pace.now()) > 0:
-            self.show("waiting", why, hosts, remaining=left, step_id=step_id)
+            self.show(RunEventKind.WAITING, why, hosts, remaining=left, step_id=step_id)
             await pace.sleep(min(1.0 * scale, left))
 
     def fail(self, message: str) -> None:

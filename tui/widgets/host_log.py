@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tui.fleet.fleet import FleetEventKind
 from tui.fleet.output import key_state
 from tui.widgets.redacted_log import RedactedLog, bounded
 
@@ -52,15 +53,16 @@ class HostLog(RedactedLog):
     def show_event(self, event) -> None:
         """A fleet event as this pane shows it: commands sent, their output (stderr marked
         "! "), SSH state changes and results (status polls are quiet: they never come here)."""
-        if event.kind == "command":
-            self.add(f"$ {event.text}")
-        elif event.kind == "output":
-            self.add_lines(event.lines if event.stream == "stdout"
-                           else [f"! {line}" for line in event.lines])
-        elif event.kind == "state":
-            self.add(f"-- ssh {event.text}")
-        elif event.kind in ("result", "note"):
-            self.add(f"-- {event.text}")
+        match event.kind:
+            case FleetEventKind.COMMAND:
+                self.add(f"$ {event.text}")
+            case FleetEventKind.OUTPUT:
+                self.add_lines(event.lines if event.stream == "stdout"
+                               else [f"! {line}" for line in event.lines])
+            case FleetEventKind.STATE:
+                self.add(f"-- ssh {event.text}")
+            case FleetEventKind.RESULT | FleetEventKind.NOTE:
+                self.add(f"-- {event.text}")
 
     def flush(self) -> None:
         if self._pending:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.errors import EtcdDrError
-from tui.runbooks.context import RunContext
+from tui.runbooks.context import RunContext, RunEventKind
 from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import _ops
@@ -121,7 +121,7 @@ async def _aftercare_step(ctx: RunContext, run: StepRun) -> str:
                 "unsupportedConfigOverrides.useUnsupportedUnsafeNonHANonProductionUnstableEtcd. "
                 "Turn it back on (RST-20): oc patch etcd/cluster --type=merge -p "
                 "'{\"spec\": {\"unsupportedConfigOverrides\": null}}'")
-        run.show("warning", text)
+        run.show(RunEventKind.WARNING, text)
         run.journal("skipped", [], step_id="-", for_step="RST-20", warning=text,
                     reason="the quorum guard was left off")
     relaxed = await still_relaxed(ctx)
@@ -129,7 +129,7 @@ async def _aftercare_step(ctx: RunContext, run: StepRun) -> str:
         _warn_relaxed(run, relaxed)
     items = await aftercare(ctx)
     for item in items:
-        run.show("note", f"{item.key} {item.title}: {item.detail}"
+        run.show(RunEventKind.NOTE, f"{item.key} {item.title}: {item.detail}"
                  + (f" [{len(item.pvs)} object(s)]" if item.pvs else ""))
     summary = f"{len([i for i in items if i.key.startswith('PV')])} PV checks and " \
               f"{len([i for i in items if i.reminder])} reminders to go through"

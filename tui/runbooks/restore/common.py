@@ -11,7 +11,7 @@ from tui.cluster.ops import ClusterOp, ClusterOps, OpResult
 from tui.errors import EtcdDrError, ReadOnlyRefused
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.attempts import PASS_THROUGH
-from tui.runbooks.context import RunContext
+from tui.runbooks.context import RunContext, RunEventKind
 from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
 
@@ -186,7 +186,7 @@ def _skip_lost(run: StepRun, hosts: list[str], step_id: str | None = None) -> li
                     for h in skipped}
         run.journal("skipped", skipped, step_id="-", for_step=sid, reason=LOST_REASON,
                     evidence=evidence)
-        run.show("skip", f"{', '.join(skipped)}: skipped ({LOST_REASON}; "
+        run.show(RunEventKind.SKIP, f"{', '.join(skipped)}: skipped ({LOST_REASON}; "
                          f"{describe_lost(run.ctx, skipped)})", skipped, step_id=sid)
     return [h for h in hosts if h not in lost]
 
@@ -194,7 +194,7 @@ def _skip_lost(run: StepRun, hosts: list[str], step_id: str | None = None) -> li
 async def _send(run: StepRun, op: ClusterOp, step_id: str | None = None) -> OpResult:
     """One cluster operation, shown and journaled (as a command line) with its transport."""
     ctx, sid = run.ctx, step_id or run.step.id
-    run.show("command", f"$ {op.oc}", step_id=sid)
+    run.show(RunEventKind.COMMAND, f"$ {op.oc}", step_id=sid)
     run.journal("started", [], step_id=sid, command=op.oc)
     try:
         result = await _ops(ctx).execute(op)
@@ -202,7 +202,7 @@ async def _send(run: StepRun, op: ClusterOp, step_id: str | None = None) -> OpRe
         run.journal("failed", [], step_id=sid, command=op.oc, error=e.message)
         raise
     for line in result.output.strip().splitlines()[:50] if op.mutating else ():
-        run.show("output", line, step_id=sid)
+        run.show(RunEventKind.OUTPUT, line, step_id=sid)
     run.journal("finished", [], step_id=sid, command=op.oc, exit_status=0,
                 transport=result.transport,
                 **({"facts": dict(ctx.facts)} if ctx.facts else {}))

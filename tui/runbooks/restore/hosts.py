@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.attempts import Evidence, Verdict, run_recorded
-from tui.runbooks.context import RunContext
+from tui.runbooks.context import RunContext, RunEventKind
 from tui.runbooks.model import CheckResult, Confirm
 from tui.runbooks.restore_checks import check_backup_listing
 from tui.runbooks.runner import StepRun
@@ -91,10 +91,11 @@ async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
     from tui.fleet.stream import COPY_TIMEOUT_TEXT, Throttle, human_bytes
     from tui.fleet.transfer import copy_dir_to_host
 
-    run.show("note", f"copying {source_dir} (this machine) to {target}:{directory} over SFTP "
+    run.show(RunEventKind.NOTE,
+             f"copying {source_dir} (this machine) to {target}:{directory} over SFTP "
                      f"(temporary names, renamed once sha256 matches; timeout "
                      f"{COPY_TIMEOUT_TEXT})", [target])
-    lines = Throttle(lambda text: run.show("note", text, [target]))
+    lines = Throttle(lambda text: run.show(RunEventKind.NOTE, text, [target]))
     result = await copy_dir_to_host(
         ctx.fleet, target, source_dir, directory,
         on_progress=lambda p: lines(
@@ -128,13 +129,13 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
     if not check.ok:
         run.fail(f"{source}:{source_dir}: " + "; ".join(check.problems))
     names = [check.snapshot, check.static_kuberesources]
-    run.show("note", f"copying {', '.join(names)} from {source}:{source_dir} to "
+    run.show(RunEventKind.NOTE, f"copying {', '.join(names)} from {source}:{source_dir} to "
                      f"{target}:{directory} (streamed through this console, sha256 checked on "
                      f"both hosts; timeout {COPY_TIMEOUT_TEXT})", [source, target])
     mk = await run.run(target, _priv("mkdir", "-p", directory, safety=Safety.MUTATING))
     if not mk.ok:
         run.fail(f"{target}: cannot make {directory}: {mk.stderr.strip() or mk.error}")
-    lines = Throttle(lambda text: run.show("note", text, [source, target]))
+    lines = Throttle(lambda text: run.show(RunEventKind.NOTE, text, [source, target]))
 
     def journal(event: str, host: str, command: Command, extra: dict) -> None:
         run.journal(event, [host], command=command.redacted(ctx.use_sudo), **extra)
@@ -149,7 +150,8 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
         if not result.ok:
             run.fail(result.error)
         if result.resumed_from:
-            run.show("note", f"{name}: continued from byte {result.resumed_from} left by an "
+            run.show(RunEventKind.NOTE,
+                     f"{name}: continued from byte {result.resumed_from} left by an "
                              f"earlier copy; the sha256 on both hosts proves the whole file",
                      [source, target])
         total += result.size
@@ -157,7 +159,7 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
     again = f" ({resumed} bytes were already there)" if resumed else ""
     done = (f"copied {len(names)} file(s), {total} bytes, from {source}:{source_dir} to "
             f"{target}:{directory}{again}; sha256 verified on both hosts")
-    run.show("note", done, [source, target])  # the step's check has the last word
+    run.show(RunEventKind.NOTE, done, [source, target])  # the step's check has the last word
     return done
 
 
@@ -254,7 +256,7 @@ async def _wait_stopped(run: StepRun, host: str, command: Command, what: str,
         if not r.stdout.strip():
             run.journal("finished", [host], step_id=step_id, detail=f"no {what} running",
                         command=command.redacted(run.ctx.use_sudo), exit_status=r.exit_status)
-            run.show("note", f"{what} stopped", [host], step_id=step_id)
+            run.show(RunEventKind.NOTE, f"{what} stopped", [host], step_id=step_id)
             return
         if waited >= CONTAINER_STOP_TIMEOUT:
             run.fail(f"{host}: {what} did not stop "
@@ -340,7 +342,8 @@ async def _drop_vips(run: StepRun, host: str) -> None:
     ctx = run.ctx
     vips = _vips(ctx)
     if not vips:
-        run.show("note", f"WARNING: the API/ingress VIPs are unknown (the API was down): "
+        run.show(RunEventKind.NOTE,
+                 f"WARNING: the API/ingress VIPs are unknown (the API was down): "
                          f"check `ip -o address` on {host} and remove them by hand", [host],
                  step_id="RST-04f")
         return
@@ -453,7 +456,7 @@ def _run_script(step_id: str):
         async def on_failure(last_line: str) -> str:
             seen = await restore_state(ctx, host)
             for line in seen:
-                run.show("note", line, [host])
+                run.show(RunEventKind.NOTE, line, [host])
             return _script_advice(ctx, step_id, seen, last_line) + \
                 f". On {host} now: " + "; ".join(seen)
 

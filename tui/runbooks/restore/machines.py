@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tui.cluster.ops import MACHINES_PATH, delete_machine_op
 from tui.fleet.commands import Command
-from tui.runbooks.context import RunContext
+from tui.runbooks.context import RunContext, RunEventKind
 from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
 
@@ -135,7 +135,7 @@ def machine_replacement_reasons(ctx: RunContext, step_id: str) -> dict[str, str]
 async def _replace_machines(ctx: RunContext, run: StepRun) -> str:
     reasons = machine_replacement_reasons(ctx, run.step.id)
     for host, why in reasons.items():
-        run.show("note", f"{host}: its machine is replaced because {why}", [host])
+        run.show(RunEventKind.NOTE, f"{host}: its machine is replaced because {why}", [host])
         run.journal("confirmed", [host], kind="machine-replacement", evidence=why)
     await _wait_for_api(ctx, run)
     if "network_type" not in ctx.facts:

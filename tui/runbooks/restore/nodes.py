@@ -7,7 +7,7 @@ from tui.cluster.ops import CSR_PATH, ApiUnavailable, approve_csr_op
 from tui.errors import EtcdDrError
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.attempts import run_recorded
-from tui.runbooks.context import RunContext
+from tui.runbooks.context import RunContext, RunEventKind
 from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
 
@@ -75,7 +75,7 @@ async def _nodes_and_pems(ctx: RunContext, run: StepRun) -> str:
                                       {hosts_by_node[n] for n in not_ready
                                        if n in hosts_by_node})
     if by_hand:
-        run.show("note", f"WARNING: NotReady nodes the console cannot reach over SSH: "
+        run.show(RunEventKind.NOTE, f"WARNING: NotReady nodes the console cannot reach over SSH: "
                          f"{', '.join(by_hand)}: delete their {PKI_DIR}/*.pem by hand")
     return (f"NotReady after {waited:g}s: {', '.join(not_ready)}; " + "; ".join(notes)
             + (f"; by hand: {', '.join(by_hand)}" if by_hand else ""))
@@ -92,7 +92,8 @@ async def _api_gone_again(ctx: RunContext, run: StepRun, error: ApiUnavailable,
     gone += 1
     if gone > API_FLAPS:
         run.fail(f"the API went away {gone} times after it first answered: {error.message}")
-    run.show("note", f"the API stopped answering again ({error.message}); waiting for it")
+    run.show(RunEventKind.NOTE,
+             f"the API stopped answering again ({error.message}); waiting for it")
     await _wait_for_api(ctx, run)
     return gone
 
@@ -179,13 +180,14 @@ async def _approve_csrs(ctx: RunContext, run: StepRun) -> str:
                 await _send(run, approve_csr_op(name))
                 approved.append(name)
                 ctx.facts["csr_approved"] = approved
-                run.show("note", f"approved {name}: {why}")
+                run.show(RunEventKind.NOTE, f"approved {name}: {why}")
             else:
                 refused[name] = why
                 ctx.facts["csr_refused"] = refused
                 run.journal("skipped", [], step_id="-", for_step=run.step.id, csr=name,
                             reason=f"not approved: {why}")
-                run.show("note", f"NOT approved {name}: {why} (review it by hand: oc describe "
+                run.show(RunEventKind.NOTE,
+                         f"NOT approved {name}: {why} (review it by hand: oc describe "
                                  f"csr {name})")
         not_ready = [(n.get("metadata") or {}).get("name") for n in nodes if not _ready(n)
                      and (n.get("metadata") or {}).get("name") not in lost_nodes]

@@ -12,7 +12,7 @@ from tui.cluster.ops import (WEBHOOKS_PATH, NotFound, delete_nodes_op, delete_po
 from tui.errors import EtcdDrError
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.attempts import run_recorded
-from tui.runbooks.context import ConfirmRequest, RunContext
+from tui.runbooks.context import ConfirmRequest, RunContext, RunEventKind
 from tui.runbooks.model import CheckResult, Confirm
 from tui.runbooks.runner import StepRun
 
@@ -185,7 +185,8 @@ async def _read_webhooks(ctx: RunContext, run: StepRun) -> list[RiskyWebhook]:
         try:
             objs = await _ops(ctx).get(WEBHOOKS_PATH.format(kind=kind))
         except EtcdDrError as e:
-            run.show("note", f"could not read the {kind} webhook configurations ({e.message}): "
+            run.show(RunEventKind.NOTE,
+                     f"could not read the {kind} webhook configurations ({e.message}): "
                              f"those that could reject the OVN pods are not known")
             continue
         configs[kind] = objs.get("items") or []
@@ -218,11 +219,13 @@ async def _relax_webhooks(ctx: RunContext, run: StepRun) -> list[RiskyWebhook]:
     before = _relaxed(ctx)
     found = await _read_webhooks(ctx, run)
     if before:
-        run.show("note", "set to failurePolicy Ignore earlier in this run (set back to Fail "
+        run.show(RunEventKind.NOTE,
+                 "set to failurePolicy Ignore earlier in this run (set back to Fail "
                          "once the OVN pods run): " + ", ".join(h.label() for h in before))
     if not found:
         return before
-    run.show("note", "WARNING: admission webhooks with failurePolicy Fail can reject the OVN "
+    run.show(RunEventKind.NOTE,
+             "WARNING: admission webhooks with failurePolicy Fail can reject the OVN "
                      "pods this step deletes (their backends may need the pod network): "
                      + ", ".join(h.label() for h in found))
     commands = [f"API: {h.patch_oc('Ignore')}" for h in found]
@@ -273,7 +276,7 @@ async def _restore_webhooks(ctx: RunContext, run: StepRun,
     for hook in relaxed:
         at, policy = await _current_index(ctx, hook)
         if at is None:
-            run.show("note", f"{hook.label()} is no longer there: nothing to set back")
+            run.show(RunEventKind.NOTE, f"{hook.label()} is no longer there: nothing to set back")
             notes.append(f"{hook.name}: gone")
         elif policy == "Fail":
             notes.append(f"{hook.name}: already Fail")
@@ -297,7 +300,7 @@ def webhooks_warning(hooks: list[RiskyWebhook]) -> str:
 
 def _warn_relaxed(run: StepRun, hooks: list[RiskyWebhook], step_id: str = "RST-15") -> None:
     text = webhooks_warning(hooks)
-    run.show("warning", text, step_id=step_id)
+    run.show(RunEventKind.WARNING, text, step_id=step_id)
     run.journal("skipped", [], step_id="-", for_step=step_id, warning=text,
                 reason="admission webhooks were left at failurePolicy Ignore")
 

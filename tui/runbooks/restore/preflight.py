@@ -12,7 +12,7 @@ from tui.errors import ParseError
 from tui.etcd.parse import RevisionFile, parse_revision_json, parse_snapshot_status
 from tui.fleet.commands import Command
 from tui.runbooks.backup import ETCDCTL_BIN_DIR
-from tui.runbooks.context import RunContext, RunEvent
+from tui.runbooks.context import RunContext, RunEvent, RunEventKind
 from tui.runbooks.restore_checks import (REVISION_JSON, BackupCheck, Candidate, RestorePath,
                                          best_recovery_host, check_backup_listing,
                                          rank_recovery_hosts, restore_path)
@@ -349,7 +349,7 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
     # without quorum, every etcd read in collect() runs into its timeout (5-15 s of silence);
     # a dry run's output is the change ticket alone
     if not ctx.dry_run:
-        ctx.operator.show(RunEvent("note", "-", READING_NOTE))
+        ctx.operator.show(RunEvent(RunEventKind.NOTE, "-", READING_NOTE))
     snap = await ctx.backend.collector.collect()
     cp_views = [h for h in snap.hosts if h.role == "control-plane"]
     lost_evidence, unproven, lost_wait = await classify_hosts(ctx, snap, cp_views)
@@ -626,7 +626,8 @@ def apply_report(ctx: RunContext, report: PreflightReport) -> None:
         p["recovery_host"] = report.recovery_host
         best = next((c for c in report.candidates if c.host == report.recovery_host), None)
         if not ctx.dry_run:
-            ctx.operator.show(RunEvent("note", "-", f"recovery host: {report.recovery_host} "
+            ctx.operator.show(RunEvent(RunEventKind.NOTE,
+                                       "-", f"recovery host: {report.recovery_host} "
                                        f"(the preflight's best candidate: "
                                        f"{'; '.join(best.reasons) if best else 'reachable'}; "
                                        f"choose another with --host)"))
@@ -679,7 +680,7 @@ def _preflight(procedure: str, path_key: str | None = None):
         if report.lost_wait > 0 and not ctx.dry_run and not others:
             # every host that does not answer refuses (or has no route) but not for long
             # enough to be lost, and nothing else blocks: wait until it would be, look again
-            ctx.operator.show(RunEvent("note", "-", (
+            ctx.operator.show(RunEvent(RunEventKind.NOTE, "-", (
                 f"waiting {report.lost_wait:.0f} s: " + "; ".join(
                     f"{h}: {why}" for h, why in report.unproven.items()))))
             await asyncio.sleep(report.lost_wait + 0.5)
@@ -701,7 +702,8 @@ def _preflight(procedure: str, path_key: str | None = None):
         if not ctx.dry_run:
             for item in items:
                 mark = "ok  " if item.ok else ("FAIL" if item.blocking else "warn")
-                ctx.operator.show(RunEvent("note", "-", f"preflight {mark} {item.title}: "
+                ctx.operator.show(RunEvent(RunEventKind.NOTE,
+                                           "-", f"preflight {mark} {item.title}: "
                                                          f"{item.detail}"))
         hard = [i for i in items if not i.ok and i.blocking and not i.overridable]
         soft = [i for i in items if not i.ok and i.blocking and i.overridable]

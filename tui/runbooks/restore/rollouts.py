@@ -9,7 +9,7 @@ from typing import Callable
 
 from tui.cluster.ops import OPERATOR_RESOURCES, patch_operator_op
 from tui.fleet.commands import Command
-from tui.runbooks.context import RunContext
+from tui.runbooks.context import RunContext, RunEventKind
 from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
 
@@ -240,7 +240,8 @@ async def _wait_stable_quorum(ctx: RunContext, run: StepRun) -> str:
         if not forced and waited >= STABLE_TIMEOUT / 3:
             rolled = await _check_etcd_static_pods(ctx, None)
             if not rolled.ok:
-                run.show("note", f"the etcd static pods have not rolled out ({rolled.detail}): "
+                run.show(RunEventKind.NOTE,
+                         f"the etcd static pods have not rolled out ({rolled.detail}): "
                                  f"forcing a redeployment")
                 await _force_redeploy(ctx, run, "etcd", "etcd-qrs-05")
                 forced = True

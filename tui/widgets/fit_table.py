@@ -76,7 +76,12 @@ class FitTable(DataTable):
         """Give the flexible columns what the others leave, and the rows the lines their
         wrapped cells need."""
         self._fit_pending = False
+        # the width as if the vertical scrollbar were shown: whether rows overflow must not
+        # change the fit (else a fit with it and one without are both stable, and which one
+        # a screen shows depends on the order things arrived in)
         width = self.scrollable_content_region.width
+        if not self.show_vertical_scrollbar:
+            width -= self.styles.scrollbar_size_vertical
         if not width or not self.columns:
             return
         pad = 2 * self.cell_padding

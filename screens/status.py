@@ -19,7 +19,7 @@ from tui.fleet.fleet import FleetEvent
 from tui.status.snapshot import StatusSnapshot
 from tui.widgets.banner import ClusterBanner
 from tui.widgets.host_log import FLUSH_INTERVAL, HostLog
-from tui.widgets.host_strip import HostStrip, _age
+from tui.widgets.host_strip import HostStrip, age_words
 from tui.widgets.members import MembersTable
 from tui.widgets.panel import InfoPanel
 
@@ -89,7 +89,7 @@ class StatusScreen(Screen):
             read_only=backend.read_only, scenario=backend.spec.scenario, healthy=snap.healthy)
         self.query_one(HostStrip).set_hosts(snap.hosts, now)
         self.ensure_log_panes([h.name for h in snap.hosts])
-        etcd_age = _age(now - snap.etcd_collected_at) if snap.etcd_collected_at else "never"
+        etcd_age = age_words(now - snap.etcd_collected_at) if snap.etcd_collected_at else "never"
         self.query_one(MembersTable).show(snap.members, source=snap.etcd_source, age=etcd_age,
                                           stale=snap.etcd_stale, error=snap.etcd_error)
         alarms = [f"{a.alarm} on {a.member or member_id_hex(a.member_id)}" for a in snap.alarms]
@@ -103,7 +103,7 @@ class StatusScreen(Screen):
 
     def _show_api(self, snap: StatusSnapshot, now: float) -> None:
         api = snap.api
-        age = _age(now - api.collected_at)  # bare: the panels word it
+        age = age_words(now - api.collected_at)  # bare: the panels word it
         panels = [self.query_one(f"#{i}", InfoPanel) for i in ("encryption", "nodes", "operator")]
         if not api.reachable:
             text = "API unreachable" if api.configured else "API off"

@@ -14,19 +14,19 @@ from tui.journal import Journal, read_journal
 from tui.runbooks.context import RunContext
 from tui.runbooks.model import Runbook, Step, Targets
 from tui.runbooks.restore import nodes
-from tui.runbooks.restore.common import _guarded
+from tui.runbooks.restore.common import guarded
 from tui.runbooks.runner import RunAborted, Runner
 
 
 def _runbook():
     return Runbook("rst09", "RST-09 alone", steps=(
         Step("RST-09", "Nodes Ready, PEM cleanup where not", "waits for the API and nodes",
-             targets=Targets.API, action=_guarded(nodes._nodes_and_pems)),))
+             targets=Targets.API, action=guarded(nodes.nodes_and_pems)),))
 
 
 def _flapping(monkeypatch, times: int | None):
-    """_nodes raises what an API that went away raises, `times` times (None: always)."""
-    real = nodes._nodes
+    """read_nodes raises what an API that went away raises, `times` times (None: always)."""
+    real = nodes.read_nodes
     calls = {"n": 0}
 
     async def flapping(ctx):
@@ -36,7 +36,7 @@ def _flapping(monkeypatch, times: int | None):
                                  "connections; master-0 over SSH: connection refused")
         return await real(ctx)
 
-    monkeypatch.setattr(nodes, "_nodes", flapping)
+    monkeypatch.setattr(nodes, "read_nodes", flapping)
     return calls
 
 

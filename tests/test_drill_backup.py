@@ -294,10 +294,10 @@ def test_snapshot_status_json_follows_the_clusters_etcd_line():
     (the shapes of tests/fixtures/etcdctl/3.6 and the 3.5 captures)."""
     import json
 
-    from tui.drill.backup_script import _json_line
+    from tui.drill.backup_script import json_line
 
     status = {"hash": 1, "revision": 2, "totalKey": 3, "totalSize": 4}
-    assert list(json.loads(_json_line(status, "3.5.21"))) == ["hash", "revision", "totalKey",
+    assert list(json.loads(json_line(status, "3.5.21"))) == ["hash", "revision", "totalKey",
                                                               "totalSize"]
-    six = json.loads(_json_line(status, "3.6.5"))
+    six = json.loads(json_line(status, "3.6.5"))
     assert list(six)[-1] == "version" and six["version"] == "3.6.0"

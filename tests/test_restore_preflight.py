@@ -375,12 +375,12 @@ async def test_a_three_node_cluster_has_no_topology_item(drill, tmp_path):
 
 def test_the_fencing_probes_are_allowed_in_read_only_mode():
     from tui.fleet.readonly import refusal
-    from tui.runbooks.restore.common import _priv
+    from tui.runbooks.restore.common import priv
     from tui.fleet.commands import Command
 
-    for command in (_priv("test", "-e", "/usr/sbin/pcs"),
+    for command in (priv("test", "-e", "/usr/sbin/pcs"),
                     Command.of("systemctl", "is-active", "pacemaker"),
-                    _priv("cat", "/var/lib/etcd/revision.json")):
+                    priv("cat", "/var/lib/etcd/revision.json")):
         assert refusal(command) is None, command
 
 

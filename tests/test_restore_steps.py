@@ -297,9 +297,9 @@ async def test_rst16_refuses_a_lost_hosts_machine_that_is_the_recovery_hosts(tmp
     ctx.facts["network_type"] = "OVNKubernetes"
     import tui.runbooks.restore.machines as machines
 
-    real = machines._machine_matches
+    real = machines.machine_matches
     # the lost host's lookup lands on c-odd, which carries the recovery host's address
-    monkeypatch.setattr(machines, "_machine_matches", lambda ctx, m, host: (
+    monkeypatch.setattr(machines, "machine_matches", lambda ctx, m, host: (
         m["metadata"]["name"] == "c-odd") if host == "master-1" else real(ctx, m, host))
     with pytest.raises(RunAborted, match="REFUSED.*never deletes"):
         await run_steps(ctx, "RST-16")
@@ -529,7 +529,7 @@ async def test_a_destructive_host_step_asks_with_the_commands_it_will_send(tmp_p
 
 
 async def test_rst12_keeps_the_host_half_when_the_api_does_not_answer(tmp_path):
-    from tui.runbooks.restore.nodes import _check_single_member
+    from tui.runbooks.restore.nodes import check_single_member
 
     def reply(host, script):
         if "crictl ps" in script:
@@ -538,7 +538,7 @@ async def test_rst12_keeps_the_host_half_when_the_api_does_not_answer(tmp_path):
 
     ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"], reply),
                   ops=Ops({}))  # every API read fails: the API is not back
-    verdict = await _check_single_member(ctx, "master-0")
+    verdict = await check_single_member(ctx, "master-0")
     assert not verdict.ok
     assert verdict.detail.startswith("the etcd container runs on master-0; "
                                      "the API does not answer yet: ")

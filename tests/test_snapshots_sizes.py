@@ -373,7 +373,7 @@ async def test_restore_wizard(shots, fixed_dates, monkeypatch):
                               "storageClassName": "local-sc", "capacity": {"storage": "100Gi"},
                               "claimRef": {"namespace": "logging", "name": "es-0"}}}]}
 
-        monkeypatch.setattr(aftercare, "_ops", lambda ctx: PVs())
+        monkeypatch.setattr(aftercare, "cluster_ops", lambda ctx: PVs())
         screen.finished = "done"
         screen.run_finished()
         await wait_until(pilot, lambda: screen.phase == "aftercare", what="the aftercare")

@@ -191,8 +191,8 @@ _WORD_RE = re.compile(_WORD)
 
 _PEM = re.compile(r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY)(?:-----)?(.*?)"
                   r"(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S)
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY")
+PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 
 # scheme://userinfo@host. Two shapes: user:password (the user has no '/' or ':'; the password
 # runs to the LAST '@' before the host, never past another URL, a newline or the end of a
@@ -418,13 +418,13 @@ class StreamRedactor:
 
     def line(self, line: str) -> str:
         if self.in_key:
-            end = _PEM_END.search(line)
+            end = PEM_END.search(line)
             if end is None:
                 return REDACTED
             self.in_key = False
             return REDACTED + redact_text(line[end.start():], self.secrets)
-        begin = _PEM_BEGIN.search(line)
-        if begin is not None and _PEM_END.search(line, begin.end()) is None:
+        begin = PEM_BEGIN.search(line)
+        if begin is not None and PEM_END.search(line, begin.end()) is None:
             self.in_key = True
         return redact_text(line, self.secrets)
 

@@ -53,7 +53,7 @@ from datetime import datetime, timezone
 from tui.drill import kubelet
 from tui.drill.commands import CommandContext
 from tui.drill.commands.vfs import FsError
-from tui.drill.etcdctl import _GoFloat, _human_bytes, _zap_json
+from tui.drill.etcdctl import GoFloat, human_bytes, zap_json
 from tui.drill.script_base import HostScript, ScriptExit
 from tui.drill.model import DrillCluster, DrillHost, EtcdMember
 
@@ -184,7 +184,7 @@ def _iso_us(t: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
+def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", text)[:3]) or (0,)
 
 
@@ -198,7 +198,7 @@ class SnapshotLog:
 
     def __init__(self, version: str):
         self.version = version
-        v = _version_tuple(version)
+        v = version_tuple(version)
         if v[:2] <= (3, 4):
             self.flavor = "3.4"
         elif v < (3, 5, 5):
@@ -210,13 +210,13 @@ class SnapshotLog:
 
     def _snap_ts(self, t: float) -> object:
         if self.flavor in ("3.4", "3.5-early"):
-            return _GoFloat(round(t, 7))
+            return GoFloat(round(t, 7))
         return _iso_ms(t) if self.flavor == "3.5-mid" else _iso_us(t)
 
     def _line(self, t: float, caller: str, msg: str, *, client: bool = False, **fields) -> str:
         entry: dict[str, object] = {"level": "info"}
         if self.flavor == "3.4":
-            entry["ts"] = _iso_ms(t) if client else _GoFloat(round(t, 7))
+            entry["ts"] = _iso_ms(t) if client else GoFloat(round(t, 7))
         else:
             entry["ts"] = self._snap_ts(t)
             if client:
@@ -224,7 +224,7 @@ class SnapshotLog:
         entry["caller"] = caller
         entry["msg"] = msg
         entry.update(fields)
-        return _zap_json(entry) + "\n"
+        return zap_json(entry) + "\n"
 
     def _snapshot_caller(self, step: int) -> str:
         lines = {"3.4": (119, 127, 142, 152), "3.5-early": (68, 76, 91, 100)}.get(
@@ -253,10 +253,10 @@ class SnapshotLog:
                           client=True)
 
     def fetched(self, t: float, endpoint: str, size: int, took: float) -> str:
-        took_value: object = _GoFloat(round(took, 9)) if self.flavor == "3.4" \
+        took_value: object = GoFloat(round(took, 9)) if self.flavor == "3.4" \
             else humanize_time(took)
         return self._line(t, self._snapshot_caller(2), "fetched snapshot", endpoint=endpoint,
-                          size=_human_bytes(size), took=took_value)
+                          size=human_bytes(size), took=took_value)
 
     def saved(self, t: float, path: str) -> str:
         return self._line(t, self._snapshot_caller(3), "saved", path=path)
@@ -384,7 +384,7 @@ class _BackupRun(HostScript):
         self.clock._count("commands", began, began + sim_seconds)
 
     def version(self) -> tuple[int, ...]:
-        return _version_tuple(self.cluster.api.version)
+        return version_tuple(self.cluster.api.version)
 
     def fail(self, status: int) -> None:
         """A failing command under `set -o errexit`: the ERR trap runs, then the script exits."""
@@ -439,7 +439,7 @@ class _BackupRun(HostScript):
         await self._dl_etcdctl()
         endpoint = f"https://{env.get(_env_key(self.host.name) + '_IP') or self.host.address}:2379"
         status = await self._snapshot_save(snapshot_file, endpoint)
-        self.out(_json_line(status, _etcd_line(self.cluster)))
+        self.out(json_line(status, etcd_line(self.cluster)))
         await self.pause(0.05)
         self.out(f"snapshot db and kube resources are successfully saved to {backup_dir}\n")
 
@@ -626,12 +626,12 @@ class _BackupRun(HostScript):
         return status
 
 
-def _etcd_line(cluster) -> str:
+def etcd_line(cluster) -> str:
     """The etcd version the cluster's members run (their etcdctl/etcdutl prints its shapes)."""
     return next((m.version for m in cluster.etcd.members if m.version), "")
 
 
-def _json_line(status: dict, etcd_version: str = "") -> str:
+def json_line(status: dict, etcd_version: str = "") -> str:
     """`snapshot status -w json` as the cluster's etcd prints it: etcd 3.6 (OpenShift 4.21+)
     adds the snapshot's storage "version" after totalSize (tests/fixtures/etcdctl/3.6)."""
     text = ('{"hash":%d,"revision":%d,"totalKey":%d,"totalSize":%d'

@@ -401,7 +401,7 @@ def _levenshtein(a: str, b: str) -> int:
 # --- formatting ----------------------------------------------------------------------------
 
 
-def _human_bytes(n: int) -> str:
+def human_bytes(n: int) -> str:
     """go-humanize's Bytes (SI units), as etcdctl's DB SIZE column prints sizes."""
     if n < 10:
         return f"{n} B"
@@ -447,15 +447,15 @@ def _go_json(obj: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-class _GoFloat(float):
+class GoFloat(float):
     """A float zap prints the Go way (shortest form, no trailing ".0")."""
 
 
-def _zap_json(entry: dict[str, object]) -> str:
+def zap_json(entry: dict[str, object]) -> str:
     """A zap JSON log line: like encoding/json, but epoch timestamps are bare floats."""
     parts = []
     for key, value in entry.items():
-        if isinstance(value, _GoFloat):
+        if isinstance(value, GoFloat):
             text = repr(float(value))
             text = text[:-2] if text.endswith(".0") else text
         else:
@@ -743,8 +743,8 @@ class _Etcdctl:
         now = self.cluster.clock.now_dt()
         return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
-    def _ts_float(self) -> _GoFloat:
-        return _GoFloat(round(self.cluster.clock.now(), 7))
+    def _ts_float(self) -> GoFloat:
+        return GoFloat(round(self.cluster.clock.now(), 7))
 
     def _check_env(self) -> None:
         """pkg/flags.SetPflagsFromEnv: env fills unset flags; env plus flag is fatal."""
@@ -779,7 +779,7 @@ class _Etcdctl:
                 "msg": "unrecognized environment variable",
                 "environment-variable": entry,
             }
-            self.io.err(_zap_json(line) + "\n")
+            self.io.err(zap_json(line) + "\n")
 
     def _env_conflict(self, key: str) -> None:
         if self.flavor == "3.4":
@@ -821,7 +821,7 @@ class _Etcdctl:
             "environment-variable": key,
             "stacktrace": "\n".join(f"{fn}\n\t{where}" for fn, where in frames),
         }
-        self.io.err(_zap_json(entry) + "\n")
+        self.io.err(zap_json(entry) + "\n")
 
     def _endpoints(self) -> list[str]:
         """What building a client does: env, output format, the --endpoints list."""
@@ -919,7 +919,7 @@ class _Etcdctl:
             entry["caller"] = "v3/retry_interceptor.go:62"
         entry["msg"] = "retrying of unary invoker failed"
         entry.update({"target": target, "attempt": 0, "error": error})
-        self.io.err(_zap_json(entry) + "\n")
+        self.io.err(zap_json(entry) + "\n")
 
     def _dial_error(self, failure: str, hostport: str, *, balancer_summary: bool) -> str:
         if failure == _BLOCKED:
@@ -1092,7 +1092,7 @@ class _Etcdctl:
             ep,
             format(m.member_id, "x"),
             m.version,
-            _human_bytes(m.db_size),
+            human_bytes(m.db_size),
             str(leader_id == m.member_id and leader_id != 0).lower(),
             str(m.is_learner).lower(),
             str(self.etcd.raft_term),

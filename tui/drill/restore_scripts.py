@@ -70,8 +70,8 @@ import re
 import zlib
 
 from tui.drill import kubelet
-from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, NO_DEPENDENCIES, _etcd_line,
-                                     _json_line, _version_tuple, place_missing, pulls_etcdctl_first,
+from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, NO_DEPENDENCIES, etcd_line,
+                                     json_line, version_tuple, place_missing, pulls_etcdctl_first,
                                      snapshot_status)
 from tui.drill.commands import CommandContext
 from tui.drill.script_base import HostScript, ScriptExit
@@ -126,7 +126,7 @@ def _natural_key(name: str) -> list:
 
 
 def _path_version(cluster: DrillCluster) -> tuple[int, int]:
-    return tuple(_version_tuple(cluster.api.version)[:2]) or (4, 12)
+    return tuple(version_tuple(cluster.api.version)[:2]) or (4, 12)
 
 
 def script_generation(cluster: DrillCluster) -> str:
@@ -367,7 +367,7 @@ class _Run(HostScript):
         status = snapshot_status(self.cluster, member, revision) if member else {
             "hash": zlib.crc32(snapshot_file.encode()), "revision": revision,
             "totalKey": 7000, "totalSize": self.vfs.size(snapshot_file)}
-        self.out(_json_line(status, _etcd_line(self.cluster)))
+        self.out(json_line(status, etcd_line(self.cluster)))
         return status
 
     def _move_data_dir(self) -> None:

@@ -20,7 +20,7 @@ import os
 import re
 from typing import TextIO
 
-from tui.secrets import _PEM_BEGIN, _PEM_END
+from tui.secrets import PEM_BEGIN, PEM_END
 
 OUTPUT_CAP = 16 * 1024 * 1024  # bytes of one stream of one command kept in memory
 LINE_CAP = 1024 * 1024  # bytes of one line passed on to panes and line listeners
@@ -59,10 +59,10 @@ def key_state(text: str, state: bool | None) -> bool | None:
     """Whether a private key block is open after text, given whether it was before (None:
     nothing said so far)."""
     begin = None
-    for begin in _PEM_BEGIN.finditer(text):
+    for begin in PEM_BEGIN.finditer(text):
         pass
     end = None
-    for end in _PEM_END.finditer(text):
+    for end in PEM_END.finditer(text):
         pass
     if begin is None and end is None:
         return state

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from tui.cluster.api import ApiSnapshot
-from tui.widgets.host_strip import _age
+from tui.widgets.host_strip import age_words
 
 
 class ApiStateBox(Static):
@@ -31,14 +31,14 @@ class ApiStateBox(Static):
         change = None
         if self.reachable is None or api.reachable != self.reachable:
             if self.reachable is not None and api.configured:
-                was = _age(now - self.since) if self.since is not None else "?"
+                was = age_words(now - self.since) if self.since is not None else "?"
                 change = (f"the API is back (it was away for {was})" if api.reachable
                           else f"the API went away: {api.error or 'no answer'}")
             # the first state seen may have begun long before: its age is a lower bound
             self._since_known = self.reachable is not None
             self.reachable = api.reachable
             self.since = now
-        age = _age(now - (self.since or now)) + ("" if self._since_known else "+")
+        age = age_words(now - (self.since or now)) + ("" if self._since_known else "+")
         for cls in ("ok", "gone", "off"):
             self.set_class(False, cls)
         if not api.configured:

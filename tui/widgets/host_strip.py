@@ -77,10 +77,10 @@ class HostStrip(Horizontal):
             except Exception:
                 box = HostBox(h)
                 self.mount(box)
-            box.set_host(h, f"{h.state} for {_age(now - h.since)}")
+            box.set_host(h, f"{h.state} for {age_words(now - h.since)}")
 
 
-def _age(seconds: float) -> str:
+def age_words(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:
         return f"{seconds}s"

@@ -10,9 +10,9 @@ from tui.errors import EtcdDrError
 from tui.runbooks.context import RunContext, RunEventKind
 from tui.runbooks.runner import StepRun
 
-from tui.runbooks.restore.common import _ops
-from tui.runbooks.restore.ovn import _warn_relaxed, still_relaxed, webhooks_warning
-from tui.runbooks.restore.rollouts import _guard_off_now
+from tui.runbooks.restore.common import cluster_ops
+from tui.runbooks.restore.ovn import warn_relaxed, still_relaxed, webhooks_warning
+from tui.runbooks.restore.rollouts import guard_off_now
 
 
 # --- RST-25: aftercare --------------------------------------------------------------------
@@ -52,7 +52,7 @@ async def aftercare(ctx: RunContext) -> list[AftercareItem]:
     pvs: list[dict] = []
     problem = None
     try:
-        pvs = (await _ops(ctx).get("/api/v1/persistentvolumes")).get("items") or []
+        pvs = (await cluster_ops(ctx).get("/api/v1/persistentvolumes")).get("items") or []
     except EtcdDrError as e:
         problem = e.message
     # said once, as its own line above the checks, not in each of PV-1..4
@@ -93,7 +93,7 @@ async def aftercare(ctx: RunContext) -> list[AftercareItem]:
                       "kubeconfig (`oc whoami` to confirm).", reminder=True),
     ]
     try:
-        if await _guard_off_now(ctx):
+        if await guard_off_now(ctx):
             items.append(AftercareItem(
                 "RST-20", "THE QUORUM GUARD IS STILL OFF",
                 "etcd/cluster keeps unsupportedConfigOverrides: turn it back on: oc patch "
@@ -109,10 +109,10 @@ async def aftercare(ctx: RunContext) -> list[AftercareItem]:
     return items
 
 
-async def _aftercare_step(ctx: RunContext, run: StepRun) -> str:
+async def aftercare_step(ctx: RunContext, run: StepRun) -> str:
     warning = ""
     try:
-        off = await _guard_off_now(ctx)
+        off = await guard_off_now(ctx)
     except EtcdDrError as e:
         off = bool(ctx.facts.get("guard_off"))
         warning = f" (could not read etcd/cluster: {e.message})"
@@ -126,7 +126,7 @@ async def _aftercare_step(ctx: RunContext, run: StepRun) -> str:
                     reason="the quorum guard was left off")
     relaxed = await still_relaxed(ctx)
     if relaxed:
-        _warn_relaxed(run, relaxed)
+        warn_relaxed(run, relaxed)
     items = await aftercare(ctx)
     for item in items:
         run.show(RunEventKind.NOTE, f"{item.key} {item.title}: {item.detail}"

@@ -118,44 +118,44 @@ def non_recovery_hosts(ctx: RunContext) -> list[str]:
     return [h for h in control_plane(ctx) if h != ctx.params.get("recovery_host")]
 
 
-def _path(ctx: RunContext) -> str:
+def path_params(ctx: RunContext) -> str:
     return ctx.params.get("path") or "4.12-4.13"
 
 
-def _ops(ctx: RunContext) -> ClusterOps:
+def cluster_ops(ctx: RunContext) -> ClusterOps:
     ops = ClusterOps.for_context(ctx)
     ops.rest_backoff = 10.0 / max(ctx.time_scale, 1e-6)
     return ops
 
 
-def _priv(*argv: str, safety: Safety = Safety.READ, timeout: float = 30.0,
+def priv(*argv: str, safety: Safety = Safety.READ, timeout: float = 30.0,
           env: tuple = ()) -> Command:
     return Command.of(*argv, privileged=True, safety=safety, timeout=timeout, env=env)
 
 
-def _proxy_pairs(ctx: RunContext) -> tuple[tuple[str, str], ...]:
+def proxy_pairs(ctx: RunContext) -> tuple[tuple[str, str], ...]:
     proxy = ctx.params.get("proxy") or {}
     return tuple((k, v) for k, v in sorted(proxy.items()) if k != "unknown" and v)
 
 
-def _stamp(ctx: RunContext) -> str:
+def stamp_fact(ctx: RunContext) -> str:
     return ctx.params.get("redeploy_stamp") or datetime.now(timezone.utc).strftime(
         "%Y%m%d%H%M%S")
 
 
-async def _probe(ctx: RunContext, host: str, command: Command):
+async def probe_host(ctx: RunContext, host: str, command: Command):
     return await ctx.fleet.run_one(host, command, quiet=True)
 
 
-async def _exists(ctx: RunContext, host: str, path: str) -> bool:
-    r = await _probe(ctx, host, _priv("test", "-e", path, timeout=15))
+async def path_exists(ctx: RunContext, host: str, path: str) -> bool:
+    r = await probe_host(ctx, host, priv("test", "-e", path, timeout=15))
     if r.exit_status not in (0, 1) or r.error:
         raise EtcdDrError(f"cannot look for {path} on {host}: "
                           f"{r.error or r.stderr.strip() or r.exit_status}")
     return r.exit_status == 0
 
 
-def _guarded(action: Callable[[RunContext, StepRun], Awaitable[str]]):
+def guarded(action: Callable[[RunContext, StepRun], Awaitable[str]]):
     """A step's failure, said plainly: errors become a failed step (journaled, retry/skip/
     abort), never an exception out of the runner."""
 
@@ -174,7 +174,7 @@ def _guarded(action: Callable[[RunContext, StepRun], Awaitable[str]]):
     return run
 
 
-def _skip_lost(run: StepRun, hosts: list[str], step_id: str | None = None) -> list[str]:
+def skip_lost(run: StepRun, hosts: list[str], step_id: str | None = None) -> list[str]:
     """The hosts a host step acts on; lost ones are journaled as skipped (under "-", naming
     the step: a step-level `skipped` line would mark the whole step done for a resume), each
     with the evidence that it is lost."""
@@ -191,13 +191,13 @@ def _skip_lost(run: StepRun, hosts: list[str], step_id: str | None = None) -> li
     return [h for h in hosts if h not in lost]
 
 
-async def _send(run: StepRun, op: ClusterOp, step_id: str | None = None) -> OpResult:
+async def send(run: StepRun, op: ClusterOp, step_id: str | None = None) -> OpResult:
     """One cluster operation, shown and journaled (as a command line) with its transport."""
     ctx, sid = run.ctx, step_id or run.step.id
     run.show(RunEventKind.COMMAND, f"$ {op.oc}", step_id=sid)
     run.journal("started", [], step_id=sid, command=op.oc)
     try:
-        result = await _ops(ctx).execute(op)
+        result = await cluster_ops(ctx).execute(op)
     except EtcdDrError as e:
         run.journal("failed", [], step_id=sid, command=op.oc, error=e.message)
         raise
@@ -209,7 +209,7 @@ async def _send(run: StepRun, op: ClusterOp, step_id: str | None = None) -> OpRe
     return result
 
 
-def _keep_fact(run: StepRun, step_id: str | None = None, **facts) -> None:
+def keep_fact(run: StepRun, step_id: str | None = None, **facts) -> None:
     """Facts that must survive a console killed before the step ends (a command-style line:
     it does not mark the step done)."""
     run.ctx.facts.update(facts)
@@ -220,20 +220,20 @@ def _keep_fact(run: StepRun, step_id: str | None = None, **facts) -> None:
 
 # --- reading the cluster --------------------------------------------------------------------
 
-def _ready(node: dict) -> bool:
+def ready(node: dict) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in (node.get("status") or {}).get("conditions") or [])
 
 
-def _node_ip(node: dict) -> str | None:
+def node_ip(node: dict) -> str | None:
     for a in (node.get("status") or {}).get("addresses") or []:
         if a.get("type") == "InternalIP":
             return a.get("address")
     return None
 
 
-async def _nodes(ctx: RunContext) -> list[dict]:
-    return (await _ops(ctx).get("/api/v1/nodes")).get("items") or []
+async def read_nodes(ctx: RunContext) -> list[dict]:
+    return (await cluster_ops(ctx).get("/api/v1/nodes")).get("items") or []
 
 
 def _node_map(ctx: RunContext, nodes: list[dict]) -> dict[str, str]:
@@ -242,7 +242,7 @@ def _node_map(ctx: RunContext, nodes: list[dict]) -> dict[str, str]:
     for h in ctx.inventory.hosts:
         for n in nodes:
             name = (n.get("metadata") or {}).get("name")
-            if name == h.name or (_node_ip(n) and _node_ip(n) == h.address):
+            if name == h.name or (node_ip(n) and node_ip(n) == h.address):
                 out[h.name] = name
                 break
     return out
@@ -255,10 +255,10 @@ def node_of(ctx: RunContext, host: str) -> str:
 async def learn_cluster(ctx: RunContext) -> dict:
     """What later steps decide on, read once the API answers (kept in facts, so a resumed
     run decides the same): nodes and workers, network type, platform, VIPs."""
-    nodes = await _nodes(ctx)
+    nodes = await read_nodes(ctx)
     learned: dict[str, Any] = {
         "node_names": _node_map(ctx, nodes),
-        "node_ips": {(n.get("metadata") or {}).get("name"): _node_ip(n) for n in nodes},
+        "node_ips": {(n.get("metadata") or {}).get("name"): node_ip(n) for n in nodes},
         "worker_nodes": sorted((n.get("metadata") or {}).get("name") for n in nodes
                                if "node-role.kubernetes.io/worker" in
                                ((n.get("metadata") or {}).get("labels") or {})
@@ -268,13 +268,13 @@ async def learn_cluster(ctx: RunContext) -> dict:
                                ((n.get("metadata") or {}).get("labels") or {})),
     }
     try:
-        network = await _ops(ctx).get("/apis/config.openshift.io/v1/networks/cluster")
+        network = await cluster_ops(ctx).get("/apis/config.openshift.io/v1/networks/cluster")
         learned["network_type"] = ((network.get("status") or {}).get("networkType")
                                    or (network.get("spec") or {}).get("networkType"))
     except EtcdDrError:
         pass
     try:
-        infra = await _ops(ctx).get("/apis/config.openshift.io/v1/infrastructures/cluster")
+        infra = await cluster_ops(ctx).get("/apis/config.openshift.io/v1/infrastructures/cluster")
         status = infra.get("status") or {}
         platform = (status.get("platformStatus") or {}).get("type") or status.get("platform")
         learned["platform"] = platform
@@ -289,14 +289,14 @@ async def learn_cluster(ctx: RunContext) -> dict:
     return learned
 
 
-async def _wait_for_api(ctx: RunContext, run: StepRun, timeout: float = API_BACK_TIMEOUT,
+async def wait_for_api(ctx: RunContext, run: StepRun, timeout: float = API_BACK_TIMEOUT,
                         step_id: str | None = None) -> str:
     """Until the API answers, over REST or `oc` on the recovery host; returns the transport."""
     waited, last = 0.0, ""
     while True:
         try:
-            await _ops(ctx).get("/api/v1/nodes")
-            return _ops(ctx).last_transport or "API"
+            await cluster_ops(ctx).get("/api/v1/nodes")
+            return cluster_ops(ctx).last_transport or "API"
         except EtcdDrError as e:
             last = e.message
         if waited >= timeout:
@@ -317,18 +317,18 @@ def within(ctx: RunContext, seconds: float) -> str:
             f"real at --speed {scale:g})")
 
 
-def _vips(ctx: RunContext) -> list[str]:
+def known_vips(ctx: RunContext) -> list[str]:
     return list(ctx.params.get("vips") or ctx.facts.get("vips") or [])
 
 
 # --- RST-18: the transport API steps use -----------------------------------------------------
 
-async def _check_transport(ctx: RunContext, _host) -> CheckResult:
+async def check_transport(ctx: RunContext, _host) -> CheckResult:
     try:
-        await _ops(ctx).get("/api/v1/nodes")
+        await cluster_ops(ctx).get("/api/v1/nodes")
     except EtcdDrError as e:
         return CheckResult(False, e.message)
-    via = _ops(ctx).last_transport or "API"
+    via = cluster_ops(ctx).last_transport or "API"
     if via == "API":
         return CheckResult(True, "the external API answers: API steps use it")
     return CheckResult(True, f"the external API does not answer: API steps run oc {via} with "

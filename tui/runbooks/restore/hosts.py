@@ -18,15 +18,15 @@ from tui.runbooks.runner import StepRun
 from tui.runbooks.restore.common import (CONTAINER_STOP_TIMEOUT, DEFAULT_BACKUP_DIR,
                                          DISABLE_SCRIPT, KEEPALIVED, LOST_REASON, MANIFESTS, POLL,
                                          QUORUM_SCRIPT, RESTORE_SCRIPT, Refusal,
-                                         _exists, _guarded, _path, _priv, _probe, _proxy_pairs,
-                                         _skip_lost, _vips, assert_one_name_per_machine,
+                                         path_exists, guarded, path_params, priv, probe_host, proxy_pairs,
+                                         skip_lost, known_vips, assert_one_name_per_machine,
                                          control_plane, lost_hosts, non_recovery_hosts,
                                          proven_lost, recovery_host, within)
 
 
 # --- RST-01..03 / RSTN-01, -03: the recovery host, SSH, the backup --------------------------
 
-async def _check_recovery_host(ctx: RunContext, _host) -> CheckResult:
+async def check_recovery_host(ctx: RunContext, _host) -> CheckResult:
     host = ctx.params.get("recovery_host")
     if host not in control_plane(ctx):
         return CheckResult(False, f"{host!r} is not a control-plane host")
@@ -41,16 +41,16 @@ async def _check_recovery_host(ctx: RunContext, _host) -> CheckResult:
     return CheckResult(True, f"recovery host {host}: {why}{note}")
 
 
-async def _check_ssh(ctx: RunContext, host) -> CheckResult:
+async def check_ssh(ctx: RunContext, host) -> CheckResult:
     if host in lost_hosts(ctx):
         return CheckResult(True, f"{host}: {LOST_REASON}")
-    r = await _probe(ctx, host, _priv("true", timeout=15))
+    r = await probe_host(ctx, host, priv("true", timeout=15))
     if r.ok:
         return CheckResult(True, "SSH open with sudo -n on every reachable control-plane host")
     return CheckResult(False, r.error or r.stderr.strip() or f"exit status {r.exit_status}")
 
 
-def _backup_source(ctx: RunContext) -> tuple[str | None, str]:
+def backup_source_param(ctx: RunContext) -> tuple[str | None, str]:
     """(host or None for this machine, directory) the backup comes from."""
     source = ctx.params.get("backup_source") or ""
     if not source:
@@ -61,17 +61,17 @@ def _backup_source(ctx: RunContext) -> tuple[str | None, str]:
     return None, source
 
 
-async def _listing(ctx: RunContext, host: str, directory: str) -> tuple[bool, str]:
-    r = await _probe(ctx, host, _priv("ls", "-1", directory, timeout=15))
+async def backup_listing(ctx: RunContext, host: str, directory: str) -> tuple[bool, str]:
+    r = await probe_host(ctx, host, priv("ls", "-1", directory, timeout=15))
     if r.ok:
         return True, r.stdout
     return False, (r.error or r.stderr.strip() or f"exit status {r.exit_status}")
 
 
-async def _check_backup_on_recovery(ctx: RunContext, host) -> CheckResult:
+async def check_backup_on_recovery(ctx: RunContext, host) -> CheckResult:
     host = host or recovery_host(ctx)
     directory = ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
-    ok, listing = await _listing(ctx, host, directory)
+    ok, listing = await backup_listing(ctx, host, directory)
     if not ok:
         return CheckResult(False, f"cannot list {directory} on {host}: {listing}")
     check = check_backup_listing(listing, directory)
@@ -81,8 +81,8 @@ async def _check_backup_on_recovery(ctx: RunContext, host) -> CheckResult:
                              f"{check.static_kuberesources}")
 
 
-async def _copy_backup(ctx: RunContext, run: StepRun) -> str:
-    source_host, source_dir = _backup_source(ctx)
+async def copy_backup(ctx: RunContext, run: StepRun) -> str:
+    source_host, source_dir = backup_source_param(ctx)
     target, directory = recovery_host(ctx), ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
     if source_host == target and source_dir.rstrip("/") == directory.rstrip("/"):
         return f"the backup is already in {directory} on {target}"
@@ -122,7 +122,7 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
     if not state.usable:
         run.fail(f"the backup is on {source}:{source_dir} but {source} is {state.value}: copy "
                  f"it to {target}:{directory} by hand, then retry")
-    ok, listing = await _listing(ctx, source, source_dir)
+    ok, listing = await backup_listing(ctx, source, source_dir)
     if not ok:
         run.fail(f"cannot list {source_dir} on {source}: {listing}")
     check = check_backup_listing(listing, source_dir)
@@ -132,7 +132,7 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
     run.show(RunEventKind.NOTE, f"copying {', '.join(names)} from {source}:{source_dir} to "
                      f"{target}:{directory} (streamed through this console, sha256 checked on "
                      f"both hosts; timeout {COPY_TIMEOUT_TEXT})", [source, target])
-    mk = await run.run(target, _priv("mkdir", "-p", directory, safety=Safety.MUTATING))
+    mk = await run.run(target, priv("mkdir", "-p", directory, safety=Safety.MUTATING))
     if not mk.ok:
         run.fail(f"{target}: cannot make {directory}: {mk.stderr.strip() or mk.error}")
     lines = Throttle(lambda text: run.show(RunEventKind.NOTE, text, [source, target]))
@@ -163,11 +163,11 @@ async def _copy_from_host(ctx: RunContext, run: StepRun, source: str, source_dir
     return done
 
 
-def _copy_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+def copy_preview(ctx: RunContext) -> list[tuple[str, Command]]:
     from tui.fleet.stream import (hash_command, part_name, read_command, rename_command,
                                   write_command)
 
-    source_host, source_dir = _backup_source(ctx)
+    source_host, source_dir = backup_source_param(ctx)
     target = ctx.params.get("recovery_host") or "?"
     directory = ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR
     if source_host is not None and (source_host, source_dir.rstrip("/")) != \
@@ -186,7 +186,7 @@ def _copy_preview(ctx: RunContext) -> list[tuple[str, Command]]:
 
 # --- RST-04: stop static pods and move data aside on the NON-recovery hosts -----------------
 
-def _not_recovery(ctx: RunContext, host: str, what: str) -> None:
+def not_recovery(ctx: RunContext, host: str, what: str) -> None:
     if host == ctx.params.get("recovery_host"):
         raise Refusal(f"{what} never acts on the recovery host ({host}): the restore runs "
                       f"from its data", hint="This is a defect if you see it; nothing was sent")
@@ -203,7 +203,7 @@ def _rst04_manifests(ctx: RunContext) -> list[tuple[str, str, str, str]]:
     out = [("RST-04a", f"{MANIFESTS}/etcd-pod.yaml", "etcd", "operator|etcd-guard"),
            ("RST-04c", f"{MANIFESTS}/kube-apiserver-pod.yaml", "kube-apiserver",
             "operator|guard")]
-    if _path(ctx) == "4.14-4.17":
+    if path_params(ctx) == "4.14-4.17":
         out += [("RST-04g", f"{MANIFESTS}/kube-controller-manager-pod.yaml",
                  "kube-controller-manager", "operator|guard"),
                 ("RST-04g", f"{MANIFESTS}/kube-scheduler-pod.yaml", "kube-scheduler",
@@ -214,16 +214,16 @@ def _rst04_manifests(ctx: RunContext) -> list[tuple[str, str, str, str]]:
 def rst04_commands(ctx: RunContext, host: str) -> list[tuple[str, Command]]:
     """RST-04's commands for one non-recovery host, as (sub-step ID, command). Refuses the
     recovery host whatever asked for it."""
-    _not_recovery(ctx, host, "RST-04")
+    not_recovery(ctx, host, "RST-04")
     out = []
     for sid, manifest, name, exclude in _rst04_manifests(ctx):
-        out.append((sid, _priv("mv", "-v", manifest, "/tmp", safety=Safety.DESTRUCTIVE)))
+        out.append((sid, priv("mv", "-v", manifest, "/tmp", safety=Safety.DESTRUCTIVE)))
         check_id = {"RST-04a": "RST-04b", "RST-04c": "RST-04d"}.get(sid, sid)
         out.append((check_id, _stopped_check(name, exclude)))
-    out.append(("RST-04e", _priv("mv", "-v", "/var/lib/etcd/", "/tmp",
+    out.append(("RST-04e", priv("mv", "-v", "/var/lib/etcd/", "/tmp",
                                  safety=Safety.DESTRUCTIVE)))
     if host in (ctx.params.get("keepalived_hosts") or []):
-        out.append(("RST-04f", _priv("mv", "-v", KEEPALIVED, "/tmp",
+        out.append(("RST-04f", priv("mv", "-v", KEEPALIVED, "/tmp",
                                      safety=Safety.DESTRUCTIVE)))
         out.append(("RST-04f", Command.of("crictl", "ps", "--name", "keepalived",
                                           privileged=True)))
@@ -232,12 +232,12 @@ def rst04_commands(ctx: RunContext, host: str) -> list[tuple[str, Command]]:
 
 
 def _vip_listing(ctx: RunContext) -> Command:
-    vips = _vips(ctx)
+    vips = known_vips(ctx)
     listing = Command.of("ip", "-o", "address")
     return listing.pipe("egrep", "|".join(re.escape(v) for v in vips)) if vips else listing
 
 
-def _rst04_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+def rst04_preview(ctx: RunContext) -> list[tuple[str, Command]]:
     rec = ctx.params.get("recovery_host")
     return [(h, c) for h in non_recovery_hosts(ctx) if h not in lost_hosts(ctx) and h != rec
             for _, c in rst04_commands(ctx, h)]
@@ -274,9 +274,9 @@ def _moved_state(source: str):
     moved = "/tmp/" + source.rsplit("/", 1)[-1]
 
     async def state(ctx: RunContext, host: str) -> Evidence:
-        if await _exists(ctx, host, source):
+        if await path_exists(ctx, host, source):
             return Evidence(Verdict.NOT_DONE, f"{source} is there")
-        there = await _exists(ctx, host, moved)
+        there = await path_exists(ctx, host, moved)
         return Evidence(Verdict.UNKNOWN,
                         f"{source} is not there, and this run has not moved it",
                         (f"{source}: missing", f"{moved}: {'present' if there else 'missing'}"))
@@ -314,9 +314,9 @@ def check_rst04_targets(ctx: RunContext, what: str = "RST-04") -> None:
                            "again")
 
 
-async def _stop_non_recovery(ctx: RunContext, run: StepRun) -> str:
+async def stop_non_recovery(ctx: RunContext, run: StepRun) -> str:
     check_rst04_targets(ctx)
-    hosts = _skip_lost(run, non_recovery_hosts(ctx))
+    hosts = skip_lost(run, non_recovery_hosts(ctx))
     done = []
     for host in hosts:
         for sid, command in rst04_commands(ctx, host):  # refuses the recovery host
@@ -340,7 +340,7 @@ async def _stop_non_recovery(ctx: RunContext, run: StepRun) -> str:
 
 async def _drop_vips(run: StepRun, host: str) -> None:
     ctx = run.ctx
-    vips = _vips(ctx)
+    vips = known_vips(ctx)
     if not vips:
         run.show(RunEventKind.NOTE,
                  f"WARNING: the API/ingress VIPs are unknown (the API was down): "
@@ -352,7 +352,7 @@ async def _drop_vips(run: StepRun, host: str) -> None:
         fields = line.split()
         if len(fields) >= 4 and fields[2] in ("inet", "inet6"):
             device, address = fields[1], fields[3]
-            d = await run.run(host, _priv("ip", "address", "del", address, "dev", device,
+            d = await run.run(host, priv("ip", "address", "del", address, "dev", device,
                                           safety=Safety.MUTATING), step_id="RST-04f")
             if not d.ok:
                 run.fail(f"{host}: cannot remove VIP {address} from {device}: "
@@ -361,30 +361,30 @@ async def _drop_vips(run: StepRun, host: str) -> None:
 
 # --- RST-06, RST-07 ---------------------------------------------------------------------------
 
-def _skip_no_keepalived(ctx: RunContext) -> str | None:
+def skip_no_keepalived(ctx: RunContext) -> str | None:
     if ctx.params.get("recovery_host") in (ctx.params.get("keepalived_hosts") or []):
         return None
     return "no keepalived.yaml on the recovery host (no keepalived VIPs)"
 
 
-async def _check_vip(ctx: RunContext, host) -> CheckResult:
-    vips = _vips(ctx)
+async def check_vip(ctx: RunContext, host) -> CheckResult:
+    vips = known_vips(ctx)
     if not vips:
         return CheckResult(False, "keepalived runs here but the API VIP is unknown (the API was "
                                   "down at the preflight): check `ip -o address` by hand")
-    r = await _probe(ctx, host, Command.of("ip", "-o", "address").pipe("grep", vips[0]))
+    r = await probe_host(ctx, host, Command.of("ip", "-o", "address").pipe("grep", vips[0]))
     if r.stdout.strip():
         return CheckResult(True, f"{host} holds the API VIP {vips[0]}")
     return CheckResult(False, f"{host} does not hold the API VIP {vips[0]} (missing or "
                               f"misconfigured keepalived)")
 
 
-def _skip_no_proxy(ctx: RunContext) -> str | None:
-    return None if _proxy_pairs(ctx) else "no cluster-wide proxy"
+def skip_no_proxy(ctx: RunContext) -> str | None:
+    return None if proxy_pairs(ctx) else "no cluster-wide proxy"
 
 
-async def _check_proxy(ctx: RunContext, _host) -> CheckResult:
-    names = [k for k, _ in _proxy_pairs(ctx)]
+async def check_proxy(ctx: RunContext, _host) -> CheckResult:
+    names = [k for k, _ in proxy_pairs(ctx)]
     return CheckResult(True, "exported for the restore script (sudo -E): " + ", ".join(names))
 
 
@@ -407,7 +407,7 @@ def script_command(ctx: RunContext, step_id: str) -> Command:
     spec = SCRIPTS[step_id]
     args = (spec.path, ctx.params.get("backup_dir") or DEFAULT_BACKUP_DIR) \
         if spec.with_backup_dir else (spec.path,)
-    return Command.of(*args, privileged=True, timeout=1800, env=_proxy_pairs(ctx),
+    return Command.of(*args, privileged=True, timeout=1800, env=proxy_pairs(ctx),
                       safety=Safety.DESTRUCTIVE)
 
 
@@ -416,7 +416,7 @@ async def restore_state(ctx: RunContext, host: str) -> list[str]:
     unknown run): etcd's data directory, /var/lib/etcd-backup, the static pod manifests."""
     seen = []
     for directory in ("/var/lib/etcd", "/var/lib/etcd-backup", MANIFESTS):
-        r = await _probe(ctx, host, _priv("ls", "-A", directory, timeout=15))
+        r = await probe_host(ctx, host, priv("ls", "-A", directory, timeout=15))
         if r.ok:
             names = r.stdout.split()
             seen.append(f"{directory}: {', '.join(names) if names else 'empty'}")
@@ -448,7 +448,7 @@ def _script_advice(ctx: RunContext, step_id: str, seen: list[str], last_line: st
             f"{data or 'nothing'}). Fix the cause shown above, then Retry")
 
 
-def _run_script(step_id: str):
+def run_script(step_id: str):
     async def action(ctx: RunContext, run: StepRun) -> str:
         spec = SCRIPTS[step_id]
         host = recovery_host(ctx)
@@ -466,57 +466,57 @@ def _run_script(step_id: str):
         if outcome.done_before:
             return f"{spec.path} on {host}: {outcome.detail}"
         return f"{spec.path} completed on {host}"
-    return _guarded(action)
+    return guarded(action)
 
 
-def _script_preview(step_id: str):
+def script_preview(step_id: str):
     return lambda ctx: [(ctx.params.get("recovery_host") or "?", script_command(ctx, step_id))]
 
 
 # --- RSTN-01, RSTN-02, QRS-02: the recovery host and SSH, disable-etcd.sh, etcd running ---
 
-async def _check_rstn01(ctx: RunContext, host) -> CheckResult:
-    rec = await _check_recovery_host(ctx, None)
+async def check_rstn01(ctx: RunContext, host) -> CheckResult:
+    rec = await check_recovery_host(ctx, None)
     if not rec.ok:
         return rec
-    ssh = await _check_ssh(ctx, host)
+    ssh = await check_ssh(ctx, host)
     if not ssh.ok:
         return ssh
     return CheckResult(True, rec.detail if host == recovery_host(ctx) else ssh.detail)
 
 
-def _disable_command(ctx: RunContext) -> Command:
-    return Command.of(DISABLE_SCRIPT, privileged=True, timeout=900, env=_proxy_pairs(ctx),
+def disable_command(ctx: RunContext) -> Command:
+    return Command.of(DISABLE_SCRIPT, privileged=True, timeout=900, env=proxy_pairs(ctx),
                       safety=Safety.DESTRUCTIVE)
 
 
-async def _disable_etcd(ctx: RunContext, run: StepRun) -> str:
-    hosts = _skip_lost(run, control_plane(ctx))
+async def disable_etcd_action(ctx: RunContext, run: StepRun) -> str:
+    hosts = skip_lost(run, control_plane(ctx))
     for host in hosts:
         # disable-etcd.sh may run again (it only stops etcd): no state probe; a run of it
         # that this run saw end well is not sent again
-        await run_recorded(run, host, _disable_command(ctx))
+        await run_recorded(run, host, disable_command(ctx))
     return f"etcd disabled on {', '.join(hosts)}"
 
 
-async def _check_etcd_disabled(ctx: RunContext, host) -> CheckResult:
+async def check_etcd_disabled(ctx: RunContext, host) -> CheckResult:
     if host in lost_hosts(ctx):
         return CheckResult(True, f"{host}: {LOST_REASON}")
-    if await _exists(ctx, host, f"{MANIFESTS}/etcd-pod.yaml"):
+    if await path_exists(ctx, host, f"{MANIFESTS}/etcd-pod.yaml"):
         return CheckResult(False, "etcd-pod.yaml is still in the manifests")
-    r = await _probe(ctx, host, Command.of("crictl", "ps", "--name", "^etcd$", "-q",
+    r = await probe_host(ctx, host, Command.of("crictl", "ps", "--name", "^etcd$", "-q",
                                            privileged=True))
     if r.stdout.strip():
         return CheckResult(False, "the etcd container still runs")
     return CheckResult(True, "etcd disabled (manifest moved, container stopped)")
 
 
-async def _check_etcd_container(ctx: RunContext, host) -> CheckResult:
-    r = await _probe(ctx, host, Command.of("crictl", "ps", "--name", "^etcd$", privileged=True))
+async def check_etcd_container(ctx: RunContext, host) -> CheckResult:
+    r = await probe_host(ctx, host, Command.of("crictl", "ps", "--name", "^etcd$", privileged=True))
     rows = [l for l in r.stdout.splitlines()[1:] if l.strip()]
     if rows:
         return CheckResult(True, f"etcd container running: {' '.join(rows[0].split())}")
-    if await _exists(ctx, host, "/var/lib/etcd/member"):
+    if await path_exists(ctx, host, "/var/lib/etcd/member"):
         return CheckResult(True, "no etcd container running, but /var/lib/etcd/member is there "
                                  "for quorum-restore.sh")
     return CheckResult(False, f"no etcd container and no /var/lib/etcd/member on {host}")

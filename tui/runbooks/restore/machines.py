@@ -9,11 +9,11 @@ from tui.runbooks.context import RunContext, RunEventKind
 from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
 
-from tui.runbooks.restore.common import (API, MACHINE_TIMEOUT, POLL, Refusal, _keep_fact, _ops,
-                                         _path, _send, _wait_for_api,
+from tui.runbooks.restore.common import (API, MACHINE_TIMEOUT, POLL, Refusal, keep_fact, cluster_ops,
+                                         path_params, send, wait_for_api,
                                          assert_one_name_per_machine, learn_cluster, lost_hosts,
                                          node_of, non_recovery_hosts, proven_lost, within)
-from tui.runbooks.restore.hosts import _not_recovery
+from tui.runbooks.restore.hosts import not_recovery
 
 
 # --- RST-16 / QRS-04: replace the machines of the other control-plane hosts ------------------
@@ -24,7 +24,7 @@ def _machine_role(m: dict) -> str:
         labels.get("machine.openshift.io/cluster-api-machine-type") or ""
 
 
-def _machine_matches(ctx: RunContext, m: dict, host: str) -> bool:
+def machine_matches(ctx: RunContext, m: dict, host: str) -> bool:
     status = m.get("status") or {}
     node = (status.get("nodeRef") or {}).get("name")
     h = ctx.inventory.host(host)
@@ -34,7 +34,7 @@ def _machine_matches(ctx: RunContext, m: dict, host: str) -> bool:
         host in addresses or name == host or name.endswith("-" + host)
 
 
-def _machine_phase(m: dict) -> str:
+def machine_phase(m: dict) -> str:
     if (m.get("metadata") or {}).get("deletionTimestamp"):
         return "Deleting"
     return (m.get("status") or {}).get("phase") or "Unknown"
@@ -43,23 +43,23 @@ def _machine_phase(m: dict) -> str:
 def assert_not_recovery_machine(ctx: RunContext, machine: dict, host: str) -> None:
     """RST-16: the recovery host's machine is never deleted, whichever host asked."""
     rec = ctx.params.get("recovery_host")
-    if host == rec or (rec and _machine_matches(ctx, machine, rec)):
+    if host == rec or (rec and machine_matches(ctx, machine, rec)):
         name = (machine.get("metadata") or {}).get("name")
         raise Refusal(f"machine {name} belongs to the recovery host {rec}: RST-16 never deletes "
                       f"it", hint="Nothing was deleted")
 
 
 async def _machines(ctx: RunContext) -> list[dict]:
-    return (await _ops(ctx).get(MACHINES_PATH)).get("items") or []
+    return (await cluster_ops(ctx).get(MACHINES_PATH)).get("items") or []
 
 
 async def _replace_one(ctx: RunContext, run: StepRun, host: str) -> str:
-    _not_recovery(ctx, host, f"{run.step.id} (machine replacement)")
+    not_recovery(ctx, host, f"{run.step.id} (machine replacement)")
     record = (ctx.facts.get("replaced") or {}).get(host)
     machines = await _machines(ctx)
     names = {(m.get("metadata") or {}).get("name") for m in machines}
     if record is None:
-        old = next((m for m in machines if _machine_matches(ctx, m, host)), None)
+        old = next((m for m in machines if machine_matches(ctx, m, host)), None)
         if old is None:
             platform = ctx.facts.get("platform") or "unknown"
             run.fail(f"no Machine for {host} in {MACHINES_PATH.rsplit('/', 1)[0]} (platform "
@@ -72,21 +72,21 @@ async def _replace_one(ctx: RunContext, run: StepRun, host: str) -> str:
         record = {"old": old_name, "before": sorted(n for n in names if n)}
         replaced = dict(ctx.facts.get("replaced") or {})
         replaced[host] = record
-        _keep_fact(run, replaced=replaced)
-        await _send(run, delete_machine_op(old_name))
+        keep_fact(run, replaced=replaced)
+        await send(run, delete_machine_op(old_name))
     elif record["old"] in names:
         old = next(m for m in machines if (m.get("metadata") or {}).get("name") == record["old"])
         assert_not_recovery_machine(ctx, old, host)
-        if _machine_phase(old) != "Deleting":
-            await _send(run, delete_machine_op(record["old"]))
+        if machine_phase(old) != "Deleting":
+            await send(run, delete_machine_op(record["old"]))
     waited = 0.0
     while True:
         machines = await _machines(ctx)
         new = [m for m in machines if (m.get("metadata") or {}).get("name") not in
                record["before"] and _machine_role(m) in ("master", "")]
-        phases = ", ".join(f"{(m.get('metadata') or {}).get('name')} {_machine_phase(m)}"
+        phases = ", ".join(f"{(m.get('metadata') or {}).get('name')} {machine_phase(m)}"
                            for m in new) or "no new machine yet"
-        running = [m for m in new if _machine_phase(m) == "Running"]
+        running = [m for m in new if machine_phase(m) == "Running"]
         if running:
             name = running[0]["metadata"]["name"]
             replaced = dict(ctx.facts.get("replaced") or {})
@@ -101,7 +101,7 @@ async def _replace_one(ctx: RunContext, run: StepRun, host: str) -> str:
 
 
 def _machine_hosts(ctx: RunContext, step_id: str) -> list[str]:
-    if step_id == "RST-16" and _path(ctx) in ("4.12-4.13", "4.14-4.17"):
+    if step_id == "RST-16" and path_params(ctx) in ("4.12-4.13", "4.14-4.17"):
         return non_recovery_hosts(ctx)  # the procedure recreates every other one
     return [h for h in lost_hosts(ctx) if h != ctx.params.get("recovery_host")]
 
@@ -119,7 +119,7 @@ def machine_replacement_reasons(ctx: RunContext, step_id: str) -> dict[str, str]
             reasons[host] = f"lost: {why}"
         elif host in lost_hosts(ctx):
             problems.append(f"{host} is listed as lost but nothing proves it")
-        elif step_id == "RST-16" and _path(ctx) in ("4.12-4.13", "4.14-4.17"):
+        elif step_id == "RST-16" and path_params(ctx) in ("4.12-4.13", "4.14-4.17"):
             reasons[host] = ("the procedure recreates every non-recovery control-plane "
                              "machine (the host answered over SSH at the preflight)")
         else:
@@ -132,12 +132,12 @@ def machine_replacement_reasons(ctx: RunContext, step_id: str) -> dict[str, str]
     return reasons
 
 
-async def _replace_machines(ctx: RunContext, run: StepRun) -> str:
+async def replace_machines(ctx: RunContext, run: StepRun) -> str:
     reasons = machine_replacement_reasons(ctx, run.step.id)
     for host, why in reasons.items():
         run.show(RunEventKind.NOTE, f"{host}: its machine is replaced because {why}", [host])
         run.journal("confirmed", [host], kind="machine-replacement", evidence=why)
-    await _wait_for_api(ctx, run)
+    await wait_for_api(ctx, run)
     if "network_type" not in ctx.facts:
         await learn_cluster(ctx)
     done = []
@@ -146,7 +146,7 @@ async def _replace_machines(ctx: RunContext, run: StepRun) -> str:
     return "; ".join(done) or "no machine to replace"
 
 
-def _machine_step_check(step_id: str):
+def machine_step_check(step_id: str):
     async def check(ctx: RunContext, host) -> CheckResult:
         hosts = _machine_hosts(ctx, step_id)
         replaced = ctx.facts.get("replaced") or {}
@@ -158,7 +158,7 @@ def _machine_step_check(step_id: str):
     return check
 
 
-def _machine_preview(step_id: str):
+def machine_preview(step_id: str):
     def preview(ctx: RunContext) -> list[tuple[str, Command]]:
         out = [(API, Command.of("oc", "get", "machines", "-n", "openshift-machine-api", "-o",
                                 "wide"))]
@@ -168,7 +168,7 @@ def _machine_preview(step_id: str):
     return preview
 
 
-def _skip_no_machines(step_id: str):
+def skip_no_machines(step_id: str):
     def skip(ctx: RunContext) -> str | None:
         if _machine_hosts(ctx, step_id):
             return None

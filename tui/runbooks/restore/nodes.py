@@ -12,8 +12,8 @@ from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import (API, BOOTSTRAPPER, CLIENT_SIGNER, CSR_TIMEOUT,
-                                         NODES_GRACE, PKI_DIR, POLL, SERVING_SIGNER, _nodes, _ops,
-                                         _priv, _probe, _ready, _send, _skip_lost, _wait_for_api,
+                                         NODES_GRACE, PKI_DIR, POLL, SERVING_SIGNER, read_nodes, cluster_ops,
+                                         priv, probe_host, ready, send, skip_lost, wait_for_api,
                                          control_plane, learn_cluster, lost_hosts, node_of,
                                          recovery_host, within)
 
@@ -33,12 +33,12 @@ async def _clean_pems(run: StepRun, host: str) -> str:
     if not files:
         return f"{host}: no PEM files left"
     # under an attempt record: a resumed run knows whether this very rm already ran
-    await run_recorded(run, host, _priv("rm", "-f", *files, safety=Safety.DESTRUCTIVE))
+    await run_recorded(run, host, priv("rm", "-f", *files, safety=Safety.DESTRUCTIVE))
     return f"{host}: {len(files)} PEM file(s) removed"
 
 
-async def _nodes_and_pems(ctx: RunContext, run: StepRun) -> str:
-    transport = await _wait_for_api(ctx, run)
+async def nodes_and_pems(ctx: RunContext, run: StepRun) -> str:
+    transport = await wait_for_api(ctx, run)
     gone = 0  # times the API went away again after it answered
     while True:
         try:
@@ -51,11 +51,11 @@ async def _nodes_and_pems(ctx: RunContext, run: StepRun) -> str:
     waited, not_ready = 0.0, []
     while True:
         try:
-            nodes = await _nodes(ctx)
+            nodes = await read_nodes(ctx)
         except ApiUnavailable as e:
             gone = await _api_gone_again(ctx, run, e, gone)
             continue
-        not_ready = [(n.get("metadata") or {}).get("name") for n in nodes if not _ready(n)
+        not_ready = [(n.get("metadata") or {}).get("name") for n in nodes if not ready(n)
                      and (n.get("metadata") or {}).get("name") not in lost_nodes]
         if not not_ready or waited >= NODES_GRACE:
             break
@@ -94,18 +94,18 @@ async def _api_gone_again(ctx: RunContext, run: StepRun, error: ApiUnavailable,
         run.fail(f"the API went away {gone} times after it first answered: {error.message}")
     run.show(RunEventKind.NOTE,
              f"the API stopped answering again ({error.message}); waiting for it")
-    await _wait_for_api(ctx, run)
+    await wait_for_api(ctx, run)
     return gone
 
 
-def _pem_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+def pem_preview(ctx: RunContext) -> list[tuple[str, Command]]:
     return [(API, Command.of("oc", "get", "nodes")),
             ("<each NotReady node>", _pem_listing()),
-            ("<each NotReady node>", _priv("rm", "-f", f"<each {PKI_DIR}/*.pem listed>",
+            ("<each NotReady node>", priv("rm", "-f", f"<each {PKI_DIR}/*.pem listed>",
                                            safety=Safety.DESTRUCTIVE))]
 
 
-def _kubelet_hosts(ctx: RunContext) -> list[str]:
+def kubelet_hosts(ctx: RunContext) -> list[str]:
     """Every control-plane host, the recovery host first; then any other host whose PEMs
     RST-09 removed (its kubelet bootstraps new certificates only when restarted)."""
     rec = ctx.params.get("recovery_host")
@@ -113,24 +113,24 @@ def _kubelet_hosts(ctx: RunContext) -> list[str]:
     return cp + [h for h in ctx.facts.get("pem_cleaned") or [] if h not in cp]
 
 
-def _restart_kubelet() -> Command:
-    return _priv("systemctl", "restart", "kubelet.service", safety=Safety.MUTATING, timeout=120)
+def restart_kubelet() -> Command:
+    return priv("systemctl", "restart", "kubelet.service", safety=Safety.MUTATING, timeout=120)
 
 
-async def _restart_kubelets(ctx: RunContext, run: StepRun) -> str:
-    hosts = _skip_lost(run, _kubelet_hosts(ctx))
+async def restart_kubelets(ctx: RunContext, run: StepRun) -> str:
+    hosts = skip_lost(run, kubelet_hosts(ctx))
     for host in hosts:
-        r = await run.run(host, _restart_kubelet())
+        r = await run.run(host, restart_kubelet())
         if not r.ok:
             run.fail(f"{host}: kubelet restart failed: {r.stderr.strip() or r.error}")
-        active = await _probe(ctx, host, Command.of("systemctl", "is-active", "kubelet"))
+        active = await probe_host(ctx, host, Command.of("systemctl", "is-active", "kubelet"))
         if active.stdout.strip() != "active":
             run.fail(f"{host}: kubelet is {active.stdout.strip() or 'not active'} after the "
                      f"restart")
     return f"kubelet restarted on {', '.join(hosts)} (the recovery host first)"
 
 
-def _skip_no_workers(ctx: RunContext) -> str | None:
+def skip_no_workers(ctx: RunContext) -> str | None:
     if ctx.inventory.workers or ctx.facts.get("worker_nodes"):
         return None
     return ("no worker nodes (inventory roles and the API's nodes): no CSRs to approve, as "
@@ -161,23 +161,23 @@ def _pending(csr: dict) -> bool:
     return not any(c.get("type") in ("Approved", "Denied", "Failed") for c in conditions)
 
 
-async def _approve_csrs(ctx: RunContext, run: StepRun) -> str:
+async def approve_csrs(ctx: RunContext, run: StepRun) -> str:
     lost_nodes = {node_of(ctx, h) for h in lost_hosts(ctx)}
     approved = list(ctx.facts.get("csr_approved") or [])
     refused: dict[str, str] = dict(ctx.facts.get("csr_refused") or {})
     waited = 0.0
     while True:
-        nodes = await _nodes(ctx)
+        nodes = await read_nodes(ctx)
         known = {h.name for h in ctx.inventory.hosts} | {
             (n.get("metadata") or {}).get("name") for n in nodes}
-        csrs = (await _ops(ctx).get(CSR_PATH)).get("items") or []
+        csrs = (await cluster_ops(ctx).get(CSR_PATH)).get("items") or []
         for csr in csrs:
             name = (csr.get("metadata") or {}).get("name")
             if not _pending(csr) or name in refused or name in approved:
                 continue
             ok, why = review_csr(csr, known)
             if ok:
-                await _send(run, approve_csr_op(name))
+                await send(run, approve_csr_op(name))
                 approved.append(name)
                 ctx.facts["csr_approved"] = approved
                 run.show(RunEventKind.NOTE, f"approved {name}: {why}")
@@ -189,7 +189,7 @@ async def _approve_csrs(ctx: RunContext, run: StepRun) -> str:
                 run.show(RunEventKind.NOTE,
                          f"NOT approved {name}: {why} (review it by hand: oc describe "
                                  f"csr {name})")
-        not_ready = [(n.get("metadata") or {}).get("name") for n in nodes if not _ready(n)
+        not_ready = [(n.get("metadata") or {}).get("name") for n in nodes if not ready(n)
                      and (n.get("metadata") or {}).get("name") not in lost_nodes]
         if not not_ready:
             break
@@ -204,7 +204,7 @@ async def _approve_csrs(ctx: RunContext, run: StepRun) -> str:
     return text + "; every node is Ready"
 
 
-def _csr_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+def csr_preview(ctx: RunContext) -> list[tuple[str, Command]]:
     return [(API, Command.of("oc", "get", "--raw", CSR_PATH)),
             (API, Command.of("oc", "adm", "certificate", "approve", "<each approvable CSR>"))]
 
@@ -214,26 +214,26 @@ def _etcd_listing() -> Command:
         "egrep", "-v", "operator|etcd-guard")
 
 
-async def _etcd_pods(ctx: RunContext) -> list[dict]:
-    return (await _ops(ctx).get("/api/v1/namespaces/openshift-etcd/pods",
+async def etcd_pods_of(ctx: RunContext) -> list[dict]:
+    return (await cluster_ops(ctx).get("/api/v1/namespaces/openshift-etcd/pods",
                                 {"labelSelector": "k8s-app=etcd"})).get("items") or []
 
 
-def _pod_phase(pod: dict) -> tuple[str, str]:
+def pod_phase(pod: dict) -> tuple[str, str]:
     return (pod.get("spec") or {}).get("nodeName") or "", \
         (pod.get("status") or {}).get("phase") or "Unknown"
 
 
-async def _check_single_member(ctx: RunContext, host) -> CheckResult:
+async def check_single_member(ctx: RunContext, host) -> CheckResult:
     host = host or recovery_host(ctx)
-    r = await _probe(ctx, host, _etcd_listing())
+    r = await probe_host(ctx, host, _etcd_listing())
     if not r.stdout.strip():
         return CheckResult(False, f"no running etcd container on {host} yet")
     container = f"the etcd container runs on {host}"
     try:
         if "network_type" not in ctx.facts:
             await learn_cluster(ctx)
-        pods = [_pod_phase(p) for p in await _etcd_pods(ctx)]
+        pods = [pod_phase(p) for p in await etcd_pods_of(ctx)]
     except EtcdDrError as e:  # the host half holds; the API half cannot be read yet
         return CheckResult(False, f"{container}; the API does not answer yet: {e.message}")
     rec_node = node_of(ctx, host)
@@ -246,7 +246,7 @@ async def _check_single_member(ctx: RunContext, host) -> CheckResult:
         return CheckResult(False, f"etcd pods: {shown} (waiting for one Running pod on "
                                   f"{rec_node})")
     try:
-        nodes = {(n.get("metadata") or {}).get("name"): _ready(n) for n in await _nodes(ctx)}
+        nodes = {(n.get("metadata") or {}).get("name"): ready(n) for n in await read_nodes(ctx)}
     except EtcdDrError as e:
         return CheckResult(False, f"{container}; the API does not answer yet: {e.message}")
     if not nodes.get(rec_node):

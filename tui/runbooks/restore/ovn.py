@@ -17,15 +17,15 @@ from tui.runbooks.model import CheckResult, Confirm
 from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import (API, OVN_DB_DIR, OVN_NS, POLL, ROLLOUT_TIMEOUT,
-                                         _keep_fact, _nodes, _ops, _path, _priv, _send, _skip_lost,
+                                         keep_fact, read_nodes, cluster_ops, path_params, priv, send, skip_lost,
                                          control_plane, learn_cluster, lost_hosts, node_of,
                                          non_recovery_hosts, within)
-from tui.runbooks.restore.nodes import _pod_phase
+from tui.runbooks.restore.nodes import pod_phase
 
 
 # --- RST-13..15: OVN-Kubernetes ---------------------------------------------------------------
 
-def _skip_not_ovn(ctx: RunContext) -> str | None:
+def skip_not_ovn(ctx: RunContext) -> str | None:
     network = ctx.facts.get("network_type")
     if network and network != "OVNKubernetes":
         return f"the cluster network is {network}, not OVN-Kubernetes"
@@ -41,35 +41,35 @@ async def _ensure_network(ctx: RunContext, run: StepRun) -> bool:
     return network == "OVNKubernetes"
 
 
-def _nodes_to_delete(ctx: RunContext) -> list[str]:
+def nodes_to_delete(ctx: RunContext) -> list[str]:
     return [node_of(ctx, h) for h in non_recovery_hosts(ctx)]
 
 
-async def _delete_nodes(ctx: RunContext, run: StepRun) -> str:
+async def delete_nodes(ctx: RunContext, run: StepRun) -> str:
     if not await _ensure_network(ctx, run):
         return f"not OVN-Kubernetes ({ctx.facts.get('network_type')}): nothing to do"
-    names = _nodes_to_delete(ctx)
+    names = nodes_to_delete(ctx)
     ips = ctx.facts.get("node_ips") or {}
-    _keep_fact(run, deleted_node_ips=sorted(
+    keep_fact(run, deleted_node_ips=sorted(
         {ips.get(n) for n in names if ips.get(n)} |
         {ctx.inventory.host(h).address for h in non_recovery_hosts(ctx)}))
-    result = await _send(run, delete_nodes_op(names))
+    result = await send(run, delete_nodes_op(names))
     ctx.facts["nodes_deleted"] = names
     return result.output.strip().replace("\n", "; ")
 
 
-async def _check_nodes_deleted(ctx: RunContext, _host) -> CheckResult:
-    present = {(n.get("metadata") or {}).get("name") for n in await _nodes(ctx)}
-    left = [n for n in _nodes_to_delete(ctx) if n in present]
+async def check_nodes_deleted(ctx: RunContext, _host) -> CheckResult:
+    present = {(n.get("metadata") or {}).get("name") for n in await read_nodes(ctx)}
+    left = [n for n in nodes_to_delete(ctx) if n in present]
     if left and not ctx.facts.get("nodes_deleted"):
         return CheckResult(False, f"nodes still there: {', '.join(left)}")
     return CheckResult(True, "the non-recovery control-plane nodes were deleted")
 
 
-async def _check_ovnkube_master_ips(ctx: RunContext, _host) -> CheckResult:
+async def check_ovnkube_master_ips(ctx: RunContext, _host) -> CheckResult:
     ips = ctx.facts.get("deleted_node_ips") or [ctx.inventory.host(h).address
                                                 for h in non_recovery_hosts(ctx)]
-    ds = await _ops(ctx).get(f"/apis/apps/v1/namespaces/{OVN_NS}/daemonsets/ovnkube-master")
+    ds = await cluster_ops(ctx).get(f"/apis/apps/v1/namespaces/{OVN_NS}/daemonsets/ovnkube-master")
     text = json.dumps(ds)
     left = [ip for ip in ips if ip and ip in text]
     if left:
@@ -183,7 +183,7 @@ async def _read_webhooks(ctx: RunContext, run: StepRun) -> list[RiskyWebhook]:
     configs: dict[str, list[dict]] = {}
     for kind in WEBHOOK_KINDS:
         try:
-            objs = await _ops(ctx).get(WEBHOOKS_PATH.format(kind=kind))
+            objs = await cluster_ops(ctx).get(WEBHOOKS_PATH.format(kind=kind))
         except EtcdDrError as e:
             run.show(RunEventKind.NOTE,
                      f"could not read the {kind} webhook configurations ({e.message}): "
@@ -192,7 +192,7 @@ async def _read_webhooks(ctx: RunContext, run: StepRun) -> list[RiskyWebhook]:
         configs[kind] = objs.get("items") or []
     labels, known_all = {"kubernetes.io/metadata.name": OVN_NS}, False
     try:
-        ns = await _ops(ctx).get(f"/api/v1/namespaces/{OVN_NS}")
+        ns = await cluster_ops(ctx).get(f"/api/v1/namespaces/{OVN_NS}")
         labels = {**((ns.get("metadata") or {}).get("labels") or {}), **labels}
         known_all = True
     except EtcdDrError:
@@ -248,7 +248,7 @@ async def _relax_webhooks(ctx: RunContext, run: StepRun) -> list[RiskyWebhook]:
     _note_relaxed(run, relaxed, "failurePolicy Fail before RST-15 set them to Ignore: set "
                                 "back to Fail after the OVN pods run, or on a resume")
     for h in found:
-        await _send(run, patch_webhook_op(h.kind, h.name, h.index, "Ignore"))
+        await send(run, patch_webhook_op(h.kind, h.name, h.index, "Ignore"))
     return relaxed
 
 
@@ -256,7 +256,7 @@ async def _current_index(ctx: RunContext, hook: RiskyWebhook) -> tuple[int | Non
     """Where the webhook is now in its configuration, and its failurePolicy (None, None: the
     configuration or the webhook is gone)."""
     try:
-        obj = await _ops(ctx).get(f"{WEBHOOKS_PATH.format(kind=hook.kind)}/{hook.name}")
+        obj = await cluster_ops(ctx).get(f"{WEBHOOKS_PATH.format(kind=hook.kind)}/{hook.name}")
     except NotFound:
         return None, None
     hooks = obj.get("webhooks") or []
@@ -281,7 +281,7 @@ async def _restore_webhooks(ctx: RunContext, run: StepRun,
         elif policy == "Fail":
             notes.append(f"{hook.name}: already Fail")
         else:
-            await _send(run, patch_webhook_op(hook.kind, hook.name, at, "Fail"))
+            await send(run, patch_webhook_op(hook.kind, hook.name, at, "Fail"))
             notes.append(f"{hook.name}: Fail again")
         left = [h for h in left if h.key != hook.key]
         ctx.facts[WEBHOOK_FACT] = [h.fact() for h in left]
@@ -298,7 +298,7 @@ def webhooks_warning(hooks: list[RiskyWebhook]) -> str:
             + " (or resume the run: RST-15 sets them back)")
 
 
-def _warn_relaxed(run: StepRun, hooks: list[RiskyWebhook], step_id: str = "RST-15") -> None:
+def warn_relaxed(run: StepRun, hooks: list[RiskyWebhook], step_id: str = "RST-15") -> None:
     text = webhooks_warning(hooks)
     run.show(RunEventKind.WARNING, text, step_id=step_id)
     run.journal("skipped", [], step_id="-", for_step=step_id, warning=text,
@@ -324,7 +324,7 @@ async def _ovn_pods(ctx: RunContext, selector: str, node: str | None = None) -> 
     query = {"labelSelector": selector}
     if node:
         query["fieldSelector"] = f"spec.nodeName={node}"
-    return (await _ops(ctx).get(f"/api/v1/namespaces/{OVN_NS}/pods", query)).get("items") or []
+    return (await cluster_ops(ctx).get(f"/api/v1/namespaces/{OVN_NS}/pods", query)).get("items") or []
 
 
 async def _wait_pods_running(run: StepRun, selector: str, gone: set[str],
@@ -334,9 +334,9 @@ async def _wait_pods_running(run: StepRun, selector: str, gone: set[str],
     while True:
         pods = await _ovn_pods(run.ctx, selector, node)
         fresh = [p for p in pods if (p.get("metadata") or {}).get("name") not in gone]
-        phases = [(p.get("metadata") or {}).get("name") + " " + _pod_phase(p)[1] for p in fresh]
+        phases = [(p.get("metadata") or {}).get("name") + " " + pod_phase(p)[1] for p in fresh]
         if len(fresh) >= at_least and len(fresh) == len(pods) and \
-                all(_pod_phase(p)[1] == "Running" for p in fresh):
+                all(pod_phase(p)[1] == "Running" for p in fresh):
             return ", ".join(phases)
         if waited >= ROLLOUT_TIMEOUT / 2:
             run.fail(f"{selector} pods{' on ' + node if node else ''} not Running "
@@ -348,9 +348,9 @@ async def _wait_pods_running(run: StepRun, selector: str, gone: set[str],
 
 
 def _ovn_db_commands(ctx: RunContext) -> tuple[Command, Callable[[list[str]], Command]]:
-    directory = OVN_DB_DIR["4.14-4.17" if _path(ctx) == "4.14-4.17" else "4.12-4.13"]
+    directory = OVN_DB_DIR["4.14-4.17" if path_params(ctx) == "4.14-4.17" else "4.12-4.13"]
     listing = Command.of("find", directory, "-maxdepth", "1", "-name", "*.db", privileged=True)
-    return listing, lambda files: _priv("rm", "-f", *files, safety=Safety.DESTRUCTIVE)
+    return listing, lambda files: priv("rm", "-f", *files, safety=Safety.DESTRUCTIVE)
 
 
 async def _remove_ovn_dbs(run: StepRun, host: str, step_id: str) -> str:
@@ -372,15 +372,15 @@ def _ovn_hosts(ctx: RunContext) -> list[str]:
         [h.name for h in ctx.inventory.workers]
 
 
-def _ovn_acting_hosts(ctx: RunContext) -> list[str]:
+def ovn_acting_hosts(ctx: RunContext) -> list[str]:
     """The hosts RST-15 sends commands to: not the lost ones; before 4.14 the control-plane
     hosts only (the workers' part is an API operation)."""
     lost = set(lost_hosts(ctx))
     hosts = [h for h in _ovn_hosts(ctx) if h not in lost]
-    return hosts if _path(ctx) == "4.14-4.17" else [h for h in hosts if h in control_plane(ctx)]
+    return hosts if path_params(ctx) == "4.14-4.17" else [h for h in hosts if h in control_plane(ctx)]
 
 
-async def _restart_ovn(ctx: RunContext, run: StepRun) -> str:
+async def restart_ovn(ctx: RunContext, run: StepRun) -> str:
     if not await _ensure_network(ctx, run):
         return f"not OVN-Kubernetes ({ctx.facts.get('network_type')}): nothing to do"
     try:
@@ -394,28 +394,28 @@ async def _restart_ovn(ctx: RunContext, run: StepRun) -> str:
         # resume sets them back; the facts keep them)
         left = _relaxed(ctx)
         if left:
-            _warn_relaxed(run, left)
+            warn_relaxed(run, left)
         raise
     return "; ".join(notes)
 
 
 async def _restart_ovn_pods(ctx: RunContext, run: StepRun) -> list[str]:
     notes = []
-    if _path(ctx) == "4.14-4.17":
+    if path_params(ctx) == "4.14-4.17":
         notes += await _restart_ovn_interconnect(ctx, run)
     else:
-        hosts = _skip_lost(run, [h for h in _ovn_hosts(ctx) if h in control_plane(ctx)],
+        hosts = skip_lost(run, [h for h in _ovn_hosts(ctx) if h in control_plane(ctx)],
                            "RST-15a")
         for host in hosts:
             notes.append(await _remove_ovn_dbs(run, host, "RST-15a"))
         gone = {(p.get("metadata") or {}).get("name")
                 for p in await _ovn_pods(ctx, "app=ovnkube-master")}
-        await _send(run, delete_pods_op(OVN_NS, "app=ovnkube-master"), "RST-15b")
+        await send(run, delete_pods_op(OVN_NS, "app=ovnkube-master"), "RST-15b")
         notes.append("ovnkube-master: " + await _wait_pods_running(
             run, "app=ovnkube-master", gone, step_id="RST-15c"))
         gone = {(p.get("metadata") or {}).get("name")
                 for p in await _ovn_pods(ctx, "app=ovnkube-node")}
-        await _send(run, delete_pods_op(OVN_NS, "app=ovnkube-node"), "RST-15d")
+        await send(run, delete_pods_op(OVN_NS, "app=ovnkube-node"), "RST-15d")
         notes.append("ovnkube-node: " + await _wait_pods_running(
             run, "app=ovnkube-node", gone, step_id="RST-15e"))
     return notes
@@ -425,13 +425,13 @@ async def _restart_ovn_interconnect(ctx: RunContext, run: StepRun) -> list[str]:
     notes = []
     gone = {(p.get("metadata") or {}).get("name")
             for p in await _ovn_pods(ctx, "app=ovnkube-control-plane")}
-    await _send(run, delete_pods_op(OVN_NS, "app=ovnkube-control-plane"))
+    await send(run, delete_pods_op(OVN_NS, "app=ovnkube-control-plane"))
     notes.append("ovnkube-control-plane: " + await _wait_pods_running(
         run, "app=ovnkube-control-plane", gone))
-    hosts = _skip_lost(run, _ovn_hosts(ctx))
+    hosts = skip_lost(run, _ovn_hosts(ctx))
     for host in hosts:
         notes.append(await _remove_ovn_dbs(run, host, run.step.id))
-        r = await run.run(host, _priv("systemctl", "restart", "ovs-vswitchd", "ovsdb-server",
+        r = await run.run(host, priv("systemctl", "restart", "ovs-vswitchd", "ovsdb-server",
                                       safety=Safety.MUTATING, timeout=120))
         if not r.ok:
             run.fail(f"{host}: restarting ovs-vswitchd and ovsdb-server failed: "
@@ -439,7 +439,7 @@ async def _restart_ovn_interconnect(ctx: RunContext, run: StepRun) -> list[str]:
         node = node_of(ctx, host)
         gone = {(p.get("metadata") or {}).get("name")
                 for p in await _ovn_pods(ctx, "app=ovnkube-node", node)}
-        await _send(run, delete_pods_op(OVN_NS, "app=ovnkube-node", node))
+        await send(run, delete_pods_op(OVN_NS, "app=ovnkube-node", node))
         notes.append(f"{node}: " + await _wait_pods_running(run, "app=ovnkube-node", gone,
                                                            node))
     inventory_nodes = {node_of(ctx, h.name) for h in ctx.inventory.hosts}
@@ -452,17 +452,17 @@ async def _restart_ovn_interconnect(ctx: RunContext, run: StepRun) -> list[str]:
     return notes
 
 
-def _ovn_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+def ovn_preview(ctx: RunContext) -> list[tuple[str, Command]]:
     listing, rm = _ovn_db_commands(ctx)
     directory = listing.stages[0][1]
     out: list[tuple[str, Command]] = []
     hosts = [h for h in _ovn_hosts(ctx) if h not in lost_hosts(ctx)]
-    if _path(ctx) == "4.14-4.17":
+    if path_params(ctx) == "4.14-4.17":
         out.append((API, Command.of("oc", *delete_pods_op(OVN_NS,
                                                           "app=ovnkube-control-plane").oc_args)))
         for h in hosts:
             out += [(h, listing), (h, rm([f"<each {directory}/*.db listed>"])),
-                    (h, _priv("systemctl", "restart", "ovs-vswitchd", "ovsdb-server")),
+                    (h, priv("systemctl", "restart", "ovs-vswitchd", "ovsdb-server")),
                     (API, Command.of("oc", *delete_pods_op(OVN_NS, "app=ovnkube-node",
                                                            node_of(ctx, h)).oc_args))]
         return out

@@ -13,31 +13,31 @@ from tui.runbooks.model import Confirm, Runbook, Step, Targets, Wait
 from tui.runbooks.runner import Refused
 
 from tui.runbooks.restore.common import (API, API_BACK_TIMEOUT, GUARD_OFF, GUARD_ON, PATH_KEYS,
-                                         POLL, ROLLOUT_TIMEOUT, STABLE_TIMEOUT, _check_transport,
-                                         _guarded, control_plane, lost_hosts, non_recovery_hosts)
-from tui.runbooks.restore.hosts import (_check_backup_on_recovery, _check_etcd_container,
-                                        _check_etcd_disabled, _check_proxy, _check_recovery_host,
-                                        _check_rstn01, _check_ssh, _check_vip, _copy_backup,
-                                        _copy_preview, _disable_command, _disable_etcd,
-                                        _rst04_preview, _run_script,
-                                        _script_preview, _skip_no_keepalived, _skip_no_proxy,
-                                        _stop_non_recovery)
-from tui.runbooks.restore.nodes import (_approve_csrs, _check_single_member, _csr_preview,
-                                        _kubelet_hosts, _nodes_and_pems, _pem_preview,
-                                        _restart_kubelet, _restart_kubelets, _skip_no_workers)
-from tui.runbooks.restore.ovn import (_check_nodes_deleted, _check_ovnkube_master_ips,
-                                      _delete_nodes, _nodes_to_delete, _ovn_acting_hosts,
-                                      _ovn_preview, _restart_ovn, _skip_not_ovn)
-from tui.runbooks.restore.machines import (_machine_preview, _machine_step_check,
-                                           _replace_machines, _skip_no_machines)
-from tui.runbooks.restore.rollouts import (_check_all_rollouts, _check_etcd_everywhere,
-                                           _check_etcd_rolled_out, _check_etcd_static_pods,
-                                           _check_guard_off, _check_guard_on, _check_redeploy_sent,
-                                           _check_stable, _force_if_stalled, _patch_action,
-                                           _patch_preview, _redeploy_control_plane, _redeploy_etcd,
-                                           _redeploy_patch, _rollout_preview, _wait_stable_quorum)
-from tui.runbooks.restore.aftercare import _aftercare_step
-from tui.runbooks.restore.preflight import _preflight, preflight_report
+                                         POLL, ROLLOUT_TIMEOUT, STABLE_TIMEOUT, check_transport,
+                                         guarded, control_plane, lost_hosts, non_recovery_hosts)
+from tui.runbooks.restore.hosts import (check_backup_on_recovery, check_etcd_container,
+                                        check_etcd_disabled, check_proxy, check_recovery_host,
+                                        check_rstn01, check_ssh, check_vip, copy_backup,
+                                        copy_preview, disable_command, disable_etcd_action,
+                                        rst04_preview, run_script,
+                                        script_preview, skip_no_keepalived, skip_no_proxy,
+                                        stop_non_recovery)
+from tui.runbooks.restore.nodes import (approve_csrs, check_single_member, csr_preview,
+                                        kubelet_hosts, nodes_and_pems, pem_preview,
+                                        restart_kubelet, restart_kubelets, skip_no_workers)
+from tui.runbooks.restore.ovn import (check_nodes_deleted, check_ovnkube_master_ips,
+                                      delete_nodes, nodes_to_delete, ovn_acting_hosts,
+                                      ovn_preview, restart_ovn, skip_not_ovn)
+from tui.runbooks.restore.machines import (machine_preview, machine_step_check,
+                                           replace_machines, skip_no_machines)
+from tui.runbooks.restore.rollouts import (check_all_rollouts, check_etcd_everywhere,
+                                           check_etcd_rolled_out, check_etcd_static_pods,
+                                           check_guard_off, check_guard_on, check_redeploy_sent,
+                                           check_stable, force_if_stalled, patch_action,
+                                           patch_preview, redeploy_control_plane, redeploy_etcd,
+                                           redeploy_patch, rollout_preview, wait_stable_quorum)
+from tui.runbooks.restore.aftercare import aftercare_step
+from tui.runbooks.restore.preflight import run_preflight, preflight_report
 from tui.runbooks.restore.plan import QUORUM, suggest_procedure
 from tui.runbooks.restore.ticket import print_ticket
 from tui.runbooks.restore_checks import RestorePath
@@ -49,7 +49,7 @@ def _step_rst01() -> Step:
     return Step("RST-01", "Choose the recovery host",
                 "The healthy control-plane host the cluster is restored from: reachable, its "
                 "etcd data present, the highest raft index where readable.",
-                targets=Targets.RECOVERY_HOST, check=_check_recovery_host)
+                targets=Targets.RECOVERY_HOST, check=check_recovery_host)
 
 
 def _step_ssh(step_id: str = "RST-02") -> Step:
@@ -57,7 +57,7 @@ def _step_ssh(step_id: str = "RST-02") -> Step:
                 "Sessions to every control-plane host, the recovery host included, are open "
                 "and kept open by the console: once the restore starts the API is gone. Lost "
                 "hosts are noted and replaced later.",
-                targets=Targets.CONTROL_PLANE, check=_check_ssh)
+                targets=Targets.CONTROL_PLANE, check=check_ssh)
 
 
 def _step_backup(step_id: str = "RST-03") -> Step:
@@ -66,8 +66,8 @@ def _step_backup(step_id: str = "RST-03") -> Step:
                 "and one static_kuberesources_<ts>.tar.gz with the same <ts> (copied there "
                 "first when it comes from this machine or another cluster host, sha256 "
                 "checked).",
-                targets=Targets.RECOVERY_HOST, action=_guarded(_copy_backup),
-                preview=_copy_preview, check=_check_backup_on_recovery,
+                targets=Targets.RECOVERY_HOST, action=guarded(copy_backup),
+                preview=copy_preview, check=check_backup_on_recovery,
                 safety=Safety.MUTATING)
 
 
@@ -80,8 +80,8 @@ def _step_rst04(path_key: str) -> Step:
                 "the same for kube-apiserver (RST-04c/d), move /var/lib/etcd to /tmp "
                 "(RST-04e); where keepalived.yaml exists, move it and remove the VIPs "
                 f"(RST-04f).{extra} Lost hosts are skipped.",
-                targets=Targets.NON_RECOVERY_HOSTS, action=_guarded(_stop_non_recovery),
-                preview=_rst04_preview, safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER,
+                targets=Targets.NON_RECOVERY_HOSTS, action=guarded(stop_non_recovery),
+                preview=rst04_preview, safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER,
                 skip_if=lambda ctx: None if [h for h in non_recovery_hosts(ctx)
                                              if h not in lost_hosts(ctx)]
                 else "every non-recovery control-plane host is lost (replaced in RST-16)")
@@ -89,7 +89,7 @@ def _step_rst04(path_key: str) -> Step:
 
 def _step_script(step_id: str, title: str, explain: str) -> Step:
     return Step(step_id, title, explain, targets=Targets.RECOVERY_HOST,
-                action=_run_script(step_id), preview=_script_preview(step_id),
+                action=run_script(step_id), preview=script_preview(step_id),
                 safety=Safety.DESTRUCTIVE,
                 confirm=Confirm.TYPE_HOST,
                 warning=("Irreversible: etcd restarts as a single member from this host's data; "
@@ -100,10 +100,10 @@ def _step_script(step_id: str, title: str, explain: str) -> Step:
 
 def _step_replace(step_id: str, explain: str) -> Step:
     return Step(step_id, "Replace the machines of the other control-plane hosts", explain,
-                targets=Targets.API, action=_guarded(_replace_machines),
-                preview=_machine_preview(step_id), check=_machine_step_check(step_id),
+                targets=Targets.API, action=guarded(replace_machines),
+                preview=machine_preview(step_id), check=machine_step_check(step_id),
                 safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER,
-                skip_if=_skip_no_machines(step_id))
+                skip_if=skip_no_machines(step_id))
 
 
 def _step_aftercare() -> Step:
@@ -113,7 +113,7 @@ def _step_aftercare() -> Step:
                 "while OAuth logins fail; go through the persistent-volume checks PV-1..4. "
                 "Warns loudly if the quorum guard is still off, or admission webhooks RST-15 "
                 "set to failurePolicy Ignore still are.",
-                targets=Targets.API, action=_guarded(_aftercare_step))
+                targets=Targets.API, action=guarded(aftercare_step))
 
 
 def _skip_two_node(ctx: RunContext) -> str | None:
@@ -128,10 +128,10 @@ def _guard_off_step(step_id: str, wait_api: bool = False) -> Step:
                 "useUnsupportedUnsafeNonHANonProductionUnstableEtcd: true, so the etcd "
                 "operator can roll out etcd while it has a single member.",
                 targets=Targets.API,
-                action=_patch_action("etcd", lambda ctx: GUARD_OFF, wait_api=wait_api,
+                action=patch_action("etcd", lambda ctx: GUARD_OFF, wait_api=wait_api,
                                      learn=wait_api),
-                preview=_patch_preview("etcd", lambda ctx: GUARD_OFF),
-                check=_check_guard_off, safety=Safety.MUTATING, confirm=Confirm.YES_NO,
+                preview=patch_preview("etcd", lambda ctx: GUARD_OFF),
+                check=check_guard_off, safety=Safety.MUTATING, confirm=Confirm.YES_NO,
                 skip_if=_skip_two_node if step_id == "RSTN-05" else None)
 
 
@@ -139,9 +139,9 @@ def _guard_on_step(step_id: str, title: str = "Turn the quorum guard back on") -
     return Step(step_id, title,
                 "etcd/cluster's unsupportedConfigOverrides is set to null, and read back: "
                 "it must be gone.",
-                targets=Targets.API, action=_patch_action("etcd", lambda ctx: GUARD_ON),
-                preview=_patch_preview("etcd", lambda ctx: GUARD_ON),
-                check=_check_guard_on, wait=Wait(10.0, 120.0), safety=Safety.MUTATING)
+                targets=Targets.API, action=patch_action("etcd", lambda ctx: GUARD_ON),
+                preview=patch_preview("etcd", lambda ctx: GUARD_ON),
+                check=check_guard_on, wait=Wait(10.0, 120.0), safety=Safety.MUTATING)
 
 
 def _rst_steps(path_key: str) -> tuple[Step, ...]:
@@ -153,15 +153,15 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
         _step_rst04(path_key),
         Step("RST-05", "Work from the recovery host",
              "From here on, host commands run on the recovery host unless a step says "
-             "otherwise.", targets=Targets.RECOVERY_HOST, check=_check_recovery_host),
+             "otherwise.", targets=Targets.RECOVERY_HOST, check=check_recovery_host),
         Step("RST-06", "The recovery host holds the API VIP",
              "keepalived clusters only: `ip -o address | grep <api_vip>` must show the VIP on "
-             "the recovery host.", targets=Targets.RECOVERY_HOST, check=_check_vip,
-             skip_if=_skip_no_keepalived),
+             "the recovery host.", targets=Targets.RECOVERY_HOST, check=check_vip,
+             skip_if=skip_no_keepalived),
         Step("RST-07", "Export the proxy variables",
              "With a cluster-wide proxy, NO_PROXY, HTTP_PROXY and HTTPS_PROXY are exported for "
              "the restore script (sudo -E).", targets=Targets.RECOVERY_HOST,
-             check=_check_proxy, skip_if=_skip_no_proxy),
+             check=check_proxy, skip_if=skip_no_proxy),
         _step_script("RST-08", "Run cluster-restore.sh on the recovery host",
                      "cluster-restore.sh stops the kube-apiserver, kube-controller-manager, "
                      "kube-scheduler and etcd static pods, moves /var/lib/etcd/member to "
@@ -175,13 +175,13 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
              "Ready. A node still NotReady after a few minutes gets every PEM file in "
              "/var/lib/kubelet/pki deleted (kubelet-client-*, kubelet-server-*, the -current "
              "links) so its kubelet bootstraps new certificates.",
-             targets=Targets.API, action=_guarded(_nodes_and_pems), preview=_pem_preview,
+             targets=Targets.API, action=guarded(nodes_and_pems), preview=pem_preview,
              safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER),
         Step("RST-10", "Restart kubelet on every control-plane host",
              "`systemctl restart kubelet.service`, the recovery host first; also on any other "
              "node whose PEM files RST-09 removed, so its kubelet bootstraps again.",
-             targets=Targets.CONTROL_PLANE, action=_guarded(_restart_kubelets),
-             preview=lambda ctx: [(h, _restart_kubelet()) for h in _kubelet_hosts(ctx)
+             targets=Targets.CONTROL_PLANE, action=guarded(restart_kubelets),
+             preview=lambda ctx: [(h, restart_kubelet()) for h in kubelet_hosts(ctx)
                                   if h not in lost_hosts(ctx)],
              safety=Safety.MUTATING),
         Step("RST-11", "Approve the nodes' pending CSRs",
@@ -190,12 +190,12 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
              "machine-config-operator:node-bootstrapper) and kubelet-serving CSRs from "
              "system:node:<name> of a known node are approved; others are listed and left. "
              "Repeats until the nodes are Ready. Skipped without worker nodes.",
-             targets=Targets.API, action=_guarded(_approve_csrs), preview=_csr_preview,
-             safety=Safety.MUTATING, confirm=Confirm.YES_NO, skip_if=_skip_no_workers),
+             targets=Targets.API, action=guarded(approve_csrs), preview=csr_preview,
+             safety=Safety.MUTATING, confirm=Confirm.YES_NO, skip_if=skip_no_workers),
         Step("RST-12", "Check the single-member control plane",
              "On the recovery host a running etcd container; in the API one Running etcd pod, "
              "on the recovery host's node, which is Ready.",
-             targets=Targets.RECOVERY_HOST, check=_check_single_member,
+             targets=Targets.RECOVERY_HOST, check=check_single_member,
              wait=Wait(POLL, API_BACK_TIMEOUT)),
     ]
     if not ovn_ic:
@@ -203,16 +203,16 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
             Step("RST-13", "Delete the other control-plane nodes (OVN-Kubernetes)",
                  "OVN-Kubernetes only: delete the Node objects of the non-recovery control-"
                  "plane hosts, so ovnkube-master drops them.",
-                 targets=Targets.API, action=_guarded(_delete_nodes),
+                 targets=Targets.API, action=guarded(delete_nodes),
                  preview=lambda ctx: [(API, Command.of("oc", *delete_nodes_op(
-                     _nodes_to_delete(ctx)).oc_args))],
-                 check=_check_nodes_deleted, safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER,
-                 skip_if=_skip_not_ovn),
+                     nodes_to_delete(ctx)).oc_args))],
+                 check=check_nodes_deleted, safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER,
+                 skip_if=skip_not_ovn),
             Step("RST-14", "Wait until ovnkube-master forgets them",
                  "OVN-Kubernetes only: until ds/ovnkube-master no longer mentions the IPs of the "
                  "non-recovery control-plane hosts (5-10 minutes or more).",
-                 targets=Targets.API, check=_check_ovnkube_master_ips,
-                 wait=Wait(15.0, ROLLOUT_TIMEOUT), skip_if=_skip_not_ovn),
+                 targets=Targets.API, check=check_ovnkube_master_ips,
+                 wait=Wait(15.0, ROLLOUT_TIMEOUT), skip_if=skip_not_ovn),
         ]
     steps += [
         Step("RST-15", "Restart OVN-Kubernetes" + (" (interconnect)" if ovn_ic else ""),
@@ -226,9 +226,9 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
              + " Admission webhooks with failurePolicy Fail that can reject pods in "
                "openshift-ovn-kubernetes are listed first and, confirmed, set to Ignore; "
                "back to Fail once the OVN pods run.",
-             targets=Targets.ALL_NODES, hosts=_ovn_acting_hosts, action=_guarded(_restart_ovn),
-             preview=_ovn_preview,
-             safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER, skip_if=_skip_not_ovn),
+             targets=Targets.ALL_NODES, hosts=ovn_acting_hosts, action=guarded(restart_ovn),
+             preview=ovn_preview,
+             safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER, skip_if=skip_not_ovn),
         _step_replace("RST-16",
                       "One at a time, delete the machine of each other control-plane host "
                       "(oc delete machine -n openshift-machine-api); the machine API provisions "
@@ -239,31 +239,31 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
         Step("RST-18", "API access from the recovery host",
              f"When the external API is not back, API steps run `oc` on the recovery host with "
              f"KUBECONFIG={RECOVERY_KUBECONFIG}; the console picks the transport per call.",
-             targets=Targets.API, check=_check_transport, wait=Wait(POLL, API_BACK_TIMEOUT)),
+             targets=Targets.API, check=check_transport, wait=Wait(POLL, API_BACK_TIMEOUT)),
         Step("RST-19", "Force an etcd redeployment",
              "A unique forceRedeploymentReason (recovery-<timestamp>) starts a new etcd "
              "revision; with the guard off, etcd scales back up to every control-plane host.",
-             targets=Targets.API, action=_guarded(_redeploy_etcd),
-             preview=_patch_preview("etcd", _redeploy_patch("etcd")),
-             check=_check_redeploy_sent, safety=Safety.MUTATING, confirm=Confirm.YES_NO),
+             targets=Targets.API, action=guarded(redeploy_etcd),
+             preview=patch_preview("etcd", redeploy_patch("etcd")),
+             check=check_redeploy_sent, safety=Safety.MUTATING, confirm=Confirm.YES_NO),
         _guard_on_step("RST-20"),
         Step("RST-21", "Check the guard is on",
              "unsupportedConfigOverrides must be gone from etcd/cluster.",
-             targets=Targets.API, check=_check_guard_on),
+             targets=Targets.API, check=check_guard_on),
         Step("RST-22", "Wait for etcd's rollout",
              "Until NodeInstallerProgressing reads AllNodesAtLatestRevision (one revision in "
              "the message) with the new revision.",
-             targets=Targets.API, check=_check_etcd_rolled_out,
+             targets=Targets.API, check=check_etcd_rolled_out,
              wait=Wait(30.0, ROLLOUT_TIMEOUT)),
         Step("RST-23", "Force the control plane's rollouts",
              "kubeapiserver, then kubecontrollermanager, then kubescheduler: each a unique "
              "forceRedeploymentReason, each waited until AllNodesAtLatestRevision.",
-             targets=Targets.API, action=_guarded(_redeploy_control_plane),
-             preview=_rollout_preview, check=_check_all_rollouts, safety=Safety.MUTATING,
+             targets=Targets.API, action=guarded(redeploy_control_plane),
+             preview=rollout_preview, check=check_all_rollouts, safety=Safety.MUTATING,
              confirm=Confirm.YES_NO),
         Step("RST-24", "etcd runs on every control-plane host",
              "`oc -n openshift-etcd get pods -l k8s-app=etcd`: one Running pod per control-"
-             "plane host.", targets=Targets.API, check=_check_etcd_everywhere,
+             "plane host.", targets=Targets.API, check=check_etcd_everywhere,
              wait=Wait(30.0, ROLLOUT_TIMEOUT)),
         _step_aftercare(),
     ]
@@ -275,15 +275,15 @@ def _rstn_steps() -> tuple[Step, ...]:
         Step("RSTN-01", "Choose the recovery host; SSH to every control-plane host",
              "The healthy control-plane host the cluster is restored from, and sessions to "
              "every control-plane host (kept open: the API goes away).",
-             targets=Targets.CONTROL_PLANE, check=_check_rstn01),
+             targets=Targets.CONTROL_PLANE, check=check_rstn01),
         Step("RSTN-02", "Run disable-etcd.sh on every control-plane host",
              "On every control-plane host, the recovery host included: disable-etcd.sh moves "
              "etcd-pod.yaml to /home/core/assets/manifests-stopped and waits for the etcd "
              "containers to stop; the API servers keep running. Lost hosts are skipped.",
-             targets=Targets.CONTROL_PLANE, action=_guarded(_disable_etcd),
-             preview=lambda ctx: [(h, _disable_command(ctx)) for h in control_plane(ctx)
+             targets=Targets.CONTROL_PLANE, action=guarded(disable_etcd_action),
+             preview=lambda ctx: [(h, disable_command(ctx)) for h in control_plane(ctx)
                                   if h not in lost_hosts(ctx)],
-             check=_check_etcd_disabled, precheck=False, safety=Safety.DESTRUCTIVE,
+             check=check_etcd_disabled, precheck=False, safety=Safety.DESTRUCTIVE,
              confirm=Confirm.TYPE_CLUSTER),
         _step_backup("RSTN-03"),
         _step_script("RSTN-04", "Run cluster-restore.sh on the recovery host",
@@ -300,14 +300,14 @@ def _rstn_steps() -> tuple[Step, ...]:
         Step("RSTN-06", "Wait until every cluster operator is stable",
              "What `oc adm wait-for-stable-cluster` does: no operator Progressing or Degraded, "
              "all Available (about 15 minutes).",
-             targets=Targets.API, check=_check_stable, wait=Wait(30.0, STABLE_TIMEOUT)),
+             targets=Targets.API, check=check_stable, wait=Wait(30.0, STABLE_TIMEOUT)),
         _guard_on_step("RSTN-07", "Turn the quorum guard back on and check it"),
         Step("RSTN-08", "Force a redeployment only if etcd did not roll out",
              "When the etcd static pods did not roll out to every control-plane host, a unique "
              "forceRedeploymentReason forces it; otherwise nothing is sent.",
-             targets=Targets.API, action=_guarded(_force_if_stalled),
-             preview=_patch_preview("etcd", _redeploy_patch("etcd")),
-             check=_check_etcd_static_pods, wait=Wait(30.0, ROLLOUT_TIMEOUT),
+             targets=Targets.API, action=guarded(force_if_stalled),
+             preview=patch_preview("etcd", redeploy_patch("etcd")),
+             check=check_etcd_static_pods, wait=Wait(30.0, ROLLOUT_TIMEOUT),
              safety=Safety.MUTATING),
         _step_aftercare(),
     )
@@ -319,10 +319,10 @@ def _qrs_steps() -> tuple[Step, ...]:
              "With the API down: the running control-plane host with the highest raft index "
              "(endpoint status, or maxRaftIndex in /var/lib/etcd/revision.json). Data written "
              "only to other members is lost.",
-             targets=Targets.RECOVERY_HOST, check=_check_recovery_host),
+             targets=Targets.RECOVERY_HOST, check=check_recovery_host),
         Step("QRS-02", "Check its etcd container",
              "`crictl ps --name '^etcd$'` on that host.",
-             targets=Targets.RECOVERY_HOST, check=_check_etcd_container),
+             targets=Targets.RECOVERY_HOST, check=check_etcd_container),
         _step_script("QRS-03", "Run quorum-restore.sh on that host",
                      "quorum-restore.sh restarts etcd as a new single-member cluster from this "
                      "host's local data, with a revision bump. Sent once, under an attempt "
@@ -336,9 +336,9 @@ def _qrs_steps() -> tuple[Step, ...]:
         Step("QRS-05", "Wait until every cluster operator is stable",
              "No operator Progressing or Degraded, all Available; a redeployment is forced "
              "only if the etcd static pods do not roll out.",
-             targets=Targets.API, action=_guarded(_wait_stable_quorum),
-             preview=_patch_preview("etcd", _redeploy_patch("etcd")),
-             check=_check_stable, safety=Safety.MUTATING),
+             targets=Targets.API, action=guarded(wait_stable_quorum),
+             preview=patch_preview("etcd", redeploy_patch("etcd")),
+             check=check_stable, safety=Safety.MUTATING),
         _step_aftercare(),
     )
 
@@ -414,13 +414,13 @@ def restore_runbook(path_key: str) -> RestoreRunbook:
              "4.18+": "RSTN"}[path_key]
     return RestoreRunbook(name="restore", title=f"Restore etcd from a backup ({path_key}, "
                                                 f"{label})",
-                          steps=steps, preflight=_preflight("restore", path_key),
+                          steps=steps, preflight=run_preflight("restore", path_key),
                           params=("backup_dir",), path_key=path_key)
 
 
 QUORUM_RESTORE = RestoreRunbook(
     name="quorum-restore", title="Quorum restore without a backup (4.18+, QRS)",
-    steps=_in_phases(_qrs_steps(), PHASES["qrs"]), preflight=_preflight("quorum-restore"),
+    steps=_in_phases(_qrs_steps(), PHASES["qrs"]), preflight=run_preflight("quorum-restore"),
     path_key="quorum")
 
 

@@ -21,8 +21,8 @@ from tui.timeouts import snapshot_status_timeout
 
 from tui.runbooks.restore.common import (DEFAULT_BACKUP_DIR, DISABLE_SCRIPT, KEEPALIVED,
                                          LOST_AFTER, NODE_LOST_AFTER, QUORUM_SCRIPT,
-                                         RESTORE_SCRIPT, _exists, _node_ip, _priv, _probe)
-from tui.runbooks.restore.hosts import _backup_source, _listing
+                                         RESTORE_SCRIPT, path_exists, node_ip, priv, probe_host)
+from tui.runbooks.restore.hosts import backup_source_param, backup_listing
 
 
 # --- the preflight --------------------------------------------------------------------------
@@ -116,7 +116,7 @@ async def api_lost_evidence(ctx: RunContext, snap, hosts: list[str]) -> dict[str
     if not hosts or ctx.api is None or not snap.api.reachable:
         return {}
     from tui.cluster.ops import MACHINES_PATH
-    from tui.runbooks.restore.machines import _machine_matches, _machine_phase
+    from tui.runbooks.restore.machines import machine_matches, machine_phase
 
     try:
         nodes = (await ctx.api.get_json("/api/v1/nodes")).get("items") or []
@@ -131,8 +131,8 @@ async def api_lost_evidence(ctx: RunContext, snap, hosts: list[str]) -> dict[str
     for host in hosts:
         address = ctx.inventory.host(host).address
         node = next((n for n in nodes if (n.get("metadata") or {}).get("name") == host
-                     or _node_ip(n) == address), None)
-        machine = next((m for m in machines if _machine_matches(ctx, m, host)), None)
+                     or node_ip(n) == address), None)
+        machine = next((m for m in machines if machine_matches(ctx, m, host)), None)
         why = []
         if node is not None:
             ready = next((c for c in (node.get("status") or {}).get("conditions") or []
@@ -144,7 +144,7 @@ async def api_lost_evidence(ctx: RunContext, snap, hosts: list[str]) -> dict[str
                            f"{age * max(ctx.time_scale, 1e-6) / 60:.0f} min")
         if machine is not None:
             name = (machine.get("metadata") or {}).get("name")
-            phase = _machine_phase(machine)
+            phase = machine_phase(machine)
             ref = ((machine.get("status") or {}).get("nodeRef") or {}).get("name")
             if phase in ("Failed", "Deleting"):
                 why.append(f"Machine {name} is {phase}")
@@ -218,7 +218,7 @@ async def _read_manifest(ctx: RunContext, host: str | None, directory: str,
                          ts: str | None) -> dict | None:
     if host is None or ts is None:
         return None
-    r = await _probe(ctx, host, _priv("cat", f"{directory.rstrip('/')}/etcd-dr-manifest_{ts}.json",
+    r = await probe_host(ctx, host, priv("cat", f"{directory.rstrip('/')}/etcd-dr-manifest_{ts}.json",
                                       timeout=15))
     if not r.ok:
         return None
@@ -234,7 +234,7 @@ async def _snapshot_status(ctx: RunContext, host: str, path: str) -> tuple[bool,
     # (it reads the whole file; its size is not known yet: the rule takes the 8 GB quota)
     limit = snapshot_status_timeout(None, override=ctx.params.get("timeout")).seconds
     for tool in ("etcdutl", "etcdctl"):
-        r = await _probe(ctx, host, _priv(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot", "status",
+        r = await probe_host(ctx, host, priv(f"{ETCDCTL_BIN_DIR}/{tool}", "snapshot", "status",
                                           path, "-w", "json", timeout=limit))
         if r.ok:
             try:
@@ -247,7 +247,7 @@ async def _snapshot_status(ctx: RunContext, host: str, path: str) -> tuple[bool,
         elif r.exit_status not in (126, 127) and "No such file" not in (r.stderr or "") \
                 and "not found" not in (r.stderr or ""):
             return False, f"{tool} snapshot status failed: {(r.stderr or r.error or '').strip()}"
-    r = await _probe(ctx, host, _priv("stat", "-c", "%s", path, timeout=15))
+    r = await probe_host(ctx, host, priv("stat", "-c", "%s", path, timeout=15))
     size = int(r.stdout.strip()) if r.ok and r.stdout.strip().isdigit() else 0
     if size > 0:
         return True, f"{size} bytes (no etcdutl/etcdctl on the host to read its status)"
@@ -263,7 +263,7 @@ async def read_stopped_members(ctx: RunContext, snap, hosts: list[str]
     for host in hosts:
         if host in answering:
             continue
-        r = await _probe(ctx, host, _priv("cat", REVISION_JSON, timeout=15))
+        r = await probe_host(ctx, host, priv("cat", REVISION_JSON, timeout=15))
         if r.ok:
             try:
                 out[host] = parse_revision_json(r.stdout)
@@ -293,10 +293,10 @@ async def detect_fencing(ctx: RunContext, snap, hosts: list[str]) -> list[str]:
     if topology == DUAL_REPLICA:
         evidence.append(f"Infrastructure status.controlPlaneTopology is {DUAL_REPLICA}")
     for host in hosts:
-        r = await _probe(ctx, host, _priv("test", "-e", PCS, timeout=15))
+        r = await probe_host(ctx, host, priv("test", "-e", PCS, timeout=15))
         if r.exit_status == 0 and not r.error:
             evidence.append(f"{host} has Pacemaker's {PCS}")
-        r = await _probe(ctx, host, Command.of("systemctl", "is-active", "pacemaker",
+        r = await probe_host(ctx, host, Command.of("systemctl", "is-active", "pacemaker",
                                                timeout=15))
         if r.exit_status == 0 and not r.error and r.stdout.strip() == "active":
             evidence.append(f"{host}: systemctl is-active pacemaker says active")
@@ -308,7 +308,7 @@ async def detect_version(ctx: RunContext) -> tuple[str | None, str]:
     answers, else the backup manifest, else the inventory's cluster.version, else (None, ...)
     (the operator chooses)."""
     snap = await ctx.api.snapshot() if ctx.api is not None else None
-    host, directory = _backup_source(ctx)
+    host, directory = backup_source_param(ctx)
     # no recovery host chosen yet: the backup may be on any reachable control-plane host
     hosts = [host] if host is not None else [
         h.name for h in ctx.inventory.control_plane if ctx.fleet.status[h.name].state.usable]
@@ -317,7 +317,7 @@ async def detect_version(ctx: RunContext) -> tuple[str | None, str]:
         if manifest is not None:
             break
         if ctx.fleet.status.get(host) and ctx.fleet.status[host].state.usable:
-            ok, listing = await _listing(ctx, host, directory)
+            ok, listing = await backup_listing(ctx, host, directory)
             check = check_backup_listing(listing, directory) if ok else None
             manifest = await _read_manifest(ctx, host, directory,
                                             check.timestamp if check and check.ok else None)
@@ -401,7 +401,7 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
     # sudo -n on each reachable host
     sudo_bad = []
     for host in reachable:
-        r = await _probe(ctx, host, _priv("true", timeout=15))
+        r = await probe_host(ctx, host, priv("true", timeout=15))
         if not r.ok:
             sudo_bad.append(f"{host}: {r.error or r.stderr.strip() or r.exit_status}")
     items.append(PreflightItem("sudo", "sudo -n works on each reachable control-plane host",
@@ -440,7 +440,7 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
                                        f"Ranking: {ranked}", blocking=quorum))
     # the backup
     manifest, backup = None, None
-    source_host, source_dir = _backup_source(ctx)
+    source_host, source_dir = backup_source_param(ctx)
     if not ctx.params.get("backup_source"):
         source_host = recovery
     if not quorum:
@@ -454,7 +454,7 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
             except OSError as e:
                 listing = e.strerror or str(e)
         elif ctx.fleet.status[source_host].state.usable:
-            listing_ok, listing = await _listing(ctx, source_host, source_dir)
+            listing_ok, listing = await backup_listing(ctx, source_host, source_dir)
         else:
             listing = f"{source_host} is not reachable"
         if not listing_ok:
@@ -502,7 +502,7 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
         if encryption not in (None, "", "identity") and backup is not None and backup.ok \
                 and source_host is not None:
             tarball = f"{source_dir.rstrip('/')}/{backup.static_kuberesources}"
-            r = await _probe(ctx, source_host, _priv("tar", "-tzf", tarball, timeout=120))
+            r = await probe_host(ctx, source_host, priv("tar", "-tzf", tarball, timeout=120))
             if r.ok:
                 has = "encryption-config" in r.stdout
                 items.append(PreflightItem(
@@ -553,12 +553,12 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
     if recovery in reachable:
         scripts = [QUORUM_SCRIPT] if quorum else [RESTORE_SCRIPT] + (
             [DISABLE_SCRIPT] if path is not None and path.key == "4.18+" else [])
-        missing = [s for s in scripts if not await _exists(ctx, recovery, s)]
+        missing = [s for s in scripts if not await path_exists(ctx, recovery, s)]
         items.append(PreflightItem("scripts", "Restore scripts on the recovery host",
                                    not missing, f"missing on {recovery}: {', '.join(missing)}"
                                    if missing else f"{', '.join(scripts)} on {recovery}"))
     # keepalived (baremetal VIPs), the API
-    keepalived = [h for h in reachable if await _exists(ctx, h, KEEPALIVED)]
+    keepalived = [h for h in reachable if await path_exists(ctx, h, KEEPALIVED)]
     items.append(PreflightItem("keepalived", "keepalived static pods", True,
                                f"on {', '.join(keepalived)}: RST-04f/RST-06 apply there"
                                if keepalived else "none (no VIP steps)", blocking=False))
@@ -610,7 +610,7 @@ async def _rank_with_backup(ctx: RunContext, candidates: list[Candidate],
     for c in candidates:
         holds = False
         if c.host in reachable:
-            ok, listing = await _listing(ctx, c.host, directory)
+            ok, listing = await backup_listing(ctx, c.host, directory)
             holds = ok and check_backup_listing(listing, directory).ok
         reasons = c.reasons + ((f"holds the backup in {directory}",) if holds else ())
         ranked.append(Candidate(c.host, (c.score[0], holds and c.eligible) + tuple(c.score[1:]),
@@ -669,7 +669,7 @@ def _planned_as_lost(report: PreflightReport) -> PreflightReport:
     return replace(report, items=items, lost_hosts=lost, lost_evidence=evidence)
 
 
-def _preflight(procedure: str, path_key: str | None = None):
+def run_preflight(procedure: str, path_key: str | None = None):
     async def preflight(ctx: RunContext) -> list[str]:
         report = getattr(ctx, "_restore_report", None)
         if report is None or report.procedure != procedure:

@@ -14,10 +14,10 @@ from tui.runbooks.model import CheckResult
 from tui.runbooks.runner import StepRun
 
 from tui.runbooks.restore.common import (API, GUARD, GUARD_OFF, GUARD_ON, POLL, ROLLOUT_TIMEOUT,
-                                         STABLE_TIMEOUT, _guarded, _keep_fact, _ops, _send, _stamp,
-                                         _wait_for_api, control_plane, learn_cluster, node_of,
+                                         STABLE_TIMEOUT, guarded, keep_fact, cluster_ops, send, stamp_fact,
+                                         wait_for_api, control_plane, learn_cluster, node_of,
                                          within)
-from tui.runbooks.restore.nodes import _etcd_pods, _pod_phase
+from tui.runbooks.restore.nodes import etcd_pods_of, pod_phase
 
 
 # --- the quorum guard and forced rollouts -------------------------------------------------
@@ -29,48 +29,48 @@ def _operator_path(resource: str) -> str:
     return f"/apis/operator.openshift.io/v1/{OPERATOR_RESOURCES[resource]}/cluster"
 
 
-async def _guard_off_now(ctx: RunContext) -> bool:
-    etcd = await _ops(ctx).get(ETCD_PATH)
+async def guard_off_now(ctx: RunContext) -> bool:
+    etcd = await cluster_ops(ctx).get(ETCD_PATH)
     overrides = (etcd.get("spec") or {}).get("unsupportedConfigOverrides") or {}
     return bool(isinstance(overrides, dict) and overrides.get(GUARD))
 
 
-async def _check_guard_off(ctx: RunContext, _host) -> CheckResult:
-    if await _guard_off_now(ctx):
+async def check_guard_off(ctx: RunContext, _host) -> CheckResult:
+    if await guard_off_now(ctx):
         return CheckResult(True, "the quorum guard is off (unsupportedConfigOverrides set)")
     return CheckResult(False, "the quorum guard is on")
 
 
-async def _check_guard_on(ctx: RunContext, _host) -> CheckResult:
-    etcd = await _ops(ctx).get(ETCD_PATH)
+async def check_guard_on(ctx: RunContext, _host) -> CheckResult:
+    etcd = await cluster_ops(ctx).get(ETCD_PATH)
     if (etcd.get("spec") or {}).get("unsupportedConfigOverrides"):
         return CheckResult(False, "unsupportedConfigOverrides is still in etcd/cluster")
     return CheckResult(True, "unsupportedConfigOverrides is gone from etcd/cluster: the quorum "
                              "guard is on")
 
 
-def _patch_action(resource: str, patch: Callable[[RunContext], dict], wait_api: bool = False,
+def patch_action(resource: str, patch: Callable[[RunContext], dict], wait_api: bool = False,
                   learn: bool = False):
     async def action(ctx: RunContext, run: StepRun) -> str:
         if wait_api:
-            await _wait_for_api(ctx, run)
+            await wait_for_api(ctx, run)
         if learn and "network_type" not in ctx.facts:
             await learn_cluster(ctx)
-        result = await _send(run, patch_operator_op(resource, patch(ctx)))
+        result = await send(run, patch_operator_op(resource, patch(ctx)))
         if patch(ctx) == GUARD_OFF:
-            _keep_fact(run, guard_off=True)
+            keep_fact(run, guard_off=True)
         elif patch(ctx) == GUARD_ON:
-            _keep_fact(run, guard_off=False)
+            keep_fact(run, guard_off=False)
         return f"{result.output.strip()} (via {result.transport})"
-    return _guarded(action)
+    return guarded(action)
 
 
-def _patch_preview(resource: str, patch: Callable[[RunContext], dict]):
+def patch_preview(resource: str, patch: Callable[[RunContext], dict]):
     return lambda ctx: [(API, Command.of("oc", *patch_operator_op(resource, patch(ctx)).oc_args))]
 
 
-def _redeploy_patch(resource: str):
-    return lambda ctx: {"spec": {"forceRedeploymentReason": f"recovery-{_stamp(ctx)}"
+def redeploy_patch(resource: str):
+    return lambda ctx: {"spec": {"forceRedeploymentReason": f"recovery-{stamp_fact(ctx)}"
                                  + ("" if resource == "etcd" else f"-{resource}")}}
 
 
@@ -96,7 +96,7 @@ def _rollout_state(obj: dict) -> tuple[bool, int | None, str]:
 
 
 async def _rollout_done(ctx: RunContext, resource: str, before_key: str) -> CheckResult:
-    obj = await _ops(ctx).get(_operator_path(resource))
+    obj = await cluster_ops(ctx).get(_operator_path(resource))
     settled, latest, message = _rollout_state(obj)
     before = (ctx.facts.get("revisions_before") or {}).get(before_key)
     if settled and (before is None or latest is None or latest > before):
@@ -109,38 +109,38 @@ async def _rollout_done(ctx: RunContext, resource: str, before_key: str) -> Chec
 async def _force_redeploy(ctx: RunContext, run: StepRun, resource: str, key: str,
                           step_id: str | None = None) -> None:
     """Record the revision before, then patch a unique forceRedeploymentReason (once)."""
-    reason = _redeploy_patch(resource)(ctx)["spec"]["forceRedeploymentReason"]
-    obj = await _ops(ctx).get(_operator_path(resource))
+    reason = redeploy_patch(resource)(ctx)["spec"]["forceRedeploymentReason"]
+    obj = await cluster_ops(ctx).get(_operator_path(resource))
     if (obj.get("spec") or {}).get("forceRedeploymentReason") == reason:
         return  # sent before the console stopped: do not start yet another rollout
     _, latest, _ = _rollout_state(obj)
     revisions = dict(ctx.facts.get("revisions_before") or {})
     revisions[key] = latest
-    _keep_fact(run, step_id=step_id, revisions_before=revisions)
-    await _send(run, patch_operator_op(resource, _redeploy_patch(resource)(ctx)), step_id)
+    keep_fact(run, step_id=step_id, revisions_before=revisions)
+    await send(run, patch_operator_op(resource, redeploy_patch(resource)(ctx)), step_id)
 
 
-async def _check_redeploy_sent(ctx: RunContext, _host) -> CheckResult:
-    reason = _redeploy_patch("etcd")(ctx)["spec"]["forceRedeploymentReason"]
-    etcd = await _ops(ctx).get(ETCD_PATH)
+async def check_redeploy_sent(ctx: RunContext, _host) -> CheckResult:
+    reason = redeploy_patch("etcd")(ctx)["spec"]["forceRedeploymentReason"]
+    etcd = await cluster_ops(ctx).get(ETCD_PATH)
     if (etcd.get("spec") or {}).get("forceRedeploymentReason") == reason:
         return CheckResult(True, f"etcd forceRedeploymentReason is {reason}")
     return CheckResult(False, f"etcd forceRedeploymentReason is not {reason} yet")
 
 
-async def _redeploy_etcd(ctx: RunContext, run: StepRun) -> str:
+async def redeploy_etcd(ctx: RunContext, run: StepRun) -> str:
     await _force_redeploy(ctx, run, "etcd", "etcd")
-    return f"etcd redeployment forced ({_redeploy_patch('etcd')(ctx)['spec']})"
+    return f"etcd redeployment forced ({redeploy_patch('etcd')(ctx)['spec']})"
 
 
-async def _check_etcd_rolled_out(ctx: RunContext, _host) -> CheckResult:
+async def check_etcd_rolled_out(ctx: RunContext, _host) -> CheckResult:
     return await _rollout_done(ctx, "etcd", "etcd")
 
 
 ROLLOUT_ORDER = ("kubeapiserver", "kubecontrollermanager", "kubescheduler")
 
 
-async def _redeploy_control_plane(ctx: RunContext, run: StepRun) -> str:
+async def redeploy_control_plane(ctx: RunContext, run: StepRun) -> str:
     done = []
     for resource in ROLLOUT_ORDER:
         await _force_redeploy(ctx, run, resource, resource)
@@ -159,16 +159,16 @@ async def _redeploy_control_plane(ctx: RunContext, run: StepRun) -> str:
     return "; ".join(done)
 
 
-def _rollout_preview(ctx: RunContext) -> list[tuple[str, Command]]:
-    return [(API, Command.of("oc", *patch_operator_op(r, _redeploy_patch(r)(ctx)).oc_args))
+def rollout_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+    return [(API, Command.of("oc", *patch_operator_op(r, redeploy_patch(r)(ctx)).oc_args))
             for r in ROLLOUT_ORDER]
 
 
-async def _check_all_rollouts(ctx: RunContext, _host) -> CheckResult:
+async def check_all_rollouts(ctx: RunContext, _host) -> CheckResult:
     details = []
     for resource in ROLLOUT_ORDER:
-        obj = await _ops(ctx).get(_operator_path(resource))
-        reason = _redeploy_patch(resource)(ctx)["spec"]["forceRedeploymentReason"]
+        obj = await cluster_ops(ctx).get(_operator_path(resource))
+        reason = redeploy_patch(resource)(ctx)["spec"]["forceRedeploymentReason"]
         if (obj.get("spec") or {}).get("forceRedeploymentReason") != reason:
             return CheckResult(False, f"{resource}: not redeployed yet")
         verdict = await _rollout_done(ctx, resource, resource)
@@ -178,8 +178,8 @@ async def _check_all_rollouts(ctx: RunContext, _host) -> CheckResult:
     return CheckResult(True, "; ".join(details))
 
 
-async def _check_etcd_everywhere(ctx: RunContext, _host) -> CheckResult:
-    pods = [_pod_phase(p) for p in await _etcd_pods(ctx)]
+async def check_etcd_everywhere(ctx: RunContext, _host) -> CheckResult:
+    pods = [pod_phase(p) for p in await etcd_pods_of(ctx)]
     running = {n for n, phase in pods if phase == "Running"}
     cp = control_plane(ctx)
     if len(running) >= len(cp) and node_of(ctx, ctx.params.get("recovery_host") or cp[0]) \
@@ -189,28 +189,28 @@ async def _check_etcd_everywhere(ctx: RunContext, _host) -> CheckResult:
     return CheckResult(False, f"etcd pods: {shown} ({len(running)} of {len(cp)} Running)")
 
 
-async def _check_etcd_static_pods(ctx: RunContext, host) -> CheckResult:
-    everywhere = await _check_etcd_everywhere(ctx, host)
+async def check_etcd_static_pods(ctx: RunContext, host) -> CheckResult:
+    everywhere = await check_etcd_everywhere(ctx, host)
     if not everywhere.ok:
         return everywhere
-    obj = await _ops(ctx).get(ETCD_PATH)
+    obj = await cluster_ops(ctx).get(ETCD_PATH)
     settled, _, message = _rollout_state(obj)
     if not settled:
         return CheckResult(False, f"etcd rolling out: {message}")
     return CheckResult(True, f"{everywhere.detail}; {message}")
 
 
-async def _force_if_stalled(ctx: RunContext, run: StepRun) -> str:
+async def force_if_stalled(ctx: RunContext, run: StepRun) -> str:
     await _force_redeploy(ctx, run, "etcd", "etcd-rstn-08")
     return "etcd redeployment forced: the static pods had not rolled out"
 
 
 # --- RSTN-06 / QRS-05: every cluster operator stable ---------------------------------------
 
-async def _check_stable(ctx: RunContext, _host) -> CheckResult:
+async def check_stable(ctx: RunContext, _host) -> CheckResult:
     """What `oc adm wait-for-stable-cluster` waits for: every operator Available, none
     Progressing or Degraded."""
-    cos = (await _ops(ctx).get("/apis/config.openshift.io/v1/clusteroperators")).get("items") or []
+    cos = (await cluster_ops(ctx).get("/apis/config.openshift.io/v1/clusteroperators")).get("items") or []
     if not cos:
         return CheckResult(False, "no cluster operators listed yet")
     bad = []
@@ -230,15 +230,15 @@ async def _check_stable(ctx: RunContext, _host) -> CheckResult:
                              f"Degraded")
 
 
-async def _wait_stable_quorum(ctx: RunContext, run: StepRun) -> str:
-    await _wait_for_api(ctx, run)
+async def wait_stable_quorum(ctx: RunContext, run: StepRun) -> str:
+    await wait_for_api(ctx, run)
     waited, forced = 0.0, False
     while True:
-        verdict = await _check_stable(ctx, None)
+        verdict = await check_stable(ctx, None)
         if verdict.ok:
             return verdict.detail + ("; etcd redeployment was forced" if forced else "")
         if not forced and waited >= STABLE_TIMEOUT / 3:
-            rolled = await _check_etcd_static_pods(ctx, None)
+            rolled = await check_etcd_static_pods(ctx, None)
             if not rolled.ok:
                 run.show(RunEventKind.NOTE,
                          f"the etcd static pods have not rolled out ({rolled.detail}): "

@@ -56,11 +56,9 @@ PHASES = ("setup", "run", "aftercare")
 
 
 def _restore():
-    """tui.runbooks.restore, or None when this build has no restore runbooks."""
-    try:
-        from tui.runbooks import restore
-    except ImportError:
-        return None
+    """tui.runbooks.restore (imported when first needed)."""
+    from tui.runbooks import restore
+
     return restore
 
 

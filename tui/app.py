@@ -193,12 +193,9 @@ class EtcdDrApp(App):
 
         session = self.session
         session.listeners.append(self._on_session_event)
-        try:
-            from tui.journal import add_listener
-        except ImportError:  # a journal without listeners: the session sees no runbook line
-            add_listener = None
-        if add_listener is not None:
-            self._session_unsubscribe = add_listener(self._observe_journal_line)
+        from tui.journal import add_listener
+
+        self._session_unsubscribe = add_listener(self._observe_journal_line)
         self.screen_change_signal.subscribe(self, self._add_strip)
         self.call_later(self._add_strip, self.screen)
         self.push_screen(BriefingScreen(session), self._begin_session)
@@ -244,12 +241,7 @@ class EtcdDrApp(App):
         lab = self.backend.lab
         if session is None or lab is None or not (session.drill and session.drill.faults):
             return
-        try:
-            from tui.drill.inject import FaultSchedule
-        except ImportError:
-            self.notify("This build cannot inject the scenario's faults (no tui.drill.inject).",
-                        severity="warning")
-            return
+        from tui.drill.inject import FaultSchedule
 
         def on_fault(info: dict) -> None:
             self.notify(f"Fault: {info.get('detail')}", severity="warning", timeout=10)

@@ -153,11 +153,8 @@ def ovn_master_ips(cluster: DrillCluster) -> list[str]:
 
 
 def _write_pems(cluster: DrillCluster, host: DrillHost) -> None:
-    try:
-        from tui.drill.hostfiles import write_kubelet_pems
-    except ImportError:  # pragma: no cover - DRILL-HOSTS' function not there yet
-        host.kubelet_certs = "valid"
-        return
+    from tui.drill.hostfiles import write_kubelet_pems
+
     write_kubelet_pems(cluster, host)
     host.kubelet_certs = "valid"
 

@@ -242,13 +242,10 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
     cluster = DrillCluster(name=str(doc.get("cluster_name", f"drill-{name}")),
                            clock=clock, hosts=hosts, etcd=etcd, api=api,
                            scenario=name, description=str(doc.get("description", "")))
-    try:
-        from tui.drill.hostfiles import populate_control_plane_host
-    except ImportError:  # pragma: no cover - during early development only
-        populate_control_plane_host = None
-    if populate_control_plane_host is not None:
-        for h in hosts:
-            populate_control_plane_host(cluster, h)
+    from tui.drill.hostfiles import populate_control_plane_host
+
+    for h in hosts:
+        populate_control_plane_host(cluster, h)
     from tui.drill import backup_script  # brings the drill shell's commands: only when built
     from tui.drill.commands import pcs  # noqa: F401  (registers /usr/sbin/pcs)
 

@@ -383,11 +383,8 @@ def _ts(ctx: CommandContext) -> str:
 @command("etcdctl", host=False, container=True)
 async def etcdctl(ctx: CommandContext, argv: list[str]) -> int:
     """etcdctl inside the etcd pod: the drill's etcd answers (tui.drill.etcdctl)."""
-    try:
-        from tui.drill.etcdctl import run_etcdctl
-    except ImportError:
-        ctx.err("etcdctl: not available in this drill build\n")
-        return 1
+    from tui.drill.etcdctl import run_etcdctl
+
     result = run_etcdctl(argv[1:], dict(ctx.env), ctx.cluster, ctx.host)
     if inspect.isawaitable(result):
         result = await result

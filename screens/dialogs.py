@@ -53,15 +53,22 @@ class ConfirmStepScreen(ModalScreen[bool]):
                 yield Static(f"[b]{escape(r.step.id)} {escape(r.step.title)}[/b]")
             # what it says and sends scrolls (a phase lists many commands); the question
             # below it stays on screen at any terminal size
+            # what is sent comes first, where the eye lands at any size: a phase's short
+            # summary, then every command; a step's commands, its warning, then what it does
             with VerticalScroll(id="confirm-body"):
-                yield Static(r.text, classes="explain", markup=False)
-                if r.step.warning and not r.covers:  # a phase's text carries its warnings
-                    yield Static(f"[b]Warning:[/b] {escape(r.step.warning)}",
-                                 classes="warning")
-                yield Static("\n".join(r.commands) or "(no command)", classes="commands",
-                             markup=False)
-                if r.details:  # what each step of a phase does, after what it sends
-                    yield Static(r.details, classes="explain", markup=False)
+                commands = Static("\n".join(r.commands) or "(no command)",
+                                  classes="commands", markup=False)
+                if r.covers:
+                    yield Static(r.text, classes="explain", markup=False)
+                    yield commands
+                    if r.details:  # what each step of the phase does (and its warning)
+                        yield Static(r.details, classes="explain", markup=False)
+                else:
+                    yield commands
+                    if r.step.warning:
+                        yield Static(f"[b]Warning:[/b] {escape(r.step.warning)}",
+                                     classes="warning")
+                    yield Static(r.text, classes="explain", markup=False)
             if self.typed:
                 yield Static(f"Type [b]{escape(r.expected)}[/b] and press Enter to go ahead; "
                              f"Escape cancels and sends nothing.")

@@ -250,7 +250,7 @@ class RestoreScreen(RunbookScreen):
         self._ensure_panes([h.name for h in snap.hosts])
         if self._unsubscribe is None and app.started and app.backend.fleet is not None:
             self._unsubscribe = app.backend.fleet.subscribe(self._on_fleet_event)
-        ops = getattr(self.live_context, "_cluster_ops", None)
+        ops = self.live_context.cluster_ops if self.live_context is not None else None
         if ops is not None and ops.last_transport:
             self.query_one(ApiStateBox).border_subtitle = f"last API step: {ops.last_transport}"
         settled = all(h.state != "connecting" for h in snap.hosts) or \

@@ -132,7 +132,7 @@ def _views(**states) -> list[HostView]:
 
 def _ctx(fleet, time_scale=1.0, api=None, **params):
     return SimpleNamespace(params=params, time_scale=time_scale, fleet=fleet, api=api,
-                           inventory=None)
+                           inventory=None, cluster_ops=None, restore_report=None)
 
 
 SNAP_NO_API = SimpleNamespace(api=SimpleNamespace(reachable=False))

@@ -112,7 +112,7 @@ def context(tmp_path, fleet, ops=None, operator=None, workers=0, **params):
                              "path": "4.12-4.13", "lost_hosts": [], "redeploy_stamp": "20261127",
                              **params},
                      time_scale=1e6)
-    ctx._cluster_ops = ops or Ops({})
+    ctx.cluster_ops = ops or Ops({})
     return ctx
 
 

@@ -235,13 +235,13 @@ class ClusterOps:
     @classmethod
     def for_context(cls, ctx) -> "ClusterOps":
         """The ClusterOps of a run (one per RunContext, following its recovery host)."""
-        ops = getattr(ctx, "_cluster_ops", None)
+        ops = ctx.cluster_ops
         host = ctx.params.get("recovery_host")
         if ops is None:
             ops = cls(ctx.api, ctx.fleet, recovery_host=host,
                       read_only=bool(getattr(ctx.backend, "read_only", False)),
                       use_sudo=ctx.use_sudo)
-            ctx._cluster_ops = ops
+            ctx.cluster_ops = ops
         ops.recovery_host = host
         return ops
 

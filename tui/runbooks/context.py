@@ -106,6 +106,12 @@ class RunContext:
     facts: dict[str, Any] = field(default_factory=dict)  # learned while running
     dry_run: bool = False
     time_scale: float = 1.0  # a drill at --speed X waits X times less for the same progress
+    # the run's ClusterOps (tui.cluster.ops.ClusterOps.for_context makes it on first use;
+    # the console reads its last transport)
+    cluster_ops: Any = field(default=None, repr=False)
+    # a restore's preflight report from resolving its runbook, read once by the runbook's
+    # preflight (a retry reads the cluster again)
+    restore_report: Any = field(default=None, repr=False)
 
     @property
     def pace(self):

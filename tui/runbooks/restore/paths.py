@@ -442,7 +442,7 @@ class ResolvingRunbook(Runbook):
         if key and ctx.params.get("preflight") is not None:
             return restore_runbook(key)  # a resume: the journal's plan already chose it
         report = await preflight_report(ctx, "restore")
-        ctx._restore_report = report
+        ctx.restore_report = report
         if key and report.path is not None and report.path.key != key and \
                 not ctx.params.get("path_reason"):
             raise Refused(f"--path {key} differs from the detected {report.path.key} "

@@ -671,10 +671,10 @@ def _planned_as_lost(report: PreflightReport) -> PreflightReport:
 
 def run_preflight(procedure: str, path_key: str | None = None):
     async def preflight(ctx: RunContext) -> list[str]:
-        report = getattr(ctx, "_restore_report", None)
+        report = ctx.restore_report
         if report is None or report.procedure != procedure:
             report = await preflight_report(ctx, procedure)
-        ctx._restore_report = None  # used once: a retry reads the cluster again
+        ctx.restore_report = None  # used once: a retry reads the cluster again
         others = [i for i in report.items if not i.ok and i.blocking and i.key != "ssh"
                   and not (i.overridable and ctx.params.get("override"))]
         if report.lost_wait > 0 and not ctx.dry_run and not others:

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
@@ -96,12 +97,23 @@ class ConfirmStepScreen(ModalScreen[bool]):
         if not self.typed:  # a typed confirmation is only ever given by typing the name
             self.dismiss(True)
 
+    class TypedWrong(Message):
+        """A typed confirmation that was not the expected name (a drill counts it)."""
+
+        def __init__(self, step_id: str, expected: str, typed: str) -> None:
+            super().__init__()
+            self.step_id, self.expected, self.typed = step_id, expected, typed
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip() == self.request.expected:
+        typed = event.value.strip()
+        if typed == self.request.expected:
             self.dismiss(True)
-        else:
-            self.notify(f"Type {self.request.expected} exactly, or press Escape.",
-                        severity="warning")
+            return
+        if typed:
+            self.post_message(self.TypedWrong(self.request.step.id, self.request.expected,
+                                              typed))
+        self.notify(f"Type {self.request.expected} exactly, or press Escape.",
+                    severity="warning")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -57,6 +57,14 @@ class EncryptionScreen(RunbookScreen):
     def on_select_changed(self, event: Select.Changed) -> None:
         self._choose_runbook()
 
+    def start_resume(self, path, state) -> None:
+        """A resumed encryption-on or encryption-off run: its direction first."""
+        if state.runbook != self.RUNBOOK:
+            self.query_one("#direction", Select).value = \
+                "off" if state.runbook.endswith("off") else "on"
+            self._choose_runbook()
+        super().start_resume(path, state)
+
     def action_toggle_direction(self) -> None:
         select = self.query_one("#direction", Select)
         select.value = "off" if select.value == "on" else "on"

@@ -7,6 +7,8 @@ and how old it is; data that could not be refreshed is marked STALE.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -30,6 +32,7 @@ class StatusScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self._panes: dict[str, HostLog] = {}
+        self._unsubscribe: Callable[[], None] | None = None  # from the fleet's events
 
     def compose(self) -> ComposeResult:
         yield ClusterBanner(id="banner")
@@ -48,7 +51,6 @@ class StatusScreen(Screen):
 
     def on_mount(self) -> None:
         app = self.app
-        app.status_screen = self
         backend = app.backend
         spec = backend.spec
         self.query_one(ClusterBanner).show(
@@ -57,8 +59,24 @@ class StatusScreen(Screen):
             drill=spec.is_drill, read_only=backend.read_only, scenario=spec.scenario)
         self.set_interval(1.0, self._tick)
         self.set_interval(FLUSH_INTERVAL, self._flush_panes)
-        if app.snapshot is not None:
-            self.show_snapshot(app.snapshot)
+        # what the app collects, rendered here (the app never calls this screen)
+        self.watch(app, "snapshot", self._snapshot_changed, init=True)
+        self.watch(app, "started", self._backend_started, init=True)
+
+    def _snapshot_changed(self, snap: StatusSnapshot | None) -> None:
+        if snap is not None:
+            self.show_snapshot(snap)
+
+    def _backend_started(self, started: bool) -> None:
+        """A pane per host, fed by the fleet's events from now on."""
+        if started and self._unsubscribe is None:
+            self.ensure_log_panes([h.name for h in self.app.backend.inventory.hosts])
+            self._unsubscribe = self.app.backend.fleet.subscribe(self.log_event)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
     def _flush_panes(self) -> None:
         for pane in self._panes.values():

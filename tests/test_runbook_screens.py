@@ -81,7 +81,8 @@ async def test_encryption_screen_turns_encryption_on_after_typing_the_cluster_na
                          what="the ENC-ON-1 warning")
         await press_button(app, pilot, "#yes")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmStepScreen"
-                         and app.screen.request.step.id == "ENC-ON-2", what="ENC-ON-2")
+                         and app.screen.request.step.id == "ENC-ON-2"
+                         and app.screen.query(Input), what="ENC-ON-2 and its field")
         assert app.screen.request.expected == "drill-healthy"
         app.screen.query_one(Input).value = "drill-healthy"
         await pilot.press("enter")
@@ -210,3 +211,31 @@ async def test_a_journal_that_cannot_be_opened_ends_the_run_refused(drill_app, t
         assert target.read_text() == "keep\n"
         files = app.backend.lab.cluster.host("master-0").files
         assert not any(p.startswith("/home/core/assets/backup/snapshot_") for p in files)
+
+
+async def test_console_resume_of_an_encryption_off_journal_opens_the_screen_turned_off(
+        tmp_path, monkeypatch):
+    """The encryption screen picks its direction from the journal it resumes (the app once
+    set the screen's field and called its private method for it)."""
+    from textual.widgets import Select
+
+    from tui.app import make_app
+    from tui.backend import BackendSpec
+    from tui.journal import Journal
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = tmp_path / "encryption-off.jsonl"
+    j = Journal(path, "encryption-off")
+    j.write("-", "planned", params={}, steps=["ENC-OFF-1", "ENC-OFF-2", "ENC-OFF-3"])
+    j.write("ENC-OFF-1", "started", [])  # the console died here
+    j.close()
+    app = make_app(BackendSpec(scenario="healthy", speed=60), resume_path=str(path))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: app.current_mode == "encryption",
+                         what="the encryption screen")
+        screen = app.screen_stack[0]  # (a confirmation may be on top of it)
+        await wait_until(pilot, lambda: screen.journal_path is not None,
+                         what="the resumed run")
+        assert screen.RUNBOOK == "encryption-off"
+        assert screen.query_one("#direction", Select).value == "off"
+        assert screen.journal_path == path

@@ -26,6 +26,7 @@ from textual.widgets import Input
 
 from tests.conftest import FIXED_NOW, SNAPSHOTS, populated, wait_until
 from tests.sized_snapshots import SizedSnapshots
+from screens.status import StatusScreen
 from tests.test_snapshots import _ready as status_ready
 from tests.test_snapshots_restore import fixed_dates  # noqa: F401 (a fixture)
 from tui.app import EtcdDrApp, make_app
@@ -82,7 +83,7 @@ async def test_console_screens(shots, request):
                          what="the briefing")  # (its picture: test_drill_briefing_and_debrief)
         await pilot.press("enter")
         await wait_until(pilot, lambda: populated(app) and app.snapshot.api.reachable
-                         and app.screen is app.status_screen, what="the status view")
+                         and isinstance(app.screen, StatusScreen), what="the status view")
         await status_ready(pilot)  # the panes flushed, the members' columns sized
         # the verdict, the alarm, and the members' ERRORS column whole at every width
         await shots.check(pilot, "status", see=lambda w, h: [

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import var
 from textual.worker import Worker, WorkerState
 
 from assets import asset_path
@@ -71,6 +72,10 @@ class EtcdDrApp(App):
     CSS_PATH = [str(asset_path("etcd_dr.tcss")), str(asset_path("drill.tcss"))]
     TITLE = "etcd-dr"
     COMMANDS = App.COMMANDS | {HostCommands}
+    # data flows one way (issue 15): the app collects, and the screens watch these and
+    # render (the status view: self.watch(app, "snapshot", ...)); no screen registers itself
+    snapshot: var[StatusSnapshot | None] = var(None, always_update=True)
+    started: var[bool] = var(False)  # the backend is up: its fleet takes subscribers
     # runbook screens are imported when first opened: the status view comes up sooner
     MODES = {"status": StatusScreen,
              "backup": lambda: _screen("screens.backup", "BackupScreen"),
@@ -113,11 +118,8 @@ class EtcdDrApp(App):
         self.refresh_interval = refresh_interval
         self.clock = clock
         self.resume_path = resume_path
-        self.snapshot: StatusSnapshot | None = None
         # DB size per member over the session, for the defrag screen's sparklines
         self.db_history: dict[str, deque[int]] = {}
-        self.status_screen: StatusScreen | None = None
-        self.started = False
         self.start_error: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -133,9 +135,6 @@ class EtcdDrApp(App):
         self.started = True
         if self.backend.collector is not None:
             self.backend.collector.clock = self.clock
-        screen = self._status_screen()
-        if screen is not None:
-            screen.ensure_log_panes([h.name for h in self.backend.inventory.hosts])
         self.set_interval(self.refresh_interval, self.action_refresh)
         self._attach_faults()
         # first picture as soon as the connections settle, not one interval later
@@ -176,11 +175,7 @@ class EtcdDrApp(App):
                         severity="warning")
             return
         await self.switch_mode(mode)  # the screen must be mounted before the run writes to it
-        screen = self.screen
-        if state.runbook != getattr(screen, "RUNBOOK", None) and hasattr(screen, "_choose_runbook"):
-            screen.query_one("#direction").value = "off" if state.runbook.endswith("off") else "on"
-            screen._choose_runbook()
-        screen.start_resume(path, state)
+        self.screen.start_resume(path, state)  # the screen picks its runbook from the state
 
     async def on_unmount(self) -> None:
         self._stop_session()
@@ -295,23 +290,12 @@ class EtcdDrApp(App):
         if self.session is not None and message.outcome == "refused":
             self.session.refused(message.runbook, message.message or "refused before it began")
 
-    def on_input_submitted(self, event) -> None:
+    def on_confirm_step_screen_typed_wrong(self, message) -> None:
         """A typed confirmation typed wrong (the dialog asks again; the session counts it)."""
-        screen = self.screen
-        request = getattr(screen, "request", None)
-        if self.session is None or not getattr(screen, "typed", False) or request is None:
-            return
-        typed = event.value.strip()
-        if typed and typed != request.expected:
-            self.session.typed_wrong(request.step.id, request.expected, typed)
-
-    def _status_screen(self):
-        return self.status_screen
+        if self.session is not None:
+            self.session.typed_wrong(message.step_id, message.expected, message.typed)
 
     def _on_fleet_event(self, event: FleetEvent) -> None:
-        screen = self._status_screen()
-        if screen is not None:
-            screen.log_event(event)
         if event.kind is FleetEventKind.STATE:
             self.refresh_bindings()
 
@@ -322,9 +306,6 @@ class EtcdDrApp(App):
             for m in snap.members:
                 if m.db_size is not None:
                     self.db_history.setdefault(m.name, deque(maxlen=600)).append(m.db_size)
-        screen = self._status_screen()
-        if screen is not None:
-            screen.show_snapshot(snap)
         self.refresh_bindings()
         return snap
 
@@ -437,11 +418,15 @@ class EtcdDrApp(App):
                          lambda ok: self.run_worker(trust(ok), exit_on_error=False))
 
     def focus_host(self, name: str) -> None:
-        screen = self._status_screen()
-        if screen is not None:
-            panes = screen.query(f"#log-{name}")
+        """The palette's "Show host": the status view, with the host's pane focused."""
+        def focus() -> None:
+            panes = self.screen.query(f"#log-{name}")
             if panes:
                 panes.first().focus()
+
+        if self.current_mode != "status":
+            self.switch_mode("status")
+        self.call_after_refresh(focus)
 
 
 def make_app(spec: BackendSpec, *, refresh_interval: float = 2.0,

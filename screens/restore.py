@@ -112,6 +112,7 @@ class RestoreScreen(RunbookScreen):
         self.host_chosen = False  # the operator picked the recovery host (keep it)
         self._followed_ranking = False
         self._reason_timer = None  # a re-check after the procedure's reason is typed
+        self._lost_timer = None  # a re-check once refusing hosts would count as lost
         self._preflight_busy = False  # a preflight worker is under way
         self._preflight_began = 0.0  # when it began (time.monotonic)
         self._preflight_gen = 0  # which one is current
@@ -361,10 +362,15 @@ class RestoreScreen(RunbookScreen):
         self.unproven = dict(getattr(report, "unproven", None) or {})
         self._show_lost_hosts()
         wait = getattr(report, "lost_wait", 0.0) or 0.0
+        # one look-again at a time: an earlier report's timer is stale once a newer report
+        # is here (it re-checked for nothing, once more, a moment later)
+        if self._lost_timer is not None:
+            self._lost_timer.stop()
+            self._lost_timer = None
         if wait > 0:
             # hosts that refuse, but not for long enough yet: look again once they would be
             # lost on that alone (the operator may confirm them lost meanwhile)
-            self.set_timer(wait + 0.5, self.action_recheck)
+            self._lost_timer = self.set_timer(wait + 0.5, self.action_recheck)
         self._suggest_procedure(report)
         self._show_gate()
         self.refresh_plan()

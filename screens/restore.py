@@ -64,7 +64,7 @@ def _restore():
 
 def runbook_for(procedure: str | None) -> Runbook | None:
     module = _restore()
-    if module is None or not procedure:
+    if not procedure:
         return None
     if procedure == QUORUM:
         return module.QUORUM_RESTORE
@@ -202,10 +202,6 @@ class RestoreScreen(RunbookScreen):
         self.set_interval(FLUSH_INTERVAL, self._flush_panes)
         self.set_interval(1.0, self._watch)
         self._show_phase("setup")
-        if _restore() is None:
-            self.query_one("#path-why", Static).update(
-                "[red]This build has no restore runbooks (tui.runbooks.restore is missing): "
-                "the wizard can show the hosts but cannot restore.[/red]")
         self._watch()
 
     # --- phases ---------------------------------------------------------------------------
@@ -277,7 +273,7 @@ class RestoreScreen(RunbookScreen):
         self._show_lost_hosts()
 
     def action_recheck(self) -> None:
-        if self.running or _restore() is None or not self.app.started:
+        if self.running or not self.app.started:
             return
         stuck = time.monotonic() - self._preflight_began > PREFLIGHT_PATIENCE
         if self._preflight_busy and not stuck:
@@ -480,7 +476,7 @@ class RestoreScreen(RunbookScreen):
 
     def _shared_plan(self, ctx):
         module = _restore()
-        if module is None or not isinstance(self.runbook, module.RestoreRunbook):
+        if not isinstance(self.runbook, module.RestoreRunbook):
             return None  # no procedure chosen yet
         return module.restore_plan(self.runbook, ctx)
 
@@ -575,8 +571,6 @@ class RestoreScreen(RunbookScreen):
         """Why the run cannot start yet (None: it can)."""
         if self.app.backend.read_only:
             return "read-only console: the wizard shows the plan, it cannot restore"
-        if _restore() is None:
-            return "this build has no restore runbooks"
         if self.checking and self.report is None:
             return "the preflight is running"
         if self.report is None:
@@ -721,7 +715,7 @@ class RestoreScreen(RunbookScreen):
         ctx = super()._run_context(journal)
         if journal is not None:
             self.live_context = ctx  # the API box reads which transport its API steps used
-        elif self.report is not None and self.resume is None and _restore() is not None and \
+        elif self.report is not None and self.resume is None and \
                 self.report.procedure == ctx.params.get("procedure"):
             # the plan shown before the start: with what the preflight found, as the run's
             # own preflight will apply it (keepalived hosts, lost hosts, version)
@@ -854,15 +848,14 @@ class RestoreScreen(RunbookScreen):
     async def _load_aftercare(self) -> None:
         module = _restore()
         items: list = []
-        if module is not None:
-            ctx = self._run_context(journal=None)
-            try:
-                result = module.aftercare(ctx)
-                items = list(await result if inspect.isawaitable(result) else result)
-            except EtcdDrError as e:
-                self.notify(f"aftercare: {e.message}", severity="warning")
-            except Exception as e:  # the list must still appear: say what went wrong
-                self.notify(f"aftercare: {e.__class__.__name__}: {e}", severity="warning")
+        ctx = self._run_context(journal=None)
+        try:
+            result = module.aftercare(ctx)
+            items = list(await result if inspect.isawaitable(result) else result)
+        except EtcdDrError as e:
+            self.notify(f"aftercare: {e.message}", severity="warning")
+        except Exception as e:  # the list must still appear: say what went wrong
+            self.notify(f"aftercare: {e.__class__.__name__}: {e}", severity="warning")
         self.aftercare_items = items
         self.ticked = {self._item_id(i, n): False for n, i in enumerate(items)}
         guard = next((i for i in items if "QUORUM GUARD" in str(getattr(i, "title", ""))

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli
+
 CONTRACT_KEYS = {"collected_at", "healthy", "cluster", "hosts", "members", "leader", "alarms",
                  "api"}
 
 
 def etcd_dr(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return run_cli(*args, timeout=timeout)
 
 
 def test_status_drill_json_healthy_has_the_contract_keys_and_exits_0():
@@ -122,7 +123,6 @@ def test_lab_serve_runs_a_drill_cluster_that_status_reaches_by_inventory(tmp_pat
 
 def test_tests_never_use_the_operators_state_directory(private_state_home):
     """The suite runs with a temporary XDG_STATE_HOME: journals land there, not in ~."""
-    from pathlib import Path
 
     from tui.journal import default_journal_dir
 

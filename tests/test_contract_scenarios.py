@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tui.drill.scenario import build_cluster, list_scenarios
 
 CONTRACT = ["healthy", "nospace", "host-down", "encryption-in-progress", "lost-two-hosts",
@@ -54,9 +53,8 @@ def test_healthy_keeps_its_contract_meaning_beside_the_current_default():
 
 
 def test_status_of_a_lost_quorum_shows_the_survivor_and_its_raft_index():
-    r = subprocess.run([sys.executable, "-m", "tui.cli", "status", "--drill", "--scenario",
-                        "quorum-lost-4.18", "--json"], capture_output=True, text=True,
-                       timeout=60)
+    r = run_cli("status", "--drill", "--scenario",
+                "quorum-lost-4.18", "--json", timeout=60)
     assert r.returncode == 1
     doc = json.loads(r.stdout)
     assert doc["leader"] is None and doc["api"]["reachable"] is False

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
+from tests.cli_runner import run_cli
 from tui.journal import read_journal
 
 
 def test_compaction_runs_only_when_chosen_and_is_journaled(tmp_path):
     def run(*extra):
         journal = tmp_path / f"j{len(extra)}.jsonl"
-        r = subprocess.run([sys.executable, "-m", "tui.cli", "run", "defrag", "--drill",
-                            "--speed", "60", "--wait", "1s", "--yes", "--journal", str(journal),
-                            *extra], capture_output=True, text=True, timeout=120)
+        r = run_cli("run", "defrag", "--drill",
+                    "--speed", "60", "--wait", "1s", "--yes", "--journal", str(journal),
+                    *extra, timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
         return [x for x in read_journal(journal)]
 

@@ -16,14 +16,13 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from tests.cli_runner import run_cli
 from tui.backend import Backend, BackendSpec
 from tui.journal import JournalState, read_journal
 
 
 def etcd_dr(*args, env=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    proc = run_cli(*args, stdin=subprocess.DEVNULL, timeout=timeout, env=env)
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
     return proc
 

@@ -9,16 +9,15 @@ import json
 import os
 import stat
 import subprocess
-import sys
 
 from click.testing import CliRunner
 
+from tests.cli_runner import run_cli
 from tui.cli import main
 
 
 def etcd_dr(*args, timeout: float = 180) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = run_cli(*args, timeout=timeout)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     return proc
 

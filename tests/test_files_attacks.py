@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.cli_runner import run_cli
 from tui.cli import main
 from tui.errors import ConfigError
 from tui.journal import Journal, read_journal
@@ -140,9 +141,8 @@ def test_a_full_disk_mid_run_stops_the_run_with_the_path_named(tiny_tmpfs):
     paragraph), and nothing after that step was sent; the journal keeps what fitted."""
     fill(tiny_tmpfs, leave=4096)
     journal = tiny_tmpfs / "j.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *run_backup(journal),
-                           "--speed", "30"], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=120)
+    proc = run_cli(*run_backup(journal),
+                   "--speed", "30", stdin=subprocess.DEVNULL, timeout=120)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     message = proc.stderr.strip()
     assert message.startswith(f"etcd-dr: {journal}: cannot write the journal (the file "

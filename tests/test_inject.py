@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tui.backend import Backend, BackendSpec
 from tui.drill import inject, kubelet
 from tui.drill.inject import FaultSchedule, InjectError, apply
@@ -300,9 +301,7 @@ def test_a_fault_schedule_with_a_bad_entry_is_refused_naming_it():
 # --- lab serve + lab inject: a trainer's injection reaches `etcd-dr status` --------------
 
 def etcd_dr(*args, timeout=60):
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = run_cli(*args, stdin=subprocess.DEVNULL, timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

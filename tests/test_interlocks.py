@@ -13,9 +13,10 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 
 import pytest
+
+from tests.cli_runner import run_cli
 
 pytest_plugins = ["tests.lab.fixtures"]
 
@@ -28,9 +29,7 @@ FAST = ("--speed", "30")  # the drill's cluster-backup.sh paces itself by the si
 
 
 def etcd_dr(*args, timeout: float = 120) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = run_cli(*args, stdin=subprocess.DEVNULL, timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -14,11 +14,11 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 import tarfile
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tests.lab.lab import etcd_binaries
 
 pytest_plugins = ["tests.lab.fixtures"]
@@ -33,8 +33,7 @@ EVENTS = {"planned", "started", "finished", "failed", "skipped", "already-done",
 
 
 def etcd_dr(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = run_cli(*args, timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -25,13 +25,13 @@ import asyncio
 import json
 import shutil
 import subprocess
-import sys
 import time
 from types import SimpleNamespace
 
 import pytest
 
-from tests.lab.bigdata import GiB, Gateway, VALUE_BYTES, check_every_key, fill, key_name
+from tests.cli_runner import run_cli
+from tests.lab.bigdata import GiB, Gateway, check_every_key, fill, key_name
 from tests.lab.fixtures import require_lab
 from tests.lab.lab import Lab, LabError
 
@@ -47,8 +47,7 @@ PREFIX = "/big/"
 
 
 def etcd_dr(*args, timeout: float) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = run_cli(*args, timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from tests.cli_runner import run_cli
+
 pytest_plugins = ["tests.lab.fixtures"]
 pytestmark = pytest.mark.lab
 
@@ -25,8 +27,7 @@ MB = 1024 * 1024
 
 
 def etcd_dr(*args, timeout: float = 120) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = run_cli(*args, timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -29,10 +29,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 
 import pytest
+
+from tests.cli_runner import run_cli
 
 pytest_plugins = ["tests.lab.fixtures"]
 pytestmark = pytest.mark.lab
@@ -82,8 +83,7 @@ def ssh(lab, host, command: str, timeout: float = 60) -> subprocess.CompletedPro
 
 
 def etcd_dr(*args, timeout: float = 90) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = run_cli(*args, timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

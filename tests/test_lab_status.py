@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tui.backend import Backend, BackendSpec
 
 pytest_plugins = ["tests.lab.fixtures"]
@@ -28,9 +27,8 @@ async def collect(inventory_path) -> dict:
 
 
 def status_cli(inventory_path) -> tuple[int, dict, str]:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "status", "--inventory",
-                           str(inventory_path), "--json"], capture_output=True, text=True,
-                          timeout=90)
+    proc = run_cli("status", "--inventory",
+                   str(inventory_path), "--json", timeout=90)
     assert "Traceback" not in proc.stderr
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import subprocess
-import sys
-import time
 from types import SimpleNamespace
 
 import asyncssh
 import pytest
 
+from tests.cli_runner import run_cli
 from tui.fleet.fleet import (LOST_KINDS, Fleet, HostState, HostStatus, JumpHostError,
                              failure_kind)
 from tui.inventory import Host, Inventory, SshSettings
@@ -250,8 +249,7 @@ def test_two_names_for_the_recovery_hosts_machine_are_refused_before_rst04_and_r
 # --- headless: --lost -----------------------------------------------------------------------
 
 def _etcd_dr(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
-                          text=True, timeout=300)
+    return run_cli(*args, timeout=300)
 
 
 def test_lost_on_the_command_line_is_evidence_and_a_host_that_answers_cannot_be_lost():

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tui.durations import format_duration
 from tui.journal import read_journal
 from tui.report import summarize
 
 
 def etcd_dr(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    return run_cli(*args, timeout=timeout)
 
 
 def secs(a: str, b: str) -> float:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tui.journal import read_journal
 
 
 def etcd_dr(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return run_cli(*args, timeout=timeout)
 
 
 @pytest.mark.parametrize("runbook, scenario, first, last, lost", [

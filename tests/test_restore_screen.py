@@ -49,14 +49,16 @@ def _log(screen) -> str:
     return "\n".join(screen.query_one("#run-log").lines)
 
 
-async def _answer_until_done(app, pilot, screen, timeout=240):
+async def _answer_until_done(app, pilot, screen, timeout=80):
     """Answer every confirmation as an operator would (typing the name when asked); a step
-    failing fails the test with what the failure dialog says."""
+    failing fails the test with what the failure dialog says. The timeout stays under
+    pytest's (120 s), so a restore that stalls fails here, with the run log."""
     asked = []
 
     def waiting_for_operator():
-        return screen.finished is not None or type(app.screen).__name__ in (
-            "ConfirmStepScreen", "FailureScreen")
+        # any dialog on top waits for the operator: this loop answers two kinds, and says
+        # what any other one asks rather than waiting for it until the test times out
+        return screen.finished is not None or app.screen.is_modal
 
     deadline = asyncio.get_running_loop().time() + timeout
     while screen.finished is None:
@@ -68,7 +70,13 @@ async def _answer_until_done(app, pilot, screen, timeout=240):
         name = type(dialog).__name__
         if name == "FailureScreen":
             raise AssertionError(f"{dialog.step_id} failed: {dialog.error}\n{_log(screen)}")
+        if name == "UnknownStateScreen":
+            q = dialog.question
+            raise AssertionError(f"{q.step_id} on {q.host}: unknown ({q.detail}); seen "
+                                 f"{q.seen}\n{_log(screen)}")
         if name != "ConfirmStepScreen":
+            if dialog.is_modal:
+                raise AssertionError(f"an unexpected dialog: {name}\n{_log(screen)}")
             continue
         # a phase's question asks for every step it covers (this one first)
         asked.append(dialog.request.covers or (dialog.request.step.id,))

@@ -28,6 +28,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tests.lab.lab import etcd_binaries
 
 pytest_plugins = ["tests.lab.fixtures"]
@@ -87,9 +88,8 @@ class Scene:
             log.close()
 
     def complete(self, journal) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, "-m", "tui.cli", *self.argv, "--journal",
-                               str(journal)], stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=60)
+        proc = run_cli(*self.argv, "--journal",
+                       str(journal), stdin=subprocess.DEVNULL, timeout=60)
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 
@@ -380,8 +380,7 @@ def test_a_torn_last_line_is_cut_and_the_run_resumes(lab, tmp_path):
             f.write(b'{"time": "2026-01-01T00:00:00.000+00:00", "runbook": "backup", "st')
         rerun = scene.complete(journal)
         check_resumed(scene, journal, killed_at, rerun)
-        report = subprocess.run([sys.executable, "-m", "tui.cli", "report", str(journal)],
-                                capture_output=True, text=True, timeout=60)
+        report = run_cli("report", str(journal), timeout=60)
         assert report.returncode == 0, report.stderr
         for step in ("BAK-0", "BAK-1", "BAK-2", "BAK-3", "BAK-4", "BAK-5"):
             assert step in report.stdout

@@ -3,8 +3,6 @@ it (measured rate, retries, the operator's --timeout), and the CLI flag."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +12,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.cli_runner import run_cli
 from tui.cli import main
 from tui.journal import read_journal
 from tui import timeouts
@@ -131,10 +130,9 @@ def test_a_big_member_defrag_on_the_drill_uses_the_scaled_timeout_then_the_measu
     scenario = tmp_path / "fast-disk.yaml"
     scenario.write_text(yaml.safe_dump(doc))
     journal = tmp_path / "j.jsonl"
-    r = subprocess.run([sys.executable, "-m", "tui.cli", "run", "defrag", "--drill",
-                        "--scenario", str(scenario), "--speed", "600", "--wait", "60s",
-                        "--yes", "--journal", str(journal)],
-                       capture_output=True, text=True, timeout=120)
+    r = run_cli("run", "defrag", "--drill",
+                "--scenario", str(scenario), "--speed", "600", "--wait", "60s",
+                "--yes", "--journal", str(journal), timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     first = "defrag timeout 3m14s: 8.0 GB at 50 MB/s (the default for a busy disk) + 30 s floor"
     assert f"master-1: {first}" in r.stdout

@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
-import subprocess
-import sys
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tui.backend import Backend, BackendSpec
 from tui.drill import objects
 from tui.drill.inject import FaultSchedule, check_fault
@@ -37,8 +36,7 @@ CURRENT = ["healthy-4.20", "lost-two-hosts-4.20", "lost-two-hosts-4.21", "quorum
 
 
 def etcd_dr(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return run_cli(*args, timeout=timeout)
 
 
 # --- the library -----------------------------------------------------------------------------

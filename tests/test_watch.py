@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tui.journal import Journal, read_journal
 from tui.watch import JournalFollower, follow, format_record
 
 
 def etcd_dr(*args, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    return run_cli(*args, timeout=timeout)
 
 
 def popen(*args) -> subprocess.Popen:

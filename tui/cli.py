@@ -81,8 +81,10 @@ read_only_option = click.option("--read-only", is_flag=True,
 def main() -> None:
     """etcd-dr: the guided etcd recovery console for OpenShift 4."""
     from tui.quiet import quiet_library_logs
+    from tui.taskdump import install_from_env
 
     quiet_library_logs()
+    install_from_env()
 
 
 @main.command()

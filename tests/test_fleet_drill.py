@@ -157,3 +157,37 @@ async def test_a_cancelled_run_one_never_returns_a_result_instead(started):
             continue
         raise AssertionError(f"cancelled after {spins} spins, run_one returned {result}")
     assert (await fleet.run_one("master-0", Command.of("true"))).ok
+
+
+async def test_close_returns_even_when_a_host_task_lost_its_cancellation(tmp_path, monkeypatch):
+    """asyncio.wait_for on 3.11 drops a cancellation that meets its inner result (gh-86296).
+    Seen in CI: `etcd-dr run` printed "done" and never exited, its fleet's close() waiting
+    on a host task parked on a live connection's wait_closed(). A task that loses its
+    cancellation while the connection comes up still ends, because close() closes the
+    connections before it waits for the tasks."""
+    from tui.drill.lab import DrillLab
+    from tui.fleet.fleet import Fleet
+
+    lab = DrillLab("healthy", workdir=tmp_path / "lab")
+    inventory = await lab.start()
+    entered, never = asyncio.Event(), asyncio.Event()
+    plain = Fleet._after_connect
+
+    async def after_connect(self, host, conn):
+        entered.set()
+        await plain(self, host, conn)  # the sudo check, done
+        try:
+            await never.wait()
+        except asyncio.CancelledError:
+            pass  # the cancellation lost, as wait_for loses it when its result is in
+
+    monkeypatch.setattr(Fleet, "_after_connect", after_connect)
+    fleet = Fleet(inventory)
+    try:
+        await fleet.start(wait=False)
+        async with asyncio.timeout(20):
+            await entered.wait()
+        async with asyncio.timeout(15):
+            await fleet.close()
+    finally:
+        await lab.stop()

@@ -301,7 +301,8 @@ class ClusterApi:
                                error="no kubeconfig: API views are off (set kubeconfig in the "
                                      "inventory or KUBECONFIG)")
         try:
-            return await asyncio.wait_for(self._snapshot(), self.timeout + 1)
+            async with asyncio.timeout(self.timeout + 1):  # not wait_for (Fleet.close says why)
+                return await self._snapshot()
         except ConfigError as e:
             return ApiSnapshot(reachable=False, error=str(e))
         except Exception as e:  # any client failure means "unreachable", said plainly

@@ -222,18 +222,32 @@ class Fleet:
         """Wait until every host has had its first connection attempt decided."""
         limit = timeout if timeout is not None else self.inventory.ssh.connect_timeout + 5
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(e.wait() for e in self._ready.values())), limit)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(limit):  # not wait_for: see close()
+                await asyncio.gather(*(e.wait() for e in self._ready.values()))
+        except TimeoutError:
             pass
 
     async def close(self) -> None:
+        # Every timeout in the fleet is asyncio.timeout, not wait_for: on 3.11 wait_for loses
+        # a cancellation that arrives as its inner await completes (gh-86296), and a close
+        # at the moment a handshake finished then waited forever on the live connection
+        # (seen in CI: `etcd-dr run` said done and never exited). Libraries have their own
+        # wait_for, so the connections close with the cancellations (a task parked on
+        # wait_closed() ends with them), and a task that lost its cancellation anyway is
+        # cancelled again, a few times, rather than waited for without end.
         self._closed = True
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        for conn in list(self._conns.values()):
-            conn.close()
+        pending = set(self._tasks.values())
+        for _attempt in range(5):
+            for task in pending:
+                task.cancel()
+            for conn in list(self._conns.values()):
+                conn.close()
+            if not pending:
+                break
+            done, pending = await asyncio.wait(pending, timeout=1.0)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved: a failure here changes nothing now
         if self._jump is not None:
             self._jump.close()
         self._conns.clear()
@@ -365,6 +379,10 @@ class Fleet:
                 self._conns[name] = conn
                 await self._after_connect(host, conn)
                 self._ready[name].set()
+                if self._closed:  # closed while this connection came up: nobody waits for it
+                    conn.close()
+                    self._conns.pop(name, None)
+                    return
                 await conn.wait_closed()
                 self._conns.pop(name, None)
                 if self._closed:
@@ -387,8 +405,9 @@ class Fleet:
             backoff = min(self.max_backoff, backoff * 2)
             self.status[name].reconnecting = True
             try:
-                await asyncio.wait_for(self._kick[name].wait(), delay)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(delay):
+                    await self._kick[name].wait()
+            except TimeoutError:
                 pass
             self._kick[name].clear()
 
@@ -458,8 +477,8 @@ class Fleet:
             self._set_state(host.name, HostState.CONNECTED)
             return
         try:
-            proc = await asyncio.wait_for(
-                conn.run("sudo -n true", check=False, stdin=asyncssh.DEVNULL), 15)
+            async with asyncio.timeout(15):
+                proc = await conn.run("sudo -n true", check=False, stdin=asyncssh.DEVNULL)
             denied = proc.exit_status != 0
             why = str(proc.stderr or "").strip().splitlines()
         except (asyncssh.Error, OSError, asyncio.TimeoutError) as e:
@@ -685,8 +704,9 @@ async def _handshake_done(conn: asyncssh.SSHClientConnection) -> None:
     if request is None:
         return
     try:
-        await asyncio.wait_for(request(b"keepalive@openssh.com"), 5)
-    except (asyncssh.Error, OSError, asyncio.TimeoutError, TypeError):
+        async with asyncio.timeout(5):
+            await request(b"keepalive@openssh.com")
+    except (asyncssh.Error, OSError, TimeoutError, TypeError):
         pass  # a dead connection shows up on its own, in _maintain
 
 

@@ -16,9 +16,10 @@ fi
 .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/lint-imports
-# Three workers (pytest-xdist) on the 2-core machine CI runs on: many tests wait on sshd, etcd
-# and drill clocks rather than compute, so two leave a core idle (measured on 2026-12-04:
-# 15 min 54 s with three, green; four were faster but put load-sensitive tests over their
-# timeouts). loadgroup keeps a module whose tests share a module-scoped fixture on one
-# worker (tests/conftest.py marks them). ETCD_DR_TEST_WORKERS=0 runs the suite in one process.
-exec .venv/bin/pytest -q --durations=30 -n "${ETCD_DR_TEST_WORKERS:-3}" --dist loadgroup "$@"
+# Two workers (pytest-xdist): the 2-core machine CI runs on is otherwise half idle while
+# tests wait on sshd, etcd and drill clocks. Three were tried on 2026-12-04: 15 min 54 s on
+# this machine, but 17 min 12 s in CI (against about 15 min 30 s with two); four put
+# load-sensitive tests over their timeouts. loadgroup keeps a module whose tests share a
+# module-scoped fixture on one worker (tests/conftest.py marks them).
+# ETCD_DR_TEST_WORKERS=0 runs the suite in one process.
+exec .venv/bin/pytest -q --durations=30 -n "${ETCD_DR_TEST_WORKERS:-2}" --dist loadgroup "$@"

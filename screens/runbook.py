@@ -12,8 +12,9 @@ from dataclasses import replace
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual import on
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Log, Static
@@ -78,8 +79,10 @@ class ScreenOperator:
         return answer or (UnknownDecision.ABORT, "")
 
     def show(self, event: RunEvent) -> None:
-        # the log, the steps table and notifications all show this text: redacted once here
-        self.screen.on_run_event(replace(event, text=redact_text(event.text)))
+        # the log, the steps table and notifications all show this text: redacted once here;
+        # the screen shows it from its message queue, in the runner's order
+        self.screen.post_message(RunbookScreen.RunUpdate(replace(event,
+                                                                 text=redact_text(event.text))))
 
 
 class RunbookScreen(Screen):
@@ -92,6 +95,24 @@ class RunbookScreen(Screen):
         def __init__(self, runbook: str, outcome: str, message: str = "") -> None:
             super().__init__()
             self.runbook, self.outcome, self.message = runbook, outcome, message
+
+    class RunUpdate(Message):
+        """One RunEvent of the run on this screen, posted by its operator (ScreenOperator)
+        and shown in the order the runner made them."""
+
+        def __init__(self, event: RunEvent) -> None:
+            super().__init__()
+            self.event = event
+
+    class RunOver(Message):
+        """The runner's worker has ended: posted after its last RunUpdate, so the screen
+        says how the run ended only once it has shown everything the run said."""
+
+        def __init__(self, finished: str, error: str = "", cancelled_before: str | None = None,
+                     notice: str = "") -> None:
+            super().__init__()
+            self.finished, self.error = finished, error
+            self.cancelled_before, self.notice = cancelled_before, notice
 
     BINDINGS = [
         Binding("g", "start", "Run"),
@@ -281,17 +302,7 @@ class RunbookScreen(Screen):
             # refused, like any other error, and the screen does not stay "running"
             journal = Journal(self.journal_path, self.RUNBOOK)
         except EtcdDrError as e:
-            self.finished = "refused"
-            self._last_error = e.message
-            log.write_line(f"!! {e.message}")
-            self.notify(redact_text(e.message), severity="error", timeout=20)
-            self.running = False
-            self.resume = None
-            self.refresh_bindings()
-            self._tick()
-            self.post_message(self.RunEnded(self.RUNBOOK, "refused", self._last_error))
-            self._keep_run_output()
-            self.run_finished()
+            self.post_message(self.RunOver("refused", e.message))
             return
         try:
             ctx = self._run_context(journal)
@@ -301,26 +312,43 @@ class RunbookScreen(Screen):
 
                 await reread_redacted_proxy(ctx)
             await Runner(self.runbook, ctx, resume=self.resume).run()
-            self.finished = "done"
+            over = self.RunOver("done")
         except NotConfirmed as e:
             # the operator's own choice, not a failure: nothing was sent for the step, and
-            # g goes on from it (the journal says the run stopped before it)
-            self.finished = "aborted"
-            self.cancelled_before = e.step_id
-            self._last_error = e.what  # the log has it already (the runner's event)
-            self.notify(f"{e.what}; press g to go on from {e.step_id}", severity="warning",
-                        timeout=10)
+            # g goes on from it (the journal says the run stopped before it; the log has
+            # the runner's event already)
+            over = self.RunOver("aborted", e.what, cancelled_before=e.step_id,
+                                notice=f"{e.what}; press g to go on from {e.step_id}")
         except EtcdDrError as e:
-            self.finished = "refused" if e.exit_code == 2 else "aborted"
-            self._last_error = e.message
-            log.write_line(f"!! {e.message}")
-            self.notify(redact_text(e.message), severity="error", timeout=20)
-        finally:
-            journal.close()
+            over = self.RunOver("refused" if e.exit_code == 2 else "aborted", e.message)
+        except BaseException:  # the worker cancelled (the console closing): no verdict
             self.running = False
             self.resume = None
             self.refresh_bindings()
             self._tick()
+            raise
+        finally:
+            journal.close()
+        self.post_message(over)
+
+    @on(RunUpdate)
+    def _show_run_update(self, message: RunUpdate) -> None:
+        self.on_run_event(message.event)
+
+    @on(RunOver)
+    def _run_over(self, message: RunOver) -> None:
+        self.finished = message.finished
+        self.cancelled_before = message.cancelled_before
+        self._last_error = message.error
+        if message.notice:
+            self.notify(message.notice, severity="warning", timeout=10)
+        elif message.error and message.finished != "done":
+            self.query_one("#run-log", Log).write_line(f"!! {message.error}")
+            self.notify(redact_text(message.error), severity="error", timeout=20)
+        self.running = False
+        self.resume = None
+        self.refresh_bindings()
+        self._tick()
         self.post_message(self.RunEnded(self.RUNBOOK, self.finished or "aborted",
                                         self._last_error))
         self._keep_run_output()
@@ -333,7 +361,7 @@ class RunbookScreen(Screen):
         """Called after a run ends (done, aborted or refused): self.finished says which."""
 
     def on_run_event(self, event: RunEvent) -> None:
-        """A RunEvent (ScreenOperator.show calls this, in the runner's order): the log, and
+        """A RunEvent (from a RunUpdate message, in the runner's order): the log, and
         the steps table for the kinds that move a step's state (STEP_STATE)."""
         log = self.query_one("#run-log", Log)
         kind = event.kind

@@ -356,7 +356,10 @@ async def test_a_quorum_guard_left_off_is_a_loud_warning(drill_app, tmp_path, mo
     """What the runbook says at its end when the guard stayed off turns into a red line at
     the top of the wizard and a notification; turning it off on purpose (RSTN-05) does not."""
     _needs_restore_runbooks()
+    from screens.runbook import RunbookScreen
     from tui.runbooks.context import RunEvent
+
+    RunUpdate = RunbookScreen.RunUpdate
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     app = drill_app("lost-two-hosts-4.18", speed=60)
@@ -365,27 +368,27 @@ async def test_a_quorum_guard_left_off_is_a_loud_warning(drill_app, tmp_path, mo
         await _checked(pilot, screen)
         warning = screen.query_one("#loud-warning")
         assert not warning.display
-        screen.on_run_event(RunEvent("done", "RSTN-05",
-                                     "done: the quorum guard is off (unsupportedConfigOverrides "
-                                     "set)"))
+        screen.post_message(RunUpdate(RunEvent(
+            "done", "RSTN-05", "done: the quorum guard is off (unsupportedConfigOverrides set)")))
         await pilot.pause()
         assert not warning.display and screen.guard_warning is None
         text = ("WARNING: THE QUORUM GUARD IS STILL OFF: etcd/cluster keeps "
                 "unsupportedConfigOverrides. Turn it back on (RST-20)")
-        screen.on_run_event(RunEvent("note", "RST-25", text))
+        screen.post_message(RunUpdate(RunEvent("note", "RST-25", text)))
         await pilot.pause()
         assert warning.display and "QUORUM GUARD IS STILL OFF" in _text(screen, "#loud-warning")
         assert screen.guard_warning == text
         # the same as a RunEvent of kind "warning": loud once (one notification, not two)
         loud = "WARNING: THE QUORUM GUARD IS STILL OFF (as a warning)"
-        screen.on_run_event(RunEvent("warning", "RST-25", loud))
+        screen.post_message(RunUpdate(RunEvent("warning", "RST-25", loud)))
         await pilot.pause()
         assert screen.guard_warning == loud and "(as a warning)" in _text(screen,
                                                                           "#loud-warning")
         assert [n.severity for n in app._notifications if n.message == loud] == ["error"]
         # a countdown in the wizard says its unit and the drill's speed
         step = screen.runbook.steps[-1].id
-        screen.on_run_event(RunEvent("waiting", step, "the API", remaining=250))
+        screen.post_message(RunUpdate(RunEvent("waiting", step, "the API", remaining=250)))
+        await pilot.pause()
         assert screen.waiting[step] == "the API (4m 10s left (drill time, x60))"
 
 

@@ -144,17 +144,20 @@ async def test_countdowns_show_their_unit_and_warnings_are_red(drill_app, tmp_pa
                                                                monkeypatch):
     """A waiting step says how long in the operator's (drill) time and at which speed; a
     RunEvent of kind "warning" is an error notification and a "!!" line in the log."""
+    from screens.runbook import RunbookScreen
     from tui.runbooks.context import RunEvent
+
+    RunUpdate = RunbookScreen.RunUpdate
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     app = drill_app("healthy", speed=600)
     async with app.run_test(size=(160, 50)) as pilot:
         screen = await _open(app, pilot, "b")
         step = screen.runbook.steps[-1].id
-        screen.on_run_event(RunEvent("waiting", step, "the snapshot", remaining=250))
+        screen.post_message(RunUpdate(RunEvent("waiting", step, "the snapshot", remaining=250)))
         await pilot.pause()
         assert screen._step_detail[step] == "the snapshot (4m 10s left (drill time, x600))"
-        screen.on_run_event(RunEvent("warning", step, "something is still off"))
+        screen.post_message(RunUpdate(RunEvent("warning", step, "something is still off")))
         await pilot.pause()
         assert f"!! [{step}] something is still off" in screen.query_one("#run-log").lines
         assert [n.severity for n in app._notifications

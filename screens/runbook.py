@@ -11,8 +11,8 @@ import time
 from dataclasses import replace
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
@@ -322,10 +322,7 @@ class RunbookScreen(Screen):
         except EtcdDrError as e:
             over = self.RunOver("refused" if e.exit_code == 2 else "aborted", e.message)
         except BaseException:  # the worker cancelled (the console closing): no verdict
-            self.running = False
-            self.resume = None
-            self.refresh_bindings()
-            self._tick()
+            self._settle()
             raise
         finally:
             journal.close()
@@ -345,14 +342,17 @@ class RunbookScreen(Screen):
         elif message.error and message.finished != "done":
             self.query_one("#run-log", Log).write_line(f"!! {message.error}")
             self.notify(redact_text(message.error), severity="error", timeout=20)
+        self._settle()
+        self.post_message(self.RunEnded(self.RUNBOOK, self.finished, self._last_error))
+        self._keep_run_output()
+        self.run_finished()
+
+    def _settle(self) -> None:
+        """The run is no longer under way, with or without a verdict."""
         self.running = False
         self.resume = None
         self.refresh_bindings()
         self._tick()
-        self.post_message(self.RunEnded(self.RUNBOOK, self.finished or "aborted",
-                                        self._last_error))
-        self._keep_run_output()
-        self.run_finished()
 
     def _keep_run_output(self) -> None:
         self._run_output = list(self.query_one("#run-log", Log).lines)

@@ -41,8 +41,6 @@ def run_cli(*args, timeout: float = 100, env: dict | None = None, input: str | N
             except subprocess.TimeoutExpired:
                 proc.kill()
                 out, err = proc.communicate()
-            if proc.poll() is None:
-                proc.kill()
             raise AssertionError(
                 f"`etcd-dr {' '.join(map(str, args))}` did not end in {timeout:g} s\n"
                 f"--- stdout (end)\n{out[-3000:]}\n--- stderr (end)\n{err[-12000:]}") from None

@@ -163,7 +163,8 @@ def hang_watchdog(request):
     import signal
     import threading
 
-    timeout = float(request.config.getini("timeout") or 0)
+    timeout = float(request.config.getoption("timeout", None) or request.config.getini("timeout")
+                    or 0)
     marker = request.node.get_closest_marker("timeout")
     if marker is not None and marker.args:
         timeout = float(marker.args[0])

@@ -26,3 +26,16 @@ def test_import_linter_contract_holds():
     lint_imports = Path(sys.executable).with_name("lint-imports")
     lint = subprocess.run([str(lint_imports)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_the_console_waits_with_asyncio_timeout_not_wait_for():
+    """On Python 3.11 asyncio.wait_for loses a cancellation that arrives as its inner await
+    completes (gh-86296): a closing fleet then waited forever (tests/test_fleet_drill.py).
+    Outside the drill's own servers, the console uses asyncio.timeout."""
+    root = Path(__file__).resolve().parent.parent
+    found = [f"{path.relative_to(root)}:{n}"
+             for folder in ("tui", "screens") for path in sorted((root / folder).rglob("*.py"))
+             if "drill" not in path.relative_to(root).parts
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if "asyncio.wait_for(" in line]
+    assert not found, found

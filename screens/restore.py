@@ -40,6 +40,7 @@ from tui.widgets.footer import QuietFooter
 from tui.widgets.host_log import FLUSH_INTERVAL, HostLog
 from tui.widgets.redacted_log import RedactedLog
 from tui.widgets.host_strip import HostStrip
+from tui.widgets.steady import SteadyStatic
 
 DEFAULT_BACKUP_DIR = "/home/core/assets/backup"
 QUORUM = "quorum"  # the procedure choice for QRS (no backup)
@@ -138,13 +139,13 @@ class RestoreScreen(RunbookScreen):
         with Horizontal(id="restore-strip"):
             yield HostStrip(id="hosts")
             yield ApiStateBox(id="api-state")
-        yield Static("", id="loud-warning")
-        yield Static("", id="phase-bar")
+        yield SteadyStatic("", id="loud-warning")
+        yield SteadyStatic("", id="phase-bar")
         with ContentSwitcher(initial="setup", id="phases"):
             with VerticalScroll(id="setup"):
                 with Vertical(id="runbook-head"):
                     yield Static("Restore to a previous cluster state", id="runbook-title")
-                yield Static("", id="path-why")
+                yield SteadyStatic("", id="path-why")
                 with Horizontal(classes="params"):
                     yield Label("procedure")
                     yield Select(PROCEDURES, id="procedure", allow_blank=True,
@@ -160,7 +161,7 @@ class RestoreScreen(RunbookScreen):
                 yield Static("recovery host (Enter on a row chooses it):", classes="caption")
                 yield FitTable(id="candidates", cursor_type="row", zebra_stripes=True,
                                flex=(-1,))
-                yield Static("", id="lost-hosts")
+                yield SteadyStatic("", id="lost-hosts")
                 with Horizontal(classes="params"):
                     yield Label("confirm lost")
                     yield Input(placeholder="HOST and why it is gone for good, then Enter "
@@ -174,20 +175,20 @@ class RestoreScreen(RunbookScreen):
                     yield Label("override")
                     yield Input(placeholder="reason to start despite failed checks "
                                             "(journaled)", id="override")
-                yield Static("", id="start-gate")
+                yield SteadyStatic("", id="start-gate")
             with Vertical(id="run"):
                 with Horizontal(id="run-top"):
                     yield FitTable(id="steps", cursor_type="row", zebra_stripes=True,
                                    flex=("detail", "what", "where"))
                     with VerticalScroll(id="step-detail-box"):
-                        yield Static("", id="step-detail")
+                        yield SteadyStatic("", id="step-detail")
                 yield Horizontal(id="host-panes")
             with VerticalScroll(id="aftercare"):
-                yield Static("", id="aftercare-head")
+                yield SteadyStatic("", id="aftercare-head")
                 # WHAT, then DETAIL (the PVs to check), wrap to what the terminal leaves
                 yield FitTable(id="aftercare-items", cursor_type="row", zebra_stripes=True,
                                flex=(-2, -1), min_width=24, max_lines=40)
-        yield Static("", id="run-status")
+        yield SteadyStatic("", id="run-status")
         yield RedactedLog(max_lines=5000, id="run-log")
         yield QuietFooter()
 

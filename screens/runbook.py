@@ -35,6 +35,7 @@ from tui.widgets.redacted_log import RedactedLog
 from tui.runbooks.runner import NotConfirmed, PlannedStep, Runner, countdown
 from tui.widgets.banner import ClusterBanner
 from tui.widgets.fit_table import FitTable
+from tui.widgets.steady import SteadyStatic
 
 # the steps table's WHERE, short (the plan and the confirmations say which hosts)
 SHORT_TARGETS = {"CHOSEN_HOST": "chosen host", "RECOVERY_HOST": "recovery host",
@@ -175,7 +176,7 @@ class RunbookScreen(Screen):
         # DETAIL, then WHAT and WHERE, wrap rather than run off a narrow terminal's edge
         yield FitTable(id="steps", cursor_type="row", zebra_stripes=True,
                        flex=("detail", "what", "where"))
-        yield Static("", id="run-status")
+        yield SteadyStatic("", id="run-status")
         yield RedactedLog(max_lines=5000, id="run-log")
         yield QuietFooter()
 

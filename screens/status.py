@@ -24,6 +24,7 @@ from tui.widgets.host_log import FLUSH_INTERVAL, HostLog
 from tui.widgets.host_strip import HostStrip, age_words
 from tui.widgets.members import MembersTable
 from tui.widgets.panel import InfoPanel
+from tui.widgets.steady import SteadyStatic
 
 
 class StatusScreen(Screen):
@@ -40,7 +41,7 @@ class StatusScreen(Screen):
         yield MembersTable(id="members")
         # what is wrong, right under the members: on a short terminal it is in sight, the
         # panels' detail below it
-        yield Static("", id="problems")
+        yield SteadyStatic("", id="problems")
         with Horizontal(id="panels"):
             yield InfoPanel("alarms", id="alarms")
             yield InfoPanel("encryption", id="encryption")

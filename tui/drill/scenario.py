@@ -28,6 +28,9 @@ class ScenarioInfo:
     runbook: str | None = None  # the drill's ideal-path runbook
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def scenario_files() -> dict[str, object]:
     folder = asset_path("scenarios")
     return {p.name[:-5]: p for p in sorted(folder.iterdir(), key=lambda p: p.name)
@@ -47,7 +50,8 @@ def list_scenarios() -> list[ScenarioInfo]:
 
 def _read(path, source: str) -> dict:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader where PyYAML has it: every drill, CLI run and test reads these
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read the scenario ({e})", where=source) from None
     except yaml.YAMLError as e:

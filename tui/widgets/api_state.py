@@ -3,13 +3,13 @@ and comes back, and the operator should see both moments without opening the sta
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from tui.widgets.steady import SteadyStatic
 
 from tui.cluster.api import ApiSnapshot
 from tui.widgets.host_strip import age_words
 
 
-class ApiStateBox(Static):
+class ApiStateBox(SteadyStatic):
     DEFAULT_CSS = """
     ApiStateBox { width: 1fr; height: 3; border: round $panel; padding: 0 1; }
     ApiStateBox.ok { border: round $success; }

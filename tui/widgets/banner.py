@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from tui.widgets.steady import SteadyStatic
 
 
-class ClusterBanner(Static):
+class ClusterBanner(SteadyStatic):
     """A one-line banner: yellow DRILL stripes, or red REAL CLUSTER. Where the terminal is
     too narrow for the line it wraps: the verdict at its end (healthy, DEGRADED) is never
     cut off."""

@@ -31,6 +31,9 @@ class FitTable(DataTable):
         self.max_lines = max_lines
         self._fit_pending = False
         self._fitted_for: int | None = None
+        # a fit measures every cell, and a run's events fit the steps table hundreds of
+        # times over the same texts: what a text measures is kept (keyed by the text itself)
+        self._measures: dict[tuple[str, int | None], int] = {}
 
     # --- the hooks that change what the columns hold ------------------------------------------
 
@@ -147,14 +150,38 @@ class FitTable(DataTable):
         renderable = default_cell_formatter(value, wrap=True)
         return renderable if isinstance(renderable, Text) else None
 
+    def _measured(self, value, width: int | None, measure) -> int:
+        """measure(value), kept for a str value (a Text may change in place: measured anew).
+        `width` None is the natural width; a number, the lines wrapped at that width."""
+        if not isinstance(value, str):
+            return measure(value)
+        key = (value, width)
+        found = self._measures.get(key)
+        if found is None:
+            if len(self._measures) > 4096:
+                self._measures.clear()
+            found = self._measures[key] = measure(value)
+        return found
+
     def _cell_width(self, value) -> int:
-        text = self._as_text(value)
-        return max((len(line) for line in text.plain.split("\n")), default=0) if text else 0
+        def measure(value) -> int:
+            text = self._as_text(value)
+            return max((len(line) for line in text.plain.split("\n")), default=0) \
+                if text else 0
+
+        return self._measured(value, None, measure)
 
     def _lines(self, value, width: int | None, console) -> int:
-        text = self._as_text(value)
-        if text is None:
+        if value is None:
             return 1
-        if width is None:
-            return text.plain.count("\n") + 1
-        return max(1, len(text.wrap(console, width)))
+
+        def measure(value) -> int:
+            text = self._as_text(value)
+            if text is None:
+                return 1
+            if width is None:
+                return text.plain.count("\n") + 1
+            return max(1, len(text.wrap(console, width)))
+
+        # the cache's None width is _cell_width's: the unwrapped count is kept under -1
+        return self._measured(value, -1 if width is None else width, measure)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.containers import Horizontal
-from textual.widgets import Static
+from tui.widgets.steady import SteadyStatic
 
 from tui.status.snapshot import HostView
 
@@ -20,7 +20,7 @@ _HINT = {
 }
 
 
-class HostBox(Static):
+class HostBox(SteadyStatic):
     DEFAULT_CSS = """
     HostBox { width: 1fr; height: 3; border: round $panel; padding: 0 1; }
     HostBox.ok { border: round $success; }
@@ -46,7 +46,8 @@ class HostBox(Static):
                               else "")
         hint = _HINT.get(host.state, "")
         self._titles()
-        self.update(f"{state}" + (f" - {hint}" if hint else ""))
+        # a box is 3 rows high and shares the strip's width: its text never changes its size
+        self.update(f"{state}" + (f" - {hint}" if hint else ""), layout=False)
         self.tooltip = (host.error or host.state) + f" ({host.address})"
 
     def on_resize(self) -> None:

@@ -83,13 +83,15 @@ class Vfs:
 
     def _ensure_parents(self) -> None:
         # hosts built by hand may list files without their directories
-        h = self.host
-        for p in list(h.files) + list(h.links) + list(h.dirs):
-            d = posixpath.dirname(p)
-            while d not in h.dirs and d != "/":
-                h.dirs.add(d)
-                d = posixpath.dirname(d)
-        h.dirs.add("/")
+        # (each command's Vfs does this over every path: rpartition, not posixpath.dirname,
+        # which was most of a drill command's time; the paths are normalised, absolute)
+        dirs = self.host.dirs
+        for p in [*self.host.files, *self.host.links, *dirs]:
+            d = p.rpartition("/")[0]
+            while d and d not in dirs:
+                dirs.add(d)
+                d = d.rpartition("/")[0]
+        dirs.add("/")
 
     # --- metadata -------------------------------------------------------------------------
 

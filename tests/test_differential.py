@@ -119,6 +119,9 @@ _NORMALISE = [
     (re.compile(r'"ts":\d+(\.\d+)?'), '"ts":<time>'),  # zap's epoch seconds
     (re.compile(r"\b(Less than a second|About an? (minute|hour)|\d+ (seconds?|minutes?|hours?|"
                 r"days?|weeks?))( ago)?\b"), "<age>"),
+    # etcd 3.5's snapshot save says how long it took as an age (humanize.Time): "now" under a
+    # second, "1 second ago" on a loaded machine; how fast it ran is a race, not a behaviour
+    (re.compile(r'"took":"now"'), '"took":"<age>"'),
     # uuids, ids
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<uuid>"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "<id>"),
@@ -279,12 +282,25 @@ class Compared:
         a, b = self.lab.norm(), self.drill.norm()
         lines = [f"{self.entry}  ({self.phase}; from {'; '.join(self.entry.origins[:3])})"]
         for k in sorted(fields):
-            lines.append(f"  {k}: lab {_short(a[k])} | drill {_short(b[k])}")
+            # from a little before where they part: a long stderr differs past any limit
+            start = max(0, _common_prefix(repr(a[k]), repr(b[k])) - 120)
+            lines.append(f"  {k}: lab {_short(a[k], start)} | drill {_short(b[k], start)}")
         return "\n".join(lines)
 
 
-def _short(value: object, limit: int = 400) -> str:
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _short(value: object, start: int = 0, limit: int = 400) -> str:
     text = repr(value)
+    head = "'..." if start else ""
+    text = head + text[start:]
     return text if len(text) <= limit else text[:limit] + "...'"
 
 

@@ -46,7 +46,7 @@ def run_cli(*args, timeout: float = 100, env: dict | None = None, input: str | N
     if TEST_DEADLINE is not None:
         timeout = max(1.0, min(timeout, TEST_DEADLINE - time.monotonic() - 5))
     env = {**(os.environ if env is None else env), ENV: "1"}
-    if FORK if fork is None else fork:
+    if (FORK if fork is None else fork) and not _read_at_start_up_differs(env):
         return _Zygote.run(argv, [str(a) for a in args], env, input, stdin, timeout)
     if input is not None:
         stdin = subprocess.PIPE
@@ -63,6 +63,18 @@ def run_cli(*args, timeout: float = 100, env: dict | None = None, input: str | N
                 out, err = proc.communicate()
             raise _overran(args, timeout, out, err) from None
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+# what an interpreter or a library reads from the environment once, at start-up or import:
+# a child forked from the zygote would keep the zygote's
+_START_UP = ("PYTHON", "TEXTUAL", "LANG", "LC_", "NO_COLOR", "COLORTERM", "FORCE_COLOR")
+
+
+def _read_at_start_up_differs(env: dict) -> bool:
+    def picked(environ) -> dict:
+        return {k: v for k, v in environ.items() if k.startswith(_START_UP)}
+
+    return picked(env) != picked(_Zygote.environ())
 
 
 def _overran(args, timeout: float, out: str, err: str) -> AssertionError:
@@ -84,6 +96,14 @@ class _Zygote:
     proc: subprocess.Popen | None = None
     control: socket.socket | None = None
     lock = threading.Lock()
+    _environ: dict | None = None
+
+    @classmethod
+    def environ(cls) -> dict:
+        """The environment the zygote starts (or started) with: this process's, first seen."""
+        if cls._environ is None:
+            cls._environ = dict(os.environ)
+        return cls._environ
 
     @classmethod
     def _started(cls) -> socket.socket:
@@ -93,7 +113,7 @@ class _Zygote:
                 cls.proc = subprocess.Popen(
                     [sys.executable, "-m", "tests.cli_zygote", str(theirs.fileno())],
                     pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, cwd=ROOT)
+                    stdout=subprocess.DEVNULL, cwd=ROOT, env=cls.environ())
                 theirs.close()
                 cls.control = mine
                 atexit.register(cls.stop)

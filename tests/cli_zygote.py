@@ -7,8 +7,11 @@ for each run it forks, and the child becomes what `python -m tui.cli ARGS` would
 its own process, with the test's stdin, stdout, stderr, environment and working directory,
 `tui/cli.py` executed as `__main__` (runpy, as -m does), and the interpreter's own exit: the
 exit code, a traceback on an uncaught exception, atexit handlers, flushed streams. Only
-the imports are shared, and they run nothing: every module reads the environment and the
-clock when called, not when imported.
+the imports are shared, and they run nothing: the console's modules read the environment
+and the clock when called, not when imported; what a library keeps from its first call
+(tempfile's directory, the time zone) is reset in the child, and a call whose environment
+differs from the zygote's in what an interpreter or a library reads at start-up (PYTHON*,
+TEXTUAL*, the locale) is run in a fresh interpreter instead (tests/cli_runner.py).
 
 Protocol (tests/cli_runner.py is the other end): the test sends one JSON line
 {"argv", "env", "cwd"} with four descriptors over the control socket (SCM_RIGHTS): stdin,
@@ -27,6 +30,8 @@ import selectors
 import signal
 import socket
 import sys
+import tempfile
+import time
 
 PRELOAD = (
     "tui.cli", "tui.backend", "tui.app", "tui.drill.lab", "tui.drill.session",
@@ -50,6 +55,11 @@ def _child(request: dict, fds: list[int]) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
+    # what the imports may have read from the zygote's environment and kept, read again
+    # from the call's: the temporary directory (TMPDIR: a drill's workdir and the sweep of
+    # dead drills' keys) and the time zone
+    tempfile.tempdir = None
+    time.tzset()
     # as in `python -m tui.cli`, the module runs as __main__ only: a later `import tui.cli`
     # gets a copy of its own
     module = sys.modules.pop("tui.cli").__file__

@@ -3,10 +3,9 @@ and comes back, and the operator should see both moments without opening the sta
 
 from __future__ import annotations
 
-from tui.widgets.steady import SteadyStatic
-
 from tui.cluster.api import ApiSnapshot
 from tui.widgets.host_strip import age_words
+from tui.widgets.steady import SteadyStatic
 
 
 class ApiStateBox(SteadyStatic):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from textual.containers import Horizontal
-from tui.widgets.steady import SteadyStatic
 
 from tui.status.snapshot import HostView
+from tui.widgets.steady import SteadyStatic
 
 _STATE_CLASS = {
     "connected": "ok", "connecting": "pending", "disconnected": "pending",

@@ -30,10 +30,9 @@ class FitTable(DataTable):
         self.min_width = min_width
         self.max_lines = max_lines
         self._fit_pending = False
-        self._fitted_for: int | None = None
         # a fit measures every cell, and a run's events fit the steps table hundreds of
         # times over the same texts: what a text measures is kept (keyed by the text itself)
-        self._measures: dict[tuple[str, int | None], int] = {}
+        self._measures: dict[tuple[str, str, int | None], int] = {}
 
     # --- the hooks that change what the columns hold ------------------------------------------
 
@@ -150,12 +149,12 @@ class FitTable(DataTable):
         renderable = default_cell_formatter(value, wrap=True)
         return renderable if isinstance(renderable, Text) else None
 
-    def _measured(self, value, width: int | None, measure) -> int:
-        """measure(value), kept for a str value (a Text may change in place: measured anew).
-        `width` None is the natural width; a number, the lines wrapped at that width."""
+    def _measured(self, what: str, value, width: int | None, measure) -> int:
+        """measure(value), kept for a str value (a Text may change in place: measured
+        anew). `what` names the measure ("width", "lines"), `width` the width it wraps at."""
         if not isinstance(value, str):
             return measure(value)
-        key = (value, width)
+        key = (what, value, width)
         found = self._measures.get(key)
         if found is None:
             if len(self._measures) > 4096:
@@ -169,7 +168,7 @@ class FitTable(DataTable):
             return max((len(line) for line in text.plain.split("\n")), default=0) \
                 if text else 0
 
-        return self._measured(value, None, measure)
+        return self._measured("width", value, None, measure)
 
     def _lines(self, value, width: int | None, console) -> int:
         if value is None:
@@ -183,5 +182,4 @@ class FitTable(DataTable):
                 return text.plain.count("\n") + 1
             return max(1, len(text.wrap(console, width)))
 
-        # the cache's None width is _cell_width's: the unwrapped count is kept under -1
-        return self._measured(value, -1 if width is None else width, measure)
+        return self._measured("lines", value, width, measure)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
-import types
 
 import pytest
 
 from tui.drill import kubelet
+from tui.drill.commands import crictl
 from tui.drill.hostfiles import populate_control_plane_host
 from tui.drill.model import (ApiState, DrillCluster, DrillHost, EtcdCluster, EtcdMember,
                              SimClock)
@@ -364,9 +363,7 @@ async def test_openshift_style_etcdctl_invocation(cluster, monkeypatch):
         calls.append((argv, env, host.name))
         return 0, '[{"Endpoint":"https://127.0.3.1:2379"}]\n', ""
 
-    fake = types.ModuleType("tui.drill.etcdctl")
-    fake.run_etcdctl = run_etcdctl
-    monkeypatch.setitem(sys.modules, "tui.drill.etcdctl", fake)
+    monkeypatch.setattr(crictl, "run_etcdctl", run_etcdctl)
     addr = cluster.hosts[0].address
     script = ("sudo -n sh -c 'crictl exec \"$(crictl ps --name '\"'\"'^etcdctl$'\"'\"' "
               "--state running -q | head -n 1)\" env -u ETCDCTL_ENDPOINTS etcdctl "
@@ -390,9 +387,8 @@ async def test_openshift_style_etcdctl_invocation(cluster, monkeypatch):
 
 
 async def test_etcdctl_failure_and_missing_container(cluster, monkeypatch):
-    fake = types.ModuleType("tui.drill.etcdctl")
-    fake.run_etcdctl = lambda argv, env, cl, host: (1, "", "Error: context deadline exceeded\n")
-    monkeypatch.setitem(sys.modules, "tui.drill.etcdctl", fake)
+    monkeypatch.setattr(crictl, "run_etcdctl",
+                        lambda argv, env, cl, host: (1, "", "Error: context deadline exceeded\n"))
     r = await sh(cluster, "sudo crictl exec $(sudo crictl ps --name etcdctl -q) etcdctl "
                           "endpoint health")
     assert r.status == 1

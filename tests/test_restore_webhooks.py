@@ -18,7 +18,7 @@ from tests.test_restore_steps import Fleet, Operator, Ops, context, journal, run
 from tui.backend import Backend, BackendSpec
 from tui.cluster.api import ClusterApi
 from tui.cluster.ops import ClusterOps, patch_webhook_op
-from tui.drill import objects
+from tui.drill import objects, rest
 from tui.drill.model import SimClock
 from tui.errors import EtcdDrError
 from tui.fleet.commands import Command
@@ -26,8 +26,7 @@ from tui.journal import Journal, JournalState, read_journal
 from tui.runbooks import registry, resolve_runbook
 from tui.runbooks.context import Decision, RunContext
 from tui.runbooks.model import Confirm
-from tui.runbooks.restore import WEBHOOK_FACT, RiskyWebhook, aftercare, risky_webhooks
-from tui.runbooks.restore import ovn
+from tui.runbooks.restore import WEBHOOK_FACT, RiskyWebhook, aftercare, ovn, risky_webhooks
 from tui.runbooks.runner import RunAborted, Runner
 
 SPEED = 300.0
@@ -147,13 +146,13 @@ def test_the_drill_api_applies_json_patches_to_webhooks():
 
     cluster = build_cluster("webhook-blocks-ovn")
     patch = json.loads(IGNORE.split("-p ", 1)[1].strip("'"))
-    got = objects.patch(cluster, GUARD_HOOK, patch, objects.JSON_PATCH)
+    got = rest.patch(cluster, GUARD_HOOK, patch, rest.JSON_PATCH)
     assert got["webhooks"][0]["failurePolicy"] == "Ignore" and _policy(cluster) == "Ignore"
     assert objects.pods_blocked(cluster, NS) is None
-    objects.patch(cluster, GUARD_HOOK, [{"op": "test", "path": "/webhooks/0/name",
+    rest.patch(cluster, GUARD_HOOK, [{"op": "test", "path": "/webhooks/0/name",
                                          "value": "policy-guard.example.com"},
                                         {"op": "replace", "path": "/webhooks/0/failurePolicy",
-                                         "value": "Fail"}], objects.JSON_PATCH)
+                                         "value": "Fail"}], rest.JSON_PATCH)
     assert _policy(cluster) == "Fail" and objects.pods_blocked(cluster, NS) == "policy-guard"
     cases = [([{"op": "replace", "path": "/webhooks/1/failurePolicy", "value": "Ignore"}], 422),
              ([{"op": "test", "path": "/webhooks/0/name", "value": "other"}], 422),
@@ -161,24 +160,24 @@ def test_the_drill_api_applies_json_patches_to_webhooks():
               422),
              ({"webhooks": []}, 400)]
     for body, code in cases:
-        with pytest.raises(objects.ApiError) as e:
-            objects.patch(cluster, GUARD_HOOK, body, objects.JSON_PATCH)
+        with pytest.raises(rest.ApiError) as e:
+            rest.patch(cluster, GUARD_HOOK, body, rest.JSON_PATCH)
         assert e.value.code == code, body
     assert _policy(cluster) == "Fail"
-    with pytest.raises(objects.ApiError) as e:
-        objects.patch(cluster, f"{HOOKS}/nope", patch, objects.JSON_PATCH)
+    with pytest.raises(rest.ApiError) as e:
+        rest.patch(cluster, f"{HOOKS}/nope", patch, rest.JSON_PATCH)
     assert e.value.code == 404
 
 
 def test_json_patch_follows_rfc_6902():
     doc = {"a": [1, 2], "b": {"c~/d": 1}}
-    assert objects.apply_json_patch(doc, [{"op": "add", "path": "/a/-", "value": 3},
+    assert rest.apply_json_patch(doc, [{"op": "add", "path": "/a/-", "value": 3},
                                           {"op": "remove", "path": "/b/c~0~1d"},
                                           {"op": "copy", "from": "/a/0", "path": "/e"},
                                           {"op": "move", "from": "/a/1", "path": "/b/f"}]) == \
         {"a": [1, 3], "b": {"f": 2}, "e": 1}
     assert doc == {"a": [1, 2], "b": {"c~/d": 1}}  # on a copy
-    assert objects.merge_diff({"a": 1, "b": {"c": 1, "d": 2}}, {"b": {"c": 1, "d": 3}}) == \
+    assert rest.merge_diff({"a": 1, "b": {"c": 1, "d": 2}}, {"b": {"c": 1, "d": 3}}) == \
         {"a": None, "b": {"d": 3}}
 
 

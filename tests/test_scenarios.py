@@ -12,11 +12,17 @@ import pytest
 
 from tests.cli_runner import run_cli
 from tui.backend import Backend, BackendSpec
-from tui.drill import objects
+from tui.drill import objects, rest
 from tui.drill.inject import FaultSchedule, check_fault
+from tui.drill.scenario import (
+    FAULT_ACTIONS,
+    TRAP_KINDS,
+    build_cluster,
+    list_scenarios,
+    load_drill,
+    scenario_files,
+)
 from tui.drill.session import DrillSession
-from tui.drill.scenario import (FAULT_ACTIONS, TRAP_KINDS, build_cluster, list_scenarios,
-                                load_drill, scenario_files)
 from tui.errors import ConfigError
 from tui.fleet.commands import Command
 from tui.journal import Journal, read_journal
@@ -196,7 +202,7 @@ def test_pending_csrs_include_ones_the_restore_must_not_approve():
     for name in traps:
         csr = next(c for c in cluster.api.csrs if c.name == name)
         assert csr.approved_at is None and not csr.denied
-        ok, why = review_csr(objects._csr(cluster, csr), known)
+        ok, why = review_csr(rest._csr(cluster, csr), known)
         assert not ok, why
     serving = next(c for c in cluster.api.csrs if c.name == "csr-w7x9q")
     assert serving.signer == "kubernetes.io/kubelet-serving"
@@ -206,19 +212,19 @@ def test_pending_csrs_include_ones_the_restore_must_not_approve():
 def test_a_fail_webhook_blocks_the_ovn_pods_until_it_fails_open():
     cluster = build_cluster("webhook-blocks-ovn")
     assert objects.pods_blocked(cluster, objects.OVN_NS) == "policy-guard"
-    hooks = objects.get(cluster, "/apis/admissionregistration.k8s.io/v1/"
+    hooks = rest.get(cluster, "/apis/admissionregistration.k8s.io/v1/"
                                  "validatingwebhookconfigurations")["items"]
     assert hooks[0]["webhooks"][0]["failurePolicy"] == "Fail"
-    objects.patch(cluster, "/apis/admissionregistration.k8s.io/v1/"
+    rest.patch(cluster, "/apis/admissionregistration.k8s.io/v1/"
                            "validatingwebhookconfigurations/policy-guard",
                   {"webhooks": [{"name": "policy-guard.example.com",
                                  "failurePolicy": "Ignore"}]})
     assert objects.pods_blocked(cluster, objects.OVN_NS) is None
     # what RST-15 sends afterwards: a JSON patch back to Fail
-    objects.patch(cluster, "/apis/admissionregistration.k8s.io/v1/"
+    rest.patch(cluster, "/apis/admissionregistration.k8s.io/v1/"
                            "validatingwebhookconfigurations/policy-guard",
                   [{"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Fail"}],
-                  objects.JSON_PATCH)
+                  rest.JSON_PATCH)
     assert objects.pods_blocked(cluster, objects.OVN_NS) == "policy-guard"
 
 
@@ -279,7 +285,7 @@ def test_the_drill_command_opens_a_current_release_by_default():
 
 
 def _infrastructure(cluster) -> dict:
-    return objects.get(cluster, "/apis/config.openshift.io/v1/infrastructures/cluster")
+    return rest.get(cluster, "/apis/config.openshift.io/v1/infrastructures/cluster")
 
 
 def test_topology_follows_the_control_plane_or_the_scenario():
@@ -289,7 +295,7 @@ def test_topology_follows_the_control_plane_or_the_scenario():
     assert _infrastructure(cluster)["status"]["controlPlaneTopology"] == "DualReplica"
     assert _infrastructure(cluster)["status"]["platformStatus"]["type"] == "BareMetal"
     assert [h.name for h in cluster.control_plane()] == ["master-0", "master-1"]
-    nodes = objects.get(cluster, "/api/v1/nodes")["items"]
+    nodes = rest.get(cluster, "/api/v1/nodes")["items"]
     assert {n["metadata"]["annotations"]["machineconfiguration.openshift.io/"
                                           "controlPlaneTopology"] for n in nodes} == \
         {"DualReplica"}

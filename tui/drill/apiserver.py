@@ -9,19 +9,21 @@ project.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 
 from aiohttp import web
 
-from tui.drill import controllers, objects
+from tui.drill import controllers, rest
 from tui.drill.model import DrillCluster
 
 
 def _status(code: int, reason: str, message: str) -> web.Response:
-    return _error(objects.ApiError(code, reason, message))
+    return _error(rest.ApiError(code, reason, message))
 
 
-def _error(e: objects.ApiError) -> web.Response:
+def _error(e: rest.ApiError) -> web.Response:
     return web.json_response(e.status(), status=e.code)
 
 
@@ -46,7 +48,6 @@ class DrillApiServer:
         if self.cluster.api.reachable:
             await self._listen()
         else:  # the API servers are down from the start: keep the port for when they return
-            import socket
 
             with socket.socket() as sock:
                 sock.bind((self.address, 0))
@@ -69,8 +70,6 @@ class DrillApiServer:
             self._opening = False
 
     def _follow_reachability(self) -> None:
-        import asyncio
-
         want = self.cluster.api.reachable
         if want and self._site is None and not self._opening and self._runner is not None:
             self._opening = True
@@ -106,7 +105,7 @@ class DrillApiServer:
         query = dict(request.query)
         try:
             if request.method in ("GET", "HEAD"):
-                result = objects.get(cluster, path, query)
+                result = rest.get(cluster, path, query)
                 if isinstance(result, str):
                     return web.Response(text=result, content_type="text/plain")
                 return web.json_response(result)
@@ -114,20 +113,20 @@ class DrillApiServer:
                 ctype = request.headers.get("Content-Type", "")
                 if request.method == "PATCH" and "merge-patch+json" not in ctype and \
                         "json-patch+json" not in ctype:
-                    raise objects.ApiError(415, "UnsupportedMediaType",
-                                           objects.UNSUPPORTED_MEDIA)
+                    raise rest.ApiError(415, "UnsupportedMediaType",
+                                           rest.UNSUPPORTED_MEDIA)
                 try:
                     body = json.loads(await request.text() or "null")
                 except ValueError:
-                    raise objects.ApiError(400, "BadRequest",
+                    raise rest.ApiError(400, "BadRequest",
                                            "error decoding patch: invalid JSON") from None
                 if request.method == "PATCH":
-                    return web.json_response(objects.patch(cluster, path, body, ctype))
-                return web.json_response(objects.put(cluster, path, body))
+                    return web.json_response(rest.patch(cluster, path, body, ctype))
+                return web.json_response(rest.put(cluster, path, body))
             if request.method == "DELETE":
-                return web.json_response(objects.delete(cluster, path, query))
-            raise objects.ApiError(405, "MethodNotAllowed",
+                return web.json_response(rest.delete(cluster, path, query))
+            raise rest.ApiError(405, "MethodNotAllowed",
                                    "the server does not allow this method on the requested "
                                    "resource")
-        except objects.ApiError as e:
+        except rest.ApiError as e:
             return _error(e)

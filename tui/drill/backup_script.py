@@ -45,23 +45,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import posixpath
 import re
 import zlib
 from datetime import datetime, timezone
 
 from tui.drill import kubelet
-from tui.drill.commands import CommandContext
-from tui.drill.commands.vfs import FsError
 from tui.drill.etcdctl import GoFloat, human_bytes, zap_json
-from tui.drill.script_base import HostScript, ScriptExit
+from tui.drill.hostfiles import BINARY_STUB
 from tui.drill.model import DrillCluster, DrillHost, EtcdMember
+from tui.drill.programs import CommandContext
+from tui.drill.script_base import HostScript, ScriptExit
+from tui.drill.script_files import COMMON_TOOLS, ETCD_ENV, env_key
+from tui.drill.vfs import FsError
+from tui.versions import openshift_release, release_of
 
 PATH = "/usr/local/bin/cluster-backup.sh"
 CONFIG_FILE_DIR = "/etc/kubernetes"
-SCRIPTS_DIR = "/etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts"
-ETCD_ENV = f"{SCRIPTS_DIR}/etcd.env"
-COMMON_TOOLS = f"{SCRIPTS_DIR}/etcd-common-tools"
 ETCDCTL_BIN_DIR = "/etc/kubernetes/static-pod-resources/bin"
 KUBECONFIG = ("/etc/kubernetes/static-pod-resources/kube-apiserver-certs/secrets/"
               "node-kubeconfigs/localhost.kubeconfig")
@@ -72,80 +71,6 @@ NO_DEPENDENCIES = ("required dependencies not found, please ensure this script i
                    "node with a functional etcd static pod\n")
 SNAPSHOT_RATE = 100e6  # bytes per simulated second the member streams a snapshot at
 CHECKSUM = 32  # etcd appends a sha256 of the database to a snapshot
-
-
-# --- files the script needs on a host ------------------------------------------------------
-
-
-def _env_key(node: str) -> str:
-    return "NODE_" + "".join(ch if ch.isalnum() else "_" for ch in node)
-
-
-def etcd_env(cluster: DrillCluster, host: DrillHost) -> str:
-    """etcd.env as the etcd operator renders it into the etcd-scripts configmap."""
-    certs = "/etc/kubernetes/static-pod-certs"
-    endpoints = ",".join(m.client_url for m in cluster.etcd.members)
-    lines = [
-        ("ALL_ETCD_ENDPOINTS", endpoints),
-        ("ETCDCTL_API", "3"),
-        ("ETCDCTL_CACERT", f"{certs}/configmaps/etcd-serving-ca/ca-bundle.crt"),
-        ("ETCDCTL_CERT", f"{certs}/secrets/etcd-all-certs/etcd-peer-{host.name}.crt"),
-        ("ETCDCTL_ENDPOINTS", endpoints),
-        ("ETCDCTL_KEY", f"{certs}/secrets/etcd-all-certs/etcd-peer-{host.name}.key"),
-        ("ETCD_DATA_DIR", "/var/lib/etcd"),
-        ("ETCD_ELECTION_TIMEOUT", "1000"),
-        ("ETCD_HEARTBEAT_INTERVAL", "100"),
-        ("ETCD_IMAGE", kubelet.image_for("etcd")),
-        ("ETCD_INITIAL_CLUSTER_STATE", "existing"),
-        ("ETCD_QUOTA_BACKEND_BYTES", str(cluster.etcd.quota_backend_bytes)),
-    ]
-    for m in cluster.etcd.members:
-        h = cluster.host(m.name)
-        ip = m.client_url.split("//", 1)[-1].rsplit(":", 1)[0].strip("[]")
-        key = _env_key(m.name)
-        lines += [(f"{key}_ETCD_NAME", m.name), (f"{key}_ETCD_URL_HOST", ip),
-                  (f"{key}_IP", h.address if h else ip)]
-    return "".join(f'export {k}="{v}"\n' for k, v in lines)
-
-
-COMMON_TOOLS_TEXT = """\
-# Common environment variables
-ASSET_DIR="/home/core/assets"
-CONFIG_FILE_DIR="/etc/kubernetes"
-MANIFEST_DIR="${CONFIG_FILE_DIR}/manifests"
-ETCD_DATA_DIR="/var/lib/etcd"
-ETCD_DATA_DIR_BACKUP="/var/lib/etcd-backup"
-MANIFEST_STOPPED_DIR="${ASSET_DIR}/manifests-stopped"
-ETCDCTL_BIN_DIR="${CONFIG_FILE_DIR}/static-pod-resources/bin"
-PATH=${PATH}:${ETCDCTL_BIN_DIR}
-KUBECONFIG="/etc/kubernetes/static-pod-resources/kube-apiserver-certs/secrets/node-kubeconfigs/localhost.kubeconfig"
-export KUBECONFIG
-
-# dl_etcdctl, exec_etcdctl, check_snapshot_status: the drill runs its own simulation
-"""
-
-
-def install_host_files(cluster: DrillCluster, host: DrillHost) -> None:
-    """Put what cluster-backup.sh sources on a control-plane host (kept if already there)."""
-    if host.role != "control-plane":
-        return
-    when = cluster.clock.now() - 3 * 86400
-    for path, text in ((ETCD_ENV, etcd_env(cluster, host)), (COMMON_TOOLS, COMMON_TOOLS_TEXT)):
-        place_missing(host, path, text, when)
-
-
-def place_missing(host: DrillHost, path: str, text: str, when: float) -> None:
-    """Put a file the operator's tooling installed long ago (0644, its parent directories
-    too), unless the host already has it."""
-    if path in host.files:
-        return
-    host.files[path] = text.encode()
-    host.modes.setdefault(path, 0o644)
-    host.mtimes.setdefault(path, when)
-    d = posixpath.dirname(path)
-    while d not in host.dirs and d != "/":
-        host.dirs.add(d)
-        d = posixpath.dirname(d)
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -290,8 +215,6 @@ def pulls_etcdctl_first(cluster: DrillCluster) -> bool:
     dl_etcdctl and check_snapshot_status (podman pull of the etcd image first, etcdctl and
     etcdutl both, the snapshot checked with etcdutl): 4.14 and later, and the late 4.12/4.13
     z-streams that got the backport. The one place the drill decides it."""
-    from tui.versions import openshift_release, release_of
-
     chosen = cluster.options.get("backup_pulls_etcdctl")
     row = release_of(cluster.api.version)
     if row is not None and row.backup_pulls_etcdctl is not None:
@@ -319,8 +242,6 @@ async def get_etcdctl(run: HostScript, pause) -> bool:
     (podman's container ID and `etcdctl version`) and the cached copy in ETCDCTL_BIN_DIR is
     the fallback. Neither: "Could neither pull etcdctl nor find it locally in cache.
     Aborting!" and False (the caller exits 1 at once, skipping any ERR trap)."""
-    from tui.drill.hostfiles import BINARY_STUB
-
     cluster, host = run.cluster, run.host
     pulls_first = pulls_etcdctl_first(cluster)
     path_dirs = run.ctx.env.get("PATH", "").split(":") + [ETCDCTL_BIN_DIR]
@@ -437,16 +358,14 @@ class _BackupRun(HostScript):
             dirs.append(await self._latest_resource(resource, check=not dirty))
         await self._tar(tar_file, dirs)
         await self._dl_etcdctl()
-        endpoint = f"https://{env.get(_env_key(self.host.name) + '_IP') or self.host.address}:2379"
+        endpoint = f"https://{env.get(env_key(self.host.name) + '_IP') or self.host.address}:2379"
         status = await self._snapshot_save(snapshot_file, endpoint)
         self.out(json_line(status, etcd_line(self.cluster)))
         await self.pause(0.05)
         self.out(f"snapshot db and kube resources are successfully saved to {backup_dir}\n")
 
     async def _mkdir(self, path: str) -> None:
-        from tui.drill.shell import run_program
-
-        status = await run_program(self.ctx.session, ["mkdir", "-p", path], dict(self.ctx.env),
+        status = await self.ctx.session.run_program(["mkdir", "-p", path], dict(self.ctx.env),
                                    self.ctx.stdin, self.ctx.stdout, self.ctx.stderr)
         if status:
             raise ScriptExit(status)  # before the ERR trap is set

@@ -37,10 +37,20 @@ and `oc` before they answer, and by the drill's background activity (tui.drill.f
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 
-from tui.drill import objects
-from tui.drill.model import DrillCluster, DrillHost, EtcdMember, Machine, OperatorState
+from tui.drill import hostfiles, kubelet, objects, script_files
+from tui.drill.hostfiles import write_kubelet_pems
+from tui.drill.model import (
+    Csr,
+    DrillCluster,
+    DrillHost,
+    EtcdMember,
+    Machine,
+    OperatorState,
+    PodRecord,
+)
 from tui.versions import openshift_minor
 
 MACHINE_DELETE_SECONDS = 30.0
@@ -120,7 +130,7 @@ def _register(cluster: DrillCluster, host: DrillHost, now: float) -> None:
     for app in objects.ovn_apps(cluster, host):
         rec = api.pods.get((app, host.name))
         if rec is None:
-            rec = objects.PodRecord(app, host.name, "", now)
+            rec = PodRecord(app, host.name, "", now)
             api.pods[(app, host.name)] = rec
         _recreate(cluster, rec, now)
 
@@ -153,15 +163,13 @@ def ovn_master_ips(cluster: DrillCluster) -> list[str]:
 
 
 def _write_pems(cluster: DrillCluster, host: DrillHost) -> None:
-    from tui.drill.hostfiles import write_kubelet_pems
-
     write_kubelet_pems(cluster, host)
     host.kubelet_certs = "valid"
 
 
-def _csr(cluster: DrillCluster, host: DrillHost, signer: str, when: float) -> objects.Csr:
+def _csr(cluster: DrillCluster, host: DrillHost, signer: str, when: float) -> Csr:
     if signer == CLIENT_SIGNER:
-        c = objects.Csr(name=objects.new_name(cluster, "csr-"), signer=signer,
+        c = Csr(name=objects.new_name(cluster, "csr-"), signer=signer,
                         username=BOOTSTRAPPER,
                         groups=["system:serviceaccounts",
                                 "system:serviceaccounts:openshift-machine-config-operator",
@@ -169,7 +177,7 @@ def _csr(cluster: DrillCluster, host: DrillHost, signer: str, when: float) -> ob
                         usages=["digital signature", "client auth"], created=when,
                         node=host.name)
     else:
-        c = objects.Csr(name=objects.new_name(cluster, "csr-"), signer=signer,
+        c = Csr(name=objects.new_name(cluster, "csr-"), signer=signer,
                         username=f"system:node:{host.name}",
                         groups=["system:nodes", "system:authenticated"],
                         usages=["digital signature", "server auth"], created=when,
@@ -280,8 +288,6 @@ def reprovision(cluster: DrillCluster, host: DrillHost, when: float) -> None:
     """The machine's new instance boots: a fresh host under the same name and address,
     kubelet running with new certificates, the static pods but etcd's (no manifest, no data:
     the etcd operator adds it back), and its Node registered."""
-    from tui.drill import backup_script, hostfiles, kubelet
-
     etcd = cluster.etcd
     old = cluster.member_of(host)
     if old is not None and len(etcd.members) > 1:
@@ -298,10 +304,10 @@ def reprovision(cluster: DrillCluster, host: DrillHost, when: float) -> None:
     host.kubelet_running = True
     host.kubelet_since = when
     host.kubelet_certs = "valid"
-    host.log.append(f"re-provisioned by the machine API at {objects._stamp(cluster, when)}")
+    host.log.append(f"re-provisioned by the machine API at {objects.stamp(cluster, when)}")
     hostfiles.populate_host(cluster, host)
     if host.role == "control-plane":
-        backup_script.install_host_files(cluster, host)
+        script_files.install_host_files(cluster, host)
         spec = kubelet.STATIC_PODS["etcd-pod.yaml"]
         host.files.pop(kubelet.manifest_path(spec), None)
         host.containers = [c for c in host.containers if c.pod != kubelet.pod_name(spec, host)]
@@ -354,8 +360,6 @@ def _installable(cluster: DrillCluster, host: DrillHost) -> bool:
 
 
 def _needs_etcd(cluster: DrillCluster, host: DrillHost) -> bool:
-    from tui.drill import kubelet
-
     spec = kubelet.STATIC_PODS["etcd-pod.yaml"]
     return (kubelet.manifest_path(spec) not in host.files
             and kubelet.running(host, spec, "etcd") is None
@@ -444,8 +448,6 @@ def _write_manifest(cluster: DrillCluster, host: DrillHost, manifest: str, rev: 
                     keep: bool) -> None:
     """The installer pod puts the revision's manifest in place (and in
     static-pod-resources/<pod>-<rev>/)."""
-    from tui.drill import kubelet
-
     path = f"{kubelet.MANIFESTS_DIR}/{manifest}"
     if keep and path in host.files:
         return
@@ -474,20 +476,17 @@ def _manifest_text(cluster: DrillCluster, host: DrillHost, manifest: str, rev: i
                 found.append((int(tail), p))
     if found:
         text = host.files[max(found)[1]].decode("utf-8", "replace")
-        import re
 
         text = re.sub(r'revision: "\d+"', f'revision: "{rev}"', text)
         if text.strip():
             return text.encode()
     if manifest == "etcd-pod.yaml":
         try:
-            from tui.drill import hostfiles, kubelet
 
-            return hostfiles._etcd_pod(cluster, host, rev, kubelet.image_for("etcd"),
+            return hostfiles.etcd_pod(cluster, host, rev, kubelet.image_for("etcd"),
                                        kubelet.image_for("cluster-etcd-operator")).encode()
         except (ImportError, AttributeError, TypeError):
             pass
-    from tui.drill import kubelet
 
     spec = kubelet.STATIC_PODS[manifest]
     return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {spec.pod_prefix}\n"
@@ -501,8 +500,6 @@ def _manifest_text(cluster: DrillCluster, host: DrillHost, manifest: str, rev: i
 def _add_member(cluster: DrillCluster, host: DrillHost, rev: int) -> None:
     """The etcd operator scales etcd up onto `host`: fresh data, the manifest, a learner
     with a new member ID (started by kubelet, promoted once it runs)."""
-    from tui.drill import kubelet
-
     etcd = cluster.etcd
     now = cluster.clock.now()
     stale = cluster.member_of(host)
@@ -570,7 +567,7 @@ def _learners(cluster: DrillCluster, now: float) -> bool:
 # --- OVN pods -------------------------------------------------------------------------------
 
 
-def _recreate(cluster: DrillCluster, rec: objects.PodRecord, now: float) -> None:
+def _recreate(cluster: DrillCluster, rec: PodRecord, now: float) -> None:
     if objects.pods_blocked(cluster, objects.OVN_NS):
         rec.name = ""
         rec.running_at = None

@@ -25,10 +25,10 @@ call `tick` (or `activity.advance`) to see what would have happened meanwhile.
 from __future__ import annotations
 
 import asyncio
-
 import random
 from dataclasses import dataclass
 
+from tui.drill import controllers
 from tui.drill.model import DrillCluster, EtcdMember
 
 __all__ = [
@@ -68,7 +68,6 @@ def compacted_size(member: EtcdMember) -> int:
 @dataclass(frozen=True)
 class DefragPlan:
     """What one `etcdctl defrag` request of one member comes to."""
-
     finished: bool  # done within the command's timeout: "Finished defragmenting ..."
     returns_at: float  # simulated time etcdctl gets the answer or gives up
     start: float | None  # when the member starts rewriting (None: it never got to it)
@@ -171,7 +170,6 @@ def tick(cluster: DrillCluster, now: float | None = None) -> bool:
     if changed:
         cluster.changed()
     # the in-cluster controllers (machines, rollouts, CSRs, OVN pods) follow the same clock
-    from tui.drill import controllers
 
     changed = controllers.tick(cluster, now) or changed
     return changed

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from tui.drill import kubelet
 from tui.drill.model import DrillCluster, DrillHost
 from tui.drill.objects import suffix as _suffix
+from tui.drill.programs import installed_paths
 
 DAY = 86400.0
 PKI_DIR = kubelet.PKI_DIR
@@ -132,7 +133,7 @@ def populate_control_plane_host(cluster: DrillCluster, host: DrillHost, *,
     operator_image = kubelet.image_for("cluster-etcd-operator")
     w.dir("/etc/kubernetes/manifests", 0o755)
     w.file("/etc/kubernetes/manifests/etcd-pod.yaml",
-           _etcd_pod(cluster, host, etcd_rev, etcd_image, operator_image), mode=0o600,
+           etcd_pod(cluster, host, etcd_rev, etcd_image, operator_image), mode=0o600,
            when=now - 3 * DAY)
     w.file("/etc/kubernetes/manifests/kube-apiserver-pod.yaml",
            _kas_pod(host, kas_rev, hyperkube), mode=0o600, when=now - 3 * DAY)
@@ -273,8 +274,6 @@ def populate_worker_host(cluster: DrillCluster, host: DrillHost) -> None:
 
 
 def _base(cluster: DrillCluster, host: DrillHost, w: _Writer, installed: float) -> None:
-    from tui.drill.commands import COMMANDS
-
     major, minor = _version(cluster)
     rhel = "8.6" if minor <= 12 else "9.2" if minor <= 15 else "9.4"
     for d in ("/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/usr/local", "/usr/local/bin",
@@ -305,9 +304,8 @@ def _base(cluster: DrillCluster, host: DrillHost, w: _Writer, installed: float) 
     w.file("/etc/sudoers.d/coreos-sudo-group",
            "%sudo ALL=(ALL) NOPASSWD: ALL\n" if host.sudo_nopasswd else "%sudo ALL=(ALL) ALL\n",
            mode=0o440)
-    for cmd in COMMANDS.values():
-        if cmd.path and cmd.in_host:
-            w.file(cmd.path, BINARY_STUB, mode=0o755, when=installed)
+    for path in installed_paths():
+        w.file(path, BINARY_STUB, mode=0o755, when=installed)
 
 
 def _stamp(t: float) -> str:
@@ -532,7 +530,7 @@ def _recovery_kubeconfig(node: str) -> str:
             "    client-key-data: <drill stand-in: client key>\n")
 
 
-def _etcd_pod(cluster: DrillCluster, host: DrillHost, rev: int, image: str,
+def etcd_pod(cluster: DrillCluster, host: DrillHost, rev: int, image: str,
               operator_image: str) -> str:
     node = host.name
     endpoints = ",".join(m.client_url for m in cluster.etcd.members)

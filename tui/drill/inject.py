@@ -46,6 +46,7 @@ from tui.drill import faults
 from tui.drill.kubelet import STATIC_PODS
 from tui.drill.model import DrillCluster, DrillHost
 from tui.errors import ConfigError, EtcdDrError
+from tui.journal import add_listener
 
 __all__ = ["ACTIONS", "ALIASES", "ControlServer", "FaultSchedule", "InjectError", "apply",
            "check_fault", "control_path", "execute", "fault_args", "parse", "send_command",
@@ -492,8 +493,6 @@ class FaultSchedule:
         self._firing = False
 
     def start(self) -> None:
-        from tui.journal import add_listener
-
         self._started_at = self.cluster.clock.now()
         self._unsubscribe = add_listener(self._on_record)
         try:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from tui.drill.model import Container, DrillCluster, DrillHost
+from tui.versions import openshift_minor
 
 MANIFESTS_DIR = "/etc/kubernetes/manifests"
 STOP_DELAY = 5.0  # simulated seconds: manifest gone -> containers Exited (graceful stop)
@@ -196,8 +198,6 @@ def apply_effects(cluster: DrillCluster, host: DrillHost, manifests: set[str]) -
 
 
 def _minor(cluster: DrillCluster) -> tuple[int, int]:
-    from tui.versions import openshift_minor
-
     return openshift_minor(cluster.api.version) or (4, 12)
 
 
@@ -219,8 +219,6 @@ def write_revision_json(cluster: DrillCluster, host: DrillHost, *, force: bool =
     ...}, clusterId a JSON number), every REVISION_INTERVAL simulated seconds; a member that
     does not answer leaves the file as it was (the restore scripts and a recovery-host
     ranking read its maxRaftIndex then)."""
-    from datetime import datetime, timezone
-
     if _minor(cluster) < (4, 18) or "/var/lib/etcd" not in host.dirs:
         return
     member = cluster.member_of(host)

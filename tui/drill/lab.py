@@ -26,13 +26,13 @@ import yaml
 from tui.drill.activity import activity_forever
 from tui.drill.apiserver import DrillApiServer
 from tui.drill.encryption import encryption_forever
+from tui.drill.kubelet import reconcile_forever
 from tui.drill.model import SimClock
 from tui.drill.scenario import build_cluster
 from tui.drill.sshserver import DrillSSHServer
 from tui.errors import ConfigError
 from tui.files import ensure_directory, os_problem, write_private_file
 from tui.inventory import Inventory, load_inventory
-
 
 WORKDIR_PREFIX = "etcd-dr-drill-"
 OWNER_FILE = "owner.json"  # who made a temporary drill workdir: {pid, start, boot}
@@ -194,8 +194,6 @@ class DrillLab:
         _write_private(self.known_hosts_path, "\n".join(known_lines) + "\n")
         # an empty ssh_config keeps the operator's own ~/.ssh/config out of drills
         _write_private(self.ssh_config_path, "# etcd-dr drill: no ssh_config settings\n")
-
-        from tui.drill.kubelet import reconcile_forever
 
         # kubelet keeps working between commands, so the API sees pods stop on their own
         self._kubelet = asyncio.create_task(reconcile_forever(self.cluster), name="drill-kubelet")

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-
 # the longest a simulated wait really lasts before it skips ahead (see SimClock.sleep): long
 # enough for the real things a wait may overlap (an SSH reconnect) to make progress
 SKIP_AFTER = 0.25
@@ -159,7 +158,6 @@ class DrillPace:
 @dataclass
 class EtcdMember:
     """One etcd member as etcdctl would report it."""
-
     name: str
     member_id: int
     peer_url: str
@@ -237,7 +235,6 @@ class EtcdCluster:
 @dataclass
 class Container:
     """A container as `crictl ps` lists it."""
-
     name: str
     pod: str
     image: str = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:0000"
@@ -252,7 +249,6 @@ class Container:
 @dataclass
 class DrillHost:
     """A simulated host: its files, its containers and whether it answers at all."""
-
     name: str
     address: str
     role: str = "control-plane"  # control-plane | worker
@@ -265,7 +261,7 @@ class DrillHost:
     ip_addresses: list[tuple[str, str]] = field(default_factory=list)  # (device, cidr)
     log: list[str] = field(default_factory=list)  # journal-like lines the host "printed"
     ssh_port: int = 0  # set by the lab when its SSH server listens
-    # Filesystem metadata beside `files`/`dirs` (tui.drill.commands.vfs). A path missing from
+    # Filesystem metadata beside `files`/`dirs` (tui.drill.vfs). A path missing from
     # these maps gets what a real RHCOS node has there (root-owned, 0644/0755, 0600 under
     # /etc/kubernetes, /var/lib/etcd, /var/lib/kubelet).
     links: dict[str, str] = field(default_factory=dict)  # symlink path -> target
@@ -294,7 +290,6 @@ class OperatorState:
     """One static-pod operator's CR (operator.openshift.io/v1 etcds, kubeapiservers,
     kubecontrollermanagers, kubeschedulers `cluster`) and its revision rollout
     (tui.drill.controllers moves it on)."""
-
     plural: str
     latest: int  # status.latestAvailableRevision
     node_revisions: dict[str, int] = field(default_factory=dict)  # node -> currentRevision
@@ -314,7 +309,6 @@ class OperatorState:
 @dataclass
 class Machine:
     """A machine.openshift.io/v1beta1 Machine of openshift-machine-api."""
-
     name: str
     host: str  # the drill host it is (or will be) the instance of
     role: str  # master | worker
@@ -329,7 +323,6 @@ class Machine:
 @dataclass
 class Csr:
     """A certificates.k8s.io/v1 CertificateSigningRequest."""
-
     name: str
     signer: str  # kubernetes.io/kube-apiserver-client-kubelet | kubernetes.io/kubelet-serving
     username: str
@@ -345,7 +338,6 @@ class Csr:
 class PodRecord:
     """A pod the drill's controllers manage through the API (OVN-Kubernetes pods): its
     current name, when it was created and when it runs (None = not yet: Pending)."""
-
     app: str
     node: str
     name: str
@@ -356,7 +348,6 @@ class PodRecord:
 @dataclass
 class ApiState:
     """What the simulated OpenShift API serves (objects shaped like real clusters')."""
-
     reachable: bool = True
     version: str = "4.12.30"
     encryption_type: str = ""  # "" | identity | aescbc | aesgcm

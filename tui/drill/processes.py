@@ -62,14 +62,14 @@ class ProcessTable:
         for proc in sorted(self.running.values(), key=lambda p: p.pid):
             if proc.pid == exclude:
                 continue
-            text = proc.cmdline if full else _comm(proc.argv)
+            text = proc.cmdline if full else comm(proc.argv)
             hit = pattern.fullmatch(text) if exact else pattern.search(text)
             if hit:
                 out.append(proc)
         return out
 
 
-def _comm(argv: tuple[str, ...]) -> str:
+def comm(argv: tuple[str, ...]) -> str:
     """The process name (/proc/PID/comm): the program's base name, 15 characters at most."""
     return (argv[0].rsplit("/", 1)[-1] if argv else "")[:15]
 

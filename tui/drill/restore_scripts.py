@@ -65,17 +65,27 @@ hosts that come back do not rejoin on their own.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import zlib
 
 from tui.drill import kubelet
-from tui.drill.backup_script import (COMMON_TOOLS, ETCD_ENV, NO_DEPENDENCIES, etcd_line,
-                                     json_line, version_tuple, place_missing, pulls_etcdctl_first,
-                                     snapshot_status)
-from tui.drill.commands import CommandContext
-from tui.drill.script_base import HostScript, ScriptExit
+from tui.drill.backup_script import (
+    NO_DEPENDENCIES,
+    etcd_line,
+    get_etcdctl,
+    json_line,
+    pulls_etcdctl_first,
+    snapshot_status,
+    version_tuple,
+)
 from tui.drill.model import DrillCluster, DrillHost, EtcdMember
+from tui.drill.programs import CommandContext
+from tui.drill.script_base import HostScript, ScriptExit
+from tui.drill.script_files import COMMON_TOOLS, ETCD_ENV, place_missing
+from tui.drill.tarballs import tar_damage, tar_members
+from tui.versions import release_of
 
 MANIFEST_DIR = "/etc/kubernetes/manifests"
 ETCD_MANIFEST = f"{MANIFEST_DIR}/etcd-pod.yaml"
@@ -133,8 +143,6 @@ def script_generation(cluster: DrillCluster) -> str:
     """Which generation of cluster-etcd-operator's host scripts the cluster's release runs
     (tui.versions.RELEASES): "4.11-4.17", "4.18-4.20" or "4.21+" ("4.21.3", "4.22.0-rc.1"
     and later releases all read as 4.21+)."""
-    from tui.versions import release_of
-
     row = release_of(cluster.api.version)
     if row is not None:
         return row.scripts
@@ -153,8 +161,6 @@ def etcd_containers_to_stop(cluster: DrillCluster) -> tuple[str, ...]:
 
 def max_raft_index(host: DrillHost, path: str) -> int | None:
     """maxRaftIndex of a revision.json on the host (None: no file, or not readable)."""
-    import json
-
     data = host.files.get(path)
     if data is None:
         return None
@@ -329,8 +335,6 @@ class _Run(HostScript):
     async def dl_etcdctl(self) -> str:
         """etcd-common-tools' dl_etcdctl, shared with cluster-backup.sh
         (tui.drill.backup_script.get_etcdctl): aborts the script when it gets none."""
-        from tui.drill.backup_script import get_etcdctl
-
         if not await get_etcdctl(self, self.pause):
             raise ScriptExit(1)
         return self._etcd_version()
@@ -383,15 +387,11 @@ class _Run(HostScript):
             self.mkdir_p(ETCD_DATA_DIR_BACKUP)
 
     def _tar_members(self, backup_file: str) -> list[str]:
-        """What the drill's stand-in tarball holds (tui.drill.commands.files.tar_members)."""
-        from tui.drill.commands.files import tar_members
-
+        """What the drill's stand-in tarball holds (tui.drill.tarballs.tar_members)."""
         return tar_members(self.vfs, backup_file, self.cluster)
 
     async def _extract_resources(self, backup_file: str) -> list[str]:
         """tar -C /etc/kubernetes -xzf BACKUP_FILE static-pod-resources"""
-        from tui.drill.commands.files import tar_damage
-
         await self.pause(0.5)
         if not backup_file or not self.is_file(backup_file):
             self.err(f"tar: {backup_file}: Cannot open: No such file or directory\n"

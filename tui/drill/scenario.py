@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 import zlib
-from datetime import datetime, timezone
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
 from assets import asset_path
+
+# every program a drill host runs: hostfiles puts a binary on disk for each
+from tui.drill import (
+    commands,  # noqa: F401
+    encryption,
+    objects,
+    pacemaker,
+)
+from tui.drill.hostfiles import populate_control_plane_host
+from tui.drill.model import (
+    ApiState,
+    Csr,
+    DrillCluster,
+    DrillHost,
+    EtcdCluster,
+    EtcdMember,
+    SimClock,
+)
+from tui.drill.script_files import install_host_files
 from tui.errors import ConfigError
-from tui.drill import encryption, pacemaker
-from tui.drill.model import (ApiState, DrillCluster, DrillHost, EtcdCluster, EtcdMember,
-                             SimClock)
 
 MB = 1024 * 1024
 
@@ -246,15 +264,10 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
     cluster = DrillCluster(name=str(doc.get("cluster_name", f"drill-{name}")),
                            clock=clock, hosts=hosts, etcd=etcd, api=api,
                            scenario=name, description=str(doc.get("description", "")))
-    from tui.drill.hostfiles import populate_control_plane_host
-
     for h in hosts:
         populate_control_plane_host(cluster, h)
-    from tui.drill import backup_script  # brings the drill shell's commands: only when built
-    from tui.drill.commands import pcs  # noqa: F401  (registers /usr/sbin/pcs)
-
     for h in cluster.control_plane():
-        backup_script.install_host_files(cluster, h)  # what cluster-backup.sh sources
+        install_host_files(cluster, h)  # what cluster-backup.sh sources
     if pacemaker.is_pacemaker_cluster(cluster):
         pacemaker.prepare_hosts(cluster)  # etcd under Pacemaker, not a static pod
     encryption.attach(cluster)  # API patches of spec.encryption.type start a migration
@@ -332,9 +345,6 @@ def _restore_objects(cluster: DrillCluster, doc: dict, api_doc: dict, source: st
     openshift-ovn-kubernetes keeps deleted OVN pods from coming back), api.pending_csrs (a list
     of {username, signer: client|serving, name}: pending CSRs nobody should approve, e.g. from
     an unknown node; name fixes the object's name, else csr-xxxxx), restore: {RESTORE_OPTIONS}."""
-    from tui.drill import objects
-    from tui.drill.model import Csr
-
     api = cluster.api
     network = api_doc.get("network_type", "OVNKubernetes")
     if network not in NETWORK_TYPES:
@@ -449,8 +459,6 @@ def _default_pvs(cluster: DrillCluster) -> list[dict]:
 
 
 def uuid_like(seed: str, i: int) -> str:
-    import uuid
-
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"drill-pv/{seed}/{i}"))
 
 
@@ -522,8 +530,6 @@ def _place_one_backup(cluster: DrillCluster, spec, key: str, source: str) -> Non
 def _manifest(cluster: DrillCluster, host: DrillHost, directory: str, ts: str, version: str,
               taken: float, snapshot_size: int) -> bytes:
     """What `etcd-dr run backup` writes beside a backup (tui.runbooks.backup._manifest)."""
-    import json
-
     doc = {"made_by": "etcd-dr", "cluster": cluster.name, "version": version,
            "host": host.name, "directory": directory, "timestamp": ts,
            "snapshot": f"snapshot_{ts}.db",
@@ -588,7 +594,6 @@ _STEP_ID = re.compile(r"[A-Z]{2,5}(-[A-Z]{2,5})?-\d{2}[a-z]?|[A-Z]{2,5}(-[A-Z]{2
 class Trigger:
     """When a fault (or an ideal-path action) happens: at a journal event of a step, or
     after_seconds of drill time from the session's start."""
-
     step: str | None = None
     event: str | None = None
     after_seconds: float | None = None
@@ -630,7 +635,6 @@ class Trap:
 class IdealAction:
     """Something the ideal path does outside the console (a command on a host's shell, as
     an operator does in another terminal), at a journal event."""
-
     at: Trigger
     host: str
     command: str

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable
 
-from tui.drill.commands import CommandContext
-from tui.drill.commands.vfs import FsError
 from tui.drill.model import DrillCluster, DrillHost
+from tui.drill.programs import CommandContext
+from tui.drill.vfs import FsError
 
 
 class ScriptExit(Exception):

@@ -30,6 +30,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from tui.drill.scenario import load_scenario_doc
+from tui.errors import EtcdDrError
+from tui.journal import Journal, read_journal
 from tui.pace import split as pace_split
 from tui.pace import total as pace_total
 
@@ -51,7 +54,6 @@ RUNBOOK_FAMILY = {"restore": {"restore", "quorum-restore"},
 class DrillSpec:
     """A scenario's `drill:` section, read defensively (a key of the wrong shape is ignored:
     tui.drill.scenario validates the files and names file and key)."""
-
     objective: str = ""
     runbook: str | None = None
     rto_minutes: float | None = None
@@ -123,8 +125,6 @@ def drill_spec(doc: Any) -> DrillSpec | None:
 
 def load_drill(scenario: str) -> DrillSpec | None:
     """The `drill:` section of a scenario by name or file; None when it has none."""
-    from tui.drill.scenario import load_scenario_doc
-
     doc, _ = load_scenario_doc(scenario)
     return drill_spec(doc)
 
@@ -173,7 +173,6 @@ class Score:
 @dataclass
 class StepTiming:
     """One step's life in the journal, in drill seconds from the clock's start."""
-
     step: str
     runbook: str
     hosts: list[str] = field(default_factory=list)
@@ -585,8 +584,6 @@ class DrillSession:
     def _flush(self) -> None:
         if self.journal_path is None or not self._unwritten:
             return
-        from tui.errors import EtcdDrError
-        from tui.journal import Journal
 
         self._writing = True
         try:
@@ -816,8 +813,6 @@ class DrillSession:
                      drill: DrillSpec | None = None) -> "DrillSession":
         """Score a journal without the UI: its `session` line names the scenario (whose
         `drill:` section is read unless given), speed and clock; the rest is replayed."""
-        from tui.journal import read_journal
-
         records = read_journal(records_or_path) if isinstance(records_or_path, (str, Path)) \
             else list(records_or_path)
         head = next((r for r in records if r.get("event") == "session"), {})

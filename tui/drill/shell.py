@@ -23,7 +23,22 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from tui.drill import controllers, kubelet, processes
+from tui.drill.commands.files import TeeStream
+from tui.drill.commands.scripts import SCRIPTS
 from tui.drill.model import Container, DrillCluster, DrillHost
+from tui.drill.programs import (
+    COMMANDS,
+    NOT_SIMULATED,
+    SIGPIPE_STATUS,
+    CommandContext,
+    ExitShell,
+    Input,
+    SigPipe,
+    UsageError,
+    command_for_path,
+)
+from tui.drill.vfs import EACCES, EISDIR, FsError, Vfs, has_glob
 
 
 class Writer(Protocol):
@@ -75,13 +90,29 @@ class ShellSession:
     fs: DrillHost | None = None  # the filesystem commands see; None = the host's
     vars: dict[str, str] = field(default_factory=dict)  # shell variables, not exported
 
+    # What a program may ask of the shell that runs it (the programs sit below the shell and
+    # reach it only through their session): its filesystem, a shell, another program.
+
+    @property
+    def vfs(self) -> Vfs:
+        return Vfs.for_session(self)
+
+    def shell(self, *, name: str = "bash", origin: str = "-c", args: list[str] | None = None,
+              stdin: Input | None = None) -> "Interp":
+        """A new shell in this session (bash -c, sh FILE, a sourced file)."""
+        return Interp(self, name=name, origin=origin, args=args, stdin=stdin)
+
+    def find_program(self, name: str, env: dict[str, str], *,
+                     shell_builtins: bool) -> "Found | None":
+        return find_program(self, name, env, shell_builtins=shell_builtins)
+
+    async def run_program(self, argv: list[str], env: dict[str, str], stdin, stdout, stderr,
+                          **options) -> int | None:
+        return await run_program(self, argv, env, stdin, stdout, stderr, **options)
+
 
 async def run_script(script: str, session: ShellSession, stdin: str = "") -> int:
     """Run `script` as `bash -c` would on the host; returns the exit status."""
-    from tui.drill.commands import Input
-
-    from tui.drill import processes
-
     _sync(session.cluster)
     interp = Interp(session, name="bash", origin="-c", stdin=Input(stdin))
     procs = processes.table(session.host)
@@ -95,8 +126,6 @@ async def run_script(script: str, session: ShellSession, stdin: str = "") -> int
 
 
 def _sync(cluster: DrillCluster) -> None:
-    from tui.drill import controllers, kubelet
-
     kubelet.sync_cluster(cluster)
     controllers.tick(cluster)  # machines, rollouts, CSRs: what the cluster did meanwhile
 
@@ -182,20 +211,6 @@ class Unsupported(Exception):
         self.what = what
         self.line = line
 
-
-class ExitShell(Exception):
-    def __init__(self, code: int):
-        super().__init__(code)
-        self.code = code
-
-
-class SigPipe(Exception):
-    """A write to a reader that went away (the SSH client closed its channel): the writing
-    process dies of SIGPIPE, as on a real host, exit status 141. Raised by writers that know
-    their reader is gone (tui.drill.sshserver's channel writer, a dead `tee`)."""
-
-
-SIGPIPE_STATUS = 128 + 13
 
 # bash runs these itself: a SIGPIPE while one writes kills the shell, not a child process
 BASH_BUILTINS = frozenset({"echo", "printf", "true", "false", "pwd", "cd", "export", "unset",
@@ -666,7 +681,6 @@ class _FileOut:
 
     def flush(self) -> None:
         if self.parts:
-            from tui.drill.commands.vfs import FsError
 
             try:
                 self.vfs.write(self.path, "".join(self.parts).encode(), append=True)
@@ -691,8 +705,6 @@ class Interp:
 
     def __init__(self, session: ShellSession, *, name: str = "bash", origin: str = "-c",
                  args: list[str] | None = None, stdin=None):
-        from tui.drill.commands import Input
-
         self.s = session
         self.name = name  # $0: prefixes runtime messages
         self.origin = origin  # "-c", or the script's path
@@ -782,8 +794,6 @@ class Interp:
         return status
 
     async def exec_pipeline(self, pl: Pipeline) -> int:
-        from tui.drill.commands import Input
-
         if len(pl.commands) == 1:
             status = await self.exec_simple(pl.commands[0], self.stdin, self.s.stdout,
                                             self.s.stderr)
@@ -821,10 +831,6 @@ class Interp:
     async def _live_tee(self, cmd: Simple):
         """(writer, finish) for a pipeline's last stage when it is a plain `tee ...`, else
         None (then it runs as any other stage, after the one before it)."""
-        from tui.drill import processes
-        from tui.drill.commands import NOT_SIMULATED, CommandContext, Input, UsageError
-        from tui.drill.commands.files import TeeStream
-
         if cmd.assigns or cmd.redirects or not cmd.words or \
                 _plain(cmd.words[0]) not in ("tee", "/usr/bin/tee", "/bin/tee"):
             return None
@@ -857,9 +863,6 @@ class Interp:
         return stream, finish
 
     async def exec_simple(self, cmd: Simple, stdin, stdout, stderr) -> int:
-        from tui.drill.commands import Input
-        from tui.drill.commands.vfs import FsError, Vfs
-
         self.line = cmd.line
         self._cmdsub_status = None
         try:
@@ -1098,8 +1101,6 @@ class Interp:
         if has:
             fields.append(cur)
 
-        from tui.drill.commands.vfs import Vfs, has_glob
-
         out: list[str] = []
         for f in fields:
             text = "".join(t for t, q in f)
@@ -1142,10 +1143,6 @@ class Found:
 def find_program(session: ShellSession, name: str, env: dict[str, str], *,
                  shell_builtins: bool) -> Found | None:
     """What running `name` executes in this session, or None if nothing is found."""
-    from tui.drill.commands import COMMANDS, command_for_path
-    from tui.drill.commands.scripts import SCRIPTS
-    from tui.drill.commands.vfs import EACCES, EISDIR, FsError, Vfs
-
     in_container = session.container is not None
 
     def installed(cmd) -> bool:
@@ -1198,8 +1195,6 @@ async def run_program(session: ShellSession, argv: list[str], env: dict[str, str
     """Run argv in `session`. Returns None when nothing by that name is installed (the
     caller prints its own "command not found"), unless `not_found` == "bash" when the
     bash message is printed here and 127 returned."""
-    from tui.drill.commands import NOT_SIMULATED, CommandContext
-
     name = argv[0]
     shell_name = interp.name if interp else "bash"
     line = interp.line if interp else 1
@@ -1226,7 +1221,6 @@ async def run_program(session: ShellSession, argv: list[str], env: dict[str, str
         # the shell runs it itself: no process of its own, and a SIGPIPE kills the shell
         return await _run_found(session, found, ctx, argv, env, stdin, stdout, stderr, prefix,
                                 name)
-    from tui.drill import processes
 
     procs = processes.table(session.host)
     proc = procs.start(argv, session.user, session.cluster.clock.now())
@@ -1244,17 +1238,12 @@ async def run_program(session: ShellSession, argv: list[str], env: dict[str, str
 async def _run_found(session: ShellSession, found: Found, ctx, argv: list[str],
                      env: dict[str, str], stdin, stdout, stderr, prefix: str,
                      name: str) -> int:
-    from tui.drill.commands import UsageError
-    from tui.drill.commands.scripts import SCRIPTS
-    from tui.drill.commands.vfs import FsError
-
     try:
         if found.kind == "command":
             return await found.command.func(ctx, argv)
         if found.kind == "script":
             return await SCRIPTS[found.path](ctx, argv)
         # a plain file: bash runs text files as shell scripts
-        from tui.drill.commands.vfs import Vfs
 
         try:
             text = Vfs.for_session(session).read_text(found.path)

@@ -12,6 +12,8 @@ import asyncio
 import asyncssh
 
 from tui.drill.model import DrillCluster, DrillHost
+from tui.drill.programs import SigPipe
+from tui.drill.shell import ShellSession, default_env, run_script
 
 
 class _ChannelWriter:
@@ -25,8 +27,6 @@ class _ChannelWriter:
         self.closed = False
 
     def write(self, text: str) -> None:
-        from tui.drill.shell import SigPipe
-
         if not text:
             return
         if not self.closed and self._stream.channel.is_closing():
@@ -128,8 +128,6 @@ class DrillSSHServer:
         self._connections.clear()
 
     async def _handle(self, process: asyncssh.SSHServerProcess) -> None:
-        from tui.drill.shell import ShellSession, default_env
-
         command = process.command
         if command is None:
             process.stderr.write("This drill host offers no interactive shell: run one command "
@@ -158,8 +156,6 @@ class DrillSSHServer:
             raise
 
     async def _run(self, process: asyncssh.SSHServerProcess, command: str, session) -> None:
-        from tui.drill.shell import run_script
-
         try:
             stdin = await _read_stdin(process)
             status = await run_script(command, session, stdin=stdin)

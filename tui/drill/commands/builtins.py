@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-from tui.drill.commands import COMMANDS, CommandContext, command
-from tui.drill.commands.vfs import FsError
+from tui.drill.programs import COMMANDS, CommandContext, ExitShell, command
+from tui.drill.vfs import FsError
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -134,8 +135,6 @@ async def unset(ctx: CommandContext, argv: list[str]) -> int:
 
 @command("exit", path=None)
 async def exit_(ctx: CommandContext, argv: list[str]) -> int:
-    from tui.drill.shell import ExitShell
-
     interp = _interp(ctx)
     code = interp.status if interp else 0
     if len(argv) > 1:
@@ -252,14 +251,12 @@ async def eval_(ctx: CommandContext, argv: list[str]) -> int:
 
 async def _run_inline(ctx: CommandContext, interp, text: str) -> int:
     # same shell, same variables; the caller's redirections apply to what it runs
-    from tui.drill.shell import Interp
 
     saved = interp.s
-    import dataclasses
 
     interp.s = dataclasses.replace(saved, stdout=ctx.stdout, stderr=ctx.stderr)
     try:
-        sub = Interp(interp.s, name=interp.name, origin=interp.origin, args=interp.positional,
+        sub = interp.s.shell(name=interp.name, origin=interp.origin, args=interp.positional,
                      stdin=ctx.stdin)
         sub.errexit, sub.nounset, sub.pipefail, sub.xtrace = (
             interp.errexit, interp.nounset, interp.pipefail, interp.xtrace)
@@ -268,7 +265,6 @@ async def _run_inline(ctx: CommandContext, interp, text: str) -> int:
         interp.errexit, interp.nounset, interp.pipefail, interp.xtrace = (
             sub.errexit, sub.nounset, sub.pipefail, sub.xtrace)
         if sub.exited:
-            from tui.drill.shell import ExitShell
 
             raise ExitShell(status)
         return status
@@ -297,13 +293,11 @@ COMMANDS["."] = COMMANDS["source"]
 
 @command("exec", path=None)
 async def exec_(ctx: CommandContext, argv: list[str]) -> int:
-    from tui.drill.shell import ExitShell, run_program
-
     if len(argv) < 2:
         ctx.builtin_error("exec", "redirecting the shell itself is not supported by the "
                                   "drill shell")
         return 2
-    status = await run_program(ctx.session, argv[1:], ctx.env, ctx.stdin, ctx.stdout,
+    status = await ctx.session.run_program(argv[1:], ctx.env, ctx.stdin, ctx.stdout,
                                ctx.stderr, shell_builtins=False, interp=ctx.interp)
     raise ExitShell(127 if status is None else status)
 
@@ -717,12 +711,10 @@ command("[", container=True)(_test_cmd)
 
 def _locate(ctx: CommandContext, name: str) -> tuple[str, str] | None:
     """("builtin"|"file", path or name) for what `name` runs in this shell."""
-    from tui.drill.shell import find_program
-
     cmd = COMMANDS.get(name)
     if cmd is not None and cmd.path is None:
         return ("builtin", name)
-    found = find_program(ctx.session, name, ctx.env, shell_builtins=False)
+    found = ctx.session.find_program(name, ctx.env, shell_builtins=False)
     if found is None or found.kind == "error":
         return None
     if found.kind == "command" and "/" not in name and name in (
@@ -737,9 +729,8 @@ async def which(ctx: CommandContext, argv: list[str]) -> int:
     for name in argv[1:]:
         if name.startswith("-"):
             continue
-        from tui.drill.shell import find_program
 
-        found = find_program(ctx.session, name, ctx.env, shell_builtins=False)
+        found = ctx.session.find_program(name, ctx.env, shell_builtins=False)
         if found is None or found.kind == "error":
             path = ctx.env.get("PATH", "")
             ctx.err(f"which: no {name} in ({path})\n")
@@ -751,8 +742,6 @@ async def which(ctx: CommandContext, argv: list[str]) -> int:
 
 @command("command", path=None)
 async def command_(ctx: CommandContext, argv: list[str]) -> int:
-    from tui.drill.shell import run_program
-
     args = argv[1:]
     mode = None
     while args and args[0].startswith("-") and args[0] != "-":
@@ -780,7 +769,7 @@ async def command_(ctx: CommandContext, argv: list[str]) -> int:
                 ctx.out(f"{name} is a shell builtin\n" if loc[0] == "builtin"
                         else f"{name} is {loc[1]}\n")
         return status
-    status = await run_program(ctx.session, args, ctx.env, ctx.stdin, ctx.stdout, ctx.stderr,
+    status = await ctx.session.run_program(args, ctx.env, ctx.stdin, ctx.stdout, ctx.stderr,
                                shell_builtins=True, interp=ctx.interp)
     return 127 if status is None else status
 

@@ -3,13 +3,18 @@ etcdctl that `crictl exec` reaches inside the etcd pod's containers."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import re
 from datetime import datetime, timezone
 
-from tui.drill.commands import CommandContext, Input, command
+import yaml
+
+from tui.drill import kubelet
+from tui.drill.etcdctl import run_etcdctl
 from tui.drill.model import Container, DrillHost
+from tui.drill.programs import CommandContext, Input, command
 
 CRIO_SOCKET = "unix:///var/run/crio/crio.sock"
 CRICTL_VERSION = "v1.26.0"
@@ -79,8 +84,6 @@ def _image_column(host: DrillHost, c: Container) -> str:
     """What the IMAGE column shows. On real nodes static pods' containers show a bare image
     ID and other pods' the full pull spec, which makes the column very wide (see the sample
     `crictl ps` line in the restore documentation)."""
-    from tui.drill import kubelet
-
     static = any(c.pod == kubelet.pod_name(spec, host) for spec in kubelet.STATIC_PODS.values())
     m = re.search(r"@sha256:([0-9a-f]{64})$", c.image)
     return m.group(1) if m and static else c.image
@@ -213,7 +216,6 @@ async def _ps(ctx: CommandContext, args: list[str]) -> int:
         if output == "json":
             ctx.out(json.dumps(doc, indent=2) + "\n")
         else:
-            import yaml
 
             ctx.out(yaml.safe_dump(doc, sort_keys=False))
         return 0
@@ -337,9 +339,6 @@ def _rootfs(host: DrillHost, c: Container) -> DrillHost:
 
 
 async def _exec(ctx: CommandContext, args: list[str]) -> int:
-    from tui.drill import kubelet
-    from tui.drill.shell import ShellSession, run_program
-
     values, rest = _parse(args, EXEC_FLAGS)
     if len(rest) < 2:
         ctx.out(EXEC_HELP)
@@ -359,11 +358,11 @@ async def _exec(ctx: CommandContext, args: list[str]) -> int:
         if not ctx.session.tty:
             raise _Fatal("execing command in container: input is not a terminal")
     env = kubelet.container_env(ctx.cluster, ctx.host, c)
-    session = ShellSession(cluster=ctx.cluster, host=ctx.host, stdout=ctx.stdout,
-                           stderr=ctx.stderr, env=dict(env), user="root", cwd="/",
-                           tty=ctx.session.tty, container=c, fs=_rootfs(ctx.host, c))
+    session = dataclasses.replace(ctx.session, stdout=ctx.stdout, stderr=ctx.stderr,
+                                  env=dict(env), user="root", cwd="/", container=c,
+                                  fs=_rootfs(ctx.host, c), vars={})
     stdin = ctx.stdin if interactive else Input("")
-    status = await run_program(session, cmd, env, stdin, ctx.stdout, ctx.stderr,
+    status = await session.run_program(cmd, env, stdin, ctx.stdout, ctx.stderr,
                                shell_builtins=False, not_found="none")
     if status is None:
         ctx.err(f'time="{_ts(ctx)}" level=error msg="exec failed: unable to start container '
@@ -383,8 +382,6 @@ def _ts(ctx: CommandContext) -> str:
 @command("etcdctl", host=False, container=True)
 async def etcdctl(ctx: CommandContext, argv: list[str]) -> int:
     """etcdctl inside the etcd pod: the drill's etcd answers (tui.drill.etcdctl)."""
-    from tui.drill.etcdctl import run_etcdctl
-
     result = run_etcdctl(argv[1:], dict(ctx.env), ctx.cluster, ctx.host)
     if inspect.isawaitable(result):
         result = await result
@@ -438,8 +435,6 @@ async def _logs(ctx: CommandContext, args: list[str]) -> int:
 
 
 async def _stop(ctx: CommandContext, args: list[str]) -> int:
-    from tui.drill import kubelet
-
     _, rest = _parse(args, {"timeout": (("timeout", "t"), True)})
     if not rest:
         raise _Fatal("ID cannot be empty")
@@ -495,8 +490,6 @@ COMMANDS:
 
 @command("crictl")
 async def crictl(ctx: CommandContext, argv: list[str]) -> int:
-    from tui.drill import kubelet
-
     args = argv[1:]
     try:
         while args and args[0].startswith("-"):

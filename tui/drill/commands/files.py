@@ -10,9 +10,29 @@ import re
 import zlib
 from datetime import datetime, timezone
 
-from tui.drill.commands import CommandContext, UsageError, command, gnu_getopt, quote
-from tui.drill.commands.vfs import (EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, FsError,
-                                    Vfs, fnmatch_name)
+from tui.drill.commands.builtins import expand_escapes
+from tui.drill.programs import (
+    SIGPIPE_STATUS,
+    CommandContext,
+    SigPipe,
+    UsageError,
+    command,
+    gnu_getopt,
+    quote,
+)
+from tui.drill.tarballs import tar_damage, tar_members
+from tui.drill.vfs import (
+    EEXIST,
+    EINVAL,
+    EISDIR,
+    ENOENT,
+    ENOTDIR,
+    ENOTEMPTY,
+    EPERM,
+    FsError,
+    Vfs,
+    fnmatch_name,
+)
 
 
 def prog(argv: list[str]) -> str:
@@ -171,8 +191,6 @@ class TeeStream:
                 self.status = 1
 
     def write(self, text: str) -> None:
-        from tui.drill.shell import SigPipe
-
         if self.dead:
             raise SigPipe()
         if not text:
@@ -201,15 +219,11 @@ class TeeStream:
                     raise
 
     def finish(self) -> int:
-        from tui.drill.shell import SIGPIPE_STATUS
-
         return SIGPIPE_STATUS if self.dead else self.status
 
 
 @command("tee", container=True)
 async def tee(ctx: CommandContext, argv: list[str]) -> int:
-    from tui.drill.shell import SigPipe
-
     stream = TeeStream(ctx, argv)
     try:
         stream.write(ctx.stdin.read())
@@ -903,7 +917,6 @@ async def stat(ctx: CommandContext, argv: list[str]) -> int:
             "B": "512", "o": "4096", "C": _selinux(p), "%": "%",
         }
         if fmt is not None or printf is not None:
-            from tui.drill.commands.builtins import expand_escapes
 
             f = fmt if fmt is not None else expand_escapes(printf)[0]
             out = []
@@ -1187,63 +1200,7 @@ async def find(ctx: CommandContext, argv: list[str]) -> int:
 
 
 # --- tar -------------------------------------------------------------------------------------
-# The drill's tarballs are stand-ins: cluster-backup.sh writes a header line and then the
-# member names (tui.drill.backup_script), a scenario's backup a one-line note (its members are
-# then the host's current static pod resource directories, as they were when it was taken).
-
-DRILL_TARBALL_HEADER = b"drill stand-in for a gzip'd tar"
-_RESOURCE_DIR = re.compile(r"/etc/kubernetes/static-pod-resources/((etcd|kube-apiserver|"
-                           r"kube-controller-manager|kube-scheduler)-pod-(\d+))/")
-_NOT_GZIP = ("gzip: stdin: not in gzip format\ntar: Child returned status 1\n"
-             "tar: Error is not recoverable: exiting now\n")
-_GZIP_EOF = ("gzip: stdin: unexpected end of file\ntar: Child returned status 1\n"
-             "tar: Error is not recoverable: exiting now\n")
-_TAR_EOF = ("gzip: stdin: unexpected end of file\ntar: Unexpected EOF in archive\n"
-            "tar: Unexpected EOF in archive\ntar: Error is not recoverable: exiting now\n")
-
-
-def tar_damage(cluster, vfs: Vfs, path: str) -> tuple[str, int] | None:
-    """What tar (through gzip) says of a tarball it cannot read, and its exit status; None
-    when the drill can read it. Damaged: empty, not a drill tarball at all, cut short (a
-    "(truncated)" line), or any tarball when the scenario says `restore: {corrupt_tarball:
-    true}`."""
-    data = vfs.read(path)
-    if not data:
-        return _GZIP_EOF, 2
-    if cluster.options.get("corrupt_tarball") or not (
-            data.startswith(DRILL_TARBALL_HEADER) or b"static pod resources" in data):
-        return _NOT_GZIP, 2
-    if b"(truncated)" in data:
-        return _TAR_EOF, 2
-    return None
-
-
-def tar_members(vfs: Vfs, path: str, cluster=None) -> list[str]:
-    """The file members of a drill tarball: the names its listing holds, else the host's
-    newest static pod resource directory of each component, relative to /etc/kubernetes
-    (with kube-apiserver's encryption-config when `cluster` encrypts)."""
-    text = vfs.read(path).decode("utf-8", "replace")
-    members = [line.strip() for line in text.splitlines()
-               if line.strip().startswith("static-pod-resources/")]
-    if members:
-        return members
-    host = vfs.host
-    latest: dict[str, tuple[int, str]] = {}
-    for p in host.files:
-        m = _RESOURCE_DIR.match(p)
-        if m and int(m.group(3)) >= latest.get(m.group(2), (-1, ""))[0]:
-            latest[m.group(2)] = (int(m.group(3)), m.group(1))
-    dirs = {f"/etc/kubernetes/static-pod-resources/{d}/" for _, d in latest.values()}
-    members = sorted(p[len("/etc/kubernetes/"):] for p in host.files
-                     if any(p.startswith(d) for d in dirs))
-    if cluster is not None and cluster.api.encryption_type in ("aescbc", "aesgcm") and \
-            "kube-apiserver" in latest:
-        # an encrypted cluster's kube-apiserver revision holds its encryption config
-        config = (f"static-pod-resources/{latest['kube-apiserver'][1]}/secrets/"
-                  "encryption-config/encryption-config")
-        if config not in members:
-            members = sorted(members + [config])
-    return members
+# (the drill's tarballs: tui.drill.tarballs)
 
 
 def _with_dirs(members: list[str]) -> list[str]:
@@ -1420,8 +1377,6 @@ async def tar(ctx: CommandContext, argv: list[str]) -> int:
 @command("chmod")
 async def chmod(ctx: CommandContext, argv: list[str]) -> int:
     """GNU chmod with an octal MODE (`chmod 600 -- FILE`); symbolic modes are not simulated."""
-    from tui.drill.commands.vfs import EPERM
-
     p_name = prog(argv)
     opts, operands = _getopt(ctx, argv, "fv", {"silent": False, "quiet": False,
                                                "verbose": False})

@@ -28,11 +28,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from urllib.parse import unquote
 
 import yaml
 
-from tui.drill import controllers, objects
-from tui.drill.commands import CommandContext, command
+from tui.drill import controllers, kubelet, objects, rest
+from tui.drill.commands.crictl import tabwrite
+from tui.drill.programs import CommandContext, command
+from tui.drill.vfs import FsError
 
 MISSING_CONFIG = (
     "error: Missing or incomplete configuration info.  Please point to an existing, complete "
@@ -80,7 +83,7 @@ _RES = {
     "clusterversions": ("clusterversions", "config.openshift.io", False,
                         "/apis/config.openshift.io/v1/clusterversions", "ClusterVersion"),
 }
-for _plural, (_kind, _short) in {**objects.OPERATOR_PLURALS, **objects.OTHER_OPERATORS}.items():
+for _plural, (_kind, _short) in {**rest.OPERATOR_PLURALS, **rest.OTHER_OPERATORS}.items():
     _RES[_plural] = (_plural, "operator.openshift.io", False,
                      f"/apis/operator.openshift.io/v1/{_plural}", _kind)
 _ALIASES = {"node": "nodes", "no": "nodes", "pod": "pods", "po": "pods",
@@ -93,7 +96,7 @@ _ALIASES = {"node": "nodes", "no": "nodes", "pod": "pods", "po": "pods",
             "mutatingwebhookconfiguration": "mutatingwebhookconfigurations",
             "network": "networks", "infrastructure": "infrastructures",
             "clusterversion": "clusterversions"}
-for _plural, (_kind, _short) in {**objects.OPERATOR_PLURALS, **objects.OTHER_OPERATORS}.items():
+for _plural, (_kind, _short) in {**rest.OPERATOR_PLURALS, **rest.OTHER_OPERATORS}.items():
     _ALIASES[_short] = _plural
 
 
@@ -175,8 +178,6 @@ def _flag_label(name: str) -> str:
 
 def _connect(ctx: CommandContext, flags: dict[str, str]) -> None:
     """Find the kubeconfig and check its server answers (else raise what oc prints)."""
-    from tui.drill.commands.vfs import FsError
-
     vfs = ctx.vfs
     path = flags.get("kubeconfig") or ctx.env.get("KUBECONFIG", "").split(":")[0]
     if not path:
@@ -209,7 +210,7 @@ def _connect(ctx: CommandContext, flags: dict[str, str]) -> None:
                     "the right host or port?\n")
 
 
-def _server_error(e: objects.ApiError) -> _Fail:
+def _server_error(e: rest.ApiError) -> _Fail:
     return _Fail(f"Error from server ({e.reason}): {e.message}\n")
 
 
@@ -243,8 +244,6 @@ def _age(cluster, stamp: str | None) -> str:
 
 
 def _table(rows: list[list[str]]) -> str:
-    from tui.drill.commands.crictl import tabwrite
-
     return tabwrite(rows, minwidth=6, padding=3)
 
 
@@ -379,12 +378,11 @@ def _get(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int:
             raise _Fail("error: arguments may not be passed when --raw is specified\n")
         path, _, query = flags["raw"].partition("?")
         q = dict(p.partition("=")[::2] for p in query.split("&") if p)
-        from urllib.parse import unquote
 
         q = {unquote(k): unquote(v) for k, v in q.items()}
         try:
-            result = objects.get(cluster, path, q)
-        except objects.ApiError as e:
+            result = rest.get(cluster, path, q)
+        except rest.ApiError as e:
             raise _server_error(e) from None
         if isinstance(result, str):
             ctx.out(result)
@@ -414,16 +412,16 @@ def _get(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int:
     if names:
         for n in names:
             try:
-                items.append(objects.get(cluster, f"{base}/{n}"))
-            except objects.ApiError as e:
+                items.append(rest.get(cluster, f"{base}/{n}"))
+            except rest.ApiError as e:
                 ctx.err(_server_error(e).text)
                 status = 1
         if items:
             _print_objects(ctx, res, items, len(names) == 1, output, ns)
         return status
     try:
-        lst = objects.get(cluster, base, query)
-    except objects.ApiError as e:
+        lst = rest.get(cluster, base, query)
+    except rest.ApiError as e:
         if e.code == 404 and res[0] == "daemonsets":
             lst = {"items": []}
         else:
@@ -462,15 +460,15 @@ def _patch(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int:
     path = f"{_list_path(res, _ns(flags))}/{name}"
     cluster = ctx.cluster
     try:
-        before = objects.get(cluster, path)
+        before = rest.get(cluster, path)
         if ptype == "strategic":
-            raise objects.ApiError(415, "UnsupportedMediaType", objects.UNSUPPORTED_MEDIA)
-        after = objects.patch(cluster, path, body,
-                              objects.MERGE if ptype == "merge" else objects.JSON_PATCH)
-    except objects.ApiError as e:
+            raise rest.ApiError(415, "UnsupportedMediaType", rest.UNSUPPORTED_MEDIA)
+        after = rest.patch(cluster, path, body,
+                              rest.MERGE if ptype == "merge" else rest.JSON_PATCH)
+    except rest.ApiError as e:
         raise _server_error(e) from None
-    changed = objects.patch_changed(before.get("spec") or {}, after.get("spec") or {}) or \
-        objects.patch_changed(before.get("webhooks") or [], after.get("webhooks") or [])
+    changed = rest.patch_changed(before.get("spec") or {}, after.get("spec") or {}) or \
+        rest.patch_changed(before.get("webhooks") or [], after.get("webhooks") or [])
     ctx.out(f"{_qualified(res)}/{name} patched{'' if changed else ' (no change)'}\n")
     return 0
 
@@ -504,8 +502,8 @@ def _delete(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int
         if fields:
             query["fieldSelector"] = fields.replace("==", "=")
         try:
-            deleted = objects.delete(cluster, base, query).get("items") or []
-        except objects.ApiError as e:
+            deleted = rest.delete(cluster, base, query).get("items") or []
+        except rest.ApiError as e:
             raise _server_error(e) from None
         if not deleted:
             ctx.out("No resources found\n")
@@ -514,8 +512,8 @@ def _delete(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int
         return 0
     for n in names:
         try:
-            objects.delete(cluster, f"{base}/{n}")
-        except objects.ApiError as e:
+            rest.delete(cluster, f"{base}/{n}")
+        except rest.ApiError as e:
             if e.code == 404 and flags.get("ignore-not-found") == "true":
                 continue
             ctx.err(_server_error(e).text)
@@ -539,13 +537,13 @@ def _describe(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> i
         raise _Fail("error: the drill's oc describes certificatesigningrequests only\n")
     base = res[3]
     if not names:
-        names = [o["metadata"]["name"] for o in objects.get(ctx.cluster, base)["items"]]
+        names = [o["metadata"]["name"] for o in rest.get(ctx.cluster, base)["items"]]
     status = 0
     blocks = []
     for n in names:
         try:
-            o = objects.get(ctx.cluster, f"{base}/{n}")
-        except objects.ApiError as e:
+            o = rest.get(ctx.cluster, f"{base}/{n}")
+        except rest.ApiError as e:
             ctx.err(_server_error(e).text)
             status = 1
             continue
@@ -598,9 +596,6 @@ async def _wait_for_stable(ctx: CommandContext, flags: dict[str, str]) -> int:
     """`oc adm wait-for-stable-cluster` (oc's waitforstable): poll the cluster operators every
     10 s until all are Available, not Progressing, not Degraded for --minimum-stable-period
     (5m); --timeout (1h). Time is the drill's simulated time."""
-
-    from tui.drill import kubelet
-
     timeout = _go_duration(flags.get("timeout", "1h"), "timeout")
     period = _go_duration(flags.get("minimum-stable-period", "5m"), "minimum-stable-period")
     if timeout <= period:
@@ -622,9 +617,9 @@ async def _wait_for_stable(ctx: CommandContext, flags: dict[str, str]) -> int:
         now = clock.now()
         try:
             if not objects.host_serving(cluster, ctx.host) and not objects.api_serving(cluster):
-                raise objects.ApiError(503, "ServiceUnavailable", "connection refused")
-            items = objects.get(cluster, _RES["clusteroperators"][3])["items"]
-        except objects.ApiError as e:
+                raise rest.ApiError(503, "ServiceUnavailable", "connection refused")
+            items = rest.get(cluster, _RES["clusteroperators"][3])["items"]
+        except rest.ApiError as e:
             ctx.err(f"failed to list clusteroperators: {e.message}")
             stable_since = None
             items = None
@@ -688,9 +683,9 @@ def _adm(ctx: CommandContext, flags: dict[str, str], words: list[str]) -> int:
                                            "message": "This CSR was approved by kubectl "
                                                       "certificate approve."}]}}
         try:
-            objects.put(ctx.cluster, f"{_RES['certificatesigningrequests'][3]}/{n}/approval",
+            rest.put(ctx.cluster, f"{_RES['certificatesigningrequests'][3]}/{n}/approval",
                         body)
-        except objects.ApiError as e:
+        except rest.ApiError as e:
             ctx.err(_server_error(e).text)
             status = 1
             continue

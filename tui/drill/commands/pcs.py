@@ -1,13 +1,12 @@
 """`pcs`, Pacemaker's command line, on the hosts of a two-node cluster with fencing
-(tui.drill.pacemaker). Registered by its path like the recovery scripts, so it runs only
+(tui.drill.pacemaker). Run by its path like the recovery scripts (tui.drill.commands.scripts), so it runs only
 where /usr/sbin/pcs is on the host: elsewhere the shell says `command not found`, as on an
 ordinary RHCOS node. The status views are simulated; changing the Pacemaker cluster is not."""
 
 from __future__ import annotations
 
-from tui.drill.commands import CommandContext
-from tui.drill.commands.scripts import register_script
-from tui.drill.pacemaker import PCS, PCS_VERSION, resources, status_text
+from tui.drill.pacemaker import PCS_VERSION, resources, status_text
+from tui.drill.programs import CommandContext
 
 NOT_ROOT = ("Error: Unable to authenticate against the local pcsd. Run the same command as "
             "root or authenticate yourself to the local pcsd using command "
@@ -45,5 +44,3 @@ async def pcs(ctx: CommandContext, argv: list[str]) -> int:
             "Pacemaker cluster)\n")
     return 1
 
-
-register_script(PCS, pcs)

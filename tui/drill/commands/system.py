@@ -9,8 +9,10 @@ import ipaddress
 import re
 from datetime import datetime, timezone
 
-from tui.drill.commands import CommandContext, UsageError, command, gnu_getopt, quote
-from tui.drill.commands.vfs import FsError
+from tui.drill import kubelet, processes
+from tui.drill.commands.scripts import SCRIPTS
+from tui.drill.programs import CommandContext, UsageError, command, gnu_getopt, quote
+from tui.drill.vfs import FsError
 
 # --- sh / bash -------------------------------------------------------------------------------
 
@@ -28,9 +30,6 @@ async def sh(ctx: CommandContext, argv: list[str]) -> int:
 async def run_shell(ctx: CommandContext, argv: list[str], *, name: str | None = None,
                     session=None, env: dict[str, str] | None = None) -> int:
     """bash/sh [-euxl] [-o opt] (-c SCRIPT [ARG0 ARGS...] | FILE [ARGS...] | <stdin)."""
-    from tui.drill.commands.scripts import SCRIPTS
-    from tui.drill.shell import Interp
-
     name = name or argv[0].rsplit("/", 1)[-1]
     args = argv[1:]
     cflag = False
@@ -75,7 +74,7 @@ async def run_shell(ctx: CommandContext, argv: list[str], *, name: str | None = 
             return 2
         script = args[0]
         arg0 = args[1] if len(args) > 1 else name
-        interp = Interp(child, name=arg0, origin="-c", args=args[2:], stdin=ctx.stdin)
+        interp = child.shell(name=arg0, origin="-c", args=args[2:], stdin=ctx.stdin)
     elif args:
         path = args[0]
         vfs = ctx.vfs
@@ -90,10 +89,10 @@ async def run_shell(ctx: CommandContext, argv: list[str], *, name: str | None = 
         if script.startswith("\x7fELF"):
             ctx.err(f"{path}: {path}: cannot execute binary file\n")
             return 126
-        interp = Interp(child, name=path, origin=path, args=args[1:], stdin=ctx.stdin)
+        interp = child.shell(name=path, origin=path, args=args[1:], stdin=ctx.stdin)
     else:
         script = ctx.stdin.read()
-        interp = Interp(child, name=name, origin="-c", stdin=ctx.stdin)
+        interp = child.shell(name=name, origin="-c", stdin=ctx.stdin)
     for opt, on in sets.items():
         setattr(interp, opt, on)
     return await interp.run(script)
@@ -127,8 +126,6 @@ def _sudo_escape(arg: str) -> str:
 
 @command("sudo")
 async def sudo(ctx: CommandContext, argv: list[str]) -> int:
-    from tui.drill.shell import Interp, run_program
-
     args = argv[1:]
     non_interactive = preserve = login = shell = False
     target = "root"
@@ -226,15 +223,14 @@ async def sudo(ctx: CommandContext, argv: list[str]) -> int:
     if login or shell:
         script = " ".join(_sudo_escape(a) for a in args) if args else ctx.stdin.read()
         env["SUDO_COMMAND"] = "/bin/bash" + (" -c " + script if args else "")
-        interp = Interp(session, name="-bash" if login else "bash", origin="-c",
+        interp = session.shell(name="-bash" if login else "bash", origin="-c",
                         stdin=ctx.stdin)
         return await interp.run(script)
-    from tui.drill.shell import find_program
 
-    found = find_program(session, args[0], env, shell_builtins=False)
+    found = session.find_program(args[0], env, shell_builtins=False)
     env["SUDO_COMMAND"] = " ".join([(found.path if found and found.path else args[0]),
                                     *args[1:]])
-    status = await run_program(session, args, env, ctx.stdin, ctx.stdout, ctx.stderr,
+    status = await session.run_program(args, env, ctx.stdin, ctx.stdout, ctx.stderr,
                                shell_builtins=False, not_found="none")
     if status is None:
         ctx.err(f"sudo: {args[0]}: command not found\n")
@@ -247,8 +243,6 @@ async def sudo(ctx: CommandContext, argv: list[str]) -> int:
 
 @command("env", container=True)
 async def env_(ctx: CommandContext, argv: list[str]) -> int:
-    from tui.drill.shell import run_program
-
     p_name = argv[0]
     opts, rest = gnu_getopt(p_name, argv[1:], "iu:0C:",
                             {"ignore-environment": False, "unset": True, "null": False,
@@ -279,7 +273,7 @@ async def env_(ctx: CommandContext, argv: list[str]) -> int:
                     "directory\n")
             return 125
         session = dataclasses.replace(session, cwd=vfs.abspath(chdir))
-    status = await run_program(session, rest, env, ctx.stdin, ctx.stdout, ctx.stderr,
+    status = await session.run_program(rest, env, ctx.stdin, ctx.stdout, ctx.stderr,
                                shell_builtins=False, not_found="none")
     if status is None:
         ctx.err(f"{p_name}: {quote(rest[0])}: No such file or directory\n")
@@ -434,8 +428,6 @@ async def pgrep(ctx: CommandContext, argv: list[str]) -> int:
     whose name (or, with -f, whole command line) matches the extended regex; exit 0 when
     one matches, 1 when none, 2 on bad usage. pgrep never lists itself, but does list the
     shell that runs it: a probe brackets a character of its pattern for that reason."""
-    from tui.drill import processes
-
     try:
         opts, operands = gnu_getopt("pgrep", argv[1:], "flacxnovu:d:",
                                     {"full": False, "list-name": False, "list-full": False,
@@ -484,7 +476,7 @@ async def pgrep(ctx: CommandContext, argv: list[str]) -> int:
         if flags & {"-a", "--list-full"}:
             items = [f"{p.pid} {p.cmdline}" for p in found]
         elif flags & {"-l", "--list-name"}:
-            items = [f"{p.pid} {processes._comm(p.argv)}" for p in found]
+            items = [f"{p.pid} {processes.comm(p.argv)}" for p in found]
         else:
             items = [str(p.pid) for p in found]
         ctx.out(delim.join(items) + "\n")
@@ -672,8 +664,6 @@ def _active(ctx: CommandContext, unit: str) -> bool:
 
 @command("systemctl")
 async def systemctl(ctx: CommandContext, argv: list[str]) -> int:
-    from tui.drill import kubelet
-
     args = [a for a in argv[1:] if a not in ("--no-pager", "-l", "--full", "--quiet", "-q",
                                              "--no-block", "--now")]
     quiet = any(a in ("--quiet", "-q") for a in argv[1:])

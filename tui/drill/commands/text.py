@@ -3,10 +3,14 @@ uniq, cut, tr; GNU behaviour and messages."""
 
 from __future__ import annotations
 
+import asyncio
+import base64 as b64
+import binascii
 import re
 
-from tui.drill.commands import CommandContext, UsageError, command, gnu_getopt, quote
-from tui.drill.commands.vfs import FsError
+from tui.drill.commands.builtins import expand_escapes
+from tui.drill.programs import CommandContext, UsageError, command, gnu_getopt, quote
+from tui.drill.vfs import FsError
 
 
 def _inputs(ctx: CommandContext, prog: str, files: list[str], *, fmt: str):
@@ -553,8 +557,6 @@ async def cut(ctx: CommandContext, argv: list[str]) -> int:
 
 
 def _tr_set(s: str) -> list[str]:
-    from tui.drill.commands.builtins import expand_escapes
-
     classes = {"upper": [chr(c) for c in range(65, 91)], "lower": [chr(c) for c in range(97, 123)],
                "digit": list("0123456789"), "space": list(" \t\n\r\f\v"), "blank": [" ", "\t"],
                "alpha": [chr(c) for c in range(65, 91)] + [chr(c) for c in range(97, 123)],
@@ -622,8 +624,6 @@ async def tr(ctx: CommandContext, argv: list[str]) -> int:
 @command("seq")
 async def seq(ctx: CommandContext, argv: list[str]) -> int:
     """seq [FIRST [INCREMENT]] LAST, integers only (what operators use it for)."""
-    import asyncio
-
     args = argv[1:]
     if not args:
         ctx.err("seq: missing operand\nTry 'seq --help' for more information.\n")
@@ -659,9 +659,6 @@ async def seq(ctx: CommandContext, argv: list[str]) -> int:
 async def base64_(ctx: CommandContext, argv: list[str]) -> int:
     """GNU base64: encode FILE (or stdin) wrapped at -w COLS (76; 0 = no wrapping), or -d
     decode. The drill's files hold text, so decoded bytes are written back as text."""
-    import base64 as b64
-    import binascii
-
     p_name = argv[0]
     opts, files = gnu_getopt(p_name, argv[1:], "dw:i",
                              {"decode": False, "wrap": True, "ignore-garbage": False})

@@ -49,12 +49,6 @@ def _python_files(*folders: str):
             yield path.relative_to(root), path.read_text()
 
 
-def _is_project_module(name: str) -> bool:
-    root = Path(__file__).resolve().parent.parent
-    base = root.joinpath(*name.split("."))
-    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
-
-
 def test_the_drill_imports_at_module_level():
     """The drill's layers (pyproject's import-linter contract) leave no cycle to dodge, so
     every import sits at the top of its module, where a reader sees what a module needs. An
@@ -73,30 +67,3 @@ def test_the_drill_imports_at_module_level():
                         found.append(f"{rel}:{inner.lineno}: {ast.unparse(inner)}")
     assert not found, "imports inside functions:\n" + "\n".join(found)
 
-
-def test_no_module_uses_another_modules_private_names():
-    """A leading underscore says "only this module relies on me": importing such a name, or
-    reaching it through an imported module (`objects._stamp`), couples two modules where
-    neither says so. Make the name public instead."""
-    found = []
-    for rel, text in _python_files("tui", "screens"):
-        tree = ast.parse(text)
-        modules: set[str] = set()  # local names bound to project modules
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level and \
-                    node.module.split(".")[0] in ("tui", "screens", "assets"):
-                for alias in node.names:
-                    if alias.name.startswith("_") and not alias.name.startswith("__"):
-                        found.append(f"{rel}:{node.lineno}: imports {node.module}.{alias.name}")
-                    elif _is_project_module(f"{node.module}.{alias.name}"):
-                        modules.add(alias.asname or alias.name)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname and _is_project_module(alias.name):
-                        modules.add(alias.asname)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
-                    node.value.id in modules and node.attr.startswith("_") and \
-                    not node.attr.startswith("__"):
-                found.append(f"{rel}:{node.lineno}: uses {node.value.id}.{node.attr}")
-    assert not found, "\n".join(found)

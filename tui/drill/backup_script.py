@@ -50,7 +50,7 @@ import zlib
 from datetime import datetime, timezone
 
 from tui.drill import kubelet
-from tui.drill.etcdctl import GoFloat, human_bytes, zap_json
+from tui.drill.gofmt import GoFloat, human_bytes, zap_json
 from tui.drill.hostfiles import BINARY_STUB
 from tui.drill.model import DrillCluster, DrillHost, EtcdMember
 from tui.drill.programs import CommandContext

@@ -29,10 +29,7 @@ an operator reading raw output see exactly what a real cluster would show:
 
 from __future__ import annotations
 
-import json
-import math
 import random
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Coroutine
@@ -42,6 +39,25 @@ from tui.drill import faults
 
 if TYPE_CHECKING:
     from tui.drill.model import DrillCluster, DrillHost, EtcdMember
+from tui.drill.etcdctl_cli import (
+    CLUSTER_GLOBAL,
+    COMMAND_FUNCS,
+    GET_COUNT_ONLY,
+    GLOBAL_OPTIONS,
+    HELP,
+    ROOT_COMMANDS_34,
+    ROOT_COMMANDS_35,
+    SUBCOMMANDS,
+    FlagError,
+    Invocation,
+    flags_for,
+    inherited_flags,
+    levenshtein,
+    parse_flags,
+    parse_go_duration,
+    strip_flags,
+)
+from tui.drill.gofmt import GoFloat, go_duration, go_json, human_bytes, render_table, zap_json
 
 __all__ = ["run_etcdctl"]
 
@@ -60,491 +76,6 @@ _ALARM_ERRORS = {
 _FORMATS = ("simple", "json", "table", "fields", "protobuf")
 _DEADLINE = "rpc error: code = DeadlineExceeded"
 _TIMED_OUT = f"{_DEADLINE} desc = context deadline exceeded"
-
-# --- help texts (verbatim from etcdctl 3.5.1; 3.4.23 differs only where noted) ------------
-
-_GLOBAL_OPTIONS = (
-    '      --cacert=""\t\t\t\tverify certificates of TLS-enabled secure servers using this CA bundle\n'
-    '      --cert=""\t\t\t\t\tidentify secure client using this TLS certificate file\n'
-    "{cluster}"
-    "      --command-timeout=5s\t\t\ttimeout for short running command (excluding dial timeout)\n"
-    "      --debug[=false]\t\t\t\tenable client-side debug logging\n"
-    "      --dial-timeout=2s\t\t\t\tdial timeout for client connections\n"
-    '  -d, --discovery-srv=""\t\t\tdomain name to query for SRV records describing cluster endpoints\n'
-    '      --discovery-srv-name=""\t\t\tservice name to query when using DNS discovery\n'
-    "      --endpoints=[127.0.0.1:2379]\t\tgRPC endpoints\n"
-    "      --hex[=false]\t\t\t\tprint byte strings as hex encoded strings\n"
-    "      --insecure-discovery[=true]\t\taccept insecure SRV records describing cluster endpoints\n"
-    "      --insecure-skip-tls-verify[=false]\tskip server certificate verification (CAUTION: this option should be enabled only for testing purposes)\n"
-    "      --insecure-transport[=true]\t\tdisable transport security for client connections\n"
-    "      --keepalive-time=2s\t\t\tkeepalive time for client connections\n"
-    "      --keepalive-timeout=6s\t\t\tkeepalive timeout for client connections\n"
-    '      --key=""\t\t\t\t\tidentify secure client using this TLS key file\n'
-    '      --password=""\t\t\t\tpassword for authentication (if this option is used, --user option shouldn\'t include password)\n'
-    '      --user=""\t\t\t\t\tusername[:password] for authentication (prompt if password is not supplied)\n'
-    '  -w, --write-out="simple"\t\t\tset the output format (fields, json, protobuf, simple, table)\n'
-)
-_CLUSTER_GLOBAL = "      --cluster[=false]\t\t\t\tuse all endpoints from the cluster member list\n"
-
-_HELP: dict[str, str] = {
-    "endpoint": "NAME:\n\tendpoint - Endpoint related commands\n\nUSAGE:\n\tetcdctl endpoint <subcommand> [flags]\n\nAPI VERSION:\n\t{api}\n\n\nCOMMANDS:\n\thashkv\tPrints the KV history hash for each endpoint in --endpoints\n\thealth\tChecks the healthiness of endpoints specified in `--endpoints` flag\n\tstatus\tPrints out the status of endpoints specified in `--endpoints` flag\n\nOPTIONS:\n      --cluster[=false]\tuse all endpoints from the cluster member list\n  -h, --help[=false]\thelp for endpoint\n\n",
-    "endpoint status": "NAME:\n\tendpoint status - Prints out the status of endpoints specified in `--endpoints` flag\n\nUSAGE:\n\tetcdctl endpoint status [flags]\n\nDESCRIPTION:\n\tWhen --write-out is set to simple, this command prints out comma-separated status lists for each endpoint.\n\tThe items in the lists are endpoint, ID, version, db size, is leader, is learner, raft term, raft index, raft applied index, errors.\n\nOPTIONS:\n  -h, --help[=false]\thelp for status\n\n",
-    "endpoint health": "NAME:\n\tendpoint health - Checks the healthiness of endpoints specified in `--endpoints` flag\n\nUSAGE:\n\tetcdctl endpoint health [flags]\n\nOPTIONS:\n  -h, --help[=false]\thelp for health\n\n",
-    "member": "NAME:\n\tmember - Membership related commands\n\nUSAGE:\n\tetcdctl member <subcommand> [flags]\n\nAPI VERSION:\n\t{api}\n\n\nCOMMANDS:\n\tadd\tAdds a member into the cluster\n\tlist\tLists all members in the cluster\n\tpromote\tPromotes a non-voting member in the cluster\n\tremove\tRemoves a member from the cluster\n\tupdate\tUpdates a member in the cluster\n\nOPTIONS:\n  -h, --help[=false]\thelp for member\n\n",
-    "member list": "NAME:\n\tmember list - Lists all members in the cluster\n\nUSAGE:\n\tetcdctl member list [flags]\n\nDESCRIPTION:\n\tWhen --write-out is set to simple, this command prints out comma-separated member lists for each endpoint.\n\tThe items in the lists are ID, Status, Name, Peer Addrs, Client Addrs, Is Learner.\n\nOPTIONS:\n  -h, --help[=false]\thelp for list\n\n",
-    "alarm": "NAME:\n\talarm - Alarm related commands\n\nUSAGE:\n\tetcdctl alarm <subcommand> [flags]\n\nAPI VERSION:\n\t{api}\n\n\nCOMMANDS:\n\tdisarm\tDisarms all alarms\n\tlist\tLists all alarms\n\nOPTIONS:\n  -h, --help[=false]\thelp for alarm\n\n",
-    "alarm list": "NAME:\n\talarm list - Lists all alarms\n\nUSAGE:\n\tetcdctl alarm list [flags]\n\nOPTIONS:\n  -h, --help[=false]\thelp for list\n\n",
-    "alarm disarm": "NAME:\n\talarm disarm - Disarms all alarms\n\nUSAGE:\n\tetcdctl alarm disarm [flags]\n\nOPTIONS:\n  -h, --help[=false]\thelp for disarm\n\n",
-    "defrag": 'NAME:\n\tdefrag - Defragments the storage of the etcd members with given endpoints\n\nUSAGE:\n\tetcdctl defrag [flags]\n\nOPTIONS:\n      --cluster[=false]\tuse all endpoints from the cluster member list\n      --data-dir=""\tOptional. If present, defragments a data directory not in use by etcd.\n  -h, --help[=false]\thelp for defrag\n\n',
-    "version": "NAME:\n\tversion - Prints the version of etcdctl\n\nUSAGE:\n\tetcdctl version [flags]\n\nOPTIONS:\n  -h, --help[=false]\thelp for version\n\n",
-    "put": "NAME:\n\tput - Puts the given key into the store\n\nUSAGE:\n\tetcdctl put [options] <key> <value> (<value> can also be given from stdin) [flags]\n\nDESCRIPTION:\n\tPuts the given key into the store.\n\t\n\tWhen <value> begins with '-', <value> is interpreted as a flag.\n\tInsert '--' for workaround:\n\t\n\t$ put <key> -- <value>\n\t$ put -- <key> <value>\n\t\n\tIf <value> isn't given as a command line argument and '--ignore-value' is not specified,\n\tthis command tries to read the value from standard input.\n\t\n\tIf <lease> isn't given as a command line argument and '--ignore-lease' is not specified,\n\tthis command tries to read the value from standard input.\n\t\n\tFor example,\n\t$ cat file | put <key>\n\twill store the content of the file to <key>.\n\nOPTIONS:\n  -h, --help[=false]\t\thelp for put\n      --ignore-lease[=false]\tupdates the key using its current lease\n      --ignore-value[=false]\tupdates the key using its current value\n      --lease=\"0\"\t\tlease ID (in hexadecimal) to attach to the key\n      --prev-kv[=false]\t\treturn the previous key-value pair before modification\n\n",
-    "get": 'NAME:\n\tget - Gets the key or a range of keys\n\nUSAGE:\n\tetcdctl get [options] <key> [range_end] [flags]\n\nOPTIONS:\n      --consistency="l"\t\t\tLinearizable(l) or Serializable(s)\n{count_only}      --from-key[=false]\t\tGet keys that are greater than or equal to the given key using byte compare\n  -h, --help[=false]\t\t\thelp for get\n      --keys-only[=false]\t\tGet only the keys\n      --limit=0\t\t\t\tMaximum number of results\n      --order=""\t\t\tOrder of results; ASCEND or DESCEND (ASCEND by default)\n      --prefix[=false]\t\t\tGet keys with matching prefix\n      --print-value-only[=false]\tOnly write values when using the "simple" output format\n      --rev=0\t\t\t\tSpecify the kv revision\n      --sort-by=""\t\t\tSort target; CREATE, KEY, MODIFY, VALUE, or VERSION\n\n',
-}
-_GET_COUNT_ONLY = "      --count-only[=false]\t\tGet only the count\n"  # 3.5 only
-
-_ROOT_COMMANDS_34 = (
-    "alarm", "auth", "check", "compaction", "completion", "defrag", "del", "elect", "endpoint",
-    "get", "help", "lease", "lock", "make-mirror", "member", "migrate", "move-leader", "put",
-    "role", "snapshot", "txn", "user", "version", "watch",
-)
-_ROOT_COMMANDS_35 = tuple(c for c in _ROOT_COMMANDS_34 if c not in ("completion", "migrate"))
-_SUBCOMMANDS: dict[str, tuple[str, ...]] = {
-    "alarm": ("disarm", "list"),
-    "auth": ("disable", "enable", "status"),
-    "check": ("datascale", "perf"),
-    "completion": ("bash", "fish", "powershell", "zsh"),
-    "endpoint": ("hashkv", "health", "status"),
-    "lease": ("grant", "keep-alive", "list", "revoke", "timetolive"),
-    "member": ("add", "list", "promote", "remove", "update"),
-    "role": ("add", "delete", "get", "grant-permission", "list", "revoke-permission"),
-    "snapshot": ("restore", "save", "status"),
-    "user": ("add", "delete", "get", "grant-role", "list", "passwd", "revoke-role"),
-}
-
-# Stack frames zap prints under a 3.5 fatal error, per command (file, function).
-_COMMAND_FUNCS = {
-    "endpoint status": ("ep_command.go", "epStatusCommandFunc", 186),
-    "endpoint health": ("ep_command.go", "epHealthCommandFunc", 100),
-    "member list": ("member_command.go", "memberListCommandFunc", 243),
-    "alarm list": ("alarm_command.go", "alarmListCommandFunc", 77),
-    "alarm disarm": ("alarm_command.go", "alarmDisarmCommandFunc", 48),
-    "defrag": ("defrag_command.go", "defragCommandFunc", 56),
-    "compaction": ("compaction_command.go", "compactionCommandFunc", 45),
-    "put": ("put_command.go", "putCommandFunc", 70),
-    "get": ("get_command.go", "getCommandFunc", 69),
-}
-
-
-# --- flags ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Flag:
-    name: str
-    kind: str  # bool | string | duration | int | strings
-    default: str = ""
-    shorthand: str = ""
-
-
-_GLOBAL_FLAGS = (
-    _Flag("cacert", "string"),
-    _Flag("cert", "string"),
-    _Flag("command-timeout", "duration", "5s"),
-    _Flag("debug", "bool", "false"),
-    _Flag("dial-timeout", "duration", "2s"),
-    _Flag("discovery-srv", "string", shorthand="d"),
-    _Flag("discovery-srv-name", "string"),
-    _Flag("endpoints", "strings", "127.0.0.1:2379"),
-    _Flag("help", "bool", "false", "h"),
-    _Flag("hex", "bool", "false"),
-    _Flag("insecure-discovery", "bool", "true"),
-    _Flag("insecure-skip-tls-verify", "bool", "false"),
-    _Flag("insecure-transport", "bool", "true"),
-    _Flag("keepalive-time", "duration", "2s"),
-    _Flag("keepalive-timeout", "duration", "6s"),
-    _Flag("key", "string"),
-    _Flag("password", "string"),
-    _Flag("user", "string"),
-    _Flag("write-out", "string", "simple", "w"),
-)
-_CLUSTER_FLAG = _Flag("cluster", "bool", "false")
-# Flags a command declares itself (not inherited, so `ETCDCTL_<NAME>` does not set them).
-_LOCAL_FLAGS: dict[str, tuple[_Flag, ...]] = {
-    "defrag": (_CLUSTER_FLAG, _Flag("data-dir", "string")),
-    "compaction": (_Flag("physical", "bool", "false"),),
-    "put": (
-        _Flag("ignore-lease", "bool", "false"),
-        _Flag("ignore-value", "bool", "false"),
-        _Flag("lease", "string", "0"),
-        _Flag("prev-kv", "bool", "false"),
-    ),
-    "get": (
-        _Flag("consistency", "string", "l"),
-        _Flag("count-only", "bool", "false"),
-        _Flag("from-key", "bool", "false"),
-        _Flag("keys-only", "bool", "false"),
-        _Flag("limit", "int", "0"),
-        _Flag("order", "string"),
-        _Flag("prefix", "bool", "false"),
-        _Flag("print-value-only", "bool", "false"),
-        _Flag("rev", "int", "0"),
-        _Flag("sort-by", "string"),
-    ),
-}
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_DURATION_UNITS = {
-    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
-}
-
-
-def _parse_go_duration(text: str) -> float:
-    """Seconds from a Go duration ("30s", "1m30s", "500ms"); ValueError with Go's message."""
-    s = text
-    sign = 1.0
-    if s[:1] in "+-" and s:
-        sign = -1.0 if s[0] == "-" else 1.0
-        s = s[1:]
-    if s == "0":
-        return 0.0
-    if not s:
-        raise ValueError(f'time: invalid duration "{text}"')
-    total = 0.0
-    pos = 0
-    while pos < len(s):
-        m = _DURATION_PART.match(s, pos)
-        if not m:
-            if re.fullmatch(r"[\d.]+", s[pos:]):
-                raise ValueError(f'time: missing unit in duration "{text}"')
-            unit = re.match(r"[\d.]*([^\d.]*)", s[pos:])
-            if unit and unit.group(1) and re.match(r"[\d.]", s[pos:]):
-                raise ValueError(f'time: unknown unit "{unit.group(1)}" in duration "{text}"')
-            raise ValueError(f'time: invalid duration "{text}"')
-        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-        pos = m.end()
-    return sign * total
-
-
-def _flag_value_error(flag: _Flag, value: str) -> str | None:
-    """pflag's complaint about a bad value, or None when the value is fine."""
-    if flag.kind == "duration":
-        try:
-            _parse_go_duration(value)
-        except ValueError as exc:
-            return f'invalid argument "{value}" for "--{flag.name}" flag: {exc}'
-    elif flag.kind == "bool":
-        if value not in _GO_BOOLS:
-            return (
-                f'invalid argument "{value}" for "--{flag.name}" flag: '
-                f'strconv.ParseBool: parsing "{value}": invalid syntax'
-            )
-    elif flag.kind == "int":
-        if not re.fullmatch(r"[+-]?\d+", value):
-            return (
-                f'invalid argument "{value}" for "--{flag.name}" flag: '
-                f'strconv.ParseInt: parsing "{value}": invalid syntax'
-            )
-    return None
-
-
-_GO_BOOLS = ("1", "0", "t", "f", "T", "F", "true", "false", "TRUE", "FALSE", "True", "False")
-
-
-def _go_bool(value: str) -> bool:
-    return value in ("1", "t", "T", "true", "TRUE", "True")
-
-
-class _FlagError(Exception):
-    pass
-
-
-@dataclass
-class _Invocation:
-    path: tuple[str, ...]
-    args: list[str]
-    values: dict[str, str]
-    changed: set[str]
-    lists: dict[str, list[str]] = field(default_factory=dict)
-
-    def get(self, name: str) -> str:
-        return self.values.get(name, "")
-
-    def flag_bool(self, name: str) -> bool:
-        return _go_bool(self.values.get(name, "false"))
-
-
-def _flags_for(path: tuple[str, ...], version: str) -> dict[str, _Flag]:
-    flags = {f.name: f for f in _GLOBAL_FLAGS}
-    if path[:1] == ("endpoint",):
-        flags["cluster"] = _CLUSTER_FLAG
-    for flag in _LOCAL_FLAGS.get(" ".join(path), ()):
-        if flag.name == "count-only" and version == "3.4":
-            continue
-        flags[flag.name] = flag
-    return flags
-
-
-def _inherited_flags(path: tuple[str, ...]) -> list[str]:
-    names = [f.name for f in _GLOBAL_FLAGS]
-    if path[:1] == ("endpoint",) and len(path) > 1:
-        names.append("cluster")
-    return names
-
-
-def _strip_flags(args: list[str], flags: dict[str, _Flag]) -> list[str]:
-    """The non-flag words, as cobra finds the command (an unknown `--x` eats the next word)."""
-    bools = {f.name for f in flags.values() if f.kind == "bool"}
-    short_bools = {f.shorthand for f in flags.values() if f.kind == "bool" and f.shorthand}
-    words: list[str] = []
-    rest = list(args)
-    while rest:
-        s = rest.pop(0)
-        if s == "--":
-            break
-        if s.startswith("--") and "=" not in s and s[2:] not in bools:
-            if not rest:
-                break
-            rest.pop(0)
-            continue
-        short = s.startswith("-") and not s.startswith("--") and len(s) == 2
-        if short and s[1:] not in short_bools:
-            if not rest:
-                break
-            rest.pop(0)
-            continue
-        if s and not s.startswith("-"):
-            words.append(s)
-    return words
-
-
-def _parse_flags(args: list[str], flags: dict[str, _Flag], path: tuple[str, ...]) -> _Invocation:
-    """pflag's parse: interspersed flags, `--name=v`, `--name v`, `-xv`, `-x v`, `--`."""
-    values = {f.name: f.default for f in flags.values()}
-    changed: set[str] = set()
-    lists: dict[str, list[str]] = {}
-    positional: list[str] = []
-    by_short = {f.shorthand: f for f in flags.values() if f.shorthand}
-
-    def set_value(flag: _Flag, value: str) -> None:
-        problem = _flag_value_error(flag, value)
-        if problem:
-            raise _FlagError(problem)
-        if flag.kind == "strings":
-            items = [v.strip() for v in value.split(",")] if value else []
-            lists[flag.name] = (lists.get(flag.name, []) if flag.name in changed else []) + items
-            values[flag.name] = ",".join(lists[flag.name])
-        else:
-            values[flag.name] = value
-        changed.add(flag.name)
-
-    rest = list(args)
-    path_words = list(path)
-    while rest:
-        s = rest.pop(0)
-        if s == "--":
-            positional.extend(rest)
-            break
-        if s.startswith("--"):
-            name, eq, value = s[2:].partition("=")
-            flag = flags.get(name)
-            if flag is None:
-                raise _FlagError(f"unknown flag: --{name}")
-            if eq:
-                set_value(flag, value)
-            elif flag.kind == "bool":
-                set_value(flag, "true")
-            elif rest:
-                set_value(flag, rest.pop(0))
-            else:
-                raise _FlagError(f"flag needs an argument: --{name}")
-            continue
-        if s.startswith("-") and len(s) > 1:
-            shorts = s[1:]
-            i = 0
-            while i < len(shorts):
-                c = shorts[i]
-                flag = by_short.get(c)
-                if flag is None:
-                    raise _FlagError(f"unknown shorthand flag: '{c}' in -{shorts}")
-                if i + 1 < len(shorts) and shorts[i + 1] == "=":
-                    set_value(flag, shorts[i + 2 :])
-                    break
-                if flag.kind == "bool":
-                    set_value(flag, "true")
-                    i += 1
-                    continue
-                if i + 1 < len(shorts):
-                    set_value(flag, shorts[i + 1 :])
-                elif rest:
-                    set_value(flag, rest.pop(0))
-                else:
-                    raise _FlagError(f"flag needs an argument: '{c}' in -{c}")
-                break
-            continue
-        if path_words and s == path_words[0]:
-            path_words.pop(0)  # the command's own words are not arguments
-            continue
-        positional.append(s)
-    return _Invocation(path=path, args=positional, values=values, changed=changed, lists=lists)
-
-
-def _levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-# --- formatting ----------------------------------------------------------------------------
-
-
-def human_bytes(n: int) -> str:
-    """go-humanize's Bytes (SI units), as etcdctl's DB SIZE column prints sizes."""
-    if n < 10:
-        return f"{n} B"
-    sizes = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
-    e = int(math.floor(math.log(n) / math.log(1000)))
-    e = min(e, len(sizes) - 1)
-    val = math.floor(n / math.pow(1000, e) * 10 + 0.5) / 10
-    return f"{val:.0f} {sizes[e]}" if val >= 10 else f"{val:.1f} {sizes[e]}"
-
-
-def _go_duration(seconds: float) -> str:
-    """Go's time.Duration.String()."""
-    ns = int(round(seconds * 1e9))
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-
-    def frac(value: int, unit: int, digits: int) -> str:
-        whole, rest = divmod(value, unit)
-        tail = str(rest).rjust(digits, "0").rstrip("0")
-        return f"{whole}.{tail}" if tail else str(whole)
-
-    if ns < 1_000:
-        return f"{sign}{ns}ns"
-    if ns < 1_000_000:
-        return f"{sign}{frac(ns, 1_000, 3)}µs"
-    if ns < 1_000_000_000:
-        return f"{sign}{frac(ns, 1_000_000, 6)}ms"
-    hours, ns = divmod(ns, 3_600_000_000_000)
-    minutes, ns = divmod(ns, 60_000_000_000)
-    secs = frac(ns, 1_000_000_000, 9) + "s"
-    if hours:
-        return f"{sign}{hours}h{minutes}m{secs}"
-    if minutes:
-        return f"{sign}{minutes}m{secs}"
-    return f"{sign}{secs}"
-
-
-def _go_json(obj: object) -> str:
-    """encoding/json's compact output (it escapes <, > and & but not other non-ASCII)."""
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-class GoFloat(float):
-    """A float zap prints the Go way (shortest form, no trailing ".0")."""
-
-
-def zap_json(entry: dict[str, object]) -> str:
-    """A zap JSON log line: like encoding/json, but epoch timestamps are bare floats."""
-    parts = []
-    for key, value in entry.items():
-        if isinstance(value, GoFloat):
-            text = repr(float(value))
-            text = text[:-2] if text.endswith(".0") else text
-        else:
-            text = _go_json(value)
-        parts.append(f"{_go_json(key)}:{text}")
-    return "{" + ",".join(parts) + "}"
-
-
-def _wrap_words(words: list[str], limit: int) -> list[list[str]]:
-    """tablewriter's minimum-raggedness line breaking (spaces of 1, penalty 1e5)."""
-    n = len(words)
-    lengths = [[0] * n for _ in range(n)]
-    for i in range(n):
-        lengths[i][i] = len(words[i])
-        for j in range(i + 1, n):
-            lengths[i][j] = lengths[i][j - 1] + 1 + len(words[j])
-    breaks = [0] * n
-    cost = [2**31 - 1] * n
-    for i in range(n - 1, -1, -1):
-        if lengths[i][n - 1] <= limit:
-            cost[i] = 0
-            breaks[i] = n
-            continue
-        for j in range(i + 1, n):
-            d = limit - lengths[i][j - 1]
-            c = d * d + cost[j]
-            if lengths[i][j - 1] > limit:
-                c += 100_000
-            if c < cost[i]:
-                cost[i] = c
-                breaks[i] = j
-    lines = []
-    i = 0
-    while i < n:
-        lines.append(words[i : breaks[i]])
-        i = breaks[i]
-    return lines
-
-
-def _cell_lines(text: str, max_width: int = 30) -> tuple[list[str], int]:
-    """A cell's lines and the width it claims (tablewriter's parseDimension).
-
-    A wrapped cell claims the full wrap width even when its lines come out narrower.
-    """
-    raw = text.split("\n")
-    width = min(max(len(line) for line in raw), max_width)
-    claimed = width
-    out: list[str] = []
-    for i, para in enumerate(raw):
-        words = para.split(" ")
-        limit = max([width] + [len(w) for w in words])
-        if i > 0:
-            out.append(" ")
-        for line in _wrap_words(words, limit):
-            joined = " ".join(line)
-            claimed = max(claimed, len(joined))
-            out.append(joined)
-    return out, claimed
-
-
-def _render_table(header: list[str], rows: list[list[str]]) -> str:
-    """olekukonko/tablewriter as etcdctl sets it up: right aligned, cells wrapped at 30."""
-    head_cells = [_cell_lines(h) for h in header]
-    body_cells = [[_cell_lines(c) for c in row] for row in rows]
-    widths = [w for _, w in head_cells]
-    for row_cells in body_cells:
-        for i, (_, w) in enumerate(row_cells):
-            widths[i] = max(widths[i], w)
-    head = [lines for lines, _ in head_cells]
-    body = [[lines for lines, _ in row_cells] for row_cells in body_cells]
-    border = "+" + "+".join("-" * (w + 2) for w in widths) + "+\n"
-
-    def center(s: str, w: int) -> str:
-        gap = w - len(s)
-        left = gap // 2
-        return " " * left + s + " " * (gap - left)
-
-    out = [border]
-    for k in range(max(len(lines) for lines in head)):
-        cells = [center(lines[k] if k < len(lines) else "", w) for lines, w in zip(head, widths)]
-        out.append("|" + "|".join(f" {c} " for c in cells) + "|\n")
-    out.append(border)
-    for row in body:
-        for k in range(max(len(lines) for lines in row)):
-            cells = [(lines[k] if k < len(lines) else "").rjust(w) for lines, w in zip(row, widths)]
-            out.append("|" + "|".join(f" {c} " for c in cells) + "|\n")
-    out.append(border)
-    return "".join(out)
-
 
 # --- the simulated etcdctl -----------------------------------------------------------------
 
@@ -608,7 +139,7 @@ class _Etcdctl:
         # Seeded from the state so the same command on the same state prints the same text.
         seed = f"{' '.join(self.argv)}|{self.etcd.revision}|{self.etcd.raft_term}"
         self.rng = random.Random(seed)
-        self.inv: _Invocation | None = None
+        self.inv: Invocation | None = None
         # Waiting on a busy member needs a clock that moves; members already waited for
         # (this command's earlier runs) fail at once.
         self.may_wait = cluster.clock.real_seconds(1.0) > 0
@@ -631,13 +162,13 @@ class _Etcdctl:
     def _main(self) -> int:
         # etcdctl's main() reads and unsets ETCDCTL_API before anything looks at the env.
         self.env.pop("ETCDCTL_API", None)
-        roots = _ROOT_COMMANDS_34 if self.flavor == "3.4" else _ROOT_COMMANDS_35
-        root_flags = _flags_for((), self.flavor)
-        words = _strip_flags(self.argv, root_flags)
+        roots = ROOT_COMMANDS_34 if self.flavor == "3.4" else ROOT_COMMANDS_35
+        root_flags = flags_for((), self.flavor)
+        words = strip_flags(self.argv, root_flags)
         if not words:
             try:
-                _parse_flags(self.argv, root_flags, ())
-            except _FlagError as exc:
+                parse_flags(self.argv, root_flags, ())
+            except FlagError as exc:
                 return self._flag_error((), str(exc))
             self.io.out(self._root_help())
             return EXIT_SUCCESS
@@ -645,16 +176,16 @@ class _Etcdctl:
         if first not in roots:
             return self._unknown_command(first, roots)
         path: tuple[str, ...] = (first,)
-        subs = _SUBCOMMANDS.get(first)
+        subs = SUBCOMMANDS.get(first)
         if subs:
-            sub_words = _strip_flags(self.argv, _flags_for(path, self.flavor))
+            sub_words = strip_flags(self.argv, flags_for(path, self.flavor))
             nxt = sub_words[1] if len(sub_words) > 1 else None
             if nxt in subs:
                 path = (first, nxt)
-        flags = _flags_for(path, self.flavor)
+        flags = flags_for(path, self.flavor)
         try:
-            inv = _parse_flags(self.argv, flags, path)
-        except _FlagError as exc:
+            inv = parse_flags(self.argv, flags, path)
+        except FlagError as exc:
             return self._flag_error(path, str(exc))
         self.inv = inv
         if inv.flag_bool("help") or (subs and len(path) == 1):
@@ -692,22 +223,22 @@ class _Etcdctl:
 
     def _help(self, path: tuple[str, ...]) -> str:
         key = " ".join(path)
-        head = _HELP.get(key)
+        head = HELP.get(key)
         if head is None:
             return self._root_help()
         head = head.replace("{api}", self.api).replace(
-            "{count_only}", _GET_COUNT_ONLY if self.flavor == "3.5" else ""
+            "{count_only}", GET_COUNT_ONLY if self.flavor == "3.5" else ""
         )
-        cluster = _CLUSTER_GLOBAL if path[:1] == ("endpoint",) and len(path) > 1 else ""
-        return head + "GLOBAL OPTIONS:\n" + _GLOBAL_OPTIONS.replace("{cluster}", cluster) + "\n"
+        cluster = CLUSTER_GLOBAL if path[:1] == ("endpoint",) and len(path) > 1 else ""
+        return head + "GLOBAL OPTIONS:\n" + GLOBAL_OPTIONS.replace("{cluster}", cluster) + "\n"
 
     def _root_help(self) -> str:
-        roots = _ROOT_COMMANDS_34 if self.flavor == "3.4" else _ROOT_COMMANDS_35
+        roots = ROOT_COMMANDS_34 if self.flavor == "3.4" else ROOT_COMMANDS_35
         lines = []
         for name in roots:
-            for sub in _SUBCOMMANDS.get(name, ("",)):
+            for sub in SUBCOMMANDS.get(name, ("",)):
                 lines.append(f"\t{name} {sub}".rstrip() + "\n")
-        options = _GLOBAL_OPTIONS.replace("{cluster}", "").replace(
+        options = GLOBAL_OPTIONS.replace("{cluster}", "").replace(
             "      --hex[=false]",
             "  -h, --help[=false]\t\t\t\thelp for etcdctl\n      --hex[=false]",
         )
@@ -729,7 +260,7 @@ class _Etcdctl:
             r
             for r in roots
             if r != "help"
-            and (_levenshtein(word.lower(), r.lower()) <= 2 or r.lower().startswith(word.lower()))
+            and (levenshtein(word.lower(), r.lower()) <= 2 or r.lower().startswith(word.lower()))
         ]
         message = f'unknown command "{word}" for "etcdctl"'
         if suggestions:
@@ -749,7 +280,7 @@ class _Etcdctl:
     def _check_env(self) -> None:
         """pkg/flags.SetPflagsFromEnv: env fills unset flags; env plus flag is fatal."""
         assert self.inv is not None
-        inherited = _inherited_flags(self.inv.path)
+        inherited = inherited_flags(self.inv.path)
         known = {"ETCDCTL_" + n.upper().replace("-", "_"): n for n in inherited}
         for key in sorted(self.env):
             if not key.startswith("ETCDCTL_"):
@@ -792,7 +323,7 @@ class _Etcdctl:
             return
         assert self.inv is not None
         src = f"/tmp/etcd-release-{self.version}/etcd/release/etcd"
-        file, func, line = _COMMAND_FUNCS.get(" ".join(self.inv.path), ("ctl.go", "Start", 107))
+        file, func, line = COMMAND_FUNCS.get(" ".join(self.inv.path), ("ctl.go", "Start", 107))
         frames = [
             ("go.etcd.io/etcd/pkg/v3/flags.verifyEnv", f"{src}/pkg/flags/flag.go:85"),
             ("go.etcd.io/etcd/pkg/v3/flags.SetPflagsFromEnv", f"{src}/pkg/flags/flag.go:63"),
@@ -848,7 +379,7 @@ class _Etcdctl:
     def _timeout(self) -> float:
         assert self.inv is not None
         try:
-            return _parse_go_duration(self.inv.get("command-timeout"))
+            return parse_go_duration(self.inv.get("command-timeout"))
         except ValueError:
             return 5.0
 
@@ -1062,14 +593,14 @@ class _Etcdctl:
                         status["dbSizeQuota"] = self.etcd.quota_backend_bytes
                     status["downgradeInfo"] = {}
                 items.append({"Endpoint": ep, "Status": status})
-            self.io.out(_go_json(items) + "\n")
+            self.io.out(go_json(items) + "\n")
         elif fmt == "table":
             header = [
                 "ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER",
                 "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS",
             ]
             table_rows = [self._status_cells(ep, m, leader_id, errors_common) for ep, m in rows]
-            self.io.out(_render_table(header, table_rows))
+            self.io.out(render_table(header, table_rows))
         elif fmt == "fields":
             for ep, m in rows:
                 errs = "[" + " ".join(errors_common) + "]"
@@ -1119,7 +650,7 @@ class _Etcdctl:
                 if self.flavor == "3.4"
                 else f"etcd-endpoints://{self._pointer()}/{hp}"
             )
-            slow = _go_duration(timeout + self.rng.uniform(0.0002, 0.0012))
+            slow = go_duration(timeout + self.rng.uniform(0.0002, 0.0012))
             if failure is not None:
                 error = self._dial_error(failure, hp, balancer_summary=True)
                 self._warn(target, error, health=True)
@@ -1133,10 +664,10 @@ class _Etcdctl:
                     f"{name if name in _ALARM_NAMES else 'UNKNOWN'} "
                     for _, name in self.etcd.alarms
                 )
-                took = _go_duration(self.rng.uniform(0.0015, 0.0035))
+                took = go_duration(self.rng.uniform(0.0015, 0.0035))
                 results.append((ep, False, took, f"Active Alarm(s): {kinds}"))
             else:
-                results.append((ep, True, _go_duration(self.rng.uniform(0.0015, 0.0035)), ""))
+                results.append((ep, True, go_duration(self.rng.uniform(0.0015, 0.0035)), ""))
         fmt = self.inv.get("write-out")
         if fmt == "json":
             items = []
@@ -1145,10 +676,10 @@ class _Etcdctl:
                 if error:
                     item["error"] = error
                 items.append(item)
-            self.io.out(_go_json(items) + "\n")
+            self.io.out(go_json(items) + "\n")
         elif fmt == "table":
             self.io.out(
-                _render_table(
+                render_table(
                     ["ENDPOINT", "HEALTH", "TOOK", "ERROR"],
                     [[ep, str(ok).lower(), took, error] for ep, ok, took, error in results],
                 )
@@ -1195,11 +726,11 @@ class _Etcdctl:
                     item["isLearner"] = True
                 items.append(item)
             body = {"header": self._header(served, revision=False), "members": items}
-            self.io.out(_go_json(body) + "\n")
+            self.io.out(go_json(body) + "\n")
         elif fmt == "table":
             rows = [self._member_cells(m) for m in members]
             header = ["ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER"]
-            self.io.out(_render_table(header, rows))
+            self.io.out(render_table(header, rows))
         elif fmt == "fields":
             out = [
                 f'"ClusterID" : {self.etcd.cluster_id}\n"MemberID" : {served.member_id}\n'
@@ -1251,7 +782,7 @@ class _Etcdctl:
                 body["alarms"] = [
                     {"memberID": mid, "alarm": _ALARM_NAMES.get(name, 0)} for mid, name in alarms
                 ]
-            self.io.out(_go_json(body) + "\n")
+            self.io.out(go_json(body) + "\n")
         elif fmt == "fields":
             hdr = self._header(served)
             out = [
@@ -1362,7 +893,7 @@ class _Etcdctl:
                 m.raft_applied_index += 1
         fmt = self.inv.get("write-out")
         if fmt == "json":
-            self.io.out(_go_json({"header": self._header(served)}) + "\n")
+            self.io.out(go_json({"header": self._header(served)}) + "\n")
         else:
             self.io.out("OK\n")
         return EXIT_SUCCESS
@@ -1383,7 +914,7 @@ class _Etcdctl:
             return EXIT_ERROR
         # The drill keeps no keys: every get finds nothing, which etcdctl prints as nothing.
         if self.inv.get("write-out") == "json":
-            self.io.out(_go_json({"header": self._header(served)}) + "\n")
+            self.io.out(go_json({"header": self._header(served)}) + "\n")
         return EXIT_SUCCESS
 
 

@@ -202,7 +202,7 @@ def test_pending_csrs_include_ones_the_restore_must_not_approve():
     for name in traps:
         csr = next(c for c in cluster.api.csrs if c.name == name)
         assert csr.approved_at is None and not csr.denied
-        ok, why = review_csr(rest._csr(cluster, csr), known)
+        ok, why = review_csr(rest.csr_object(cluster, csr), known)
         assert not ok, why
     serving = next(c for c in cluster.api.csrs if c.name == "csr-w7x9q")
     assert serving.signer == "kubernetes.io/kubelet-serving"

@@ -207,7 +207,7 @@ def _step(sid: str, lines: list[dict], own: list[dict], by_step: dict[str, list[
                 hosts.append(h)
     step_hosts = next((line_hosts(r) for r in own if line_hosts(r)), []) or hosts
     waits = _waits(sid, step_def, intervals, step_hosts, start, end, outcome)
-    waiting = 0.0
+    waiting = 0.0  # a float even without waits (sum() would start from the int 0)
     for w in waits:
         waiting += w.duration_s
     return Step(

@@ -75,9 +75,13 @@ class WatchApp(App):
         self.poll()
         self.set_interval(self.interval, self.poll)
 
+    def _over(self) -> bool:
+        """The run has ended (a drill session's at its score): nothing after is shown."""
+        return self.ended is not None and (not self.in_session or
+                                           self.ended.get("event") == "score")
+
     def poll(self) -> None:
-        if self.ended is not None and (not self.in_session or
-                                       self.ended.get("event") == "score"):
+        if self._over():
             return
         try:
             batch = self.follower.poll()
@@ -87,6 +91,8 @@ class WatchApp(App):
         if self.follower.restarted:
             self.records.clear()
         for item in batch:
+            if self._over():  # lines after the end arrived in the same read: not shown
+                break
             if isinstance(item, str):
                 self._write(f"[dim]{escape(redact_text(item))}[/dim]")
                 continue

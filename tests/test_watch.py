@@ -227,6 +227,22 @@ async def test_the_tui_view_follows_the_journal_and_shows_the_totals(tmp_path):
         await pilot.press("q")
 
 
+async def test_the_tui_view_stops_at_the_end_when_later_lines_come_in_the_same_read(tmp_path):
+    """A journal read in one go (opened after the run, or a slow poll) holds the end and a
+    line after it: the view stops at the end, as the followed run did."""
+    from screens.watch import WatchApp
+
+    path = tmp_path / "j.jsonl"
+    write_slowly(path, pause=0).join(5)  # the whole run, and a line after its end
+    app = WatchApp(path, interval=0.05)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.2)
+        assert app.ended is not None and app.ended["event"] == "finished"
+        assert [r["event"] for r in app.records][-1] == "finished"
+        assert not any(r["event"] == "resumed" for r in app.records)
+        await pilot.press("q")
+
+
 @pytest.mark.parametrize("command", ["watch", "report"])
 def test_a_reader_that_goes_away_is_no_error(tmp_path, command):
     journal = tmp_path / "j.jsonl"

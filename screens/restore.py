@@ -1,25 +1,19 @@
 """The restore wizard (RST, RST by release, RSTN, QRS; PV aftercare).
 
-Three phases on one screen, so a half-done restore survives a trip to the status view:
-1. setup (screens/restore_setup.py): which procedure applies and why (with a typed-reason
-   override), the preflight (green/red, blocking), the ranked recovery hosts, the backup
-   directory, the lost hosts; the start stays blocked until the preflight is green or
-   overridden with a typed reason;
-2. run (screens/restore_run.py): the steps with their state beside the current step's
-   explanation, commands and hosts, a live pane per host, waits with what they wait for; the
-   API's state in the strip;
-3. aftercare (screens/restore_aftercare.py): the PV-1..4 checklist with the cluster's PVs,
-   ticked off and journaled, and the RST-25 reminders.
+Three phases on one screen, so a half-done restore survives a trip to the status view, each
+a widget of its own: setup (screens/restore_setup.py: the procedure and why, the preflight,
+the recovery host, the lost hosts, the backup, the start gate), run (screens/restore_run.py:
+the steps, the highlighted step's plan, a live pane per host) and aftercare
+(screens/restore_aftercare.py: the PV checklist, ticked off and journaled).
 
-The screen keeps the wizard's state: each phase renders what the screen hands it and sends
-the operator's choices up as messages. The runbooks, their preflight and the aftercare list
-come from tui.runbooks.restore: the screen sends the operator's choices as the runbook's
-parameters.
+The screen runs the preflight and the run and keeps the setup's state (SetupState,
+screens/restore_state.py); each phase shows what the screen hands it and sends the
+operator's choices up as messages. The runbooks, their preflight and the aftercare list come
+from tui.runbooks.restore: the screen sends the choices as the runbook's parameters.
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 
 from rich.markup import escape
@@ -30,7 +24,7 @@ from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, Log, Static
 
-from screens.restore_aftercare import AftercarePhase, item_id
+from screens.restore_aftercare import AftercarePhase
 from screens.restore_run import RunPhase, is_guard_warning
 from screens.restore_setup import PROCEDURES, SetupPhase
 from screens.restore_state import (
@@ -40,11 +34,12 @@ from screens.restore_state import (
     SetupState,
     preflight_inputs,
     preflight_kind,
+    shared_plan,
 )
-from screens.runbook import SHORT_TARGETS as _SHORT_TARGETS
+from screens.restore_state import restore_module as _restore
 from screens.runbook import RunbookScreen
 from tui.errors import EtcdDrError
-from tui.journal import Journal, JournalState
+from tui.journal import JournalState
 from tui.runbooks.context import STEP_STATE, RunEvent, RunEventKind
 from tui.runbooks.model import Runbook
 from tui.runbooks.runner import Runner
@@ -62,13 +57,6 @@ __all__ = ["DEFAULT_BACKUP_DIR", "PHASES", "PREFLIGHT_PATIENCE", "PROCEDURES", "
 # a new reason to check cancels it and starts afresh rather than waiting behind it
 PREFLIGHT_PATIENCE = 20.0
 PHASES = ("setup", "run", "aftercare")
-
-
-def _restore():
-    """tui.runbooks.restore (imported when first needed)."""
-    from tui.runbooks import restore
-
-    return restore
 
 
 def runbook_for(procedure: str | None) -> Runbook | None:
@@ -112,8 +100,6 @@ class RestoreScreen(RunbookScreen):
         # the plan shown before the start, the one `run restore --dry-run` prints
         # (tui/runbooks/restore/plan.py): the log and the step panel render it
         self.restore_plan = None
-        self.aftercare_items: list = []
-        self.ticked: dict[str, bool] = {}
         self.guard_warning: str | None = None
         self.current_step: str | None = None
         self.waiting: dict[str, str] = {}  # step -> what it waits for (and time left)
@@ -128,21 +114,17 @@ class RestoreScreen(RunbookScreen):
         self._preflight_gen = 0  # which one is current
         self._recheck_again = False  # asked again meanwhile: run once more after it
         super().__init__()
-        self._setup = SetupPhase(id="setup")
+        self._setup = SetupPhase(self.setup_state, id="setup")
         self._run_phase = RunPhase(id="run")
         self._aftercare = AftercarePhase(id="aftercare")
 
     def initial_runbook(self) -> Runbook:
         return _placeholder()  # the procedure is chosen in the setup phase
 
-    STEP_COLUMNS = (("step", "STEP"), ("state", "STATE"), ("what", "WHAT"),
-                    ("where", "WHERE"), ("detail", "DETAIL"))
+    STEP_COLUMNS = RunPhase.STEP_COLUMNS
 
     def step_cells(self, step) -> list:
-        values = {"step": step.id, "state": "pending", "what": step.title,
-                  "where": _SHORT_TARGETS.get(step.targets.name, step.targets.value),
-                  "detail": ""}
-        return [values[key] for key, _ in self.STEP_COLUMNS]
+        return RunPhase.step_cells(step)
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -231,8 +213,8 @@ class RestoreScreen(RunbookScreen):
             return
         ranked = rank_recovery_hosts(snap)
         self.setup_state.take_ranking(ranked)
-        self._setup.show_candidates(ranked, self.recovery_host)
-        self._show_lost_hosts()
+        self._setup.show_candidates(ranked)
+        self._setup.show_lost_hosts()
 
     def action_recheck(self) -> None:
         if self.running or not self.app.started:
@@ -266,25 +248,12 @@ class RestoreScreen(RunbookScreen):
             self.action_recheck()
 
     async def _preflight(self) -> None:
-        module = _restore()
         self.checking = True
         self._show_gate()
         ctx = self._plain_context()
         ctx.params.pop("lost_hosts", None)  # the preflight decides who is lost, from SSH
         asked = preflight_inputs(ctx.params)
-        try:
-            report = await module.preflight_report(ctx, ctx.params["procedure"])
-        except EtcdDrError as e:
-            self.preflight_error = e.message
-            self.report = None
-        except Exception as e:  # one clear line, never a traceback
-            self.preflight_error = f"the preflight failed: {e.__class__.__name__}: {e}"
-            self.report = None
-        else:
-            self.preflight_error = None
-            self.report = report
-        finally:
-            self.checking = False
+        await self.setup_state.check(ctx)
         if self.running:
             return
         self._show_report()
@@ -300,9 +269,8 @@ class RestoreScreen(RunbookScreen):
             self._show_gate()
             return
         recheck = self.setup_state.follow_report()
-        if self.setup_state.candidates:
-            self._setup.show_candidates(self.setup_state.candidates, self.recovery_host)
-        self._show_lost_hosts()
+        self._setup.show_candidates()
+        self._setup.show_lost_hosts()
         wait = getattr(report, "lost_wait", 0.0) or 0.0
         # one look-again at a time: an earlier report's timer is stale once a newer report
         # is here (it re-checked for nothing, once more, a moment later)
@@ -313,7 +281,9 @@ class RestoreScreen(RunbookScreen):
             # hosts that refuse, but not for long enough yet: look again once they would be
             # lost on that alone (the operator may confirm them lost meanwhile)
             self._lost_timer = self.set_timer(wait + 0.5, self.action_recheck)
-        self._suggest_procedure(report)
+        self.setup_state.suggest_procedure()
+        self._setup.suggest_procedure()
+        self._show_procedure()
         self._show_gate()
         self.refresh_plan()
         self._tick()
@@ -321,19 +291,11 @@ class RestoreScreen(RunbookScreen):
             self.action_recheck()
 
     def _show_preflight_table(self) -> None:
-        self._setup.show_preflight(self.report, self.preflight_error)
-
-    def _suggest_procedure(self, report) -> None:
-        self.setup_state.suggest_procedure()
-        self._setup.suggest_procedure(self.suggested)
-        self._show_procedure()
+        self._setup.show_preflight()
 
     def _show_procedure(self) -> None:
         chosen = self.procedure
-        report = self.report
-        self._setup.show_procedure(chosen, self.suggested, self.suggested_why,
-                                   report.version if report else None,
-                                   report.version_source if report else None)
+        self._setup.show_procedure()
         runbook = None
         try:
             runbook = runbook_for(chosen)
@@ -350,8 +312,7 @@ class RestoreScreen(RunbookScreen):
     def choose_recovery_host(self, host: str) -> None:
         if self.running or not self.setup_state.choose_recovery_host(host):
             return
-        if self.setup_state.candidates:
-            self._setup.show_candidates(self.setup_state.candidates, self.recovery_host)
+        self._setup.show_candidates()
         self.refresh_plan()  # the steps on the recovery host name the new one at once
         self.action_recheck()  # the backup checks are the recovery host's
 
@@ -366,21 +327,12 @@ class RestoreScreen(RunbookScreen):
         both, tui/runbooks/restore/plan.py): the procedure and why, the recovery host and its
         ranking, the lost hosts and their evidence, the backup, then every step. The checks
         are the preflight table above."""
-        self.restore_plan = self._shared_plan(ctx)
+        self.restore_plan = shared_plan(self.runbook, ctx)
         if self.restore_plan is None:
             return super().plan_lines(ctx, plan)
-        return ([f"Plan for {self.runbook.title} — nothing runs until you press g and "
-                 f"confirm each mutating step."] + self.restore_plan.summary_lines()
+        return ([(f"Plan for {self.runbook.title} — nothing runs until you press g and "
+                  f"confirm each mutating step.")] + self.restore_plan.summary_lines()
                 + ["Steps:"] + self.restore_plan.step_lines())
-
-    def _shared_plan(self, ctx):
-        module = _restore()
-        if not isinstance(self.runbook, module.RestoreRunbook):
-            return None  # no procedure chosen yet
-        return module.restore_plan(self.runbook, ctx)
-
-    def _show_lost_hosts(self) -> None:
-        self._setup.show_lost_hosts(self.lost_hosts, self.lost_evidence, self.unproven)
 
     def confirm_lost(self, text: str) -> str | None:
         """The operator's typed confirmation that a host is lost: "HOST why". Returns what
@@ -445,8 +397,7 @@ class RestoreScreen(RunbookScreen):
         return self.setup_state.start_blocked(self.app.backend.read_only, self._setup)
 
     def _show_gate(self) -> None:
-        self._setup.show_gate(self.start_blocked(), bool(self.blocking_failures()),
-                              self.checking, self.report is not None)
+        self._setup.show_gate(self.app.backend.read_only)
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -463,8 +414,6 @@ class RestoreScreen(RunbookScreen):
         if action == "tick":
             return self.phase == "aftercare" and bool(self.aftercare_items)
         return True
-
-    # --- parameters -------------------------------------------------------------------------
 
     def params(self) -> dict:
         return self.setup_state.params(self._setup)
@@ -495,12 +444,12 @@ class RestoreScreen(RunbookScreen):
             return
         self._preflight_asked = True  # a resumed run does not start over from the checks
         self.set_runbook(runbook)
-        self._setup.restore_choices(procedure, params.get("backup_dir") or "",
+        self._setup.resume_choices(procedure, params.get("backup_dir") or "",
                                     params.get("backup_source") or "",
                                     params.get("override") or "")
         self.recovery_host = params.get("recovery_host")
         self.lost_hosts = list(params.get("lost_hosts") or [])
-        self._show_lost_hosts()
+        self._setup.show_lost_hosts()
         self._show_phase("run")
         self.resume = state
         self.refresh_plan()  # the exact commands beside each step, from the journal's params
@@ -556,7 +505,7 @@ class RestoreScreen(RunbookScreen):
             return
         try:
             self.planned = {p.step.id: p for p in Runner(self.runbook, ctx).plan()}
-            self.restore_plan = self._shared_plan(ctx) or self.restore_plan
+            self.restore_plan = shared_plan(self.runbook, ctx) or self.restore_plan
         except (KeyError, EtcdDrError):
             pass  # the plan shown before keeps standing
 
@@ -575,22 +524,14 @@ class RestoreScreen(RunbookScreen):
 
     def _show_step(self, step_id: str | None) -> None:
         if not step_id or step_id not in self._step_state:
-            self._run_phase.show_step(None)
+            self._run_phase.show_no_step()
             return
-        step = self.runbook.step(step_id)
-        planned = self.planned.get(step_id)
         shared = self.restore_plan.step(step_id) if self.restore_plan is not None and \
             self.restore_plan.title == self.runbook.title else None
-        # the plan's own lines, as `run RUNBOOK --dry-run` prints this step (one wording,
-        # plan_text.py), under the step's state in this run
-        if shared is not None:
-            plan = shared.lines()
-        elif planned is not None:  # the runbook's own plan (no shared plan yet)
-            plan = planned.lines(self.time_scale)
-        else:
-            plan = [f"{step.id}  {step.title}", f"    {step.explain}"]
-        self._run_phase.show_step(plan, self._step_state.get(step_id, "pending"),
-                                  self.waiting.get(step_id), self._step_detail.get(step_id))
+        self._run_phase.show_step(
+            self.runbook.step(step_id), shared=shared, planned=self.planned.get(step_id),
+            time_scale=self.time_scale, state=self._step_state.get(step_id, "pending"),
+            waiting=self.waiting.get(step_id), last=self._step_detail.get(step_id))
 
     @on(RunPhase.StepHighlighted)
     def _step_highlighted(self, message: RunPhase.StepHighlighted) -> None:
@@ -598,37 +539,26 @@ class RestoreScreen(RunbookScreen):
 
     def run_finished(self) -> None:
         if self.finished == "done":
-            self.run_worker(self._load_aftercare(), name="aftercare", group="aftercare",
-                            exclusive=True, exit_on_error=False)
+            self._aftercare.load(_restore(), self._run_context(journal=None),
+                                 self.journal_path, self.RUNBOOK)
 
     # --- aftercare --------------------------------------------------------------------------
 
-    async def _load_aftercare(self) -> None:
-        module = _restore()
-        items: list = []
-        ctx = self._run_context(journal=None)
-        try:
-            result = module.aftercare(ctx)
-            items = list(await result if inspect.isawaitable(result) else result)
-        except EtcdDrError as e:
-            self.notify(f"aftercare: {e.message}", severity="warning")
-        except Exception as e:  # the list must still appear: say what went wrong
-            self.notify(f"aftercare: {e.__class__.__name__}: {e}", severity="warning")
-        self.aftercare_items = items
-        self.ticked = {item_id(i, n): False for n, i in enumerate(items)}
-        guard = next((i for i in items if "QUORUM GUARD" in str(getattr(i, "title", ""))
-                      .upper()), None)
-        if guard is not None and not self.guard_warning:
-            self._loud(f"{guard.title}: {guard.detail}")
-        self._show_aftercare()
-        self._show_phase("aftercare")
+    @property
+    def aftercare_items(self) -> list:
+        return self._aftercare.items
 
-    def _show_aftercare(self) -> None:
-        self._aftercare.show(self.aftercare_items, self.ticked, self.guard_warning)
-        done = sum(self.ticked.values())
-        self.query_one("#run-status", Static).update(
-            f"aftercare: {done}/{len(self.ticked)} ticked — "
-            + (f"journal {self.journal_path}" if self.journal_path else "no journal"))
+    @property
+    def ticked(self) -> dict[str, bool]:
+        return self._aftercare.ticked
+
+    @on(AftercarePhase.Loaded)
+    def _aftercare_loaded(self, message: AftercarePhase.Loaded) -> None:
+        if message.guard is not None and not self.guard_warning:
+            self._loud(message.guard)
+        self._aftercare.show(self.guard_warning)
+        self.query_one("#run-status", Static).update(self._aftercare.summary())
+        self._show_phase("aftercare")
 
     def action_tick(self) -> None:
         row = self._aftercare.cursor_row
@@ -640,20 +570,8 @@ class RestoreScreen(RunbookScreen):
         self._toggle(message.row)
 
     def _toggle(self, row: int) -> None:
-        if not 0 <= row < len(self.aftercare_items):
-            return
-        item = self.aftercare_items[row]
-        key = item_id(item, row)
-        self.ticked[key] = not self.ticked.get(key)
-        if self.journal_path is not None:
-            try:
-                with Journal(self.journal_path, self.RUNBOOK) as journal:
-                    journal.write(key, "confirmed", kind="aftercare", ticked=self.ticked[key],
-                                  title=str(getattr(item, "title", "")))
-            except EtcdDrError as e:
-                self.notify(e.message, severity="error")
-        self._show_aftercare()
-        self._aftercare.move_cursor(row)
+        if self._aftercare.toggle(row, self.guard_warning):
+            self.query_one("#run-status", Static).update(self._aftercare.summary())
 
     def _tick(self) -> None:
         if self.phase == "aftercare" and self.aftercare_items:

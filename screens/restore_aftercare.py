@@ -1,11 +1,14 @@
 """The restore wizard's aftercare phase: the PV-1..4 checklist with the cluster's PVs and the
 RST-25 reminders, ticked off by the operator.
 
-The screen (screens/restore.py) loads the list, keeps the ticks and journals them; this phase
-shows them and sends up which row the operator ticked.
+The screen (screens/restore.py) hands this phase the finished run's context and journal; the
+phase loads the list, keeps the ticks, journals them and shows them, and sends up when the
+list is there and which row the operator chose (the screen's space key ticks one too).
 """
 
 from __future__ import annotations
+
+import inspect
 
 from rich.markup import escape
 from rich.text import Text
@@ -15,6 +18,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from tui.errors import EtcdDrError
+from tui.journal import Journal
 from tui.widgets.fit_table import FitTable
 from tui.widgets.steady import SteadyStatic
 
@@ -31,12 +36,27 @@ def item_id(item, n: int) -> str:
 class AftercarePhase(VerticalScroll):
     """The aftercare phase's head and checklist (id "aftercare")."""
 
+    class Loaded(Message):
+        """The checklist is there (empty when it could not be loaded). `guard`: what its
+        quorum guard item says (None: it has none)."""
+
+        def __init__(self, guard: str | None) -> None:
+            super().__init__()
+            self.guard = guard
+
     class ItemToggled(Message):
         """Enter on a row of the checklist: tick it, or take its tick back."""
 
         def __init__(self, row: int) -> None:
             super().__init__()
             self.row = row
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.items: list = []
+        self.ticked: dict[str, bool] = {}  # item ID -> ticked
+        self._journal = None  # the finished run's journal (the ticks go into it)
+        self._runbook = ""
 
     def compose(self) -> ComposeResult:
         yield SteadyStatic("", id="aftercare-head")
@@ -64,7 +84,54 @@ class AftercarePhase(VerticalScroll):
     def move_cursor(self, row: int) -> None:
         self._table.move_cursor(row=row)
 
-    def show(self, items: list, ticked: dict[str, bool], guard_warning: str | None) -> None:
+    def load(self, module, ctx, journal, runbook: str) -> None:
+        """Load the checklist for a finished run (its context, its journal's path and
+        runbook; `module`: tui.runbooks.restore), in a worker."""
+        self._journal, self._runbook = journal, runbook
+        self.run_worker(self._load(module, ctx), name="aftercare", group="aftercare",
+                        exclusive=True, exit_on_error=False)
+
+    async def _load(self, module, ctx) -> None:
+        items: list = []
+        try:
+            result = module.aftercare(ctx)
+            items = list(await result if inspect.isawaitable(result) else result)
+        except EtcdDrError as e:
+            self.notify(f"aftercare: {e.message}", severity="warning")
+        except Exception as e:  # the list must still appear: say what went wrong
+            self.notify(f"aftercare: {e.__class__.__name__}: {e}", severity="warning")
+        self.items = items
+        self.ticked = {item_id(i, n): False for n, i in enumerate(items)}
+        guard = next((i for i in items if "QUORUM GUARD" in str(getattr(i, "title", ""))
+                      .upper()), None)
+        self.post_message(self.Loaded(f"{guard.title}: {guard.detail}"
+                                      if guard is not None else None))
+
+    def toggle(self, row: int, guard_warning: str | None) -> bool:
+        """Tick the row's item, or take its tick back, in the journal too. False: there is
+        no such row."""
+        if not 0 <= row < len(self.items):
+            return False
+        item = self.items[row]
+        key = item_id(item, row)
+        self.ticked[key] = not self.ticked.get(key)
+        if self._journal is not None:
+            try:
+                with Journal(self._journal, self._runbook) as journal:
+                    journal.write(key, "confirmed", kind="aftercare", ticked=self.ticked[key],
+                                  title=str(getattr(item, "title", "")))
+            except EtcdDrError as e:
+                self.notify(e.message, severity="error")
+        self.show(guard_warning)
+        self.move_cursor(row)
+        return True
+
+    def summary(self) -> str:
+        """The status line while the checklist is up."""
+        return (f"aftercare: {sum(self.ticked.values())}/{len(self.ticked)} ticked — "
+                + (f"journal {self._journal}" if self._journal else "no journal"))
+
+    def show(self, guard_warning: str | None) -> None:
         guard = (f"\n[bold red]!! {escape(guard_warning)}[/bold red]"
                  if guard_warning else "")
         self.query_one("#aftercare-head", Static).update(
@@ -72,7 +139,8 @@ class AftercarePhase(VerticalScroll):
             "item once you have checked it (space or Enter); ticks go into the journal." + guard)
         table = self._table
         table.clear()
-        for n, item in enumerate(items):
+        ticked = self.ticked
+        for n, item in enumerate(self.items):
             key = item_id(item, n)
             title = str(getattr(item, "title", "") or key)
             detail = getattr(item, "detail", "") or ""

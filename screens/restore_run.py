@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from screens.runbook import SHORT_TARGETS
 from tui.runbooks.context import RunEvent, RunEventKind
 from tui.widgets.fit_table import FitTable
 from tui.widgets.host_log import FLUSH_INTERVAL, HostLog
@@ -39,6 +40,18 @@ class RunPhase(Vertical):
         def __init__(self, step_id: str) -> None:
             super().__init__()
             self.step_id = step_id
+
+    # the steps table's columns (key, heading): RunbookScreen adds them and fills them in
+    STEP_COLUMNS = (("step", "STEP"), ("state", "STATE"), ("what", "WHAT"),
+                    ("where", "WHERE"), ("detail", "DETAIL"))
+
+    @classmethod
+    def step_cells(cls, step) -> list:
+        """A step's row in the steps table, before it runs."""
+        values = {"step": step.id, "state": "pending", "what": step.title,
+                  "where": SHORT_TARGETS.get(step.targets.name, step.targets.value),
+                  "detail": ""}
+        return [values[key] for key, _ in cls.STEP_COLUMNS]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -78,22 +91,28 @@ class RunPhase(Vertical):
         except Exception:
             return None
 
-    def show_step(self, plan: list[str] | None, state: str = "", waiting: str | None = None,
-                  last: str = "") -> None:
-        """The step panel: the plan's own lines for the step (as `run RUNBOOK --dry-run`
-        prints them) under its state in this run, what it waits for, else what it last
-        said. No plan: an empty panel."""
-        detail = self.query_one("#step-detail", Static)
-        if not plan:
-            detail.update("")
-            return
+    def show_no_step(self) -> None:
+        self.query_one("#step-detail", Static).update("")
+
+    def show_step(self, step, *, shared, planned, time_scale: float, state: str,
+                  waiting: str | None, last: str | None) -> None:
+        """The step panel: the plan's own lines for the step, as `run RUNBOOK --dry-run`
+        prints them (one wording, plan_text.py; `shared`: the restore plan's step, else
+        `planned`: the runbook's own), under its state in this run, what it waits for,
+        else what it last said."""
+        if shared is not None:
+            plan = shared.lines()
+        elif planned is not None:  # the runbook's own plan (no shared plan yet)
+            plan = planned.lines(time_scale)
+        else:
+            plan = [f"{step.id}  {step.title}", f"    {step.explain}"]
         lines = [f"[b]{escape(plan[0])}[/b]", f"[b]state:[/b] {state}"]
         lines += [escape(line.removeprefix("    ")) for line in plan[1:]]
         if waiting is not None:
             lines.append(f"[yellow]waiting for: {escape(waiting)}[/yellow]")
         elif last:
             lines.append(f"[b]last:[/b] {escape(last)}")
-        detail.update("\n".join(lines))
+        self.query_one("#step-detail", Static).update("\n".join(lines))
 
     @on(DataTable.RowHighlighted, "#steps")
     def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:

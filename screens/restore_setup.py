@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Select, Static
 
-from screens.restore_state import DEFAULT_BACKUP_DIR, QUORUM
+from screens.restore_state import DEFAULT_BACKUP_DIR, QUORUM, SetupState
 from tui.widgets.fit_table import FitTable
 from tui.widgets.steady import SteadyStatic
 
@@ -29,7 +29,8 @@ PROCEDURES = [
 
 
 class SetupPhase(VerticalScroll):
-    """The setup phase's fields and tables (id "setup")."""
+    """The setup phase's fields and tables (id "setup"), showing the screen's SetupState
+    (it reads it, never changes it)."""
 
     class ProcedureChosen(Message):
         """The procedure in the choice changed (None: none chosen)."""
@@ -62,6 +63,10 @@ class SetupPhase(VerticalScroll):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
+
+    def __init__(self, state: SetupState, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = state
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runbook-head"):
@@ -129,13 +134,13 @@ class SetupPhase(VerticalScroll):
     def override(self) -> str:
         return self._typed("override")
 
-    def suggest_procedure(self, procedure: str | None) -> None:
+    def suggest_procedure(self) -> None:
         """Choose the suggested procedure, unless the operator chose one."""
         select = self.query_one("#procedure", Select)
-        if procedure and not isinstance(select.value, str):
-            select.value = procedure  # the operator's own choice is kept on re-checks
+        if self.state.suggested and not isinstance(select.value, str):
+            select.value = self.state.suggested  # the operator's own choice is kept
 
-    def restore_choices(self, procedure: str | None, backup_dir: str, backup_source: str,
+    def resume_choices(self, procedure: str | None, backup_dir: str, backup_source: str,
                         override: str) -> None:
         """The choices a resumed run was started with."""
         self.query_one("#procedure", Select).value = procedure
@@ -146,14 +151,14 @@ class SetupPhase(VerticalScroll):
     def clear_lost_host_confirmation(self) -> None:
         self.query_one("#confirm-lost", Input).value = ""
 
-    # --- what the screen hands down -------------------------------------------------------
+    # --- the setup's state, shown ---------------------------------------------------------
 
-    def show_procedure(self, chosen: str | None, suggested: str | None, suggested_why: str,
-                       version: str | None, version_source: str | None) -> None:
-        why = escape(suggested_why or "checking which procedure applies…")
-        if version:
+    def show_procedure(self) -> None:
+        chosen, suggested, report = self.procedure, self.state.suggested, self.state.report
+        why = escape(self.state.suggested_why or "checking which procedure applies…")
+        if version := (report.version if report else None):
             why += (f"\n[dim](version {escape(version)} from "
-                    f"{escape(version_source or '?')})[/dim]")
+                    f"{escape(report.version_source or '?')})[/dim]")
         another = bool(chosen and suggested and chosen != suggested)
         if another:
             why += (f"\n[yellow]You chose {escape(chosen)} instead of {escape(suggested)}: "
@@ -161,12 +166,13 @@ class SetupPhase(VerticalScroll):
         self.query_one("#path-why", Static).update(why)
         self.query_one("#path-reason-row").display = another
 
-    def show_preflight(self, report, error: str | None) -> None:
+    def show_preflight(self) -> None:
+        report = self.state.report
         table = self.query_one("#preflight", DataTable)
         table.clear()
         if report is None:
             table.add_row(Text("??", style="bold red"), "preflight", "yes",
-                          error or "not run yet")
+                          self.state.preflight_error or "not run yet")
             return
         for item in report.items:
             mark = Text("ok", style="green") if item.ok else (
@@ -176,17 +182,23 @@ class SetupPhase(VerticalScroll):
             # (markup=False: a detail is text, "[...]" in it is not a style)
             table.add_row(mark, item.title, blocks, Text(item.detail or ""))
 
-    def show_candidates(self, candidates, recovery_host: str | None) -> None:
+    def show_candidates(self, ranked: list | None = None) -> None:
+        """The ranked recovery hosts: `ranked`, the console's own ranking before a report;
+        else the report's, when it has any."""
+        candidates = self.state.candidates if ranked is None else ranked
+        if ranked is None and not candidates:
+            return
         table = self.query_one("#candidates", DataTable)
         table.clear()
         for i, c in enumerate(candidates):
-            chosen = c.host == recovery_host
+            chosen = c.host == self.state.recovery_host
             mark = Text("chosen" if chosen else ("best" if i == 0 else ""),
                         style="bold green" if chosen else "dim")
             table.add_row(mark, c.host, "; ".join(c.reasons), key=c.host)
 
-    def show_lost_hosts(self, lost_hosts: list[str], evidence: dict[str, str],
-                        unproven: dict[str, str]) -> None:
+    def show_lost_hosts(self) -> None:
+        lost_hosts, unproven = self.state.lost_hosts, self.state.unproven
+        evidence = self.state.lost_evidence
         if lost_hosts:
             text = ("lost hosts (on evidence; host steps skip them, their machines are "
                     f"replaced): [b]{escape(', '.join(lost_hosts))}[/b]")
@@ -204,19 +216,18 @@ class SetupPhase(VerticalScroll):
                      "(e.g. [i]master-1 powered off, disk failed[/i]) and press Enter.")
         self.query_one("#lost-hosts", Static).update(text)
 
-    def show_gate(self, blocked: str | None, overridden: bool, checking: bool,
-                  checked: bool) -> None:
-        """`blocked`: why the start is blocked (None: it is not); `overridden`: blocking
-        checks failed (the override lets it start); `checked`: there is a report."""
+    def show_gate(self, read_only: bool) -> None:
         gate = self.query_one("#start-gate", Static)
+        blocked = self.state.start_blocked(read_only, self)
+        checking = self.state.checking
         # a re-check keeps the last verdict on screen (it still gates the start), marked as
         # being checked again, rather than blanking it on every timer or typed reason
         again = " [yellow](checking again…)[/yellow]" if checking else ""
-        if checking and not checked:
+        if checking and self.state.report is None:
             gate.update("[yellow]checking…[/yellow]")
         elif blocked:
             gate.update(f"[red]Start blocked:[/red] {escape(blocked)}{again}")
-        elif overridden:
+        elif self.state.blocking_failures():
             gate.update("[yellow]Ready with an override (journaled): press g to start[/yellow]"
                         + again)
         else:

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from tui.errors import EtcdDrError
+
 DEFAULT_BACKUP_DIR = "/home/core/assets/backup"
 QUORUM = "quorum"  # the procedure choice for QRS (no backup)
 
 
-def _restore():
+def restore_module():
     """tui.runbooks.restore (imported when first needed)."""
     from tui.runbooks import restore
 
     return restore
+
+
+def shared_plan(runbook, ctx):
+    """The plan `etcd-dr run restore --dry-run` prints (tui/runbooks/restore/plan.py) for
+    the runbook (None: no procedure chosen yet)."""
+    module = restore_module()
+    if not isinstance(runbook, module.RestoreRunbook):
+        return None
+    return module.restore_plan(runbook, ctx)
 
 
 class Choices(Protocol):
@@ -70,6 +81,23 @@ class SetupState:
         """The ranked recovery hosts of the last report."""
         return list(getattr(self.report, "candidates", None) or [])
 
+    async def check(self, ctx) -> None:
+        """Run the preflight for the context's choices: its report, or why there is none."""
+        module = restore_module()
+        try:
+            report = await module.preflight_report(ctx, ctx.params["procedure"])
+        except EtcdDrError as e:
+            self.preflight_error = e.message
+            self.report = None
+        except Exception as e:  # one clear line, never a traceback
+            self.preflight_error = f"the preflight failed: {e.__class__.__name__}: {e}"
+            self.report = None
+        else:
+            self.preflight_error = None
+            self.report = report
+        finally:
+            self.checking = False
+
     def take_ranking(self, ranked) -> None:
         """The console's own ranking, before the first preflight."""
         from tui.runbooks.restore_checks import best_recovery_host
@@ -86,7 +114,7 @@ class SetupState:
         recheck = False
         if candidates:
             # the host `run restore` takes without --host (reachable, not a learner)
-            best = _restore().best_recovery_host(candidates)
+            best = restore_module().best_recovery_host(candidates)
             if self.recovery_host not in [c.host for c in candidates] or (
                     not self.host_chosen and self.recovery_host != best
                     and not self.followed_ranking):
@@ -112,7 +140,7 @@ class SetupState:
         backup_ok = all(i.ok for i in report.items if i.key in ("backup", "snapshot"))
         # the one rule (tui/runbooks/restore/plan.py): `run restore --dry-run` names the
         # quorum restore on the same findings
-        suggested = _restore().suggest_procedure(report.procedure, path,
+        suggested = restore_module().suggest_procedure(report.procedure, path,
                                                  report.version_source, backup_ok)
         if getattr(report, "procedure", "restore") != "quorum-restore" or \
                 self.suggested is None:

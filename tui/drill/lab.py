@@ -364,6 +364,13 @@ class DrillLab:
         finally:
             self._following.discard(host.name)
 
+    def stop_background_writes(self) -> None:
+        """No more writes from the cluster's background activity (tui.drill.activity): for
+        a test that checks an exact revision while simulated time jumps."""
+        if self._activity is not None:
+            self._activity.cancel()
+            self._activity = None
+
     async def stop(self) -> None:
         if self._follow_host in self.cluster.host_hooks:
             self.cluster.host_hooks.remove(self._follow_host)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tui.drill import controllers
+from tui.drill.conditions import clusteroperator_conditions
 from tui.drill.model import (
     DrillCluster,
     OperatorState,
@@ -165,7 +166,7 @@ def patch_operator(cluster: DrillCluster, plural: str, body: dict) -> dict:
 
 def clusteroperator_object(cluster: DrillCluster, name: str) -> dict:
     v = cluster.api.version
-    conds = controllers.clusteroperator_conditions(cluster, name)
+    conds = clusteroperator_conditions(cluster, name)
     since = conds.pop("_since", None)
     when = INSTALLED if since is None else stamp(cluster, since)
     conditions = [{"lastTransitionTime": when, "message": c["message"],

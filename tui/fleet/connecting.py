@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncssh
 
 from tui.errors import ReadOnlyRefused
-from tui.fleet.events import FleetEvents
+from tui.fleet.events import EventSource
 from tui.fleet.hoststate import (LOST_KINDS, SUDO_DENIED_MARKERS, HostState, JumpHostError,
                                  brief_error, failure_kind)
 from tui.inventory import Host, Inventory
@@ -23,7 +23,7 @@ _CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly13
             "aes128-ctr", "aes192-ctr", "aes256-ctr")
 
 
-class HostConnections(FleetEvents):
+class HostConnections(EventSource):
     """The connecting half of the fleet: one task per host keeps its connection open."""
 
     inventory: Inventory

@@ -1,6 +1,6 @@
 """What the fleet reports: one RunResult per host and command, and the FleetEvents its
-listeners (host panes, journal, status) hear; FleetEvents is the listener list and the state
-changes it announces, shared by the fleet's parts."""
+listeners (host panes, journal, status) hear; EventSource is the listener list and the host
+state changes it announces, shared by the fleet's parts."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class FleetEvent:
 Listener = Callable[[FleetEvent], None]
 
 
-class FleetEvents:
+class EventSource:
     """The fleet's listeners, and the host state changes and notes it tells them."""
 
     status: dict[str, HostStatus]

@@ -12,7 +12,7 @@ import asyncssh
 
 from tui.errors import ReadOnlyRefused
 from tui.fleet.commands import Command
-from tui.fleet.events import FleetEvent, FleetEventKind, FleetEvents, Listener, RunResult
+from tui.fleet.events import EventSource, FleetEvent, FleetEventKind, Listener, RunResult
 from tui.fleet.hoststate import SUDO_DENIED_MARKERS, HostState, brief_error
 from tui.fleet.output import OUTPUT_CAP, Capture, LineSplitter, open_output_file, over_cap_error
 from tui.fleet.readonly import refusal
@@ -21,7 +21,7 @@ from tui.inventory import Inventory
 _OUTPUT_LIMIT = OUTPUT_CAP  # the default cap of one stream kept in memory (tui/fleet/output.py)
 
 
-class CommandRunner(FleetEvents):
+class CommandRunner(EventSource):
     """The command half of the fleet: commands on the hosts' open connections."""
 
     inventory: Inventory

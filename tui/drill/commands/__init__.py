@@ -7,20 +7,10 @@ machine) and fails the way the real program does: same stderr text, same exit st
 operator who trains here meets the same messages on a real node.
 """
 
-# isort: off
-# The families register in this order, which is the order of COMMANDS and of the binaries
-# tui.drill.hostfiles writes: keep it when adding one.
-from tui.drill.commands import builtins
-from tui.drill.commands import files
-from tui.drill.commands import dirs
-from tui.drill.commands import fileinfo
-from tui.drill.commands import archive
-from tui.drill.commands import text
-from tui.drill.commands import system
-from tui.drill.commands import crictl
-from tui.drill.commands import scripts
-from tui.drill.commands import oc
-from tui.drill.commands import pcs
-# isort: on
+# Every family; none depends on the order they register in (listings sort, and each program
+# has paths of its own).
+from tui.drill.commands import (archive, builtins, crictl, dirs, fileinfo, files, grep, hostinfo,
+                                oc, pcs, scripts, system, testcmd, text, units)
 
-FAMILIES = (builtins, files, dirs, fileinfo, archive, text, system, crictl, scripts, oc, pcs)
+FAMILIES = (builtins, testcmd, files, dirs, fileinfo, archive, grep, text, system, hostinfo, units,
+            crictl, scripts, oc, pcs)

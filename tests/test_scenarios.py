@@ -13,10 +13,9 @@ import pytest
 from tests.cli_runner import run_cli
 from tui.backend import Backend, BackendSpec
 from tui.drill import objects, rest
+from tui.drill.drillspec import FAULT_ACTIONS, TRAP_KINDS
 from tui.drill.inject import FaultSchedule, check_fault
 from tui.drill.scenario import (
-    FAULT_ACTIONS,
-    TRAP_KINDS,
     build_cluster,
     list_scenarios,
     load_drill,

@@ -136,7 +136,7 @@ def load_drill(scenario: str) -> DrillSpec | None:
 class Mistake:
     # generic: refused-action | confirmation-typed-wrong | wrong-recovery-host | wrong-host |
     # skip-step | override-preflight | override-interlock; the scenario's traps: wrong-path |
-    # wrong-backup | approve-csr | host-treated-lost (tui.drill.scenario.TRAP_KINDS)
+    # wrong-backup | approve-csr | host-treated-lost (tui.drill.drillspec.TRAP_KINDS)
     kind: str
     detail: str
     step: str = "-"

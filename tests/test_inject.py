@@ -18,6 +18,7 @@ import pytest
 from tests.cli_runner import run_cli
 from tui.backend import Backend, BackendSpec
 from tui.drill import inject, kubelet
+from tui.drill.control import control_path
 from tui.drill.inject import FaultSchedule, InjectError, apply
 from tui.errors import ConfigError
 from tui.fleet.commands import Command
@@ -335,7 +336,7 @@ def serve(tmp_path, *, tty=False, scenario="healthy"):
     if tty:
         os.close(slave)
     deadline = time.monotonic() + 30
-    control = inject.control_path(inventory)
+    control = control_path(inventory)
     while not (control.exists() and "Press Ctrl-C" in err.read_text()):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
@@ -372,7 +373,7 @@ def lab_serve(tmp_path):
 
 def test_lab_inject_changes_what_status_shows(lab_serve):
     served = lab_serve()
-    control = inject.control_path(served.inventory)
+    control = control_path(served.inventory)
     assert stat.S_IMODE(control.stat().st_mode) == 0o600
     assert json.loads(control.read_text())["address"].startswith("127.0.3.")
     before = status(served.inventory)
@@ -411,7 +412,7 @@ def test_lab_inject_with_a_wrong_token_or_no_lab_is_refused(lab_serve, tmp_path)
     proc = etcd_dr("lab", "inject", "--inventory", tmp_path / "none.yaml", "list")
     assert proc.returncode == 2 and "no lab serves this inventory" in proc.stderr
     served = lab_serve()
-    control = inject.control_path(served.inventory)
+    control = control_path(served.inventory)
     data = json.loads(control.read_text())
     data["token"] = "not-the-token"
     control.write_text(json.dumps(data))

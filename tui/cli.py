@@ -476,7 +476,7 @@ def lab_serve(scenario, inventory_out, speed):
                                                    "regular file in a writable directory")
 
     async def serve():
-        from tui.drill.inject import LabConsole
+        from tui.drill.control import LabConsole
 
         lab = DrillLab(scenario or "healthy", speed=speed, workdir=workdir)
         await lab.start(inventory_path=out)
@@ -526,7 +526,7 @@ def lab_inject(inventory_path, action, args):
     drop-ssh HOST SECONDS               SSH refused for SECONDS of drill time, then back
     list                                what is injected now
     """
-    from tui.drill.inject import send_command
+    from tui.drill.control import send_command
 
     click.echo(send_command(inventory_path, [action, *args]))
 

@@ -52,7 +52,6 @@ from tui.drill.model import (
     OperatorState,
     PodRecord,
 )
-from tui.versions import openshift_minor
 
 MACHINE_DELETE_SECONDS = 30.0
 PROVISION_SECONDS = 90.0
@@ -70,10 +69,6 @@ SERVING_SIGNER = "kubernetes.io/kubelet-serving"
 BOOTSTRAPPER = "system:serviceaccount:openshift-machine-config-operator:node-bootstrapper"
 
 _busy: set[int] = set()
-
-
-def _minor(cluster: DrillCluster) -> tuple[int, int]:
-    return openshift_minor(cluster.api.version) or (4, 12)
 
 
 def tick(cluster: DrillCluster, now: float | None = None) -> bool:
@@ -343,7 +338,7 @@ def scale_up_allowed(cluster: DrillCluster) -> bool:
     """May the etcd operator add members now? Always on a cluster never restored and on
     4.18+; before 4.18, after a restore, only in a rollout forced after it with the quorum
     guard off (RST-17, RST-19)."""
-    if cluster.restored_at is None or _minor(cluster) >= (4, 18):
+    if cluster.restored_at is None or cluster.api.release >= (4, 18):
         return True
     op = cluster.api.operators.get("etcds")
     return bool(op and op.scale_up and op.force_changed_at is not None
@@ -369,7 +364,7 @@ def _needs_etcd(cluster: DrillCluster, host: DrillHost) -> bool:
 def _etcd_scale_trigger(cluster: DrillCluster, now: float) -> bool:
     """4.18+: after a restore the operator rolls etcd out again as soon as a control-plane
     host that is up lacks etcd (the hosts that ran disable-etcd.sh, new machines)."""
-    if cluster.restored_at is None or _minor(cluster) < (4, 18) or _pacemaker_etcd(cluster):
+    if cluster.restored_at is None or cluster.api.release < (4, 18) or _pacemaker_etcd(cluster):
         return False
     op = cluster.api.operators.get("etcds")
     if op is None or op.installing is not None:

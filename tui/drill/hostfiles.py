@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import posixpath
-import re
 from datetime import datetime, timezone
 
 from tui.drill import kubelet
@@ -37,11 +36,6 @@ OVN_DB_DIR_412 = "/var/lib/ovn/etc"  # 4.12-4.13, control-plane hosts (ovnkube-m
 OVN_DB_DIR_414 = "/var/lib/ovn-ic/etc"  # 4.14+ (OVN interconnect), every node
 OVN_DBS = ("ovnnb_db.db", "ovnsb_db.db")
 BINARY_STUB = b"\x7fELF\x02\x01\x01\x00 drill stand-in for a binary\n"
-
-
-def _version(cluster: DrillCluster) -> tuple[int, int]:
-    m = re.match(r"(\d+)\.(\d+)", cluster.api.version)
-    return (int(m.group(1)), int(m.group(2))) if m else (4, 12)
 
 
 def _pem(kind: str, seed: str, lines: int = 12) -> bytes:
@@ -129,7 +123,7 @@ def populate_control_plane_host(cluster: DrillCluster, host: DrillHost, *,
     now = cluster.clock.now()
     installed = now - 12 * DAY
     w = _Writer(host, installed)
-    major, minor = _version(cluster)
+    major, minor = cluster.api.release
     node = host.name
     _base(cluster, host, w, installed)
     _kubelet(w, node, now)
@@ -272,17 +266,17 @@ def populate_worker_host(cluster: DrillCluster, host: DrillHost) -> None:
     _base(cluster, host, w, installed)
     _kubelet(w, host.name, now)
     w.dir("/etc/kubernetes/manifests", 0o755)
-    if _version(cluster) >= (4, 14):
+    if cluster.api.release >= (4, 14):
         _ovn_ic(w)
     _addresses(host)
-    node_containers(cluster, host, now, _version(cluster))
+    node_containers(cluster, host, now, cluster.api.release)
 
 
 # --- pieces ----------------------------------------------------------------------------------
 
 
 def _base(cluster: DrillCluster, host: DrillHost, w: _Writer, installed: float) -> None:
-    major, minor = _version(cluster)
+    major, minor = cluster.api.release
     rhel = "8.6" if minor <= 12 else "9.2" if minor <= 15 else "9.4"
     for d in ("/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/usr/local", "/usr/local/bin",
               "/var", "/var/lib", "/var/log", "/run", "/dev", "/boot", "/proc", "/sys"):
@@ -374,7 +368,7 @@ def ovn_db_dir(cluster: DrillCluster, host: DrillHost) -> str | None:
     """Where this host keeps its OVN databases: /var/lib/ovn/etc on control-plane hosts
     before 4.14 (ovnkube-master's nbdb/sbdb), /var/lib/ovn-ic/etc on every node from 4.14
     (OVN interconnect: ovnkube-node's); None when it has none."""
-    if _version(cluster) >= (4, 14):
+    if cluster.api.release >= (4, 14):
         return OVN_DB_DIR_414
     return OVN_DB_DIR_412 if host.role == "control-plane" else None
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tui.drill.model import Container, DrillCluster, DrillHost
-from tui.versions import openshift_minor
 
 MANIFESTS_DIR = "/etc/kubernetes/manifests"
 STOP_DELAY = 5.0  # simulated seconds: manifest gone -> containers Exited (graceful stop)
@@ -77,9 +76,9 @@ def pod_containers(cluster: DrillCluster, spec: StaticPod) -> tuple[str, ...]:
     """A static pod's containers on this cluster's release: from 4.18 the etcd pod also runs
     etcd-rev (it keeps revision.json), and on 4.18-4.20 etcd-backup-server (UPSTREAM.md: the
     4.18-4.20 cluster-restore.sh waits for it to stop)."""
-    if spec.manifest != "etcd-pod.yaml" or _minor(cluster) < (4, 18):
+    if spec.manifest != "etcd-pod.yaml" or cluster.api.release < (4, 18):
         return spec.containers
-    extra = ("etcd-rev",) + (("etcd-backup-server",) if _minor(cluster) < (4, 21) else ())
+    extra = ("etcd-rev",) + (("etcd-backup-server",) if cluster.api.release < (4, 21) else ())
     return spec.containers + extra
 
 
@@ -197,16 +196,12 @@ def apply_effects(cluster: DrillCluster, host: DrillHost, manifests: set[str]) -
             cluster.api.reachable = True
 
 
-def _minor(cluster: DrillCluster) -> tuple[int, int]:
-    return openshift_minor(cluster.api.version) or (4, 12)
-
-
 def _restore_pod_started(cluster: DrillCluster, host: DrillHost) -> None:
     """The restore-etcd pod (4.14 and later) deletes /var/lib/etcd-backup/snapshot.db once
     its restore succeeded, seconds after it starts: a file the script made and the pod
     removes proves nothing about whether the restore ran."""
     manifest = host.files.get(f"{MANIFESTS_DIR}/etcd-pod.yaml", b"")
-    if RESTORE_POD_MARKER.encode() not in manifest or _minor(cluster) < (4, 14):
+    if RESTORE_POD_MARKER.encode() not in manifest or cluster.api.release < (4, 14):
         return
     if host.files.pop(RESTORE_SNAPSHOT, None) is not None:
         for meta in (host.sizes, host.modes, host.owners, host.mtimes):
@@ -219,7 +214,7 @@ def write_revision_json(cluster: DrillCluster, host: DrillHost, *, force: bool =
     ...}, clusterId a JSON number), every REVISION_INTERVAL simulated seconds; a member that
     does not answer leaves the file as it was (the restore scripts and a recovery-host
     ranking read its maxRaftIndex then)."""
-    if _minor(cluster) < (4, 18) or "/var/lib/etcd" not in host.dirs:
+    if cluster.api.release < (4, 18) or "/var/lib/etcd" not in host.dirs:
         return
     member = cluster.member_of(host)
     if member is None or not member.running or not cluster.etcd.answering(member):

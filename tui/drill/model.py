@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
+from tui.versions import openshift_minor
+
 # the longest a simulated wait really lasts before it skips ahead (see SimClock.sleep): long
 # enough for the real things a wait may overlap (an SSH reconnect) to make progress
 SKIP_AFTER = 0.25
@@ -391,6 +393,11 @@ class ApiState:
     learner_running_since: dict[int, float] = field(default_factory=dict)
     installed_at: float = 0.0  # simulated time the cluster was installed (objects' ages)
     serial: int = 0  # for new object names (csr-xxxxx, pod suffixes)
+
+    @property
+    def release(self) -> tuple[int, int]:
+        """(major, minor) of the cluster's OpenShift version; 4.12 when it cannot be read."""
+        return openshift_minor(self.version) or (4, 12)
 
 
 @dataclass

@@ -20,7 +20,6 @@ from tui.drill.model import (
     OperatorState,
     PodRecord,
 )
-from tui.versions import openshift_minor
 
 GUARD_KEY = "useUnsupportedUnsafeNonHANonProductionUnstableEtcd"
 OVN_NS = "openshift-ovn-kubernetes"
@@ -79,10 +78,6 @@ def suffix(seed: str, n: int = 5) -> str:
 def new_name(cluster: DrillCluster, prefix: str) -> str:
     cluster.api.serial += 1
     return prefix + suffix(f"{cluster.name}/{prefix}/{cluster.api.serial}")
-
-
-def version_of(cluster: DrillCluster) -> tuple[int, int]:
-    return openshift_minor(cluster.api.version) or (4, 12)
 
 
 def _kas_running(host: DrillHost) -> bool:
@@ -179,12 +174,12 @@ def ovn_apps(cluster: DrillCluster, host: DrillHost) -> list[str]:
         return []
     apps = ["ovnkube-node"]
     if host.role == "control-plane":
-        apps.insert(0, "ovnkube-master" if version_of(cluster) < (4, 14) else "ovnkube-control-plane")
+        apps.insert(0, "ovnkube-master" if cluster.api.release < (4, 14) else "ovnkube-control-plane")
     return apps
 
 
 def ovn_container_names(cluster: DrillCluster, app: str) -> list[str]:
-    if app == "ovnkube-node" and version_of(cluster) < (4, 14):
+    if app == "ovnkube-node" and cluster.api.release < (4, 14):
         return OVN_CONTAINERS["ovnkube-node-4.12"]
     return OVN_CONTAINERS[app]
 

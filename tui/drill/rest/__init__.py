@@ -19,7 +19,7 @@ from typing import Any
 
 from tui.drill import controllers
 from tui.drill.model import DrillCluster
-from tui.drill.objects import OVN_NS, ApiError, node_exists, version_of
+from tui.drill.objects import OVN_NS, ApiError, node_exists
 from tui.drill.rest.base import (
     CLUSTER_OPERATORS,
     INSTALLED,
@@ -159,7 +159,7 @@ def get(cluster: DrillCluster, path: str, query: dict[str, str] | None = None) -
             raise not_found("certificatesigningrequests", m.group(1), "certificates.k8s.io")
         return csr_object(cluster, c)
     if path == f"/apis/apps/v1/namespaces/{OVN_NS}/daemonsets/ovnkube-master":
-        if api.network_type != "OVNKubernetes" or version_of(cluster) >= (4, 14):
+        if api.network_type != "OVNKubernetes" or cluster.api.release >= (4, 14):
             raise not_found("daemonsets", "ovnkube-master", "apps")
         return ovnkube_master_daemonset(cluster)
     m = re.fullmatch(_HOOKS, path)

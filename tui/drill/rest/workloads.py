@@ -25,7 +25,6 @@ from tui.drill.objects import (
     stamp,
     stop_pod_containers,
     suffix,
-    version_of,
     zone,
 )
 from tui.drill.rest.base import (
@@ -88,7 +87,7 @@ def node_object(cluster: DrillCluster, h: DrillHost) -> dict:
                            "timeAdded": since},
                           {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable",
                            "timeAdded": since}]
-    minor = version_of(cluster)
+    minor = cluster.api.release
     kube = {12: "v1.25.16+9946c63", 13: "v1.26.9+c7606e7", 14: "v1.27.16+03a907c",
             15: "v1.28.15+ff493be", 16: "v1.29.10+67d3387", 17: "v1.30.7+f1e6fbc",
             18: "v1.31.6+b8c2a48"}.get(minor[1], "v1.31.6+b8c2a48")

@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from screens.dialogs import HELP_KEY, QUIT_KEY
-from tui.drill.session import (HINT_POINTS, LATE_POINTS_PER_MINUTE, MISTAKE_POINTS, DrillSession,
-                               drill_clock)
+from tui.drill.scoring import HINT_POINTS, LATE_POINTS_PER_MINUTE, MISTAKE_POINTS, drill_clock
+from tui.drill.session import DrillSession
 from tui.widgets.footer import QuietFooter
 
 

@@ -15,7 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from screens.dialogs import ALWAYS
-from tui.drill.session import Debrief, DrillSession, drill_clock
+from tui.drill.scoring import Debrief, drill_clock
+from tui.drill.session import DrillSession
 from tui.widgets.fit_table import FitTable
 from tui.widgets.footer import QuietFooter
 

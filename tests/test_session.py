@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tui.drill.session import DrillSession, drill_clock, drill_spec
+from tui.drill.scoring import drill_clock
+from tui.drill.session import DrillSession, drill_spec
 from tui.journal import Journal, read_journal
 
 T0 = 1_800_000_000.0

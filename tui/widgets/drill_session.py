@@ -9,7 +9,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.drill.session import DrillSession, drill_clock
+from tui.drill.scoring import drill_clock
+from tui.drill.session import DrillSession
 
 
 class DrillStrip(Static):

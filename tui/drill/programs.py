@@ -12,11 +12,38 @@ trains here meets the same messages on a real node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 if TYPE_CHECKING:  # the shell imports this module, not the other way round
-    from tui.drill.shell import ShellSession, Writer
+    from tui.drill.shell import ShellSession
     from tui.drill.vfs import Vfs
+
+
+# --- where a program's output goes ----------------------------------------------------------
+
+
+class Writer(Protocol):
+    """Where a command's output goes; text may arrive in several pieces."""
+
+    def write(self, text: str) -> None: ...
+
+
+class BufferWriter:
+    """Collects output: pipes between commands, command substitution, tests."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+class NullWriter:
+    def write(self, text: str) -> None:
+        pass
 
 
 class Input:

@@ -21,13 +21,13 @@ import dataclasses
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from tui.drill import controllers, kubelet, processes
 from tui.drill.commands.files import TeeStream
 from tui.drill.commands.scripts import SCRIPTS
+from tui.drill.expansion import Expansion, ExpansionError
 from tui.drill.model import Container, DrillCluster, DrillHost
-from tui.drill.programs import (
+from tui.drill.programs import (BufferWriter, NullWriter, Writer, 
     COMMANDS,
     NOT_SIMULATED,
     SIGPIPE_STATUS,
@@ -40,44 +40,17 @@ from tui.drill.programs import (
 )
 from tui.drill.shsyntax import (
     AndOr,
-    CmdSub,
     CommandList,
     Lit,
-    Param,
     Parser,
     Pipeline,
     Redirect,
     ShSyntaxError,
     Simple,
     Unsupported,
-    Word,
     literal_text,
 )
-from tui.drill.vfs import EACCES, EISDIR, FsError, Vfs, has_glob
-
-
-class Writer(Protocol):
-    """Where a command's output goes; text may arrive in several pieces."""
-
-    def write(self, text: str) -> None: ...
-
-
-class BufferWriter:
-    """Collects output: pipes between commands, command substitution, tests."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> None:
-        self.parts.append(text)
-
-    def getvalue(self) -> str:
-        return "".join(self.parts)
-
-
-class NullWriter:
-    def write(self, text: str) -> None:
-        pass
+from tui.drill.vfs import EACCES, EISDIR, FsError, Vfs
 
 
 CORE_PATH = "/home/core/.local/bin:/home/core/bin:/usr/local/bin:/usr/bin:/usr/local/sbin:/usr/sbin"
@@ -154,15 +127,6 @@ BASH_BUILTINS = frozenset({"echo", "printf", "true", "false", "pwd", "cd", "expo
                            "type", "test", "[", "read", ":"})
 
 
-class ExpansionError(Exception):
-    """A failed expansion (${x:?}, set -u): the message is printed, the command not run."""
-
-    def __init__(self, message: str, fatal: bool = False):
-        super().__init__(message)
-        self.message = message
-        self.fatal = fatal
-
-
 # --- interpreter ----------------------------------------------------------------------------
 
 
@@ -187,10 +151,6 @@ class _FileOut:
             self.parts.clear()
 
 
-def _escape_glob(s: str) -> str:
-    return re.sub(r"([*?\[\]\\])", r"\\\1", s)
-
-
 def sh_quote(arg: str) -> str:
     """How bash's `set -x` and sudo show an argument."""
     if arg and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", arg):
@@ -198,7 +158,7 @@ def sh_quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\\''") + "'"
 
 
-class Interp:
+class Interp(Expansion):
     """One running shell (bash -c, sh -c, a script file, or a command substitution)."""
 
     def __init__(self, session: ShellSession, *, name: str = "bash", origin: str = "-c",
@@ -459,171 +419,6 @@ class Interp:
             for f in opened:
                 f.flush()
             _sync(self.s.cluster)
-
-    # -- variables and expansion
-
-    def get_var(self, name: str) -> str | None:
-        if name in self.s.env:
-            return self.s.env[name]
-        return self.s.vars.get(name)
-
-    def set_var(self, name: str, value: str) -> None:
-        if name in self.s.env:
-            self.s.env[name] = value
-        else:
-            self.s.vars[name] = value
-
-    async def _param_value(self, p: Param) -> str | None:
-        name = p.name
-        if name == "?":
-            value: str | None = str(self.status)
-        elif name == "$":
-            value = "4242"
-        elif name == "#":
-            value = str(len(self.positional))
-        elif name in ("@", "*"):
-            value = " ".join(self.positional)
-        elif name == "0":
-            value = self.name
-        elif name.isdigit():
-            n = int(name)
-            value = self.positional[n - 1] if 0 < n <= len(self.positional) else None
-        elif name == "!":
-            value = ""
-        elif name == "-":
-            value = "h" + ("e" if self.errexit else "") + ("u" if self.nounset else "") + \
-                ("x" if self.xtrace else "") + "B"
-        else:
-            value = self.get_var(name)
-        if p.length:
-            return str(len(value or ""))
-        op = p.op
-        if op is None:
-            if value is None and self.nounset and name not in ("@", "*"):
-                raise ExpansionError(f"{self.prefix()}{name}: unbound variable\n", fatal=True)
-            return value
-        empty = value is None or (op.startswith(":") and value == "")
-        base = op.lstrip(":")
-        if base == "-":
-            return await self.expand_string(p.arg) if empty else value
-        if base == "=":
-            if empty:
-                value = await self.expand_string(p.arg)
-                self.set_var(name, value)
-            return value
-        if base == "+":
-            return "" if empty else await self.expand_string(p.arg)
-        if base == "?":
-            if empty:
-                msg = await self.expand_string(p.arg) if p.arg else (
-                    "parameter null or not set" if op == ":?" else "parameter not set")
-                raise ExpansionError(f"{self.prefix()}{name}: {msg}\n", fatal=True)
-            return value
-        return value
-
-    async def _cmdsub(self, c: CmdSub) -> str:
-        buf = BufferWriter()
-        sub_session = dataclasses.replace(self.s, stdout=buf, env=dict(self.s.env),
-                                          vars=dict(self.s.vars))
-        sub = Interp(sub_session, name=self.name, origin=self.origin, args=self.positional,
-                     stdin=self.stdin)
-        sub.status = self.status
-        sub.errexit, sub.nounset, sub.pipefail = False, self.nounset, self.pipefail
-        status = await sub.run(c.src)
-        self._cmdsub_status = status
-        return buf.getvalue().rstrip("\n")
-
-    async def _part_value(self, part) -> str | None:
-        if isinstance(part, Param):
-            return await self._param_value(part)
-        return await self._cmdsub(part)
-
-    def _tilde(self, text: str) -> tuple[str, str] | None:
-        """(home, rest) for a leading ~, ~root or ~core; None if the word has no tilde."""
-        head, sep, tail = text.partition("/")
-        if head == "~":
-            home = self.get_var("HOME") or ""
-        elif head == "~root":
-            home = "/root"
-        elif head == "~core":
-            home = "/home/core"
-        else:
-            return None
-        return home, sep + tail
-
-    async def expand_fields(self, word: Word, glob: bool = True) -> list[str]:
-        """Word expansion, field splitting and pathname expansion, as for command words."""
-        fields: list[list[tuple[str, bool]]] = []
-        cur: list[tuple[str, bool]] = []
-        has = False
-        for idx, part in enumerate(word):
-            if isinstance(part, Lit):
-                text = part.text
-                tilde = self._tilde(text) if idx == 0 and not part.quoted else None
-                if tilde:
-                    cur.append((tilde[0], True))  # the home directory is not a pattern
-                    cur.append((tilde[1], False))
-                else:
-                    cur.append((text, part.quoted))
-                has = has or part.quoted or bool(text)
-                continue
-            if isinstance(part, Param) and part.name == "@" and part.quoted and not part.op:
-                # "$@": one field per positional parameter
-                for i, arg in enumerate(self.positional):
-                    if i > 0:
-                        fields.append(cur)
-                        cur = []
-                    cur.append((arg, True))
-                    has = True
-                continue
-            value = await self._part_value(part)
-            if part.quoted:
-                cur.append((value or "", True))
-                has = True
-                continue
-            if not value:
-                continue
-            pieces = value.split()
-            if value[0] in " \t\n" and has:
-                fields.append(cur)
-                cur, has = [], False
-            for i, piece in enumerate(pieces):
-                if i > 0:
-                    fields.append(cur)
-                    cur = []
-                cur.append((piece, False))
-                has = True
-            if value[-1] in " \t\n" and has:
-                fields.append(cur)
-                cur, has = [], False
-        if has:
-            fields.append(cur)
-
-        out: list[str] = []
-        for f in fields:
-            text = "".join(t for t, q in f)
-            if glob and any(not q and has_glob(t) for t, q in f):
-                pattern = "".join(t if not q else _escape_glob(t) for t, q in f)
-                matches = Vfs.for_session(self.s).glob(pattern)
-                if matches:
-                    out.extend(matches)
-                    continue
-            out.append(text)
-        return out
-
-    async def expand_string(self, word: Word | None) -> str:
-        """Expansion without field splitting or globbing (assignments, ${x:-word})."""
-        if not word:
-            return ""
-        out = []
-        for idx, part in enumerate(word):
-            if isinstance(part, Lit):
-                text = part.text
-                tilde = self._tilde(text) if idx == 0 and not part.quoted else None
-                out.append("".join(tilde) if tilde else text)
-            else:
-                out.append(await self._part_value(part) or "")
-        return "".join(out)
 
 
 # --- finding and running programs -----------------------------------------------------------

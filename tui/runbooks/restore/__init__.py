@@ -32,6 +32,8 @@ Layout (one module per part of the procedure; `paths` puts them together):
 - `rollouts`: the quorum guard, forced redeployments, every operator stable;
 - `aftercare`: RST-25 and the persistent-volume checks;
 - `preflight`: the preflight report and what it puts in the run's parameters;
+- `preflight_facts`: what the preflight reads, once, into one frozen PreflightFacts;
+- `preflight_checks`: PREFLIGHT_CHECKS, the preflight's pure checks over those facts;
 - `paths`: the step list of each procedure and the runbook classes;
 - `plan`: the plan both front ends show before a run (the wizard, the dry run), in one wording;
 - `ticket`: the dry-run change ticket.

@@ -242,8 +242,9 @@ def test_a_check_that_does_not_apply_gives_no_item():
                                          reachable=("master-0", "master-1")))
 
 
-@pytest.mark.xfail(strict=True, reason="known gap, kept as it was: a recovery host whose SSH "
-                   "host key was not seen passes the identity check ('(not seen)')")
 def test_a_recovery_host_key_not_seen_does_not_pass():
+    """Unseen is unknown, not "no twin": the item fails, blocks, and a typed reason may
+    override it."""
     item = items(green(host_keys={**KEYS, "master-0": None}))["identity"]
-    assert not item.ok, item
+    assert not item.ok and item.blocking and item.overridable, item
+    assert "unknown" in item.detail and "master-0" in item.detail

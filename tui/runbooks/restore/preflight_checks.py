@@ -278,14 +278,21 @@ def recovery_host_is_one_machine(facts: PreflightFacts) -> PreflightItem | None:
     if recovery not in facts.reachable:
         return None
     key = facts.host_keys.get(recovery)
+    if not key:  # no key seen: whether another name is this machine is unknown, not "no"
+        return PreflightItem(
+            "identity", "The recovery host is one machine under one name", False,
+            f"{recovery}'s SSH host key was not seen on this run, so it is unknown whether "
+            f"another inventory name is the same machine (RST-04 would then stop etcd on the "
+            f"recovery host itself). Check again once the host is connected, or override with a "
+            f"reason")
     twins = [h for h in facts.reachable if h != recovery
-             and facts.host_keys.get(h) == key] if key else []
+             and facts.host_keys.get(h) == key]
     return PreflightItem(
         "identity", "The recovery host is one machine under one name", not twins,
         f"{', '.join(twins)} and {recovery} present the same SSH host key ({key}): one "
         f"machine under two inventory names; RST-04 would stop etcd on the recovery host "
         f"itself. Fix the inventory" if twins else
-        f"{recovery}'s host key {key or '(not seen)'} is no other host's",
+        f"{recovery}'s host key {key} is no other host's",
         blocking=bool(twins), overridable=False)
 
 

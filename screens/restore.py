@@ -271,7 +271,7 @@ class RestoreScreen(RunbookScreen):
         recheck = self.setup_state.follow_report()
         self._setup.show_candidates()
         self._setup.show_lost_hosts()
-        wait = getattr(report, "lost_wait", 0.0) or 0.0
+        wait = report.lost_wait
         # one look-again at a time: an earlier report's timer is stale once a newer report
         # is here (it re-checked for nothing, once more, a moment later)
         if self._lost_timer is not None:

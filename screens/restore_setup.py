@@ -178,7 +178,7 @@ class SetupPhase(VerticalScroll):
             mark = Text("ok", style="green") if item.ok else (
                 Text("FAIL", style="bold red") if item.blocking else Text("warn", "yellow"))
             blocks = "no" if not item.blocking else (
-                "yes" if getattr(item, "overridable", True) else "yes, always")
+                "yes" if item.overridable else "yes, always")
             # (markup=False: a detail is text, "[...]" in it is not a style)
             table.add_row(mark, item.title, blocks, Text(item.detail or ""))
 

@@ -79,7 +79,7 @@ class SetupState:
     @property
     def candidates(self) -> list:
         """The ranked recovery hosts of the last report."""
-        return list(getattr(self.report, "candidates", None) or [])
+        return list(self.report.candidates) if self.report is not None else []
 
     async def check(self, ctx) -> None:
         """Run the preflight for the context's choices: its report, or why there is none."""
@@ -123,11 +123,9 @@ class SetupState:
                 recheck = self.recovery_host is not None
                 self.followed_ranking = True
                 self.recovery_host = best
-        report_lost = getattr(report, "lost_hosts", None)
-        if report_lost is not None:
-            self.lost_hosts = list(report_lost)
-        self.lost_evidence = dict(getattr(report, "lost_evidence", None) or {})
-        self.unproven = dict(getattr(report, "unproven", None) or {})
+        self.lost_hosts = list(report.lost_hosts)
+        self.lost_evidence = dict(report.lost_evidence)
+        self.unproven = dict(report.unproven)
         return recheck
 
     def suggest_procedure(self) -> None:
@@ -142,7 +140,7 @@ class SetupState:
         # quorum restore on the same findings
         suggested = restore_module().suggest_procedure(report.procedure, path,
                                                  report.version_source, backup_ok)
-        if getattr(report, "procedure", "restore") != "quorum-restore" or \
+        if report.procedure != "quorum-restore" or \
                 self.suggested is None:
             # the quorum restore's checks say nothing about backups: keep what the restore's
             # checks suggested (or this, when it was chosen first)
@@ -197,7 +195,7 @@ class SetupState:
         if not self.recovery_host:
             return "choose the recovery host"
         failed = self.blocking_failures()
-        hard = [i for i in failed if not getattr(i, "overridable", True)]
+        hard = [i for i in failed if not i.overridable]
         if hard:
             return (f"{', '.join(i.title for i in hard)} failed, and no override lets a "
                     f"restore start past that: {hard[0].detail}")

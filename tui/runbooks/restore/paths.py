@@ -1,5 +1,9 @@
 """The step lists of each procedure (RST as written for 4.12-4.13, RST by release for
-4.14-4.17, RSTN for 4.18+, QRS) and the runbook classes built from them."""
+4.14-4.17, RSTN for 4.18+, QRS) and the runbook classes built from them.
+
+The factories are public: `step_*` and `guard_*_step` build one step each (its ID given
+where procedures share it), `rst_steps(path_key)`, `rstn_steps()` and `qrs_steps()` each
+procedure's whole list, so a new procedure is composed from them."""
 
 from __future__ import annotations
 
@@ -45,14 +49,14 @@ from tui.runbooks.restore_checks import RestorePath
 
 # --- the runbooks --------------------------------------------------------------------------
 
-def _step_rst01() -> Step:
+def step_rst01() -> Step:
     return Step("RST-01", "Choose the recovery host",
                 "The healthy control-plane host the cluster is restored from: reachable, its "
                 "etcd data present, the highest raft index where readable.",
                 targets=Targets.RECOVERY_HOST, check=check_recovery_host)
 
 
-def _step_ssh(step_id: str = "RST-02") -> Step:
+def step_ssh(step_id: str = "RST-02") -> Step:
     return Step(step_id, "SSH open to every control-plane host",
                 "Sessions to every control-plane host, the recovery host included, are open "
                 "and kept open by the console: once the restore starts the API is gone. Lost "
@@ -60,7 +64,7 @@ def _step_ssh(step_id: str = "RST-02") -> Step:
                 targets=Targets.CONTROL_PLANE, check=check_ssh)
 
 
-def _step_backup(step_id: str = "RST-03") -> Step:
+def step_backup(step_id: str = "RST-03") -> Step:
     return Step(step_id, "The backup on the recovery host",
                 "The backup directory on the recovery host holds exactly one snapshot_<ts>.db "
                 "and one static_kuberesources_<ts>.tar.gz with the same <ts> (copied there "
@@ -71,7 +75,7 @@ def _step_backup(step_id: str = "RST-03") -> Step:
                 safety=Safety.MUTATING)
 
 
-def _step_rst04(path_key: str) -> Step:
+def step_rst04(path_key: str) -> Step:
     extra = (" On 4.14-4.17 the kube-controller-manager and kube-scheduler manifests are "
              "moved aside too (RST-04g).") if path_key == "4.14-4.17" else ""
     return Step("RST-04", "Stop static pods and move etcd data on the other hosts",
@@ -87,7 +91,7 @@ def _step_rst04(path_key: str) -> Step:
                 else "every non-recovery control-plane host is lost (replaced in RST-16)")
 
 
-def _step_script(step_id: str, title: str, explain: str) -> Step:
+def step_script(step_id: str, title: str, explain: str) -> Step:
     return Step(step_id, title, explain, targets=Targets.RECOVERY_HOST,
                 action=run_script(step_id), preview=script_preview(step_id),
                 safety=Safety.DESTRUCTIVE,
@@ -98,7 +102,7 @@ def _step_script(step_id: str, title: str, explain: str) -> Step:
                          "goes away until the restore completes."))
 
 
-def _step_replace(step_id: str, explain: str) -> Step:
+def step_replace(step_id: str, explain: str) -> Step:
     return Step(step_id, "Replace the machines of the other control-plane hosts", explain,
                 targets=Targets.API, action=guarded(replace_machines),
                 preview=machine_preview(step_id), check=machine_step_check(step_id),
@@ -106,7 +110,7 @@ def _step_replace(step_id: str, explain: str) -> Step:
                 skip_if=skip_no_machines(step_id))
 
 
-def _step_aftercare() -> Step:
+def step_aftercare() -> Step:
     return Step("RST-25", "Aftercare",
                 "Restart the pods that cache API state (routers, operators, third-party "
                 "components), allow a few minutes, use the installer's system:admin kubeconfig "
@@ -122,7 +126,7 @@ def _skip_two_node(ctx: RunContext) -> str | None:
     return None
 
 
-def _guard_off_step(step_id: str, wait_api: bool = False) -> Step:
+def guard_off_step(step_id: str, wait_api: bool = False) -> Step:
     return Step(step_id, "Turn the quorum guard off",
                 "etcd/cluster gets unsupportedConfigOverrides."
                 "useUnsupportedUnsafeNonHANonProductionUnstableEtcd: true, so the etcd "
@@ -135,7 +139,7 @@ def _guard_off_step(step_id: str, wait_api: bool = False) -> Step:
                 skip_if=_skip_two_node if step_id == "RSTN-05" else None)
 
 
-def _guard_on_step(step_id: str, title: str = "Turn the quorum guard back on") -> Step:
+def guard_on_step(step_id: str, title: str = "Turn the quorum guard back on") -> Step:
     return Step(step_id, title,
                 "etcd/cluster's unsupportedConfigOverrides is set to null, and read back: "
                 "it must be gone.",
@@ -144,13 +148,13 @@ def _guard_on_step(step_id: str, title: str = "Turn the quorum guard back on") -
                 check=check_guard_on, wait=Wait(10.0, 120.0), safety=Safety.MUTATING)
 
 
-def _rst_steps(path_key: str) -> tuple[Step, ...]:
+def rst_steps(path_key: str) -> tuple[Step, ...]:
     ovn_ic = path_key == "4.14-4.17"
     steps = [
-        _step_rst01(),
-        _step_ssh("RST-02"),
-        _step_backup("RST-03"),
-        _step_rst04(path_key),
+        step_rst01(),
+        step_ssh("RST-02"),
+        step_backup("RST-03"),
+        step_rst04(path_key),
         Step("RST-05", "Work from the recovery host",
              "From here on, host commands run on the recovery host unless a step says "
              "otherwise.", targets=Targets.RECOVERY_HOST, check=check_recovery_host),
@@ -162,7 +166,7 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
              "With a cluster-wide proxy, NO_PROXY, HTTP_PROXY and HTTPS_PROXY are exported for "
              "the restore script (sudo -E).", targets=Targets.RECOVERY_HOST,
              check=check_proxy, skip_if=skip_no_proxy),
-        _step_script("RST-08", "Run cluster-restore.sh on the recovery host",
+        step_script("RST-08", "Run cluster-restore.sh on the recovery host",
                      "cluster-restore.sh stops the kube-apiserver, kube-controller-manager, "
                      "kube-scheduler and etcd static pods, moves /var/lib/etcd/member to "
                      "/var/lib/etcd-backup, restores the snapshot as a single-member etcd and "
@@ -229,13 +233,13 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
              targets=Targets.ALL_NODES, hosts=ovn_acting_hosts, action=guarded(restart_ovn),
              preview=ovn_preview,
              safety=Safety.DESTRUCTIVE, confirm=Confirm.TYPE_CLUSTER, skip_if=skip_not_ovn),
-        _step_replace("RST-16",
+        step_replace("RST-16",
                       "One at a time, delete the machine of each other control-plane host "
                       "(oc delete machine -n openshift-machine-api); the machine API provisions "
                       "a new one; wait until it is Running. Never the recovery host's machine. "
                       "On user-provisioned or bare metal installs the host is recreated by "
                       "hand."),
-        _guard_off_step("RST-17"),
+        guard_off_step("RST-17"),
         Step("RST-18", "API access from the recovery host",
              f"When the external API is not back, API steps run `oc` on the recovery host with "
              f"KUBECONFIG={RECOVERY_KUBECONFIG}; the console picks the transport per call.",
@@ -246,7 +250,7 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
              targets=Targets.API, action=guarded(redeploy_etcd),
              preview=patch_preview("etcd", redeploy_patch("etcd")),
              check=check_redeploy_sent, safety=Safety.MUTATING, confirm=Confirm.YES_NO),
-        _guard_on_step("RST-20"),
+        guard_on_step("RST-20"),
         Step("RST-21", "Check the guard is on",
              "unsupportedConfigOverrides must be gone from etcd/cluster.",
              targets=Targets.API, check=check_guard_on),
@@ -265,12 +269,12 @@ def _rst_steps(path_key: str) -> tuple[Step, ...]:
              "`oc -n openshift-etcd get pods -l k8s-app=etcd`: one Running pod per control-"
              "plane host.", targets=Targets.API, check=check_etcd_everywhere,
              wait=Wait(30.0, ROLLOUT_TIMEOUT)),
-        _step_aftercare(),
+        step_aftercare(),
     ]
     return tuple(steps)
 
 
-def _rstn_steps() -> tuple[Step, ...]:
+def rstn_steps() -> tuple[Step, ...]:
     return (
         Step("RSTN-01", "Choose the recovery host; SSH to every control-plane host",
              "The healthy control-plane host the cluster is restored from, and sessions to "
@@ -285,15 +289,15 @@ def _rstn_steps() -> tuple[Step, ...]:
                                   if h not in lost_hosts(ctx)],
              check=check_etcd_disabled, precheck=False, safety=Safety.DESTRUCTIVE,
              confirm=Confirm.TYPE_CLUSTER),
-        _step_backup("RSTN-03"),
-        _step_script("RSTN-04", "Run cluster-restore.sh on the recovery host",
+        step_backup("RSTN-03"),
+        step_script("RSTN-04", "Run cluster-restore.sh on the recovery host",
                      "cluster-restore.sh stops etcd, restores the snapshot with a revision bump "
                      "and the compaction mark and starts a single-member etcd; the other "
                      "members rejoin on their own. Sent once, under an attempt record: a resumed "
                      "run asks the host what this run's attempt did, and never sends it again "
                      "on a guess."),
-        _guard_off_step("RSTN-05", wait_api=True),
-        _step_replace("RST-16",
+        guard_off_step("RSTN-05", wait_api=True),
+        step_replace("RST-16",
                       "Hosts were lost: one at a time, delete each lost host's machine so the "
                       "machine API provisions a new one, and wait until it is Running. Never "
                       "the recovery host's machine."),
@@ -301,7 +305,7 @@ def _rstn_steps() -> tuple[Step, ...]:
              "What `oc adm wait-for-stable-cluster` does: no operator Progressing or Degraded, "
              "all Available (about 15 minutes).",
              targets=Targets.API, check=check_stable, wait=Wait(30.0, STABLE_TIMEOUT)),
-        _guard_on_step("RSTN-07", "Turn the quorum guard back on and check it"),
+        guard_on_step("RSTN-07", "Turn the quorum guard back on and check it"),
         Step("RSTN-08", "Force a redeployment only if etcd did not roll out",
              "When the etcd static pods did not roll out to every control-plane host, a unique "
              "forceRedeploymentReason forces it; otherwise nothing is sent.",
@@ -309,11 +313,11 @@ def _rstn_steps() -> tuple[Step, ...]:
              preview=patch_preview("etcd", redeploy_patch("etcd")),
              check=check_etcd_static_pods, wait=Wait(30.0, ROLLOUT_TIMEOUT),
              safety=Safety.MUTATING),
-        _step_aftercare(),
+        step_aftercare(),
     )
 
 
-def _qrs_steps() -> tuple[Step, ...]:
+def qrs_steps() -> tuple[Step, ...]:
     return (
         Step("QRS-01", "Pick the member with the most recent data",
              "With the API down: the running control-plane host with the highest raft index "
@@ -323,12 +327,12 @@ def _qrs_steps() -> tuple[Step, ...]:
         Step("QRS-02", "Check its etcd container",
              "`crictl ps --name '^etcd$'` on that host.",
              targets=Targets.RECOVERY_HOST, check=check_etcd_container),
-        _step_script("QRS-03", "Run quorum-restore.sh on that host",
+        step_script("QRS-03", "Run quorum-restore.sh on that host",
                      "quorum-restore.sh restarts etcd as a new single-member cluster from this "
                      "host's local data, with a revision bump. Sent once, under an attempt "
                      "record: a resumed run asks the host what this run's attempt did, and "
                      "never sends it again on a guess."),
-        _step_replace("QRS-04",
+        step_replace("QRS-04",
                       "Members on hosts that are still online rejoin on their own; for each "
                       "offline (lost) host, delete its Machine so a new one is provisioned, and "
                       "wait until it is Running (user-provisioned: delete its node and "
@@ -339,7 +343,7 @@ def _qrs_steps() -> tuple[Step, ...]:
              targets=Targets.API, action=guarded(wait_stable_quorum),
              preview=patch_preview("etcd", redeploy_patch("etcd")),
              check=check_stable, safety=Safety.MUTATING),
-        _step_aftercare(),
+        step_aftercare(),
     )
 
 
@@ -408,8 +412,8 @@ def restore_runbook(path_key: str) -> RestoreRunbook:
     if path_key not in PATH_KEYS:
         raise EtcdDrError(f"unknown restore path {path_key!r}",
                           hint=f"Choose one of {', '.join(PATH_KEYS)}")
-    steps = _in_phases(_rstn_steps(), PHASES["rstn"]) if path_key == "4.18+" else \
-        _in_phases(_rst_steps(path_key), PHASES["rst"])
+    steps = _in_phases(rstn_steps(), PHASES["rstn"]) if path_key == "4.18+" else \
+        _in_phases(rst_steps(path_key), PHASES["rst"])
     label = {"4.12-4.13": "RST as written", "4.14-4.17": "RST by release",
              "4.18+": "RSTN"}[path_key]
     return RestoreRunbook(name="restore", title=f"Restore etcd from a backup ({path_key}, "
@@ -420,7 +424,7 @@ def restore_runbook(path_key: str) -> RestoreRunbook:
 
 QUORUM_RESTORE = RestoreRunbook(
     name="quorum-restore", title="Quorum restore without a backup (4.18+, QRS)",
-    steps=_in_phases(_qrs_steps(), PHASES["qrs"]), preflight=run_preflight("quorum-restore"),
+    steps=_in_phases(qrs_steps(), PHASES["qrs"]), preflight=run_preflight("quorum-restore"),
     path_key="quorum")
 
 

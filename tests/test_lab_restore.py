@@ -211,6 +211,14 @@ class LabOperator:
         self.aborted.append((step.id, error))
         return Decision("abort")
 
+    async def on_unknown(self, step, question):
+        """Whether a command was done is unknown (its attempt record says so): stop, as
+        headless does without --assume, with what was seen, so the test fails saying why."""
+        from tui.runbooks.attempts import UnknownOutcome
+
+        raise UnknownOutcome(f"{step.id}: unknown whether `{question.command}` was done on "
+                             f"{question.host}: {question.detail}; seen: {list(question.seen)}")
+
     def output(self, step: str, host: str) -> list[str]:
         return [e.text for e in self.events if e.kind == "output" and e.step == step
                 and e.hosts == (host,)]

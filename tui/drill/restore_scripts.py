@@ -78,7 +78,6 @@ from tui.drill.backup_script import (
     json_line,
     pulls_etcdctl_first,
     snapshot_status,
-    version_tuple,
 )
 from tui.drill.model import DrillCluster, DrillHost
 from tui.drill.programs import CommandContext
@@ -140,10 +139,6 @@ def _natural_key(name: str) -> list:
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name)]
 
 
-def _path_version(cluster: DrillCluster) -> tuple[int, int]:
-    return tuple(version_tuple(cluster.api.version)[:2]) or (4, 12)
-
-
 def script_generation(cluster: DrillCluster) -> str:
     """Which generation of cluster-etcd-operator's host scripts the cluster's release runs
     (tui.versions.RELEASES): "4.11-4.17", "4.18-4.20" or "4.21+" ("4.21.3", "4.22.0-rc.1"
@@ -151,7 +146,7 @@ def script_generation(cluster: DrillCluster) -> str:
     row = release_of(cluster.api.version)
     if row is not None:
         return row.scripts
-    version = _path_version(cluster)
+    version = cluster.api.release
     return "4.21+" if version >= (4, 21) else "4.18-4.20" if version >= (4, 18) else \
         "4.11-4.17"
 
@@ -215,7 +210,7 @@ def ensure_host_files(cluster: DrillCluster, host: DrillHost) -> None:
     if host.role != "control-plane":
         return
     when = cluster.clock.now() - 3 * 86400
-    version = _path_version(cluster)
+    version = cluster.api.release
     pods = [(RESTORE_ETCD_POD_YAML, False)]
     if version >= (4, 18):
         pods.append((QUORUM_RESTORE_ETCD_POD_YAML, True))
@@ -253,7 +248,7 @@ class _Run(HostScript):
 
     @property
     def version(self) -> tuple[int, int]:
-        return _path_version(self.cluster)
+        return self.cluster.api.release
 
     # -- what the scripts share
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from tui.drill.commands.fileutil import coreutils_getopt, join_display, prog
+from tui.drill.commands.fileutil import coreutils_getopt, join_display, missing_operand, prog
 from tui.drill.programs import (
     CommandContext,
     UsageError,
@@ -32,8 +32,7 @@ async def mkdir(ctx: CommandContext, argv: list[str]) -> int:
     verbose = bool(names & {"-v", "--verbose"})
     p_name = prog(argv)
     if not operands:
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     vfs = ctx.vfs
     status = 0
     for op in operands:
@@ -86,8 +85,7 @@ async def rmdir(ctx: CommandContext, argv: list[str]) -> int:
     ignore = "--ignore-fail-on-non-empty" in names
     p_name = prog(argv)
     if not operands:
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     status = 0
     for op in operands:
         try:
@@ -193,8 +191,7 @@ async def readlink(ctx: CommandContext, argv: list[str]) -> int:
     nl = "" if names & {"-n", "--no-newline"} else "\n"
     p_name = prog(argv)
     if not operands:
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     vfs = ctx.vfs
     status = 0
     for op in operands:
@@ -222,8 +219,7 @@ async def basename(ctx: CommandContext, argv: list[str]) -> int:
     suffix = next((v for o, v in opts if o in ("-s", "--suffix")), None)
     p_name = prog(argv)
     if not operands:
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     if not multiple:
         if len(operands) > 2:
             raise UsageError(f"{p_name}: extra operand {quote(operands[2])}\nTry '{p_name} "
@@ -245,8 +241,7 @@ async def dirname(ctx: CommandContext, argv: list[str]) -> int:
     _, operands = coreutils_getopt(ctx, argv, "z", {"zero": False})
     p_name = prog(argv)
     if not operands:
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     for op in operands:
         s = op.rstrip("/")
         if not s:
@@ -264,8 +259,7 @@ async def chmod(ctx: CommandContext, argv: list[str]) -> int:
     opts, operands = coreutils_getopt(ctx, argv, "fv", {"silent": False, "quiet": False,
                                                "verbose": False})
     if len(operands) < 2:
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     mode, files = operands[0], operands[1:]
     if not re.fullmatch(r"[0-7]{1,4}", mode):
         ctx.err(f"{p_name}: invalid mode: {quote(mode)} (the drill knows octal modes only)\n")

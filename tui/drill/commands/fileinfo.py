@@ -15,6 +15,7 @@ from tui.drill.commands.fileutil import (
     human,
     inode_of,
     join_display,
+    missing_operand,
     mode_string,
     nlink_of,
     prog,
@@ -70,8 +71,7 @@ async def stat(ctx: CommandContext, argv: list[str]) -> int:
     printf = next((v for o, v in opts if o == "--printf"), None)
     p_name = prog(argv)
     if not operands:
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     vfs = ctx.vfs
     status = 0
     for op in operands:

@@ -11,6 +11,7 @@ from tui.drill.commands.fileutil import (
     coreutils_getopt,
     human,
     join_display,
+    missing_operand,
     mode_string,
     nlink_of,
     prog,
@@ -462,8 +463,7 @@ async def rm(ctx: CommandContext, argv: list[str]) -> int:
     if not operands:
         if force:
             return 0
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     vfs = ctx.vfs
     status = 0
 

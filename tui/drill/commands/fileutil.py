@@ -83,3 +83,9 @@ def nlink_of(vfs: Vfs, p: str, kind: str) -> int:
     if kind != "dir":
         return 1
     return 2 + sum(1 for n in vfs.listdir_raw(p) if vfs.kind(posixpath.join(p, n)) == "dir")
+
+
+def missing_operand(p_name: str) -> UsageError:
+    """coreutils' complaint when a command is given nothing to act on (exit status 1)."""
+    return UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
+                      "information.\n")

@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timezone
 
 from tui.drill import processes
+from tui.drill.commands.fileutil import missing_operand
 from tui.drill.programs import CommandContext, UsageError, command, gnu_getopt, quote
 
 USERS = {"root": (0, "/root"), "core": (1000, "/home/core")}
@@ -28,8 +29,7 @@ def _duration(p_name: str, s: str) -> float:
 async def sleep(ctx: CommandContext, argv: list[str]) -> int:
     p_name = argv[0]
     if len(argv) < 2:
-        raise UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
-                         "information.\n")
+        raise missing_operand(p_name)
     total = sum(_duration(p_name, a) for a in argv[1:])
     clock = ctx.cluster.clock
     if total == float("inf"):

@@ -162,6 +162,30 @@ def test_rst04_commands_refuse_the_recovery_host(tmp_path):
     assert [sid for sid, _ in rst04_commands(ctx, "master-1")].count("RST-04g") == 4
 
 
+def test_rst04e_waits_for_a_move_as_long_as_the_members_database_takes_to_copy(tmp_path):
+    """Where /var/lib/etcd is a disk of its own, mv copies the database and its WAL to /tmp:
+    a fixed 30 s gave up on a gigabyte and left the operator an "unknown" to answer."""
+    from tui.timeouts import GB, MB
+
+    ctx = context(tmp_path, Fleet(["master-0", "master-1", "master-2"]))
+
+    def move_timeout():
+        [mv] = [c for sid, c in rst04_commands(ctx, "master-1") if sid == "RST-04e"]
+        assert mv.stages[0][:3] == ("mv", "-v", "/var/lib/etcd/")
+        return mv.timeout
+
+    unknown = move_timeout()  # no member answered the preflight: the 8 GB quota
+    assert unknown >= 8 * GB / (30 * MB)
+    ctx.params["db_sizes"] = {"master-1": 4 * GB, "master-2": 100 * MB}
+    big = move_timeout()
+    assert 4 * GB / (30 * MB) <= big < unknown
+    ctx.params["db_sizes"] = {"master-2": 100 * MB}  # master-1's member did not answer
+    small = move_timeout()  # one cluster's members hold the same keys: master-2's size
+    assert 30 <= small < big
+    ctx.params["db_sizes"] = {"master-1": 0}
+    assert move_timeout() >= 30  # the floor
+
+
 def _host_files(existing):
     def reply(host, script):
         if script.startswith("test -e "):

@@ -39,7 +39,15 @@ SNAPSHOT_STATUS = Operation("snapshot status", 50 * MB, 30.0, "the default for a
 # WAN link or a bastion in between, not a data-centre LAN.
 COPY = Operation("copy", 10 * MB, 60.0, "the default for a slow link")
 
-OPERATIONS = {op.name: op for op in (DEFRAG, SNAPSHOT_SAVE, SNAPSHOT_STATUS, COPY)}
+# `mv /var/lib/etcd/ /tmp` (RST-04e) is a rename where both are on one file system, but a
+# copy of the whole directory where /var/lib/etcd is a disk of its own (as the platforms'
+# guidance for etcd suggests): read from one busy disk, written to another.
+MOVE = Operation("move", 30 * MB, 30.0, "the default for a copy between two busy disks")
+# what the data directory holds beside the database file: etcd keeps 5 WAL files of 64 MB
+# (--max-wals) and a few raft snapshots
+WAL_BYTES = 5 * 64 * MB
+
+OPERATIONS = {op.name: op for op in (DEFRAG, SNAPSHOT_SAVE, SNAPSHOT_STATUS, COPY, MOVE)}
 
 # a measured rate is one member's, on one disk, at one moment: the next may be twice as slow
 MEASURED_MARGIN = 2.0
@@ -172,6 +180,13 @@ def copy_timeout(size_bytes: int | None, *, measured: Measured | None = None) ->
     a Measured rate from an earlier chunk or file of the same copy may replace the default.
     """
     return scaled(COPY, size_bytes, measured=measured)
+
+
+def move_timeout(db_size: int | None) -> Timeout:
+    """Moving a member's data directory aside (RST-04e) whose database file is `db_size`
+    bytes: its WAL comes along. An unknown size (the member did not answer) takes the quota."""
+    size = None if db_size is None else db_size + WAL_BYTES
+    return scaled(MOVE, size, label="move of the data directory")
 
 
 def check_override(seconds: float) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tui import timeouts
 from tui.fleet.commands import Command, Safety
 from tui.runbooks.attempts import Evidence, Verdict, run_recorded
 from tui.runbooks.context import RunContext, RunEventKind
@@ -221,7 +222,8 @@ def rst04_commands(ctx: RunContext, host: str) -> list[tuple[str, Command]]:
         check_id = {"RST-04a": "RST-04b", "RST-04c": "RST-04d"}.get(sid, sid)
         out.append((check_id, _stopped_check(name, exclude)))
     out.append(("RST-04e", priv("mv", "-v", "/var/lib/etcd/", "/tmp",
-                                 safety=Safety.DESTRUCTIVE)))
+                                 safety=Safety.DESTRUCTIVE,
+                                 timeout=data_move_timeout(ctx, host).seconds)))
     if host in (ctx.params.get("keepalived_hosts") or []):
         out.append(("RST-04f", priv("mv", "-v", KEEPALIVED, "/tmp",
                                      safety=Safety.DESTRUCTIVE)))
@@ -229,6 +231,15 @@ def rst04_commands(ctx: RunContext, host: str) -> list[tuple[str, Command]]:
                                           privileged=True)))
         out.append(("RST-04f", _vip_listing(ctx)))
     return out
+
+
+def data_move_timeout(ctx: RunContext, host: str) -> timeouts.Timeout:
+    """RST-04e's timeout on `host`: its member's database as the preflight read it, else the
+    largest member's (one cluster's members hold the same keys), else the quota. Where
+    /var/lib/etcd is a disk of its own, mv copies the whole directory to /tmp."""
+    sizes = ctx.params.get("db_sizes") or {}
+    size = sizes.get(host, max(sizes.values(), default=None))
+    return timeouts.move_timeout(None if size is None else int(size))
 
 
 def _vip_listing(ctx: RunContext) -> Command:
@@ -322,6 +333,9 @@ async def stop_non_recovery(ctx: RunContext, run: StepRun) -> str:
         for sid, command in rst04_commands(ctx, host):  # refuses the recovery host
             stage = command.stages[0]
             if stage[:2] == ("mv", "-v"):
+                if sid == "RST-04e":
+                    run.show(RunEventKind.NOTE, data_move_timeout(ctx, host).why, [host],
+                             step_id=sid)
                 await _move_aside(run, host, sid, command, stage[2])
             elif stage[:2] == ("crictl", "ps") and len(command.stages) > 1:
                 await _wait_stopped(run, host, command, f"{command.stages[1][1]} containers",

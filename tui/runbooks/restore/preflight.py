@@ -61,6 +61,8 @@ class PreflightReport:
     # checks.proxy_env; {"unknown": why} when the API cannot say): read here, so the plan the
     # wizard shows before its start and the dry run's both have it (issue #14 item 3)
     proxy: dict | None = None
+    # each answering member's database file (host -> bytes): RST-04e's timeout scales with it
+    db_sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def blocking_failures(self) -> list[PreflightItem]:
@@ -113,7 +115,8 @@ async def _preflight_report(ctx: RunContext, procedure: str | None = None) -> Pr
         keepalived_hosts=list(facts.keepalived_hosts), backup=facts.backup,
         manifest=facts.manifest, api_reachable=facts.api_reachable,
         lost_evidence={h: facts.lost_evidence[h] for h in facts.lost_hosts},
-        unproven=facts.unproven, lost_wait=facts.lost_wait, proxy=facts.proxy)
+        unproven=facts.unproven, lost_wait=facts.lost_wait, proxy=facts.proxy,
+        db_sizes=dict(facts.db_sizes))
 
 
 def apply_report(ctx: RunContext, report: PreflightReport) -> None:
@@ -133,6 +136,8 @@ def apply_report(ctx: RunContext, report: PreflightReport) -> None:
     p["lost_evidence"] = {h: report.lost_evidence[h] for h in report.lost_hosts
                           if h in report.lost_evidence}
     p["keepalived_hosts"] = list(report.keepalived_hosts)
+    if report.db_sizes:  # what RST-04e's move may copy; a resume keeps the first reading
+        p.setdefault("db_sizes", dict(report.db_sizes))
     if not p.get("proxy") and report.proxy is not None:
         p["proxy"] = dict(report.proxy)  # RST-07 and the restore script's environment
     p.setdefault("backup_dir", DEFAULT_BACKUP_DIR)

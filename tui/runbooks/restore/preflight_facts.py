@@ -96,6 +96,9 @@ class PreflightFacts:
     proxy: dict | None = None
     # each reachable host's SSH host key as the fleet saw it (None: not seen)
     host_keys: dict[str, str | None] = field(default_factory=dict)
+    # each answering member's database file (host -> bytes, as its status said): what
+    # RST-04e's move of /var/lib/etcd may have to copy
+    db_sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def quorum(self) -> bool:
@@ -454,7 +457,9 @@ async def gather_facts(ctx: RunContext, procedure: str, now: Clock = utc_now
         chosen_path=chosen, chosen_reason=reason, encryption=encryption,
         tarball=tarball or "", tarball_listing=tarball_listing, scripts=scripts,
         keepalived_hosts=tuple(keepalived), api_reachable=snap.api.reachable,
-        api_version=snap.api.version, api_error=snap.api.error, proxy=proxy, host_keys=keys)
+        api_version=snap.api.version, api_error=snap.api.error, proxy=proxy, host_keys=keys,
+        db_sizes={m.host: m.db_size for m in snap.members
+                  if m.host and m.db_size is not None})
 
 
 async def gather_backup(ctx: RunContext, recovery: str | None) -> dict:

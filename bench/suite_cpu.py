@@ -5,7 +5,7 @@ that ran it (its own, and that of the children it reaped: CLI runs, etcd, sshd),
 line per test in ETCD_DR_SUITE_CPU (a directory; one file per pytest-xdist worker):
 
     ETCD_DR_SUITE_CPU=/tmp/cpu PYTHONPATH=bench .venv/bin/pytest -q -p suite_cpu \\
-        -n 3 --dist loadgroup
+        -n 4 --dist loadgroup
 
 As a script it prints the totals and the files that cost the most:
 

@@ -16,12 +16,12 @@ fi
 .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/lint-imports
-# Three workers (pytest-xdist) on the 2-core machine CI runs on: with two, 30% of the
-# machine sat idle while tests waited on sshd, etcd and drill clocks (1,751 s of CPU in
-# 1,244 s: 1.41 cores busy). Measured side by side on 2026-12-04 (bench/RESULTS.md): two
-# workers 20 min 44 s, three 17 min 32 s, for the same CPU. (An earlier CI run that put three
-# behind two compared runs from a fast hour and a slow one.) Four put load-sensitive tests
-# over their timeouts. loadgroup keeps a module whose tests share a module-scoped fixture
+# Four workers (pytest-xdist) on the 2-core machine CI runs on: the tests wait on sshd, etcd
+# and drill clocks, and with three workers 31% of the machine sat idle (1,400 s of CPU in
+# 1,021 s). Measured side by side on 2026-12-05 (bench/RESULTS.md): three workers 17 min 1 s,
+# four 14 min 6 s, for the same tests. (With four, in an earlier session, load-sensitive tests
+# ran over their timeouts; those were fixed since, and the longest tests carry timeouts sized
+# for a loaded machine.) loadgroup keeps a module whose tests share a module-scoped fixture
 # on one worker (tests/conftest.py marks them).
 # ETCD_DR_TEST_WORKERS=0 runs the suite in one process.
-exec .venv/bin/pytest -q --durations=30 -n "${ETCD_DR_TEST_WORKERS:-3}" --dist loadgroup "$@"
+exec .venv/bin/pytest -q --durations=30 -n "${ETCD_DR_TEST_WORKERS:-4}" --dist loadgroup "$@"

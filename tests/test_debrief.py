@@ -16,6 +16,10 @@ from tui.drill.session import drill_spec
 from tui.journal import read_journal
 from tui.report import summarize
 
+# whole drills whose trainee pauses are slept for real: up to 55 s on the 2-core CI machine
+# with four workers busy; the timeout is a hang detector, not a speed target
+pytestmark = pytest.mark.timeout(240)
+
 
 def _needs_restore_runbooks():
     pytest.importorskip("tui.runbooks.restore", reason="the restore runbooks are not built yet")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Select
 
@@ -25,6 +26,11 @@ from screens.trust_key import TrustKeyScreen
 from tests.conftest import populated, wait_until
 from tui.app import make_app
 from tui.backend import BackendSpec
+
+# every key of every screen, each on a drill console: 60-75 s on the 2-core CI machine with
+# four workers busy; the timeout is a hang detector, not a speed target (bench/)
+pytestmark = pytest.mark.timeout(240)
+
 
 def _name(screen) -> str:
     return type(screen).__name__

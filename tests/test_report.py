@@ -37,6 +37,11 @@ RUNS = {
 }
 
 
+# the module's journals are made once, by whole drill runs, inside the first test's time:
+# 70-85 s on the 2-core CI machine with four workers busy
+pytestmark = pytest.mark.timeout(240)
+
+
 @pytest.fixture(scope="module")
 def journals(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("journals")

@@ -293,6 +293,9 @@ def check_resumed(scene: Scene, journal, killed_at: int, rerun) -> str:
     return f"{killed_at}:{resumed_as}"
 
 
+# about 30 kills and as many resumed runs, each a whole CLI run over SSH: about 100 s on an
+# idle 2-core machine, and up to twice that when the suite's other workers load it
+@pytest.mark.timeout(300)
 def test_a_killed_backup_resumes_at_every_line_and_never_acts_twice(lab, tmp_path):
     started = time.monotonic()
     rng = random.Random(SEED)

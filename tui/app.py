@@ -18,6 +18,7 @@ from tui.backend import Backend, BackendSpec
 from tui.errors import EtcdDrError
 from tui.fleet.fleet import FleetEvent, FleetEventKind
 from tui.status.snapshot import StatusSnapshot
+from tui.widgets.stylesheet import ParsedOnceStylesheet
 
 if TYPE_CHECKING:
     from tui.drill.session import DrillSession
@@ -110,6 +111,8 @@ class EtcdDrApp(App):
                  clock: Callable[[], float] = time.time, resume_path: str | None = None,
                  session: DrillSession | None = None):
         super().__init__()
+        # the same rules as Textual's, each CSS source parsed once (tui/widgets/stylesheet.py)
+        self.stylesheet = ParsedOnceStylesheet(variables=self.get_css_variables())
         self.backend = backend
         # a drill session (`etcd-dr drill`): briefing, RTO clock, hints, mistakes, debrief
         self.session = session

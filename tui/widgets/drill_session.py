@@ -7,13 +7,13 @@ and renders, nothing else.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui.drill.scoring import drill_clock
 from tui.drill.session import DrillSession
+from tui.widgets.steady import SteadyStatic
 
 
-class DrillStrip(Static):
+class DrillStrip(SteadyStatic):
     DEFAULT_CSS = """
     DrillStrip { dock: top; height: auto; width: 100%; padding: 0 1;
                  background: $primary-background; color: $text; }

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -490,15 +492,38 @@ ONE_SHOT = [s.name for s in list_scenarios()
             if (d := load_drill(s.name)).runbook and not (d.ideal.wait_minutes or d.ideal.retry
                                                           or d.ideal.actions)]
 
+# `etcd-dr run` along a scenario's ideal path, run once per test process and read by two
+# tests: this module's, and test_session_scenarios' replay of its journal by a drill session
+# (the same command; before, each ran it, 15 whole drills twice). Both tests of a scenario
+# are in one xdist group, so they run on one worker, this module's first; run alone, the
+# other test runs it itself. A failed run is handed to both, and both fail on it.
+_IDEAL_RUNS: dict[str, tuple[subprocess.CompletedProcess, Path]] = {}
+
+
+def one_shot_params() -> list:
+    return [pytest.param(name, marks=pytest.mark.xdist_group(f"ideal-run-{name}"))
+            for name in ONE_SHOT]
+
+
+def ideal_run(name: str, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """`etcd-dr run RUNBOOK --drill --scenario NAME --speed 300 --yes [ideal options]`
+    and its journal, once per process."""
+    if name not in _IDEAL_RUNS:
+        drill = load_drill(name)
+        journal = tmp_path_factory.mktemp(f"ideal-{name}") / "j.jsonl"
+        r = etcd_dr("run", drill.runbook, "--drill", "--scenario", name, "--speed",
+                    str(SPEED), "--yes", "--journal", str(journal),
+                    *drill.ideal.run_args(drill.runbook))
+        _IDEAL_RUNS[name] = (r, journal)
+    return _IDEAL_RUNS[name]
+
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ONE_SHOT)
-def test_the_ideal_path_runs_headless_to_the_end(name, tmp_path):
+@pytest.mark.parametrize("name", one_shot_params())
+def test_the_ideal_path_runs_headless_to_the_end(name, tmp_path_factory):
     """`etcd-dr run RUNBOOK --drill --scenario NAME --speed 300 --yes [ideal options]`."""
     drill = load_drill(name)
-    journal = tmp_path / "j.jsonl"
-    r = etcd_dr("run", drill.runbook, "--drill", "--scenario", name, "--speed", str(SPEED),
-                "--yes", "--journal", str(journal), *drill.ideal.run_args(drill.runbook))
+    r, journal = ideal_run(name, tmp_path_factory)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     records = list(read_journal(journal))
     assert records[-1]["step"] == "-" and records[-1]["event"] == "finished"
@@ -593,27 +618,47 @@ async def run_ideal(name: str, tmp_path) -> tuple[list[dict], Operator, Backend,
             (cluster.clock.now() - start) / 60)
 
 
+WITH_WAITS = [s.name for s in list_scenarios() if s.name not in ONE_SHOT
+              and load_drill(s.name).runbook]
+# run_ideal's outcome (the journal's records, the failures the operator saw, the drill
+# minutes), once per test process and read by two tests, as _IDEAL_RUNS above: this
+# module's, and test_session_scenarios' replay by a drill session
+_WAITED_RUNS: dict[str, tuple[list[dict], list, float]] = {}
+
+
+def with_waits_params() -> list:
+    return [pytest.param(name, marks=pytest.mark.xdist_group(f"ideal-run-{name}"))
+            for name in WITH_WAITS]
+
+
+async def waited_run(name: str, tmp_path_factory) -> tuple[list[dict], list, float]:
+    if name not in _WAITED_RUNS:
+        backend = None
+        try:
+            records, operator, backend, minutes = await run_ideal(
+                name, tmp_path_factory.mktemp(f"ideal-{name}"))
+        finally:
+            if backend is not None:
+                await backend.close()
+        _WAITED_RUNS[name] = (records, list(operator.failures), minutes)
+    return _WAITED_RUNS[name]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [s.name for s in list_scenarios() if s.name not in ONE_SHOT
-                                  and load_drill(s.name).runbook])
+@pytest.mark.parametrize("name", with_waits_params())
 async def test_the_ideal_path_with_its_waits_retries_and_shell_actions_ends_in_time(
-        name, tmp_path):
+        name, tmp_path_factory):
     drill = load_drill(name)
-    backend = None
-    try:
-        records, operator, backend, minutes = await run_ideal(name, tmp_path)
-        assert records[-1]["step"] == "-" and records[-1]["event"] == "finished"
-        assert steps_named(drill) <= set(records[0]["steps"])
-        assert not [r for r in records if r["event"] == "override"]
-        assert minutes <= drill.rto_minutes, f"{minutes:.0f} drill minutes"
-        # the steps the ideal path retries are the ones that failed, each at least once
-        assert {s for s, _ in operator.failures} == set(drill.ideal.retry), operator.failures
-        if drill.faults:
-            assert [r["action"] for r in records if r["event"] == "fault"] == \
-                [f.action for f in drill.faults]
-    finally:
-        if backend is not None:
-            await backend.close()
+    records, failures, minutes = await waited_run(name, tmp_path_factory)
+    assert records[-1]["step"] == "-" and records[-1]["event"] == "finished"
+    assert steps_named(drill) <= set(records[0]["steps"])
+    assert not [r for r in records if r["event"] == "override"]
+    assert minutes <= drill.rto_minutes, f"{minutes:.0f} drill minutes"
+    # the steps the ideal path retries are the ones that failed, each at least once
+    assert {s for s, _ in failures} == set(drill.ideal.retry), failures
+    if drill.faults:
+        assert [r["action"] for r in records if r["event"] == "fault"] == \
+            [f.action for f in drill.faults]
 
 
 async def test_the_headless_restore_sets_the_webhook_to_ignore_and_back_to_fail(tmp_path):

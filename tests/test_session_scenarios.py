@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tui.drill.scenario import list_scenarios, load_scenario_doc
+from tests.test_scenarios import SPEED, ideal_run, one_shot_params, waited_run, with_waits_params
+from tui.drill.scenario import list_scenarios, load_drill, load_scenario_doc
 from tui.drill.session import DrillSession, drill_spec
 
 T0 = 1_800_000_000.0
@@ -110,26 +111,14 @@ def test_a_hint_in_each_scenario_costs_five(name):
     assert s.score().total == 95
 
 
-def _one_shot():
-    try:
-        from tests.test_scenarios import ONE_SHOT
-    except Exception:  # the scenario tests are not there (yet): nothing to replay
-        return []
-    return list(ONE_SHOT)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _one_shot())
-def test_the_ideal_paths_journal_scores_the_expected_score(name, tmp_path):
+@pytest.mark.parametrize("name", one_shot_params())
+def test_the_ideal_paths_journal_scores_the_expected_score(name, tmp_path_factory):
     """`etcd-dr run` along the ideal path, its journal replayed by a session: no mistake the
-    ideal path does not make, and the expected score (the run fits the RTO at x300)."""
-    from tests.test_scenarios import SPEED, etcd_dr
-    from tui.drill.scenario import load_drill
-
+    ideal path does not make, and the expected score (the run fits the RTO at x300). The run
+    is test_scenarios' (tests.test_scenarios.ideal_run: once per process)."""
     drill = load_drill(name)
-    journal = tmp_path / "j.jsonl"
-    r = etcd_dr("run", drill.runbook, "--drill", "--scenario", name, "--speed", str(SPEED),
-                "--yes", "--journal", str(journal), *drill.ideal.run_args(drill.runbook))
+    r, journal = ideal_run(name, tmp_path_factory)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     session = DrillSession.from_journal(journal)
     assert session.scenario == name and session.speed == SPEED  # the planned line's stamps
@@ -138,29 +127,16 @@ def test_the_ideal_paths_journal_scores_the_expected_score(name, tmp_path):
     assert session.score().total == drill.expected_score, session.score()
 
 
-def _with_waits():
-    try:
-        from tests.test_scenarios import ONE_SHOT, run_ideal  # noqa: F401
-    except Exception:
-        return []
-    return [s.name for s in list_scenarios() if s.name not in ONE_SHOT
-            and (d := _drill(s.name)) is not None and d.runbook]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _with_waits())
+@pytest.mark.parametrize("name", with_waits_params())
 async def test_the_ideal_paths_with_waits_retries_and_actions_score_the_expected_score(
-        name, tmp_path):
+        name, tmp_path_factory):
     """The scenarios whose ideal path waits, retries a step or acts in a shell (run as the
-    scenario tests run them, faults injected): replayed, no mistake and the expected score.
-    The clock starts at the run's first line here (a wait before it is the trainee's)."""
-    from tests.test_scenarios import run_ideal
-
-    records, _operator, backend, _minutes = await run_ideal(name, tmp_path)
-    try:
-        session = DrillSession.from_journal(records)
-        assert session.mistakes == [], session.mistakes
-        assert session.ended is not None
-        assert session.score().total == _drill(name).expected_score, session.score()
-    finally:
-        await backend.close()
+    scenario tests run them, faults injected: tests.test_scenarios.waited_run, once per
+    process): replayed, no mistake and the expected score. The clock starts at the run's
+    first line here (a wait before it is the trainee's)."""
+    records, _failures, _minutes = await waited_run(name, tmp_path_factory)
+    session = DrillSession.from_journal(records)
+    assert session.mistakes == [], session.mistakes
+    assert session.ended is not None
+    assert session.score().total == _drill(name).expected_score, session.score()

@@ -34,6 +34,7 @@ import time
 import pytest
 
 from tests.cli_runner import run_cli
+from tui.runbooks.attempts import UnknownOutcome
 
 pytest_plugins = ["tests.lab.fixtures"]
 pytestmark = pytest.mark.lab
@@ -214,8 +215,6 @@ class LabOperator:
     async def on_unknown(self, step, question):
         """Whether a command was done is unknown (its attempt record says so): stop, as
         headless does without --assume, with what was seen, so the test fails saying why."""
-        from tui.runbooks.attempts import UnknownOutcome
-
         raise UnknownOutcome(f"{step.id}: unknown whether `{question.command}` was done on "
                              f"{question.host}: {question.detail}; seen: {list(question.seen)}")
 

@@ -501,9 +501,11 @@ ONE_SHOT = [s.name for s in list_scenarios()
 _IDEAL_RUNS: dict[str, tuple[subprocess.CompletedProcess, Path]] = {}
 
 
-def one_shot_params() -> list:
+def shared_run_params(names: list[str]) -> list:
+    """The scenario names as parameters, each in its own xdist group: the tests that read a
+    scenario's shared ideal run (ideal_run, waited_run) run on one worker."""
     return [pytest.param(name, marks=pytest.mark.xdist_group(f"ideal-run-{name}"))
-            for name in ONE_SHOT]
+            for name in names]
 
 
 def ideal_run(name: str, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
@@ -520,7 +522,7 @@ def ideal_run(name: str, tmp_path_factory) -> tuple[subprocess.CompletedProcess,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", one_shot_params())
+@pytest.mark.parametrize("name", shared_run_params(ONE_SHOT))
 def test_the_ideal_path_runs_headless_to_the_end(name, tmp_path_factory):
     """`etcd-dr run RUNBOOK --drill --scenario NAME --speed 300 --yes [ideal options]`."""
     drill = load_drill(name)
@@ -632,11 +634,6 @@ WITH_WAITS = [s.name for s in list_scenarios() if s.name not in ONE_SHOT
 _WAITED_RUNS: dict[str, tuple[list[dict], list, float]] = {}
 
 
-def with_waits_params() -> list:
-    return [pytest.param(name, marks=pytest.mark.xdist_group(f"ideal-run-{name}"))
-            for name in WITH_WAITS]
-
-
 async def waited_run(name: str, tmp_path_factory) -> tuple[list[dict], list, float]:
     if name not in _WAITED_RUNS:
         backend = None
@@ -651,7 +648,7 @@ async def waited_run(name: str, tmp_path_factory) -> tuple[list[dict], list, flo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", with_waits_params())
+@pytest.mark.parametrize("name", shared_run_params(WITH_WAITS))
 async def test_the_ideal_path_with_its_waits_retries_and_shell_actions_ends_in_time(
         name, tmp_path_factory):
     drill = load_drill(name)

@@ -9,7 +9,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.test_scenarios import SPEED, ideal_run, one_shot_params, waited_run, with_waits_params
+from tests.test_scenarios import (
+    ONE_SHOT,
+    SPEED,
+    WITH_WAITS,
+    ideal_run,
+    shared_run_params,
+    waited_run,
+)
 from tui.drill.scenario import list_scenarios, load_drill, load_scenario_doc
 from tui.drill.session import DrillSession, drill_spec
 
@@ -112,7 +119,7 @@ def test_a_hint_in_each_scenario_costs_five(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", one_shot_params())
+@pytest.mark.parametrize("name", shared_run_params(ONE_SHOT))
 def test_the_ideal_paths_journal_scores_the_expected_score(name, tmp_path_factory):
     """`etcd-dr run` along the ideal path, its journal replayed by a session: no mistake the
     ideal path does not make, and the expected score (the run fits the RTO at x300). The run
@@ -128,7 +135,7 @@ def test_the_ideal_paths_journal_scores_the_expected_score(name, tmp_path_factor
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", with_waits_params())
+@pytest.mark.parametrize("name", shared_run_params(WITH_WAITS))
 async def test_the_ideal_paths_with_waits_retries_and_actions_score_the_expected_score(
         name, tmp_path_factory):
     """The scenarios whose ideal path waits, retries a step or acts in a shell (run as the

@@ -458,3 +458,13 @@ async def test_cd_export_and_sudo_login_shell(cluster):
     assert r.out == "/tmp\n1\n/root\n"
     assert r.err == ("bash: line 1: cd: /nope: No such file or directory\n"
                      "-bash: line 1: nosuch: command not found\n")
+
+
+async def test_chmod_missing_operands_say_what_coreutils_says(cluster):
+    """GNU chmod 8.32: `chmod` alone and `chmod MODE` without a file (exit 1)."""
+    r = await sh(cluster, "chmod")
+    assert (r.status, r.err) == (1, "chmod: missing operand\n"
+                                    "Try 'chmod --help' for more information.\n")
+    r = await sh(cluster, "chmod 600")
+    assert (r.status, r.err) == (1, "chmod: missing operand after '600'\n"
+                                    "Try 'chmod --help' for more information.\n")

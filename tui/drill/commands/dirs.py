@@ -259,7 +259,7 @@ async def chmod(ctx: CommandContext, argv: list[str]) -> int:
     opts, operands = coreutils_getopt(ctx, argv, "fv", {"silent": False, "quiet": False,
                                                "verbose": False})
     if len(operands) < 2:
-        raise missing_operand(p_name)
+        raise missing_operand(p_name, operands[0] if operands else None)
     mode, files = operands[0], operands[1:]
     if not re.fullmatch(r"[0-7]{1,4}", mode):
         ctx.err(f"{p_name}: invalid mode: {quote(mode)} (the drill knows octal modes only)\n")

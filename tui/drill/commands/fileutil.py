@@ -11,6 +11,7 @@ from tui.drill.programs import (
     CommandContext,
     UsageError,
     gnu_getopt,
+    quote,
 )
 from tui.drill.vfs import (
     Vfs,
@@ -85,7 +86,9 @@ def nlink_of(vfs: Vfs, p: str, kind: str) -> int:
     return 2 + sum(1 for n in vfs.listdir_raw(p) if vfs.kind(posixpath.join(p, n)) == "dir")
 
 
-def missing_operand(p_name: str) -> UsageError:
-    """coreutils' complaint when a command is given nothing to act on (exit status 1)."""
-    return UsageError(f"{p_name}: missing operand\nTry '{p_name} --help' for more "
+def missing_operand(p_name: str, after: str | None = None) -> UsageError:
+    """coreutils' complaint when a command is given nothing to act on (exit status 1);
+    `after`: the last operand it was given, when it needed more (`chmod 600`)."""
+    shown = f" after {quote(after)}" if after is not None else ""
+    return UsageError(f"{p_name}: missing operand{shown}\nTry '{p_name} --help' for more "
                       "information.\n")

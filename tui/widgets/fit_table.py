@@ -22,10 +22,12 @@ from textual.widgets._data_table import default_cell_formatter
 
 class FitTable(DataTable):
     def __init__(self, *args, flex: Iterable[str | int] = (), min_width: int = 12,
-                 max_lines: int = 6, **kw):
+                 max_lines: int = 6, max_word: int = 20, **kw):
         """`flex`: the columns that may wrap (keys, or indexes; -1 is the last), the first
-        to give way first; `max_lines`: a row grows to at most this many lines."""
+        to give way first; `max_lines`: a row grows to at most this many lines; a column
+        gives way down to its longest word, if that is at most `max_word` wide."""
         super().__init__(*args, **kw)
+        self.max_word = max_word
         self.flex = tuple(flex)
         self.min_width = min_width
         self.max_lines = max_lines
@@ -92,14 +94,20 @@ class FitTable(DataTable):
         excess = sum(natural.values()) + pad * len(natural) + self._row_label_column_width \
             - width
         widths: dict = {}
-        for key in flex:
-            if excess <= 0:
-                break
-            floor = min(natural[key], max(self.min_width, self._label_width(key)))
-            cut = min(excess, natural[key] - floor)
-            if cut > 0:
-                widths[key] = natural[key] - cut
-                excess -= cut
+        # first down to each column's longest word (up to max_word), so that another
+        # column gives way before a word ("control-plane") is cut in two; then, if that is
+        # not enough, down to min_width
+        word_floors = {key: min(self.max_word, self._longest_word(key)) for key in flex}
+        for floors in (word_floors, {}):
+            for key in flex:
+                if excess <= 0:
+                    break
+                floor = min(natural[key], max(self.min_width, self._label_width(key),
+                                              floors.get(key, 0)))
+                cut = min(excess, widths.get(key, natural[key]) - floor)
+                if cut > 0:
+                    widths[key] = widths.get(key, natural[key]) - cut
+                    excess -= cut
         changed = False
         for key, column in self.columns.items():
             if key in widths:
@@ -141,6 +149,14 @@ class FitTable(DataTable):
         for row_key in self.rows:
             widest = max(widest, self._cell_width(self._data[row_key].get(key)))
         return widest
+
+    def _longest_word(self, key) -> int:
+        def measure(value) -> int:
+            text = self._as_text(value)
+            return max((len(word) for word in text.plain.split()), default=0) if text else 0
+
+        return max((self._measured("word", self._data[row_key].get(key), None, measure)
+                    for row_key in self.rows), default=0)
 
     @staticmethod
     def _as_text(value) -> Text | None:

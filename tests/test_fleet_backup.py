@@ -8,6 +8,7 @@ same SSH path the console uses, and each cluster's journal.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import re
@@ -43,11 +44,11 @@ def etcd_dr(*args, timeout: float = 150, **kw) -> subprocess.CompletedProcess:
 
 def start_lab(directory: Path, scenario: str, base: str) -> subprocess.Popen:
     inventory = directory / f"{scenario}.yaml"
-    err = open(directory.parent / f"{scenario}.serve.err", "w")
-    return subprocess.Popen([sys.executable, "-m", "tui.cli", "lab", "serve", "--scenario",
-                             scenario, "--address-base", base, "--inventory-out",
-                             str(inventory)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=err)
+    with open(directory.parent / f"{scenario}.serve.err", "w") as err:
+        return subprocess.Popen([sys.executable, "-m", "tui.cli", "lab", "serve", "--scenario",
+                                 scenario, "--address-base", base, "--inventory-out",
+                                 str(inventory)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err)
 
 
 def wait_up(directory: Path, labs: dict[str, subprocess.Popen]) -> None:
@@ -290,7 +291,7 @@ async def test_one_typed_confirmation_for_the_fleet_and_a_wrong_answer_sends_not
     with pytest.raises(RunAborted, match="nothing was sent"):
         await run_fleet_backup(inventory_files(str(tmp_path)), {"backup_dir": DIR}, keep=2,
                                parallel=4, yes=False, read_only=False, as_json=False,
-                               interactive=True, ask=ask, err=open(os.devnull, "w"))
+                               interactive=True, ask=ask, err=io.StringIO())
     assert asked == ["Type backup 2 clusters to go ahead: "]
     with pytest.raises(Refused, match="no terminal"):
         await run_fleet_backup(inventory_files(str(tmp_path)), {"backup_dir": DIR}, keep=2,
@@ -302,26 +303,25 @@ async def test_two_inventories_of_one_cluster_name_are_both_refused(tmp_path):
     for name in ("a", "b"):
         (tmp_path / f"{name}.yaml").write_text(
             "cluster:\n  name: same\nhosts:\n  - name: m0\n    address: 127.0.44.1\n")
-    out = tmp_path / "out.txt"
-    with open(out, "w") as stream:
-        code = await run_fleet_backup(inventory_files(str(tmp_path)), {"backup_dir": DIR},
-                                      keep=None, parallel=2, yes=True, read_only=False,
-                                      as_json=True, out=stream, err=open(os.devnull, "w"))
-    doc = json.loads(out.read_text())
+    out = io.StringIO()
+    code = await run_fleet_backup(inventory_files(str(tmp_path)), {"backup_dir": DIR},
+                                  keep=None, parallel=2, yes=True, read_only=False,
+                                  as_json=True, out=out, err=io.StringIO())
+    doc = json.loads(out.getvalue())
     assert code == 1 and doc["failed"] == 2
     assert all("named by 2 inventories" in c["error"] for c in doc["clusters"])
 
 
 def test_prune_plan_keeps_the_newest_pairs_and_this_runs_and_never_a_lone_file():
-    listing = "\n".join([
+    names = [
         "snapshot_2026-01-01_000000.db", "static_kuberesources_2026-01-01_000000.tar.gz",
         "etcd-dr-manifest_2026-01-01_000000.json",
         "snapshot_2026-01-02_000000.db", "static_kuberesources_2026-01-02_000000.tar.gz",
         "snapshot_2026-01-03_000000.db",  # lone: its tarball is missing
         "static_kuberesources_2026-01-04_000000.tar.gz",  # lone
         "snapshot_2026-01-05_000000.db", "static_kuberesources_2026-01-05_000000.tar.gz",
-    ])
-    sets = backup_sets(listing)
+    ]
+    sets = backup_sets("\n".join(names))
     plan = prune_plan(sets, 2, "2026-01-05_000000")
     assert plan["kept"] == ["2026-01-02_000000", "2026-01-05_000000"]
     assert plan["remove"] == ["2026-01-01_000000"]

@@ -218,6 +218,12 @@ def test_three_nightly_runs_keep_two_pairs_per_cluster_and_a_broken_cluster_fail
               r.get("command", "") and r["event"] == "finished"]
         assert len(rm) == 1 and rm[0]["exit_status"] == 0, rm
         assert c["pruned"][0] in rm[0]["command"] and LONE not in rm[0]["command"]
+        if scenario == "healthy":  # the report names the step and says what it removed
+            report = etcd_dr("report", c["journal"])
+            assert report.returncode == 0, report.stderr
+            keep_row = next(line for line in report.stdout.splitlines()
+                            if line.startswith("| BAK-KEEP | Keep the newest backups"))
+            assert f"removed 1 older pair(s) ({c['pruned'][0]})" in keep_row
 
     # nothing secret in any output or journal
     journals_text = "".join(p.read_text() for p in

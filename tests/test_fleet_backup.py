@@ -343,3 +343,37 @@ def test_the_prune_command_is_refused_in_read_only_mode():
     rm = Command.of("rm", "--", f"{DIR}/snapshot_2026-01-01_000000.db", privileged=True)
     assert refusal(rm) is not None
     assert refusal(Command.of("ls", "-1", DIR, privileged=True)) is None
+
+
+async def test_at_most_parallel_clusters_at_a_time_after_one_typed_confirmation(
+        tmp_path, monkeypatch):
+    from tui.runbooks import fleet_backup
+
+    for i in range(5):
+        (tmp_path / f"c{i}.yaml").write_text(
+            f"cluster:\n  name: c{i}\nhosts:\n  - name: m0\n    address: 127.0.44.{i + 1}\n")
+    running, most, seen = 0, 0, []
+
+    async def fake_backup_one(row, params, *, journal_path, log):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        seen.append((row.cluster, params, journal_path.name))
+        await asyncio.sleep(0.05)
+        running -= 1
+        row.ok, row.verified, row.journal = True, "yes", str(journal_path)
+        return row
+
+    monkeypatch.setattr(fleet_backup, "backup_one", fake_backup_one)
+    err = io.StringIO()
+    out = io.StringIO()
+    code = await run_fleet_backup(inventory_files(str(tmp_path)), {"backup_dir": DIR}, keep=3,
+                                  parallel=2, yes=False, read_only=False, as_json=False,
+                                  interactive=True, ask=lambda prompt: "backup 5 clusters\n",
+                                  out=out, err=err)
+    assert code == 0 and most == 2 and len(seen) == 5
+    assert all(p == {"backup_dir": DIR, "keep": 3} for _, p, _ in seen)
+    assert len({name for _, _, name in seen}) == 5  # a journal of its own each
+    assert "c0  (" in err.getvalue() and "newest 3 are removed" in err.getvalue()
+    assert out.getvalue().splitlines()[-1] == ("5 of 5 cluster(s) backed up and verified, "
+                                               "older pairs pruned to the newest 3.")

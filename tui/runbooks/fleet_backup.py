@@ -141,9 +141,12 @@ async def backup_one(row: ClusterBackup, params: dict, *, journal_path: Path,
         ctx = RunContext(backend=backend, journal=journal, operator=operator,
                          params=dict(params))
         operator.ctx = ctx
-        host = suggest_host(await backend.collector.collect())
+        snapshot = await backend.collector.collect()
+        host = suggest_host(snapshot)
         if host is None:
-            raise Refused("no healthy control-plane host to take the backup on",
+            seen = "; ".join(f"{h.name} {h.state}" + (f" ({h.error})" if h.error else "")
+                             for h in snapshot.hosts if h.role == "control-plane")
+            raise Refused(f"no healthy control-plane host to take the backup on ({seen})",
                           hint=f"Check `etcd-dr status --inventory {row.inventory}`")
         ctx.params["host"] = row.host = host
         operator.show(RunEvent(RunEventKind.NOTE, "-", f"backup host: {host} (a healthy "
@@ -229,6 +232,9 @@ def confirm_fleet(rows: list[ClusterBackup], *, keep: int | None, err, ask) -> b
           f"{len(runnable)} cluster(s):", file=err)
     for r in runnable:
         print(f"    {r.cluster}  ({r.inventory})", file=err)
+    for r in rows:
+        if r.error is not None:
+            print(f"not backed up (reported as failed): {r.error}", file=err)
     if keep:
         print(f"then, on the host that made each backup, the pairs older than the newest "
               f"{keep} are removed (BAK-KEEP).", file=err)
@@ -353,5 +359,5 @@ def print_summary(rows: list[ClusterBackup], out, *, keep: int | None) -> None:
               f"{', '.join(r.left_alone)}", file=out)
     good = len(rows) - len(failed)
     print(f"{good} of {len(rows)} cluster(s) backed up and verified"
-          + (f", older pairs pruned to the newest {keep}" if keep else "")
+          + (f", older pairs pruned to the newest {keep}" if keep and good else "")
           + (f"; {len(failed)} FAILED" if failed else "") + ".", file=out)

@@ -377,3 +377,25 @@ async def test_at_most_parallel_clusters_at_a_time_after_one_typed_confirmation(
     assert "c0  (" in err.getvalue() and "newest 3 are removed" in err.getvalue()
     assert out.getvalue().splitlines()[-1] == ("5 of 5 cluster(s) backed up and verified, "
                                                "older pairs pruned to the newest 3.")
+
+
+def test_on_a_terminal_a_wrong_answer_sends_nothing(tmp_path, private_state_home):
+    import pty
+
+    (tmp_path / "a.yaml").write_text("cluster:\n  name: a\nhosts:\n"
+                                     "  - name: m0\n    address: 127.0.44.1\n")
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "run", "backup",
+                                 "--inventory-dir", str(tmp_path), "--keep", "2"],
+                                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        os.write(master, b"yes\n")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == 1, err
+    assert "Type backup 1 cluster to go ahead" in err and "nothing was sent" in err
+    assert out == "" and "Traceback" not in err
+    assert not Path(private_state_home, "etcd-dr", "journals").exists()

@@ -227,7 +227,7 @@ def _unverified(ctx: RunContext) -> str | None:
 def confirm_fleet(rows: list[ClusterBackup], *, keep: int | None, err, ask) -> bool:
     """One typed confirmation for the whole fleet, on a terminal."""
     runnable = [r for r in rows if r.error is None]
-    expected = f"backup {len(runnable)} clusters"
+    expected = f"backup {len(runnable)} cluster{'' if len(runnable) == 1 else 's'}"
     print(f"A backup (cluster-backup.sh on one healthy control-plane host each) on "
           f"{len(runnable)} cluster(s):", file=err)
     for r in runnable:

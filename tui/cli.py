@@ -265,9 +265,12 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     inventories, inventory_path = inventory_path, (inventory_path or (None,))[-1]
     if runbook == "backup" and (inventory_dir is not None or len(inventories) > 1 or keep
                                 or parallel or as_json):
-        _run_fleet_backup(inventories, inventory_dir, use_drill, scenario, host, backup_dir,
-                          override, yes, journal_path, op_timeout, fetch_to, dry_run, assume,
-                          read_only, keep, parallel, as_json)
+        _run_fleet_backup(inventories=inventories, inventory_dir=inventory_dir,
+                          use_drill=use_drill, scenario=scenario, host=host,
+                          backup_dir=backup_dir, override=override, yes=yes,
+                          journal_path=journal_path, op_timeout=op_timeout, fetch_to=fetch_to,
+                          dry_run=dry_run, assume=assume, read_only=read_only, keep=keep,
+                          parallel=parallel, as_json=as_json)
     if inventory_dir is not None or len(inventories) > 1 or keep or parallel or as_json:
         _fail("--inventory-dir, several --inventory, --keep, --parallel and --json go with "
               "the backup runbook.", 2)
@@ -353,7 +356,7 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     sys.exit(code)
 
 
-def _run_fleet_backup(inventories, inventory_dir, use_drill, scenario, host, backup_dir,
+def _run_fleet_backup(*, inventories, inventory_dir, use_drill, scenario, host, backup_dir,
                       override, yes, journal_path, op_timeout, fetch_to, dry_run, assume,
                       read_only, keep, parallel, as_json) -> None:
     """`run backup` over several clusters (tui/runbooks/fleet_backup.py); exits."""

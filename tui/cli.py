@@ -192,7 +192,16 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
 @main.command()
 @click.argument("runbook", type=click.Choice(["backup", "encryption-on", "encryption-off",
                                               "defrag", "restore", "quorum-restore"]))
-@click.option("--inventory", "inventory_path", default=None, metavar="FILE")
+@click.option("--inventory", "inventory_path", default=None, metavar="FILE", multiple=True,
+              help="Inventory of the cluster (backup: repeat it for several clusters).")
+@click.option("--inventory-dir", default=None, metavar="DIR",
+              help="backup: one backup per cluster of DIR's inventories (*.yaml, *.yml).")
+@click.option("--keep", type=click.IntRange(min=1), default=None, metavar="N",
+              help="backup: then keep the newest N backup pairs on that host (BAK-KEEP).")
+@click.option("--parallel", type=click.IntRange(min=1, max=64), default=None, metavar="N",
+              help="backup of several clusters: at most N at a time (default 4).")
+@click.option("--json", "as_json", is_flag=True,
+              help="backup of several clusters: the summary as one JSON object.")
 @click.option("--drill", "use_drill", is_flag=True, help="Use the built-in simulated cluster.")
 @scenario_option
 @speed_option
@@ -245,12 +254,26 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
 def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, backup_source,
         restore_path_key, path_reason, encryption_type, override, yes, journal_path, wait,
         compact, dry_run, assume, read_only, lost=(), op_timeout=None,
-        fetch_to=None):
-    """Run a runbook headless: one progress line per step event."""
+        fetch_to=None, inventory_dir=None, keep=None, parallel=None, as_json=False):
+    """Run a runbook headless: one progress line per step event. `backup` with
+    --inventory-dir (or several --inventory, --keep, --parallel, --json): one verified backup
+    per cluster, a summary table, exit 0 only if all succeeded."""
     from tui.backend import BackendSpec
     from tui.runbooks import registry
     from tui.runbooks.headless import run_headless
 
+    inventories, inventory_path = inventory_path, (inventory_path or (None,))[-1]
+    if runbook == "backup" and (inventory_dir is not None or len(inventories) > 1 or keep
+                                or parallel or as_json):
+        _run_fleet_backup(inventories=inventories, inventory_dir=inventory_dir,
+                          use_drill=use_drill, scenario=scenario, host=host,
+                          backup_dir=backup_dir, override=override, yes=yes,
+                          journal_path=journal_path, op_timeout=op_timeout, fetch_to=fetch_to,
+                          dry_run=dry_run, assume=assume, read_only=read_only, keep=keep,
+                          parallel=parallel, as_json=as_json)
+    if inventory_dir is not None or len(inventories) > 1 or keep or parallel or as_json:
+        _fail("--inventory-dir, several --inventory, --keep, --parallel and --json go with "
+              "the backup runbook.", 2)
     if bool(inventory_path) == bool(use_drill):
         _fail("give exactly one of --inventory FILE or --drill.", 2)
     if scenario and not use_drill:
@@ -330,6 +353,47 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
             refuse_drill_resume(journal_path)
     code = asyncio.run(run_headless(runbook, spec, params, yes=yes, journal_path=journal_path,
                                     dry_run=dry_run, assume=assume))
+    sys.exit(code)
+
+
+def _run_fleet_backup(*, inventories, inventory_dir, use_drill, scenario, host, backup_dir,
+                      override, yes, journal_path, op_timeout, fetch_to, dry_run, assume,
+                      read_only, keep, parallel, as_json) -> None:
+    """`run backup` over several clusters (tui/runbooks/fleet_backup.py); exits."""
+    from tui.runbooks.fleet_backup import DEFAULT_PARALLEL, inventory_files, run_fleet_backup
+
+    if use_drill or scenario:
+        _fail("--drill goes with one cluster; --inventory-dir and --inventory name real "
+              "clusters (a drill's: `etcd-dr lab serve --inventory-out DIR/NAME.yaml`).", 2)
+    if inventory_dir is None and not inventories:
+        _fail("give --inventory-dir DIR (or --inventory FILE, repeated) for --keep, "
+              "--parallel or --json.", 2)
+    for flag, given in (("--host", host), ("--journal", journal_path), ("--dry-run", dry_run),
+                        ("--assume", assume)):
+        if given:
+            _fail(f"{flag} goes with one cluster; a backup of several chooses each one's "
+                  f"host itself (a healthy non-leader) and writes each its own journal.", 2)
+    params: dict = {"backup_dir": backup_dir}
+    if op_timeout is not None:
+        from tui.timeouts import check_override
+
+        try:
+            params["timeout"] = check_override(op_timeout)
+        except ValueError as e:
+            _fail(f"--timeout: {e}.", 2)
+    if fetch_to is not None:
+        if not fetch_to.strip():
+            _fail("--fetch-to needs a directory on this machine.", 2)
+        params["fetch_to"] = os.path.abspath(os.path.expanduser(fetch_to))
+    if override is not None:
+        if not override.strip():
+            _fail("--override needs a reason: say, in words, why it is safe to run despite "
+                  "the interlock (it is journaled).", 2)
+        params["override"] = override.strip()
+    files = inventory_files(inventory_dir, tuple(inventories))
+    code = asyncio.run(run_fleet_backup(files, params, keep=keep,
+                                        parallel=parallel or DEFAULT_PARALLEL, yes=yes,
+                                        read_only=read_only, as_json=as_json))
     sys.exit(code)
 
 
@@ -455,13 +519,25 @@ def lab():
     """The simulated cluster, standalone (for trainers and tests)."""
 
 
+def _address_base(ctx, param, value):
+    parts = value.split(".")
+    if len(parts) != 3 or parts[0] != "127" or not all(
+            p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
+        raise click.BadParameter(f"{value!r}: write three numbers of a loopback address, "
+                                 f"e.g. 127.0.31 (the hosts are then 127.0.31.1, ...)")
+    return value
+
+
 @lab.command("serve")
 @scenario_option
 @click.option("--inventory-out", required=True, metavar="FILE",
               help="Where to write the inventory that reaches the lab.")
 @speed_option
+@click.option("--address-base", default="127.0.3", show_default=True, callback=_address_base,
+              metavar="127.X.Y", help="Loopback addresses of the hosts (127.X.Y.1, ...): "
+                                      "several labs side by side, each its own cluster.")
 @operator_errors
-def lab_serve(scenario, inventory_out, speed):
+def lab_serve(scenario, inventory_out, speed, address_base="127.0.3"):
     """Run the simulated cluster until interrupted."""
     from pathlib import Path
 
@@ -478,7 +554,8 @@ def lab_serve(scenario, inventory_out, speed):
     async def serve():
         from tui.drill.control import LabConsole
 
-        lab = DrillLab(scenario or "healthy", speed=speed, workdir=workdir)
+        lab = DrillLab(scenario or "healthy", speed=speed, workdir=workdir,
+                       address_base=address_base)
         await lab.start(inventory_path=out)
         # trainers inject faults: `etcd-dr lab inject` (control port) or lines typed here
         console = LabConsole(lab, out, lambda line: click.echo(line, err=True))

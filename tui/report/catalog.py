@@ -30,6 +30,10 @@ def step_catalog(runbooks: Iterable[str], params: dict) -> dict[str, Any]:
             elif name in reg:
                 for s in reg[name].steps:
                     out.setdefault(s.id, s)
+                if name == "backup":  # `run backup --keep N` adds BAK-KEEP after BAK-6
+                    from tui.runbooks.backup import KEEP
+
+                    out.setdefault(KEEP.id, KEEP)
     except Exception:  # noqa: BLE001 - a report renders without titles rather than not at all
         return out
     return out

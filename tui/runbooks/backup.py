@@ -408,3 +408,96 @@ BACKUP = Runbook(
              skip_if=lambda ctx: None if ctx.params.get("fetch_to") else "no --fetch-to"),
     ),
 )
+
+
+# --- BAK-KEEP (etcd-dr): keep the newest N pairs on the host ------------------------------------
+# Not a step of BACKUP itself: `etcd-dr run backup --keep N` (tui/runbooks/fleet_backup.py)
+# runs BACKUP with this step after BAK-6.
+
+def prune_plan(sets: dict[str, dict], keep: int, taken: str) -> dict[str, list[str]]:
+    """Which backups a --keep N policy keeps and removes, from `backup_sets` of a listing:
+    the newest `keep` complete pairs stay, and so does `taken` (this run's) whatever its
+    place; older complete pairs go; a lone file (its pair incomplete: a failed or running
+    backup) is never removed, only reported."""
+    complete = sorted(ts for ts, e in sets.items()
+                      if "snapshot" in e and "static_kuberesources" in e)
+    kept = set(complete[-keep:]) | ({taken} if taken in complete else set())
+    return {"kept": sorted(kept),
+            "remove": [ts for ts in complete if ts not in kept],
+            "lone": sorted(e.get("snapshot") or e.get("static_kuberesources")
+                           for ts, e in sets.items() if ts not in complete)}
+
+
+def _pair_files(sets: dict[str, dict], ts: str, listing: set[str]) -> list[str]:
+    """A pair's files and its manifest (when there is one), as named in the listing."""
+    entry = sets[ts]
+    names = [entry["snapshot"], entry["static_kuberesources"]]
+    manifest = f"etcd-dr-manifest_{ts}.json"
+    return names + ([manifest] if manifest in listing else [])
+
+
+def _prune_preview(ctx: RunContext) -> list[tuple[str, Command]]:
+    host = ctx.params.get("host") or "?"
+    directory = ctx.params.get("backup_dir", DEFAULT_DIR).rstrip("/")
+    older = f"{directory}/<each file of the pairs older than the newest {ctx.params.get('keep')}>"
+    return [(host, _list(ctx, host)),
+            (host, Command.of("rm", "--", older, privileged=True, timeout=60,
+                              safety=Safety.DESTRUCTIVE))]
+
+
+async def _prune(ctx: RunContext, run: StepRun) -> str:
+    host, keep = ctx.params["host"], int(ctx.params["keep"])
+    directory = ctx.params["backup_dir"].rstrip("/")
+    if "backup_ts" not in ctx.facts:  # resumed after BAK-5: find this run's pair again
+        made = await _check_backup_made(ctx, host)
+        if not made.ok:
+            run.fail(f"no backup of this run to keep: {made.detail}")
+    taken = ctx.facts["backup_ts"]
+    listed = await run.run(host, _list(ctx, host))
+    if not listed.ok:
+        run.fail(f"cannot list {directory} on {host}: "
+                 f"{listed.error or listed.stderr.strip() or listed.exit_status}")
+    names = set(listed.stdout.split())
+    sets = backup_sets(listed.stdout)
+    plan = prune_plan(sets, keep, taken)
+    if taken not in plan["kept"]:
+        run.fail(f"this run's pair ({taken}) is no longer complete in {directory}: nothing "
+                 f"was removed")
+    doomed = [f"{directory}/{n}" for ts in plan["remove"] for n in _pair_files(sets, ts, names)]
+    if doomed:
+        removed = await run.run(host, Command.of("rm", "--", *doomed, privileged=True,
+                                                 timeout=60, safety=Safety.DESTRUCTIVE))
+        if not removed.ok:
+            run.fail(f"rm on {host}: {removed.error or removed.stderr.strip()}")
+    after = await run.run(host, _list(ctx, host))
+    if not after.ok:
+        run.fail(f"cannot list {directory} on {host} after pruning: "
+                 f"{after.error or after.stderr.strip()}")
+    now = set(after.stdout.split())
+    still = [p for p in doomed if p.rsplit("/", 1)[-1] in now]
+    if still:
+        run.fail("still there after rm: " + ", ".join(still))
+    missing = [n for ts in plan["kept"] for n in _pair_files(sets, ts, names) if n not in now]
+    if f"etcd-dr-manifest_{taken}.json" not in now:
+        missing.append(f"etcd-dr-manifest_{taken}.json")
+    if missing:
+        run.fail("missing after pruning: " + ", ".join(sorted(set(missing))))
+    ctx.facts["kept"], ctx.facts["pruned"] = plan["kept"], plan["remove"]
+    ctx.facts["left_alone"] = plan["lone"]
+    detail = (f"kept the newest {len(plan['kept'])} pair(s) ({', '.join(plan['kept'])}); "
+              + (f"removed {len(plan['remove'])} older pair(s) ({', '.join(plan['remove'])})"
+                 if plan["remove"] else "nothing older to remove"))
+    if plan["lone"]:
+        detail += (f"; left alone {len(plan['lone'])} file(s) whose pair is incomplete "
+                   f"({', '.join(plan['lone'])}): a failed or unfinished backup, not counted")
+    return detail
+
+
+KEEP = Step("BAK-KEEP", "Keep the newest backups",
+            "etcd-dr's addition, with --keep N: on the host that made this backup, remove "
+            "the pairs (and their manifests) older than the newest N complete ones; this "
+            "run's pair always stays, a lone file whose pair is incomplete is never removed "
+            "(it is reported). The directory is listed again to check.",
+            targets=Targets.CHOSEN_HOST, action=_prune, preview=_prune_preview,
+            safety=Safety.DESTRUCTIVE, confirm=Confirm.YES_NO,
+            skip_if=lambda ctx: None if ctx.params.get("keep") else "no --keep")

@@ -269,7 +269,7 @@ def build_cluster(name_or_path: str, *, speed: float = 1.0, address_base: str = 
     encryption.attach(cluster)  # API patches of spec.encryption.type start a migration
     _restore_objects(cluster, doc, api_doc, source)
     if doc.get("backup") is not None:
-        _place_backup(cluster, doc["backup"], source)
+        place_backup(cluster, doc["backup"], source)
     for h in hosts:
         if not h.up:
             m = cluster.member_of(h)
@@ -461,7 +461,7 @@ def uuid_like(seed: str, i: int) -> str:
 BACKUP_KEYS = ("host", "dir", "taken_minutes_ago", "version")
 
 
-def _place_backup(cluster: DrillCluster, spec, source: str) -> None:
+def place_backup(cluster: DrillCluster, spec, source: str) -> None:
     """Backups taken earlier (what cluster-backup.sh leaves): snapshot_<ts>.db and
     static_kuberesources_<ts>.tar.gz on a control-plane host, for restore drills. `backup:`
     is one mapping or a list of them (several backups: in one directory, that is the

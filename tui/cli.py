@@ -530,20 +530,38 @@ def _address_base(ctx, param, value):
 
 @lab.command("serve")
 @scenario_option
-@click.option("--inventory-out", required=True, metavar="FILE",
+@click.option("--inventory-out", default=None, metavar="FILE",
               help="Where to write the inventory that reaches the lab.")
 @speed_option
 @click.option("--address-base", default="127.0.3", show_default=True, callback=_address_base,
               metavar="127.X.Y", help="Loopback addresses of the hosts (127.X.Y.1, ...): "
                                       "several labs side by side, each its own cluster.")
+@click.option("--clusters", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Serve a fleet of N drill clusters instead (the readiness wall's drill "
+                   "fleet, on 127.1.1.x, 127.1.2.x, ...), with --inventory-dir.")
+@click.option("--inventory-dir", default=None, metavar="DIR",
+              help="--clusters: write one inventory per cluster here (NAME.yaml, and NAME.d/ "
+                   "with its keys).")
 @operator_errors
-def lab_serve(scenario, inventory_out, speed, address_base="127.0.3"):
-    """Run the simulated cluster until interrupted."""
+def lab_serve(scenario, inventory_out, speed, address_base="127.0.3", clusters=None,
+              inventory_dir=None):
+    """Run the simulated cluster (or, with --clusters, a fleet) until interrupted."""
     from pathlib import Path
 
     from tui.drill.lab import DrillLab
 
     from tui.files import refuse_unusual
+
+    if clusters is not None or inventory_dir is not None:
+        if clusters is None or inventory_dir is None or inventory_out or scenario or \
+                address_base != "127.0.3":
+            _fail("a fleet is served with --clusters N --inventory-dir DIR (and neither "
+                  "--scenario, --inventory-out nor --address-base: the fleet mixes "
+                  "scenarios, each cluster on addresses of its own).", 2)
+        _serve_fleet(clusters, inventory_dir, speed)
+        return
+    if not inventory_out:
+        _fail("give --inventory-out FILE (or --clusters N --inventory-dir DIR).", 2)
 
     out = Path(inventory_out)
     workdir = out.parent / (out.stem + ".d")
@@ -583,6 +601,37 @@ def lab_serve(scenario, inventory_out, speed, address_base="127.0.3"):
     asyncio.run(serve())
 
 
+def _serve_fleet(clusters: int, inventory_dir: str, speed: float) -> None:
+    """`lab serve --clusters N --inventory-dir DIR`: the drill fleet until interrupted."""
+    from pathlib import Path
+
+    from tui.drill.fleetlab import DrillFleet
+
+    directory = Path(inventory_dir)
+    if directory.exists() and (directory.is_symlink() or not directory.is_dir()):
+        _fail(f"{inventory_dir}: --inventory-dir must be a directory (not a link or a file).",
+              2)
+
+    async def serve():
+        fleet = DrillFleet(clusters, speed=speed, inventory_dir=directory)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            paths = await fleet.start()
+            for member, path in zip(fleet.members, paths):
+                click.echo(f"{member.name}: {member.scenario}, backup {member.backup}: {path}",
+                           err=True)
+            click.echo(f"{len(paths)} drill cluster(s) up; inventories in {directory}. "
+                       f"Press Ctrl-C to stop.", err=True)
+            await stop.wait()
+        finally:
+            await fleet.stop()
+
+    asyncio.run(serve())
+
+
 @lab.command("inject", context_settings={"ignore_unknown_options": True})
 @click.option("--inventory", "inventory_path", required=True, metavar="FILE",
               help="The inventory `lab serve --inventory-out` wrote.")
@@ -606,6 +655,74 @@ def lab_inject(inventory_path, action, args):
     from tui.drill.control import send_command
 
     click.echo(send_command(inventory_path, [action, *args]))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, metavar="DIR|INVENTORY...")
+@click.option("--drill", "use_drill", is_flag=True,
+              help="A fleet of drill clusters started in this process (mixed scenarios and "
+                   "backups).")
+@click.option("--clusters", type=click.IntRange(min=1), default=None, metavar="N",
+              help="--drill: how many clusters (default 10).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Look once and print one JSON object per cluster per line, worst first; "
+                   "exit 0 all ready, 1 any not ready.")
+@click.option("--interval", default="10s", callback=_duration, metavar="DURATION",
+              show_default=True, help="How often the wall looks again.")
+@click.option("--max-backup-age", "max_backup_age", default="24h", callback=_duration,
+              metavar="DURATION", show_default=True,
+              help="A newest backup older than this puts the cluster at risk.")
+@click.option("--backup-dir", default="/home/core/assets/backup", show_default=True,
+              metavar="DIR", help="Where the backups are on each control-plane host.")
+@click.option("--timeout", "probe_timeout", default="30s", callback=_duration,
+              metavar="DURATION", show_default=True,
+              help="The time one cluster's look may take; past it the row says so.")
+@click.option("--parallel", default=16, type=click.IntRange(min=1), show_default=True,
+              metavar="N", help="Clusters looked at at once.")
+@operator_errors
+def wall(paths, use_drill, clusters, as_json, interval, max_backup_age, backup_dir,
+         probe_timeout, parallel):
+    """Read-only readiness wall over many clusters: verdict, members, leader, DB size and
+    fragmentation, alarms, encryption, version and the newest backup (its age, whether it
+    verifies, whether it carries the encryption config), worst first. Enter opens a
+    cluster's status screen (read-only), escape comes back."""
+    from tui.wall.probe import Wall, inventory_paths
+    from tui.wall.readiness import Thresholds
+
+    if bool(paths) == bool(use_drill):
+        _fail("give inventory files or directories, or --drill (not both).", 2)
+    if clusters is not None and not use_drill:
+        _fail("--clusters goes with --drill.", 2)
+    if not backup_dir.startswith("/"):
+        _fail(f"--backup-dir must be an absolute path on the hosts, not {backup_dir!r}.", 2)
+    fleet = None
+    inventories: list[str] = []
+    if use_drill:
+        from tui.drill.fleetlab import DrillFleet
+
+        fleet = DrillFleet(clusters or 10)
+    else:
+        inventories = inventory_paths(paths)
+    the_wall = Wall(inventories, fleet=fleet, backup_dir=backup_dir, timeout=probe_timeout,
+                    parallel=parallel, thresholds=Thresholds(max_backup_age_s=max_backup_age))
+    if not as_json:
+        from screens.wall import run_wall
+
+        run_wall(the_wall, interval=interval)
+        return
+
+    async def once():
+        try:
+            return await the_wall.refresh()
+        finally:
+            await the_wall.close()
+
+    rows = asyncio.run(once())
+    from tui.secrets import redact
+
+    for row in rows:
+        click.echo(json.dumps(redact(row.to_json())))
+    sys.exit(0 if rows and all(r.verdict == "ready" for r in rows) else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

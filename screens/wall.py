@@ -1,0 +1,227 @@
+"""`etcd-dr wall`: the readiness wall, one row per cluster, worst first, read-only.
+
+The wall (tui/wall/probe.py) does the looking; this only renders its rows. Enter opens the
+highlighted cluster's status screen (the console's own StatusScreen, on that cluster's
+read-only backend), escape comes back to the wall.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Static
+
+from assets import asset_path
+from screens.status import StatusScreen
+from tui.backend import Backend
+from tui.errors import EtcdDrError
+from tui.status.snapshot import StatusSnapshot
+from tui.wall.probe import Wall
+from tui.wall.readiness import ClusterReadiness
+from tui.wall.render import UNKNOWN, WALL_COLUMNS, summary, wall_cells
+from tui.widgets.fit_table import FitTable
+from tui.widgets.footer import QuietFooter
+
+VERDICT_STYLE = {"down": "bold white on red", "at-risk": "bold red", "degraded": "bold yellow",
+                 "ready": "bold green"}
+# cells that are bad news when they say so
+_BAD = {"VERIFIED": ("no", UNKNOWN), "ENC CONFIG": ("no",), "BACKUP AGE": ("none", UNKNOWN)}
+
+
+class WallTable(FitTable):
+    def __init__(self, **kw):
+        super().__init__(flex=("WHY",), min_width=20, max_lines=2, **kw)
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for name in WALL_COLUMNS:
+            self.add_column(name, key=name)
+
+    def show(self, rows: list[ClusterReadiness]) -> None:
+        """The rows, worst first; the cursor stays on the cluster it was on."""
+        selected = self.selected_source()
+        self.clear()
+        for row in rows:
+            cells = wall_cells(row)
+            styled = []
+            for name, cell in zip(WALL_COLUMNS, cells):
+                if name == "VERDICT":
+                    styled.append(Text(f" {cell} ", style=VERDICT_STYLE.get(cell, "")))
+                elif cell in _BAD.get(name, ()) or cell == UNKNOWN:
+                    styled.append(Text(cell, style="yellow" if cell == UNKNOWN else "red"))
+                else:
+                    styled.append(Text(cell))
+            self.add_row(*styled, key=row.source)
+        keys = [row.source for row in rows]
+        if selected in keys:
+            self.move_cursor(row=keys.index(selected))
+
+    def selected_source(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+        except Exception:  # noqa: BLE001 - no row under the cursor
+            return None
+
+
+class WallScreen(Screen):
+    BINDINGS: ClassVar = [Binding("enter", "open", "Open status"),
+                Binding("r", "app.refresh", "Refresh")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("starting: connecting to every cluster (read-only)", id="wall-head")
+        yield WallTable(id="wall-table")
+        yield Static("", id="wall-reasons")
+        yield QuietFooter()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "rows", self.show_rows, init=True)
+        self.query_one(WallTable).focus()
+
+    def show_rows(self, rows: list[ClusterReadiness] | None) -> None:
+        if rows is None:
+            return
+        self.query_one(WallTable).show(rows)
+        when = time.strftime("%H:%M:%S", time.localtime(self.app.looked_at or time.time()))
+        self.query_one("#wall-head", Static).update(
+            f"{summary(rows)}  ·  looked at {when}, every {self.app.interval:g}s  ·  read-only")
+        self._show_reasons()
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        self._show_reasons()
+
+    def _show_reasons(self) -> None:
+        source = self.query_one(WallTable).selected_source()
+        row = next((r for r in self.app.rows or () if r.source == source), None)
+        box = self.query_one("#wall-reasons", Static)
+        if row is None:
+            box.update("")
+            return
+        lines = [f"{row.name} ({row.source}): {row.verdict}"]
+        lines += [f"  - {reason}" for reason in row.reasons] or ["  all checks pass"]
+        box.update(Text("\n".join(lines)))
+
+    def on_data_table_row_selected(self, event) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        source = self.query_one(WallTable).selected_source()
+        if source is not None:
+            self.app.open_cluster(source)
+
+
+class ClusterStatusScreen(StatusScreen):
+    """A cluster's status screen, opened from the wall: the same view as the console's."""
+
+    BINDINGS: ClassVar = [Binding("escape", "app.close_cluster", "Back to the wall")]
+
+
+class WallApp(App):
+    CSS_PATH: ClassVar = [str(asset_path("etcd_dr.tcss")), str(asset_path("wall.tcss"))]
+    TITLE = "etcd-dr wall"
+    BINDINGS: ClassVar = [Binding("q", "quit", "Quit"),
+                Binding("question_mark", "help", "Help", key_display="?"),
+                Binding("r", "refresh", "Refresh", show=False)]
+    HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
+    rows: var[list[ClusterReadiness] | None] = var(None, always_update=True)
+    # what the StatusScreen reads from its app, for the cluster opened from the wall
+    snapshot: var[StatusSnapshot | None] = var(None, always_update=True)
+    started: var[bool] = var(False)
+
+    def __init__(self, wall: Wall, *, interval: float = 10.0,
+                 clock: Callable[[], float] = time.time):
+        super().__init__()
+        self.wall = wall
+        self.interval = interval
+        self.clock = clock
+        self.backend: Backend | None = None  # the opened cluster's (read-only)
+        self.opened: str | None = None
+        self.looked_at: float | None = None
+        self.start_error: str | None = None
+        self._looking = False
+
+    def on_mount(self) -> None:
+        self.push_screen(WallScreen())
+        self.run_worker(self._start(), name="start", exit_on_error=False)
+
+    async def _start(self) -> None:
+        await self.wall.start()
+        self.set_interval(self.interval, self.action_refresh)
+        await self._look()
+
+    async def _look(self) -> None:
+        if self._looking:
+            return  # the last look is still under way: no pile-up of looks
+        self._looking = True
+        try:
+            rows = await self.wall.refresh()
+        finally:
+            self._looking = False
+        self.looked_at = self.clock()
+        self.rows = rows
+        if self.opened is not None:
+            probe = self.wall.probe_for(self.opened)
+            if probe is not None and probe.snapshot is not None:
+                self.snapshot = probe.snapshot
+
+    def action_refresh(self) -> None:
+        if not self._looking:
+            self.run_worker(self._look(), name="look", group="look", exit_on_error=False)
+
+    def open_cluster(self, source: str) -> None:
+        probe = self.wall.probe_for(source)
+        if probe is None or probe.backend is None or probe.backend.collector is None:
+            why = probe.load_error if probe is not None and probe.load_error else \
+                "it has not answered yet"
+            self.notify(f"No status screen for this cluster: {why}", severity="warning")
+            return
+        self.backend = probe.backend
+        self.opened = source
+        self.snapshot = probe.snapshot
+        self.started = True
+        self.push_screen(ClusterStatusScreen())
+
+    def action_close_cluster(self) -> None:
+        if isinstance(self.screen, ClusterStatusScreen):
+            self.pop_screen()
+        self.opened = None
+        self.started = False
+        self.backend = None
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        message = error.message if isinstance(error, EtcdDrError) else \
+            f"{error.__class__.__name__}: {error}"
+        if event.worker.name == "start":
+            self.start_error = message
+        self.notify(f"The wall could not look: {message}", severity="error", timeout=20)
+
+    async def on_unmount(self) -> None:
+        await self.wall.close()
+
+
+def run_wall(wall: Wall, *, interval: float = 10.0) -> None:
+    app = WallApp(wall, interval=interval)
+    app.run()
+    if app.start_error:
+        raise EtcdDrError(app.start_error)

@@ -36,6 +36,9 @@ _BAD = {"VERIFIED": ("no", UNKNOWN), "ENC CONFIG": ("no",), "BACKUP AGE": ("none
 
 
 class WallTable(FitTable):
+    # DataTable's own enter (select the row), shown: here it opens the cluster
+    BINDINGS: ClassVar = [Binding("enter", "select_cursor", "Open status")]
+
     def __init__(self, **kw):
         super().__init__(flex=("WHY",), min_width=20, max_lines=2, **kw)
 
@@ -74,8 +77,7 @@ class WallTable(FitTable):
 
 
 class WallScreen(Screen):
-    BINDINGS: ClassVar = [Binding("enter", "open", "Open status"),
-                Binding("r", "app.refresh", "Refresh")]
+    BINDINGS: ClassVar = [Binding("r", "app.refresh", "Refresh")]
 
     def compose(self) -> ComposeResult:
         yield Static("starting: connecting to every cluster (read-only)", id="wall-head")
@@ -111,12 +113,8 @@ class WallScreen(Screen):
         box.update(Text("\n".join(lines)))
 
     def on_data_table_row_selected(self, event) -> None:
-        self.action_open()
-
-    def action_open(self) -> None:
-        source = self.query_one(WallTable).selected_source()
-        if source is not None:
-            self.app.open_cluster(source)
+        if event.row_key.value is not None:
+            self.app.open_cluster(event.row_key.value)
 
 
 class ClusterStatusScreen(StatusScreen):
@@ -129,8 +127,8 @@ class WallApp(App):
     CSS_PATH: ClassVar = [str(asset_path("etcd_dr.tcss")), str(asset_path("wall.tcss"))]
     TITLE = "etcd-dr wall"
     BINDINGS: ClassVar = [Binding("q", "quit", "Quit"),
-                Binding("question_mark", "help", "Help", key_display="?"),
-                Binding("r", "refresh", "Refresh", show=False)]
+                          Binding("question_mark", "help", "Help", key_display="?"),
+                          Binding("r", "refresh", "Refresh", show=False)]
     HORIZONTAL_BREAKPOINTS: ClassVar = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-short"), (30, "-tall")]
     rows: var[list[ClusterReadiness] | None] = var(None, always_update=True)
@@ -180,7 +178,7 @@ class WallApp(App):
 
     def open_cluster(self, source: str) -> None:
         probe = self.wall.probe_for(source)
-        if probe is None or probe.backend is None or probe.backend.collector is None:
+        if probe is None or probe.backend is None or probe.backups is None:
             why = probe.load_error if probe is not None and probe.load_error else \
                 "it has not answered yet"
             self.notify(f"No status screen for this cluster: {why}", severity="warning")

@@ -153,6 +153,9 @@ async def test_pilot_rows_appear_worst_first_enter_opens_status_escape_returns()
         assert table.row_count == 3
         verdicts = [str(table.get_row_at(i)[0]).strip() for i in range(3)]
         assert verdicts == ["at-risk", "at-risk", "ready"]
+        keys = {b.key: b.description for _, b, enabled, _ in
+                app.screen.active_bindings.values() if b.show and enabled}
+        assert keys.get("enter") == "Open status" and "question_mark" in keys and "q" in keys
         head = str(app.screen.query_one("#wall-head").render())
         assert "3 clusters: 2 at-risk, 1 ready" in head and "read-only" in head
         table.focus()
@@ -178,3 +181,42 @@ async def test_pilot_rows_appear_worst_first_enter_opens_status_escape_returns()
         await wait_until(pilot, lambda: isinstance(app.screen, WallScreen), what="the wall")
         await pilot.press("q")
     assert app.return_code in (0, None)
+
+
+async def test_a_cluster_that_hangs_is_a_row_of_its_own_and_the_wall_goes_on(tmp_path):
+    """A host that accepts TCP but never says a word (an SSH server wedged): that cluster's
+    look ends at the wall's time limit as a `down` row that says so; the others are looked
+    at meanwhile, and the next look tries it afresh."""
+    import socket
+
+    wedged = socket.socket()
+    wedged.bind(("127.0.0.1", 0))
+    wedged.listen(8)  # never accepted: the kernel completes the handshake, nobody speaks
+    port = wedged.getsockname()[1]
+    (tmp_path / "known_hosts").write_text("")
+    inventory = tmp_path / "wedged.yaml"
+    inventory.write_text(
+        "cluster: {name: wedged}\n"
+        f"ssh: {{known_hosts: {tmp_path / 'known_hosts'}, connect_timeout: 30s}}\n"
+        f"hosts:\n  - {{name: master-0, address: 127.0.0.1, port: {port}}}\n")
+    wall = Wall([str(inventory)], fleet=DrillFleet(1), timeout=60)
+    try:
+        await wall.start()
+        hanging = wall.probe_for(str(inventory))
+        hanging.timeout = 1.0
+        started = time.monotonic()
+        rows = await wall.refresh()
+        assert time.monotonic() - started < 30
+        by_name = {r.name: r for r in rows}
+        assert by_name["wedged"].verdict == "down"
+        assert by_name["wedged"].reasons[0] == "no status: no answer within 1s"
+        assert by_name["drill-00-healthy-4.20"].verdict == "ready"
+        assert [r.name for r in rows] == ["wedged", "drill-00-healthy-4.20"]
+        first = hanging.backend
+        rows = await wall.refresh()  # tried again, with a backend of its own
+        assert hanging.backend is not first
+        assert {r.name: r.verdict for r in rows} == {"wedged": "down",
+                                                     "drill-00-healthy-4.20": "ready"}
+    finally:
+        await wall.close()
+        wedged.close()

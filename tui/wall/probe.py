@@ -62,12 +62,17 @@ class ClusterProbe:
         self.snapshot: StatusSnapshot | None = None  # the latest (the status screen shows it)
         self.readiness: ClusterReadiness | None = None  # None until the first look ends
         self._lock = asyncio.Lock()
+        self._new_backend()
+        if self.backend is not None:
+            self.name = self.backend.inventory.cluster_name
+
+    def _new_backend(self) -> None:
         try:
             # read-only: the fleet and the API client refuse anything that is not a read
-            self.backend = Backend(BackendSpec(inventory_path=inventory_path, read_only=True))
-            self.name = self.backend.inventory.cluster_name
+            self.backend = Backend(BackendSpec(inventory_path=self.source, read_only=True))
+            self.load_error = None
         except EtcdDrError as e:
-            self.load_error = e.message
+            self.backend, self.load_error = None, e.message
 
     async def refresh(self) -> ClusterReadiness:
         async with self._lock:  # a slow refresh is not overtaken by the next one
@@ -84,8 +89,13 @@ class ClusterProbe:
         error: str | None = None
         try:
             async with asyncio.timeout(self.timeout):
-                if self.backend.collector is None:  # the first look: connect
-                    await self.backend.start(wait=True)
+                if self.backups is None:  # the first look: connect
+                    try:
+                        await self.backend.start(wait=True)
+                    except BaseException:
+                        # half started (a timeout mid-connect): the next look starts afresh
+                        await self._restart()
+                        raise
                     self.backups = BackupProbe(self.backend.fleet, self.backup_dir)
                 snap = await self.backend.collector.collect()
                 self.snapshot = snap
@@ -102,6 +112,13 @@ class ClusterProbe:
             error = None
         return judge(self.name, snap, backup, self.thresholds, error=error,
                      source=self.source, collected_at=time.time())
+
+    async def _restart(self) -> None:
+        backend, self.backend = self.backend, None
+        try:
+            await asyncio.shield(backend.close())
+        finally:
+            self._new_backend()
 
     async def close(self) -> None:
         if self.backend is not None:

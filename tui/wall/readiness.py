@@ -222,9 +222,9 @@ def _judge_backup(reasons: _Reasons, backup: BackupFacts | None, encryption: str
         reasons.add("at-risk", f"backups unknown: {why}")
         return
     if backup.newest is None:
-        reasons.add("at-risk", f"no backup: no complete snapshot + static_kuberesources pair in "
-                               f"{backup.directory} on {', '.join(backup.listed)}"
-                    + (f" ({', '.join(backup.unlisted)} not asked)" if backup.unlisted else ""))
+        reasons.add("at-risk", f"no backup in {backup.directory} (no snapshot + "
+                               f"static_kuberesources pair on {', '.join(backup.listed)}"
+                    + (f"; {', '.join(backup.unlisted)} not asked)" if backup.unlisted else ")"))
         return
     if backup.age_s is None:
         reasons.add("at-risk", f"backup {backup.newest}: age unknown")

@@ -32,38 +32,83 @@ from tui.widgets.footer import QuietFooter
 VERDICT_STYLE = {"down": "bold white on red", "at-risk": "bold red", "degraded": "bold yellow",
                  "ready": "bold green"}
 # cells that are bad news when they say so
-_BAD = {"VERIFIED": ("no", UNKNOWN), "ENC CONFIG": ("no",), "BACKUP AGE": ("none", UNKNOWN)}
+_BAD = {"VERIFIED": ("no", UNKNOWN), "ENC CONFIG": ("no",), "BACKUP": ("none", UNKNOWN)}
 
 
 class WallTable(FitTable):
+    """The rows, worst first. A terminal too narrow for every column leaves some out (the
+    first of NARROW_DROPS first) and says so in its title; the highlighted row's reasons are
+    all shown below the table anyway."""
+
     # DataTable's own enter (select the row), shown: here it opens the cluster
     BINDINGS: ClassVar = [Binding("enter", "select_cursor", "Open status")]
+    NARROW_DROPS = ("VERSION", "DB MAX", "LEADER", "WHY", "FRAG")
+    WHY_MIN = 24
 
     def __init__(self, **kw):
-        super().__init__(flex=("WHY",), min_width=20, max_lines=2, **kw)
+        super().__init__(flex=("WHY",), min_width=self.WHY_MIN, max_lines=2, **kw)
+        self._rows: list[tuple[str, list[Text]]] = []
+        self._columns_shown: tuple[str, ...] = ()
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for name in WALL_COLUMNS:
-            self.add_column(name, key=name)
+        self.border_title = "readiness, worst first"
 
     def show(self, rows: list[ClusterReadiness]) -> None:
-        """The rows, worst first; the cursor stays on the cluster it was on."""
-        selected = self.selected_source()
-        self.clear()
-        for row in rows:
-            cells = wall_cells(row)
-            styled = []
+        self._rows = [(row.source, self._styled(row)) for row in rows]
+        self._draw(force=True)
+
+    @staticmethod
+    def _styled(row: ClusterReadiness) -> list[Text]:
+        styled = []
+        for name, cell in zip(WALL_COLUMNS, wall_cells(row)):
+            if name == "VERDICT":
+                styled.append(Text(f" {cell} ", style=VERDICT_STYLE.get(cell, "")))
+            elif cell == UNKNOWN:
+                styled.append(Text(cell, style="bold yellow"))
+            elif cell in _BAD.get(name, ()):
+                styled.append(Text(cell, style="red"))
+            else:
+                styled.append(Text(cell))
+        return styled
+
+    def on_resize(self) -> None:  # (FitTable's own runs too: Textual calls both)
+        self._draw()
+
+    def _columns_for(self, width: int) -> tuple[str, ...]:
+        natural = {name: len(name) for name in WALL_COLUMNS}
+        for _, cells in self._rows:
             for name, cell in zip(WALL_COLUMNS, cells):
-                if name == "VERDICT":
-                    styled.append(Text(f" {cell} ", style=VERDICT_STYLE.get(cell, "")))
-                elif cell in _BAD.get(name, ()) or cell == UNKNOWN:
-                    styled.append(Text(cell, style="yellow" if cell == UNKNOWN else "red"))
-                else:
-                    styled.append(Text(cell))
-            self.add_row(*styled, key=row.source)
-        keys = [row.source for row in rows]
+                natural[name] = max(natural[name], cell.cell_len)
+        natural["WHY"] = min(natural["WHY"], self.WHY_MIN)
+        shown = list(WALL_COLUMNS)
+        for name in self.NARROW_DROPS:
+            # (+ the vertical scrollbar's width, which rows past the bottom bring)
+            if not width or sum(natural[c] + 2 for c in shown) + 2 <= width:
+                break
+            shown.remove(name)
+        return tuple(shown)
+
+    def _draw(self, force: bool = False) -> None:
+        columns = self._columns_for(self.scrollable_content_region.width)
+        if not force and columns == self._columns_shown:
+            return
+        selected = self.selected_source()
+        if columns != self._columns_shown:
+            self.clear(columns=True)
+            for name in columns:
+                self.add_column(name, key=name)
+            self._columns_shown = columns
+            hidden = [c for c in WALL_COLUMNS if c not in columns]
+            self.border_title = "readiness, worst first" + (
+                f" (too narrow for {', '.join(hidden)})" if hidden else "")
+        else:
+            self.clear()
+        index = [WALL_COLUMNS.index(c) for c in columns]
+        for key, cells in self._rows:
+            self.add_row(*(cells[i] for i in index), key=key)
+        keys = [key for key, _ in self._rows]
         if selected in keys:
             self.move_cursor(row=keys.index(selected))
 
@@ -95,7 +140,7 @@ class WallScreen(Screen):
         self.query_one(WallTable).show(rows)
         when = time.strftime("%H:%M:%S", time.localtime(self.app.looked_at or time.time()))
         self.query_one("#wall-head", Static).update(
-            f"{summary(rows)}  ·  looked at {when}, every {self.app.interval:g}s  ·  read-only")
+            f"{summary(rows)} · read-only · looked at {when}, every {self.app.interval:g}s")
         self._show_reasons()
 
     def on_data_table_row_highlighted(self, event) -> None:

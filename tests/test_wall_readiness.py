@@ -152,9 +152,9 @@ def test_unknown_cells_show_a_question_mark_never_a_good_value():
     row = judge("c", snapshot(stale=True), replace(GOOD_BACKUP, verified=None, age_s=None))
     cells = dict(zip(WALL_COLUMNS, wall_cells(row)))
     assert cells["MEMBERS"] == "?/3" and cells["ALARMS"] == "?" and cells["LEADER"] == "?"
-    assert cells["VERIFIED"] == "?" and cells["BACKUP AGE"] == "?"
+    assert cells["VERIFIED"] == "?" and cells["BACKUP"] == "?"
     none = dict(zip(WALL_COLUMNS, wall_cells(judge("c", snapshot(), BackupFacts("/d", HOSTS)))))
-    assert none["BACKUP AGE"] == "none" and none["VERIFIED"] == "-"
+    assert none["BACKUP"] == "none" and none["VERIFIED"] == "-"
 
 
 def test_worst_first():

@@ -6,7 +6,7 @@ from tui.status.render import human_bytes, percent
 from tui.wall.readiness import ClusterReadiness, age_text
 
 WALL_COLUMNS = ("VERDICT", "CLUSTER", "VERSION", "MEMBERS", "LEADER", "DB MAX", "FRAG",
-                "ALARMS", "ENCRYPTION", "BACKUP AGE", "VERIFIED", "ENC CONFIG", "WHY")
+                "ALARMS", "ENCRYPTION", "BACKUP", "VERIFIED", "ENC CONFIG", "WHY")
 UNKNOWN = "?"
 
 

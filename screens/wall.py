@@ -14,11 +14,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Markdown, Static
 
 from assets import asset_path
+from screens.help import HelpScreen
 from screens.status import StatusScreen
 from tui.backend import Backend
 from tui.errors import EtcdDrError
@@ -162,6 +164,15 @@ class WallScreen(Screen):
             self.app.open_cluster(event.row_key.value)
 
 
+class WallHelpScreen(HelpScreen):
+    """The wall's help (assets/wall_help.md), with the console help's keys."""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Markdown(asset_path("wall_help.md").read_text(encoding="utf-8"))
+        yield QuietFooter()
+
+
 class ClusterStatusScreen(StatusScreen):
     """A cluster's status screen, opened from the wall: the same view as the console's."""
 
@@ -242,10 +253,10 @@ class WallApp(App):
         self.backend = None
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            # on the wall, the wall's keys; on a cluster's status screen, the console's help
+            self.push_screen(WallHelpScreen() if isinstance(self.screen, WallScreen)
+                             else HelpScreen())
 
     def on_worker_state_changed(self, event) -> None:
         from textual.worker import WorkerState

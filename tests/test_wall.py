@@ -175,8 +175,9 @@ async def test_pilot_rows_appear_worst_first_enter_opens_status_escape_returns()
         await wait_until(pilot, lambda: isinstance(app.screen, WallScreen), what="the wall")
         assert app.backend is None
         await pilot.press("question_mark")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen",
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "WallHelpScreen",
                          what="help")
+        assert "status screen (read-only)" in app.screen.query_one("Markdown").source
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, WallScreen), what="the wall")
         await pilot.press("q")

@@ -1,0 +1,153 @@
+"""The wall's backup probe (tui/wall/backups.py) against hosts' answers, without SSH: what
+it concludes from each answer, and that an answer it cannot read is unknown, never good."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tui.fleet.events import RunResult
+from tui.fleet.readonly import refusal
+from tui.inventory import Host, Inventory
+from tui.wall.backups import BackupProbe
+
+DIR = "/home/core/assets/backup"
+TS = "2026-12-05_010000"
+SNAP, TAR = f"snapshot_{TS}.db", f"static_kuberesources_{TS}.tar.gz"
+NOW = 1_800_000_000
+TAKEN = NOW - 7200
+STATUS_JSON = '{"hash":1,"revision":2,"totalKey":3,"totalSize":4096}\n'
+MANIFEST = json.dumps({"made_by": "etcd-dr", "encryption": "aescbc",
+                       "sizes": {SNAP: 4096, TAR: 500}})
+ENC_LISTING = ("static-pod-resources/kube-apiserver-pod-9/\n"
+               "static-pod-resources/kube-apiserver-pod-9/secrets/encryption-config/"
+               "encryption-config\n")
+PLAIN_LISTING = "static-pod-resources/etcd-pod-7/\nstatic-pod-resources/etcd-pod-7/x\n"
+
+
+def ok(stdout: str = "") -> RunResult:
+    return RunResult("h", 0, stdout, "", 0.01)
+
+
+def fail(status: int, stderr: str) -> RunResult:
+    return RunResult("h", status, "", stderr, 0.01)
+
+
+NOT_THERE = fail(127, "sh: line 1: /etc/kubernetes/static-pod-resources/bin/etcdutl: No such "
+                      "file or directory\n")
+
+
+class FakeFleet:
+    """Answers by the command's program (and, for ls, by host); records what was sent."""
+
+    def __init__(self, answers: dict, connected=("master-0", "master-1", "master-2")):
+        self.inventory = Inventory("c", tuple(Host(f"master-{i}", f"10.0.0.{i}")
+                                              for i in range(3)))
+        self.answers = answers
+        self.connected = list(connected)
+        self.sent = []
+
+    def connected_hosts(self, role=None):
+        return list(self.connected)
+
+    async def run_one(self, host, command, quiet=False):
+        self.sent.append((host, command))
+        program = command.stages[0][0].rsplit("/", 1)[-1]
+        answer = self.answers.get((program, host), self.answers.get(program))
+        if answer is None:
+            return fail(127, f"{program}: not found")
+        return answer
+
+
+def answers(by_host: dict | None = None, **by_program) -> dict:
+    """The default answers: a verified, encrypted pair on master-0, nothing elsewhere."""
+    base = {("ls", "master-0"): ok(f"{SNAP}\n{TAR}\n"),
+            "ls": ok(""),
+            "date": ok(f"{NOW}\n"),
+            "stat": ok(f"{TAKEN} 4096 {DIR}/{SNAP}\n{TAKEN} 500 {DIR}/{TAR}\n"),
+            "etcdutl": ok(STATUS_JSON), "etcdctl": NOT_THERE,
+            "cat": ok(MANIFEST), "tar": ok(ENC_LISTING)}
+    base.update(by_program)
+    base.update(by_host or {})
+    return base
+
+
+CASES = [
+    # (what, answers, expected facts)
+    ("a verified pair with its encryption config", answers(),
+     {"newest": TS, "host": "master-0", "age_s": 7200.0, "verified": True,
+      "verified_by": "etcdutl snapshot status", "encryption_config": True,
+      "manifest_encryption": "aescbc"}),
+    ("etcdutl missing, etcdctl reads it", answers(etcdutl=NOT_THERE, etcdctl=ok(STATUS_JSON)),
+     {"verified": True, "verified_by": "etcdctl snapshot status"}),
+    ("no tool: the manifest's sizes match", answers(etcdutl=NOT_THERE),
+     {"verified": True, "verified_by": "etcd-dr manifest"}),
+    ("no tool, the snapshot shorter than the manifest says",
+     answers(etcdutl=NOT_THERE,
+             stat=ok(f"{TAKEN} 1024 {DIR}/{SNAP}\n{TAKEN} 500 {DIR}/{TAR}\n")),
+     {"verified": False}),
+    ("no tool, no manifest: unknown", answers(etcdutl=NOT_THERE, cat=fail(1, "No such file")),
+     {"verified": None, "verified_by": None}),
+    ("the tool says the snapshot is broken",
+     answers(etcdutl=fail(1, "Error: snapshot file integrity check failed")),
+     {"verified": False}),
+    ("the tool prints something unreadable: the manifest decides",
+     answers(etcdutl=ok("garbage\n")), {"verified": True, "verified_by": "etcd-dr manifest"}),
+    ("the tool prints something unreadable, no manifest: unknown",
+     answers(etcdutl=ok("garbage\n"), cat=fail(1, "No such file")), {"verified": None}),
+    ("an empty snapshot",
+     answers(stat=ok(f"{TAKEN} 0 {DIR}/{SNAP}\n{TAKEN} 500 {DIR}/{TAR}\n")),
+     {"verified": False}),
+    ("a tarball without the encryption config", answers(tar=ok(PLAIN_LISTING)),
+     {"encryption_config": False}),
+    ("a tarball that cannot be listed", answers(tar=fail(2, "gzip: stdin: not in gzip format")),
+     {"encryption_config": None}),
+    ("the host's clock unreadable: age unknown", answers(date=fail(1, "date: broken")),
+     {"age_s": None, "verified": True}),
+    ("nothing on any host", answers({("ls", "master-0"): ok("")}),
+     {"newest": None, "listed": ("master-0", "master-1", "master-2")}),
+    ("no backup directory anywhere",
+     {"ls": fail(2, f"ls: cannot access '{DIR}': No such file or directory")},
+     {"newest": None, "listed": ("master-0", "master-1", "master-2")}),
+    ("listing refused everywhere: unknown",
+     {"ls": fail(1, "sudo: a password is required")}, {"newest": None, "listed": ()}),
+    ("a snapshot without its tarball is no pair",
+     answers({("ls", "master-0"): ok(f"{SNAP}\n")}), {"newest": None}),
+    ("the newest pair on another host",
+     answers({("ls", "master-2"): ok("snapshot_2026-12-05_020000.db\n"
+                                     "static_kuberesources_2026-12-05_020000.tar.gz\n")}),
+     {"newest": "2026-12-05_020000", "host": "master-2"}),
+    ("a possibly dirty pair",
+     answers({("ls", "master-0"): ok(f"snapshot_{TS}__POSSIBLY_DIRTY__.db\n"
+                                     f"static_kuberesources_{TS}__POSSIBLY_DIRTY__.tar.gz\n")}),
+     {"newest": TS, "dirty": True}),
+]
+
+
+@pytest.mark.parametrize("what,given,expected", CASES, ids=[c[0] for c in CASES])
+async def test_backup_probe(what, given, expected):
+    fleet = FakeFleet(given)
+    facts = await BackupProbe(fleet, DIR).look()
+    for key, value in expected.items():
+        assert getattr(facts, key) == value, (key, facts)
+    assert fleet.sent and all(refusal(command) is None for _, command in fleet.sent)
+
+
+async def test_a_pair_is_checked_once_its_age_at_every_look():
+    fleet = FakeFleet(answers())
+    probe = BackupProbe(fleet, DIR)
+    await probe.look()
+    first = len(fleet.sent)
+    fleet.answers["date"] = ok(f"{NOW + 600}\n")
+    facts = await probe.look()
+    programs = [c.stages[0][0].rsplit("/", 1)[-1] for _, c in fleet.sent[first:]]
+    assert sorted(set(programs)) == ["date", "ls", "stat"]
+    assert facts.age_s == 7800.0 and facts.verified is True
+
+
+async def test_hosts_not_connected_are_said_and_not_asked():
+    fleet = FakeFleet(answers(), connected=("master-0",))
+    facts = await BackupProbe(fleet, DIR).look()
+    assert facts.listed == ("master-0",) and facts.unlisted == ("master-1", "master-2")
+    assert {host for host, _ in fleet.sent} == {"master-0"}

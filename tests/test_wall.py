@@ -74,7 +74,13 @@ def test_wall_drill_json_one_line_per_cluster_worst_first():
 def test_wall_bad_input_exits_2_with_a_message(tmp_path):
     for args in (["wall", "--json"], ["wall", str(tmp_path / "nothing"), "--json"],
                  ["wall", str(tmp_path), "--json"], ["wall", str(tmp_path), "--drill"],
-                 ["wall", str(tmp_path), "--clusters", "3"]):
+                 ["wall", str(tmp_path), "--clusters", "3"],
+                 ["wall", "--drill", "--backup-dir", "relative/dir", "--json"],
+                 ["lab", "serve", "--clusters", "3"],
+                 ["lab", "serve", "--inventory-dir", str(tmp_path)],
+                 ["lab", "serve", "--clusters", "3", "--inventory-dir", str(tmp_path),
+                  "--scenario", "healthy"],
+                 ["lab", "serve"]):
         r = run_cli(*args, timeout=30)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert r.stderr.startswith("etcd-dr: ") and "Traceback" not in r.stderr

@@ -3,6 +3,7 @@ it concludes from each answer, and that an answer it cannot read is unknown, nev
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -41,12 +42,14 @@ NOT_THERE = fail(127, "sh: line 1: /etc/kubernetes/static-pod-resources/bin/etcd
 class FakeFleet:
     """Answers by the command's program (and, for ls, by host); records what was sent."""
 
-    def __init__(self, answers: dict, connected=("master-0", "master-1", "master-2")):
+    def __init__(self, answers: dict, connected=("master-0", "master-1", "master-2"),
+                 delays: dict | None = None):
         self.inventory = Inventory("c", tuple(Host(f"master-{i}", f"10.0.0.{i}")
                                               for i in range(3)))
         self.answers = answers
         self.connected = list(connected)
         self.sent = []
+        self.delays = delays or {}
 
     def connected_hosts(self, role=None):
         return list(self.connected)
@@ -54,6 +57,8 @@ class FakeFleet:
     async def run_one(self, host, command, quiet=False):
         self.sent.append((host, command))
         program = command.stages[0][0].rsplit("/", 1)[-1]
+        if program in self.delays:
+            await asyncio.sleep(self.delays[program])
         answer = self.answers.get((program, host), self.answers.get(program))
         if answer is None:
             return fail(127, f"{program}: not found")
@@ -151,3 +156,19 @@ async def test_hosts_not_connected_are_said_and_not_asked():
     facts = await BackupProbe(fleet, DIR).look()
     assert facts.listed == ("master-0",) and facts.unlisted == ("master-1", "master-2")
     assert {host for host, _ in fleet.sent} == {"master-0"}
+
+
+async def test_a_slow_check_goes_on_across_looks_that_run_out_of_time():
+    """`snapshot status` of a big snapshot outlasts one look: the look ends at its limit,
+    the check goes on, and a later look takes its result without sending it again."""
+    fleet = FakeFleet(answers(), delays={"etcdutl": 0.5})
+    probe = BackupProbe(fleet, DIR)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await probe.look()
+    await asyncio.sleep(0.5)
+    facts = await probe.look()
+    assert facts.verified is True and facts.verified_by == "etcdutl snapshot status"
+    assert [c.stages[0][0] for _, c in fleet.sent].count(
+        "/etc/kubernetes/static-pod-resources/bin/etcdutl") == 1
+    probe.close()

@@ -90,6 +90,10 @@ class BackupProbe:
         self.fleet = fleet
         self.directory = directory.rstrip("/") or "/"
         self._checked: dict[tuple[str, str], _Checked] = {}
+        # a pair's checks under way: `snapshot status` reads the whole snapshot (minutes for
+        # gigabytes), longer than one look may take; they go on across looks, and the
+        # look that finds them done keeps the result
+        self._checking: dict[tuple[str, str], asyncio.Task] = {}
 
     async def look(self) -> BackupFacts:
         hosts = self.fleet.connected_hosts("control-plane")
@@ -145,7 +149,16 @@ class BackupProbe:
         key = (host, facts.newest)
         checked = self._checked.get(key)
         if checked is None:
-            checked = await self._check(facts, stats)
+            task = self._checking.get(key)
+            if task is None:
+                task = asyncio.ensure_future(self._check(facts, stats))
+                self._checking[key] = task
+            try:
+                # shielded: a look that runs out of time leaves the check running
+                checked = await asyncio.shield(task)
+            finally:
+                if task.done():
+                    self._checking.pop(key, None)
             if checked.verified is not None and checked.encryption_config is not None:
                 self._checked = {key: checked}  # only the newest pair is worth keeping
         return replace(facts, age_s=age, verified=checked.verified,
@@ -153,6 +166,12 @@ class BackupProbe:
                        encryption_config=checked.encryption_config,
                        manifest_encryption=checked.manifest_encryption,
                        notes=tuple(notes) + checked.notes)
+
+    def close(self) -> None:
+        """Stop the checks under way (the wall is closing)."""
+        for task in self._checking.values():
+            task.cancel()
+        self._checking.clear()
 
     async def _check(self, facts: BackupFacts, stats: dict[str, tuple[int, int]]) -> _Checked:
         host, d = facts.host, self.directory

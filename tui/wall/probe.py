@@ -115,12 +115,15 @@ class ClusterProbe:
 
     async def _restart(self) -> None:
         backend, self.backend = self.backend, None
+        self.backups = None
         try:
             await asyncio.shield(backend.close())
         finally:
             self._new_backend()
 
     async def close(self) -> None:
+        if self.backups is not None:
+            self.backups.close()
         if self.backend is not None:
             await self.backend.close()
 

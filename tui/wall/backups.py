@@ -151,6 +151,7 @@ class BackupProbe:
         if checked is None:
             task = self._checking.get(key)
             if task is None:
+                self.close()  # an older pair's check is of no use any more
                 task = asyncio.ensure_future(self._check(facts, stats))
                 self._checking[key] = task
             try:

@@ -88,7 +88,8 @@ def test_wall_bad_input_exits_2_with_a_message(tmp_path):
 
 def test_wall_over_inventories_written_by_lab_serve_children(tmp_path):
     """A fleet served by another process (as the benchmark does), read by `wall DIR`; a
-    broken inventory beside them is a row of its own, not the end of the wall."""
+    broken inventory beside them is a row of its own, not the end of the wall; and the
+    backup `etcd-dr run backup` takes is what the wall then finds, verified."""
     fleet_dir = tmp_path / "fleet"
     lab = subprocess.Popen([sys.executable, "-m", "tui.cli", "lab", "serve", "--clusters", "3",
                             "--inventory-dir", str(fleet_dir)],
@@ -101,6 +102,11 @@ def test_wall_over_inventories_written_by_lab_serve_children(tmp_path):
             time.sleep(0.1)
         (fleet_dir / "zz-broken.yml").write_text("cluster: {}\nhosts: []\n")
         r = run_cli("wall", str(fleet_dir), "--json", timeout=120)
+        # the nightly job backs up the cluster that had none: the wall finds it ready
+        backup = run_cli("run", "backup", "--inventory", fleet_dir / "drill-01-healthy.yaml",
+                         "--keep", "3", "--yes", timeout=120)
+        assert backup.returncode == 0, backup.stdout + backup.stderr
+        after = run_cli("wall", fleet_dir / "drill-01-healthy.yaml", "--json", timeout=120)
     finally:
         lab.send_signal(signal.SIGINT)
         lab.wait(timeout=30)
@@ -113,6 +119,10 @@ def test_wall_over_inventories_written_by_lab_serve_children(tmp_path):
     assert rows[0]["verdict"] == "down" and "inventory" in rows[0]["reasons"][0]
     assert [row["verdict"] for row in rows[1:]] == ["at-risk", "at-risk", "ready"]
     assert all(row["drill"] for row in rows[1:])
+    (backed_up,) = _lines(after.stdout)
+    assert after.returncode == 0 and backed_up["verdict"] == "ready", backed_up["reasons"]
+    assert backed_up["backup"]["verified"] is True and backed_up["backup"]["age_s"] < 600
+    assert backed_up["backup"]["verified_by"] == "etcd-dr manifest"  # the drill's gap
 
 
 async def test_the_wall_sends_only_read_only_commands_through_read_only_backends(monkeypatch):

@@ -34,7 +34,7 @@ from tui.widgets.footer import QuietFooter
 VERDICT_STYLE = {"down": "bold white on red", "at-risk": "bold red", "degraded": "bold yellow",
                  "ready": "bold green"}
 # cells that are bad news when they say so
-_BAD = {"VERIFIED": ("no", UNKNOWN), "ENC CONFIG": ("no",), "BACKUP": ("none", UNKNOWN)}
+_BAD = {"VERIFIED": ("no", UNKNOWN), "ENC CFG": ("no",), "BACKUP": ("none", UNKNOWN)}
 
 
 class WallTable(FitTable):
@@ -44,7 +44,7 @@ class WallTable(FitTable):
 
     # DataTable's own enter (select the row), shown: here it opens the cluster
     BINDINGS: ClassVar = [Binding("enter", "select_cursor", "Open status")]
-    NARROW_DROPS = ("VERSION", "DB MAX", "LEADER", "WHY", "FRAG")
+    NARROW_DROPS = ("VERSION", "DB MAX", "LEADER", "WHY", "FRAG", "ENC", "ALARMS")
     WHY_MIN = 24
 
     def __init__(self, **kw):
@@ -66,7 +66,7 @@ class WallTable(FitTable):
         styled = []
         for name, cell in zip(WALL_COLUMNS, wall_cells(row)):
             if name == "VERDICT":
-                styled.append(Text(f" {cell} ", style=VERDICT_STYLE.get(cell, "")))
+                styled.append(Text(cell, style=VERDICT_STYLE.get(cell, "")))
             elif cell == UNKNOWN:
                 styled.append(Text(cell, style="bold yellow"))
             elif cell in _BAD.get(name, ()):

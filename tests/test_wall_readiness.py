@@ -154,7 +154,9 @@ def test_unknown_cells_show_a_question_mark_never_a_good_value():
     assert cells["MEMBERS"] == "?/3" and cells["ALARMS"] == "?" and cells["LEADER"] == "?"
     assert cells["VERIFIED"] == "?" and cells["BACKUP"] == "?"
     none = dict(zip(WALL_COLUMNS, wall_cells(judge("c", snapshot(), BackupFacts("/d", HOSTS)))))
-    assert none["BACKUP"] == "none" and none["VERIFIED"] == "-"
+    assert none["BACKUP"] == "none" and none["VERIFIED"] == "-" and none["ENC CFG"] == "-"
+    unasked = dict(zip(WALL_COLUMNS, wall_cells(judge("c", snapshot(), None))))
+    assert unasked["BACKUP"] == unasked["VERIFIED"] == unasked["ENC CFG"] == "?"
 
 
 def test_worst_first():

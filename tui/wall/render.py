@@ -5,8 +5,10 @@ from __future__ import annotations
 from tui.status.render import human_bytes, percent
 from tui.wall.readiness import ClusterReadiness, age_text
 
+# ENC: the encryption type; BACKUP: the newest pair's age; ENC CFG: whether its tarball
+# carries the encryption config
 WALL_COLUMNS = ("VERDICT", "CLUSTER", "VERSION", "MEMBERS", "LEADER", "DB MAX", "FRAG",
-                "ALARMS", "ENCRYPTION", "BACKUP", "VERIFIED", "ENC CONFIG", "WHY")
+                "ALARMS", "ENC", "BACKUP", "VERIFIED", "ENC CFG", "WHY")
 UNKNOWN = "?"
 
 
@@ -19,11 +21,11 @@ def wall_cells(row: ClusterReadiness) -> list[str]:
     backup = row.backup
     has_pair = backup is not None and backup.newest is not None
     if backup is None or not backup.listed:
-        age = UNKNOWN
+        age = pair_cell = UNKNOWN  # nobody could say whether there is a backup
     elif not has_pair:
-        age = "none"
+        age, pair_cell = "none", "-"
     else:
-        age = age_text(backup.age_s)
+        age, pair_cell = age_text(backup.age_s), ""
     members = (f"{UNKNOWN}/{row.members_total if row.members_total is not None else UNKNOWN}"
                if row.members_up is None else f"{row.members_up}/{row.members_total}")
     alarms = UNKNOWN if row.alarms is None else (
@@ -39,8 +41,8 @@ def wall_cells(row: ClusterReadiness) -> list[str]:
         alarms,
         row.encryption or UNKNOWN,
         age,
-        _yes_no(backup.verified) if has_pair else "-",
-        _yes_no(backup.encryption_config) if has_pair else "-",
+        _yes_no(backup.verified) if has_pair else pair_cell,
+        _yes_no(backup.encryption_config) if has_pair else pair_cell,
         row.reasons[0] if row.reasons else "",
     ]
 

@@ -245,9 +245,10 @@ class WallApp(App):
         self.started = True
         self.push_screen(ClusterStatusScreen())
 
-    def action_close_cluster(self) -> None:
+    async def action_close_cluster(self) -> None:
         if isinstance(self.screen, ClusterStatusScreen):
-            self.pop_screen()
+            # gone (its timers with it) before the backend it reads is let go
+            await self.pop_screen()
         self.opened = None
         self.started = False
         self.backend = None

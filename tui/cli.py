@@ -164,6 +164,96 @@ def status(inventory_path, use_drill, scenario, as_json):
     sys.exit(0 if snap.healthy else 1)
 
 
+@main.command()
+@click.option("--kubeconfig", default=None, metavar="FILE",
+              help="The cluster's kubeconfig (read-only use of the API).")
+@click.option("--context", default=None, metavar="NAME",
+              help="Its context (default: its current-context, written into the inventory).")
+@click.option("--drill", "use_drill", is_flag=True,
+              help="Discover a simulated cluster started for it (stops when init ends).")
+@scenario_option
+@click.option("-o", "--output", "output", default=None, metavar="FILE",
+              help="Write the inventory here (default: stdout); an existing file is refused.")
+@click.option("--force", is_flag=True, help="Replace an existing -o FILE.")
+@click.option("--trust-on-first-use", "tofu", is_flag=True,
+              help="Trust every unknown host key without asking (automation); journaled.")
+@click.option("--known-hosts", default=None, metavar="FILE",
+              help="known_hosts to check and add trusted keys to (default ~/.ssh/known_hosts; "
+                   "--drill: the drill's own); written into the inventory.")
+@click.option("--identity-file", default=None, metavar="FILE",
+              help="SSH private key to write into the inventory (default: agent, ~/.ssh).")
+@click.option("--jump", default=None, metavar="[USER@]HOST[:PORT]",
+              help="Bastion to reach the hosts through (ssh.jump).")
+@click.option("--name", default=None, help="The cluster's name, when the API cannot tell.")
+@click.option("--workers", is_flag=True, help="List the worker nodes too.")
+@click.option("--journal", "journal_path", default=None, metavar="FILE",
+              help="Journal of the trusted host keys (default: the journal directory).")
+@operator_errors
+def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_hosts,
+         identity_file, jump, name, workers, journal_path):
+    """Write an inventory discovered from the cluster: name, version, platform, topology,
+    proxy, control-plane hosts (InternalIP); then check SSH to each host and trust unknown
+    host keys (asked per host on a terminal). Exit 0 all hosts ready; 1 written, but some
+    hosts need attention; 2 nothing written."""
+    from pathlib import Path
+
+    from tui.files import refuse_unusual, write_private_file
+    from tui.hostcheck import TrustPolicy
+    from tui.initialize import InitRequest, run_init
+    from tui.secrets import redact_text
+
+    if bool(kubeconfig) == bool(use_drill):
+        _fail("give exactly one of --kubeconfig FILE or --drill.", 2)
+    if scenario and not use_drill:
+        _fail("--scenario goes with --drill.", 2)
+    if context and not kubeconfig:
+        _fail("--context goes with --kubeconfig.", 2)
+    hint = "Give -o a new file, or add --force to replace it"
+    out = Path(output) if output else None
+    if out is not None:
+        if refuse_unusual(out, what="the inventory", hint=hint) is not None and not force:
+            _fail(f"{out}: the file exists; init does not replace an inventory unless told. "
+                  f"{hint}.", 2)
+    policy = (TrustPolicy.FIRST_USE if tofu else
+              TrustPolicy.ASK if sys.stdin.isatty() else TrustPolicy.NEVER)
+
+    def say(line: str) -> None:
+        click.echo(redact_text(line), err=True)
+
+    async def ask(check) -> bool:
+        say(f"{check.name} ({check.address} port {check.port}) presents a host key that is "
+            f"not in known_hosts: {check.fingerprint}")
+        say("  Compare it with the host's own, e.g. on its console: "
+            "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub")
+        return await asyncio.to_thread(click.confirm, f"  Trust {check.name}'s key?",
+                                       default=False, err=True)
+
+    request = InitRequest(
+        kubeconfig=kubeconfig, context=context,
+        scenario=(scenario or "healthy") if use_drill else None,
+        drill_workdir=str(out.parent / (out.stem + ".d")) if use_drill and out else None,
+        known_hosts=known_hosts, identity_file=identity_file, jump=jump, name=name,
+        workers=workers, policy=policy, journal=journal_path)
+    result = asyncio.run(run_init(request, ask=ask, say=say))
+    if out is not None:
+        write_private_file(out, result.text, what="the inventory", hint=hint)
+    else:
+        click.echo(redact_text(result.text), nl=False)
+    for check in result.checks:
+        say(f"  {check.name} {check.address}: {check.note()}")
+    if result.journal is not None:
+        say(f"trusted keys are journaled in {result.journal}")
+    where = f"inventory written to {out}" if out else "inventory printed above"
+    if result.problems:
+        names = ", ".join(c.name for c in result.problems)
+        say(f"{where}, but {len(result.problems)} host(s) are not ready: {names}. Fix what "
+            f"is said for each (a key not trusted: check its fingerprint, then run init again "
+            f"on a terminal, or trust it with t in `etcd-dr console`).")
+    else:
+        say(f"{where}; every host answers SSH with a trusted key.")
+    sys.exit(result.exit_code)
+
+
 def _duration(ctx, param, value):
     if value is None:
         return None

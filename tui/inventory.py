@@ -18,8 +18,16 @@ import yaml
 
 from tui.durations import parse_duration
 from tui.errors import ConfigError
+from tui.secrets import register_proxy
 
-ROLES = ("control-plane", "worker")
+# arbiter: the third etcd member of a two-node arbiter cluster (controlPlaneTopology
+# HighlyAvailableArbiter), on a small node labelled node-role.kubernetes.io/arbiter
+ROLES = ("control-plane", "arbiter", "worker")
+# Infrastructure status.controlPlaneTopology values (openshift/api config/v1
+# types_infrastructure.go TopologyMode); what etcd-dr init writes as cluster.topology
+TOPOLOGIES = ("HighlyAvailable", "HighlyAvailableArbiter", "SingleReplica", "DualReplica",
+              "External")
+PROXY_KEYS = ("http_proxy", "https_proxy", "no_proxy", "trusted_ca")
 
 # OpenShift runs etcdctl in the `etcdctl` container of each etcd pod, whose environment
 # carries the member's certificates and ETCDCTL_ENDPOINTS for the whole cluster. We unset
@@ -56,6 +64,15 @@ class Host:
 
 
 @dataclass(frozen=True)
+class ClusterProxy:
+    """The cluster-wide proxy as `etcd-dr init` saw it (Proxy cluster): informational."""
+    http_proxy: str | None = None
+    https_proxy: str | None = None
+    no_proxy: str | None = None
+    trusted_ca: str | None = None  # the ConfigMap in openshift-config holding its CA bundle
+
+
+@dataclass(frozen=True)
 class Inventory:
     cluster_name: str
     hosts: tuple[Host, ...]
@@ -66,10 +83,18 @@ class Inventory:
     etcdctl: str = DEFAULT_ETCDCTL
     source: str = "<inventory>"
     drill: bool = False  # set only by the drill lab's own inventories (drill: true)
+    # written by `etcd-dr init`, optional and informational (the API wins when reachable)
+    cluster_platform: str | None = None
+    cluster_topology: str | None = None
+    cluster_proxy: ClusterProxy | None = None
 
     @property
     def control_plane(self) -> tuple[Host, ...]:
         return tuple(h for h in self.hosts if h.role == "control-plane")
+
+    @property
+    def arbiters(self) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if h.role == "arbiter")
 
     @property
     def workers(self) -> tuple[Host, ...]:
@@ -91,6 +116,7 @@ class Inventory:
                 return h
         names = "; ".join(f"{', '.join(h.name for h in group)} ({role})"
                           for role, group in (("control-plane", self.control_plane),
+                                              ("arbiter", self.arbiters),
                                               ("worker", self.workers)) if group)
         raise ConfigError(f"{flag} {name!r}: there is no host of that name in "
                           + ("the drill cluster" if self.drill else "the inventory"),
@@ -384,13 +410,25 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
 
     cluster = r.mapping(r.get(top, "cluster", "", dict, required=True), "cluster",
                         top.lines.get("cluster"))
-    r.check_keys(cluster, "cluster", {"name", "version"})
+    r.check_keys(cluster, "cluster", {"name", "version", "platform", "topology", "proxy"})
     cluster_name = r.get(cluster, "name", "cluster", str, required=True)
     if not _NAME.match(cluster_name):
         # it names the journal files: letters, digits, '.', '_' and '-' only
         r.fail("cluster.name", cluster.lines.get("name"),
                f"{cluster_name!r} is not a cluster name (letters, digits, '.', '_' and '-')")
     version = _read_version(r, cluster, text)
+    platform = r.get(cluster, "platform", "cluster", str)
+    if platform is not None and not _NAME.match(platform):
+        r.fail("cluster.platform", cluster.lines.get("platform"),
+               f"{platform!r} is not a platform name (as Infrastructure status.platform "
+               f"writes it: AWS, BareMetal, None, ...)")
+    topology = r.get(cluster, "topology", "cluster", str)
+    if topology is not None and topology not in TOPOLOGIES:
+        r.fail("cluster.topology", cluster.lines.get("topology"),
+               f"{topology!r} is not a control-plane topology",
+               hint="Use one of " + ", ".join(TOPOLOGIES)
+                    + " (Infrastructure status.controlPlaneTopology)")
+    proxy = _read_proxy(r, cluster)
 
     kubeconfig = r.get(top, "kubeconfig", "", str)
     context = r.get(top, "context", "", str)
@@ -468,7 +506,7 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
         role = r.get(h, "role", path, str, default="control-plane")
         if role not in ROLES:
             r.fail(f"{path}.role", h.lines.get("role"), f"{role!r} is not a role",
-                   hint="Use control-plane or worker")
+                   hint="Use control-plane, arbiter or worker")
         port = r.get(h, "port", path, int, default=ssh.port)
         if port not in _PORT_RANGE:
             r.fail(f"{path}.port", h.lines.get("port"), f"{port} is not a TCP port (1-65535)")
@@ -500,7 +538,33 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
         etcdctl=etcdctl,
         source=source,
         drill=r.get(top, "drill", "", bool, default=False),
+        cluster_platform=platform,
+        cluster_topology=topology,
+        cluster_proxy=proxy,
     )
+
+
+def _read_proxy(r: _Reader, cluster: _Located) -> ClusterProxy | None:
+    """cluster.proxy: the cluster-wide proxy's settings, each text. A proxy URL's
+    credentials, when an operator wrote some, become secrets no output shows."""
+    proxy_map = r.get(cluster, "proxy", "cluster", dict)
+    if proxy_map is None:
+        return None
+    r.check_keys(proxy_map, "cluster.proxy", set(PROXY_KEYS))
+    values = {key: r.get(proxy_map, key, "cluster.proxy", str) for key in PROXY_KEYS}
+    register_proxy({k: v for k, v in values.items() if v and k != "trusted_ca"})
+    return ClusterProxy(**values)
+
+
+def release_problem(text: str) -> str | None:
+    """Why `text` is not an OpenShift 4 release as cluster.version takes it (None if it is)."""
+    return None if _VERSION.match(text) else f"{text!r} is not an OpenShift 4 release"
+
+
+def name_problem(text: str) -> str | None:
+    """Why `text` cannot be a cluster or host name of the inventory (None if it can)."""
+    return None if _NAME.match(text) else \
+        f"{text!r} is not a name (letters, digits, '.', '_' and '-')"
 
 
 def _read_version(r: _Reader, cluster: _Located, text: str) -> str | None:

@@ -1,0 +1,184 @@
+"""`etcd-dr init` from start to end, without the command line: read the cluster through its
+kubeconfig (or a drill started for it), write the inventory's text, check SSH to every host
+and trust host keys as the policy says.
+
+Outcome (the CLI's exit code): 0 every host answers SSH with a trusted key; 1 the inventory
+is written but some hosts need attention (each said, with what to do); a DiscoveryError or
+ConfigError (exit 2) before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+from tui.cluster.api import ClusterApi
+from tui.discover import DiscoveredCluster, InitSettings, discover, fetch_objects, render_inventory
+from tui.errors import ConfigError
+from tui.hostcheck import Ask, HostCheck, TrustPolicy, check_and_trust
+from tui.inventory import expand_path, parse_inventory
+from tui.journal import Journal, check_journal_path, default_journal_dir
+from tui.secrets import register, register_url
+
+
+@dataclass(frozen=True)
+class InitRequest:
+    kubeconfig: str | None = None  # None with a drill scenario
+    context: str | None = None
+    scenario: str | None = None  # --drill: start this scenario's simulated cluster
+    drill_workdir: str | None = None  # where the drill's key and kubeconfig go (None: temp)
+    known_hosts: str | None = None  # None: ~/.ssh/known_hosts (a drill: its own)
+    identity_file: str | None = None
+    jump: str | None = None
+    name: str | None = None
+    workers: bool = False
+    policy: TrustPolicy = TrustPolicy.NEVER
+    journal: str | None = None  # where trusts are journaled (None: the journal directory)
+
+
+@dataclass
+class InitResult:
+    text: str
+    cluster: DiscoveredCluster
+    checks: list[HostCheck] = field(default_factory=list)
+    journal: Path | None = None
+
+    @property
+    def problems(self) -> list[HostCheck]:
+        return [c for c in self.checks if not c.ready]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.problems else 0
+
+
+def kubeconfig_context(path: str) -> str | None:
+    """The kubeconfig's current-context (the inventory fixes it, so a later `oc login`
+    elsewhere does not move the inventory to another cluster); its tokens and passwords
+    become secrets no output of this process shows."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("the kubeconfig does not exist", where=path,
+                          hint="Give --kubeconfig the cluster's kubeconfig file") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read the kubeconfig ({e.__class__.__name__})", where=path,
+                          hint="Give --kubeconfig the cluster's kubeconfig file") from None
+    if not isinstance(doc, dict):
+        raise ConfigError("the kubeconfig is not a kubeconfig (no mapping)", where=path,
+                          hint="Give --kubeconfig the cluster's kubeconfig file")
+    for entry in doc.get("users") or []:
+        user = (entry or {}).get("user") or {} if isinstance(entry, dict) else {}
+        if isinstance(user, dict):
+            register(*(str(user[k]) for k in ("token", "password", "client-key-data")
+                       if user.get(k)))
+    for entry in doc.get("clusters") or []:
+        server = ((entry or {}).get("cluster") or {}).get("server") \
+            if isinstance(entry, dict) else None
+        if isinstance(server, str):
+            register_url(server)
+    current = doc.get("current-context")
+    return str(current) if current else None
+
+
+def default_init_journal(cluster: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return default_journal_dir() / f"{cluster}-init-{stamp}.jsonl"
+
+
+def drill_settings(lab, request: InitRequest) -> InitSettings:
+    """How a drill's hosts are reached, as its own inventory says: its key, an empty
+    ssh_config, and the loopback ports its SSH servers listen on (no Node object can tell
+    them); its known_hosts unless another is given."""
+    return InitSettings(
+        kubeconfig=str(lab.kubeconfig_path), context="admin",
+        known_hosts=request.known_hosts or str(lab.known_hosts_path),
+        identity_file=request.identity_file or str(lab.key_path),
+        ssh_config=str(lab.ssh_config_path), jump=request.jump, connect_timeout="5s",
+        host_ports={h.address: h.ssh_port for h in lab.cluster.hosts})
+
+
+async def run_init(request: InitRequest, *, ask: Ask | None = None,
+                   say: Callable[[str], None] = lambda line: None, lab=None) -> InitResult:
+    """Discover, render, check SSH, trust, render again with what SSH said. `lab`: a
+    started DrillLab to discover (request.scenario starts one for the call instead)."""
+    if request.journal:
+        check_journal_path(request.journal)
+    if lab is not None:
+        settings = drill_settings(lab, request)
+        kubeconfig_context(settings.kubeconfig)  # its token: a secret from now on
+        return await _init(request, settings, ask=ask, say=say)
+    if request.scenario is not None:
+        from tui.drill.lab import DrillLab  # start-up: the drill only when asked for
+
+        lab = DrillLab(request.scenario, workdir=request.drill_workdir)
+        try:
+            await lab.start()
+            say(f"drill cluster {lab.cluster.name} (scenario {lab.cluster.scenario}) started "
+                f"for init; it stops when init ends")
+            return await run_init(replace(request, scenario=None), ask=ask, say=say, lab=lab)
+        finally:
+            await lab.stop()
+    assert request.kubeconfig is not None
+    kubeconfig = os.path.abspath(expand_path(request.kubeconfig))
+    context = request.context or kubeconfig_context(kubeconfig)
+    if request.context:
+        kubeconfig_context(kubeconfig)
+    settings = InitSettings(
+        kubeconfig=kubeconfig, context=context,
+        known_hosts=request.known_hosts or "~/.ssh/known_hosts",
+        identity_file=request.identity_file, jump=request.jump)
+    return await _init(request, settings, ask=ask, say=say)
+
+
+async def _init(request: InitRequest, settings: InitSettings, *, ask: Ask | None,
+                say: Callable[[str], None]) -> InitResult:
+    if settings.known_hosts:
+        settings = replace(settings, known_hosts=_absolute(settings.known_hosts))
+    if settings.identity_file:
+        settings = replace(settings, identity_file=os.path.abspath(
+            expand_path(settings.identity_file)))
+    api = ClusterApi(settings.kubeconfig, settings.context, read_only=True, timeout=10.0)
+    try:
+        objects = await fetch_objects(api)
+    finally:
+        await api.close()
+    found = discover(clusterversion=objects.clusterversion,
+                     infrastructure=objects.infrastructure, nodes=objects.nodes,
+                     proxy=objects.proxy, name=request.name, workers=request.workers)
+    hosts = ", ".join(f"{h.name} {h.address}" + ("" if h.role == "control-plane" else
+                                                 f" ({h.role})") for h in found.hosts)
+    say(f"cluster {found.name}: {found.version or 'version unknown'}, "
+        f"{found.platform or 'platform unknown'}, {found.topology}; hosts: {hosts}")
+    for warning in found.warnings:
+        say(f"warning: {warning}")
+    text = render_inventory(found, settings)
+    # the file must load as it will be loaded later: the same checks, now
+    inventory = parse_inventory(text, "<the inventory init writes>")
+    journal_path: Path | None = None
+
+    def journal_for() -> Journal:
+        nonlocal journal_path
+        journal_path = Path(request.journal) if request.journal else \
+            default_init_journal(found.name)
+        return Journal(journal_path, "init")
+
+    say(f"checking SSH to {len(inventory.hosts)} host(s) as {inventory.ssh.user} "
+        f"(known_hosts {inventory.ssh.known_hosts})")
+    checks = await check_and_trust(inventory, request.policy, ask=ask,
+                                   journal_for=journal_for)
+    text = render_inventory(found, settings, host_notes={c.name: c.note() for c in checks})
+    parse_inventory(text, "<the inventory init writes>")
+    return InitResult(text, found, checks, journal_path)
+
+
+def _absolute(path: str) -> str:
+    """A path the inventory names, absolute unless written from the home directory."""
+    if path.startswith("~"):
+        return path
+    return os.path.abspath(expand_path(path))

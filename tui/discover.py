@@ -382,6 +382,7 @@ def render_inventory(found: DiscoveredCluster, settings: InitSettings, *,
         out.append("# the kubeconfig's context for this cluster, fixed at init (a later "
                    "change of current-context does not move this inventory)")
         out.append(f"context: {_q(settings.context)}")
+    out.append("# how etcd-dr reaches the hosts over SSH")
     out.append("ssh:")
     out.append("  user: \"core\"  # RHCOS's user; etcd-dr needs passwordless sudo (core has it)"
                if settings.user == "core" else f"  user: {_q(settings.user)}  # given at init")

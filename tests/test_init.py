@@ -327,6 +327,10 @@ def test_init_drill_prints_the_inventory_on_stdout_without_o(tmp_path):
     (["--drill", "--context", "admin"], "--context goes with --kubeconfig"),
     (["--kubeconfig", "k", "--scenario", "healthy"], "--scenario goes with --drill"),
     (["--kubeconfig", "/nonexistent/kubeconfig"], "the kubeconfig does not exist"),
+    (["--drill", "--jump", "core@bastion:22;reboot"], "--jump 'core@bastion:22;reboot'"),
+    (["--drill", "--identity-file", "/nonexistent/id"], "--identity-file: /nonexistent/id is"),
+    (["--drill", "--known-hosts", "/"], "--known-hosts: / is not a regular file"),
+    (["--drill", "--name", "prod east"], "--name 'prod east' is not a name"),
 ])
 def test_bad_input_is_exit_2_with_one_message(args, message):
     r = run_cli("init", *args, input="")
@@ -467,3 +471,31 @@ def _listens(address: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex((address, port)) == 0
+
+
+def test_on_a_terminal_the_operator_answers_per_host(tmp_path, private_state_home):
+    """The prompt as an operator meets it: a terminal on stdin, each unknown key's
+    fingerprint shown, y trusts (journaled `confirmed`), n does not. The answers are typed
+    ahead into the terminal: each prompt reads its line."""
+    import os
+    import pty
+
+    out, known = tmp_path / "drill.yaml", tmp_path / "known_hosts"
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"y\nn\ny\n")
+        r = run_cli("init", "--drill", "-o", out, "--known-hosts", known, stdin=slave,
+                    fork=False)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.count("presents a host key that is not in known_hosts: SHA256:") == 3
+    assert r.stderr.count("Trust master-") == 3
+    assert "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" in r.stderr
+    assert "master-1 127.0.3.2: host-key-unknown" in r.stderr
+    assert "not trusted (the operator said no)" in r.stderr
+    assert len(known.read_text().splitlines()) == 2
+    lines = journal_lines(private_state_home)
+    assert [(j["event"], j["hosts"]) for j in lines] == [("confirmed", ["master-0"]),
+                                                         ("confirmed", ["master-2"])]

@@ -225,8 +225,10 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
             f"not in known_hosts: {check.fingerprint}")
         say("  Compare it with the host's own, e.g. on its console: "
             "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub")
-        return await asyncio.to_thread(click.confirm, f"  Trust {check.name}'s key?",
-                                       default=False, err=True)
+        try:  # on this thread: Ctrl-C stops init here, nothing written
+            return click.confirm(f"  Trust {check.name}'s key?", default=False, err=True)
+        except click.Abort:  # Ctrl-C or Ctrl-D at the prompt
+            raise KeyboardInterrupt from None
 
     request = InitRequest(
         kubeconfig=kubeconfig, context=context,

@@ -21,7 +21,7 @@ from tui.cluster.api import ClusterApi
 from tui.discover import DiscoveredCluster, InitSettings, discover, fetch_objects, render_inventory
 from tui.errors import ConfigError
 from tui.hostcheck import Ask, HostCheck, TrustPolicy, check_and_trust
-from tui.inventory import expand_path, parse_inventory
+from tui.inventory import expand_path, jump_problem, name_problem, parse_inventory
 from tui.journal import Journal, check_journal_path, default_journal_dir
 from tui.secrets import register, register_url
 
@@ -91,6 +91,29 @@ def default_init_journal(cluster: str) -> Path:
     return default_journal_dir() / f"{cluster}-init-{stamp}.jsonl"
 
 
+def check_request(request: InitRequest) -> None:
+    """What the command line gave, checked before the API is asked anything (the inventory
+    would refuse the same, naming a file the operator has not seen yet)."""
+    if request.journal:
+        check_journal_path(request.journal)
+    if request.jump is not None and (problem := jump_problem(request.jump)):
+        raise ConfigError(f"--jump {request.jump!r}: {problem}",
+                          hint="Write it as [user@]host[:port], e.g. core@bastion.example.com:22")
+    if request.identity_file is not None:
+        path = expand_path(request.identity_file)
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise ConfigError(f"--identity-file: {path} is not a readable file",
+                              hint="Give the SSH private key's path, or leave it out to use "
+                                   "the agent and ~/.ssh")
+    if request.known_hosts is not None:
+        path = expand_path(request.known_hosts)
+        if os.path.exists(path) and not os.path.isfile(path):
+            raise ConfigError(f"--known-hosts: {path} is not a regular file",
+                              hint="Give the path of a known_hosts file (it may not exist yet)")
+    if request.name is not None and (problem := name_problem(request.name)):
+        raise ConfigError(f"--name {problem}", hint="Give the cluster's name, e.g. prod-east")
+
+
 def drill_settings(lab, request: InitRequest) -> InitSettings:
     """How a drill's hosts are reached, as its own inventory says: its key, an empty
     ssh_config, and the loopback ports its SSH servers listen on (no Node object can tell
@@ -107,8 +130,7 @@ async def run_init(request: InitRequest, *, ask: Ask | None = None,
                    say: Callable[[str], None] = lambda line: None, lab=None) -> InitResult:
     """Discover, render, check SSH, trust, render again with what SSH said. `lab`: a
     started DrillLab to discover (request.scenario starts one for the call instead)."""
-    if request.journal:
-        check_journal_path(request.journal)
+    check_request(request)
     if lab is not None:
         settings = drill_settings(lab, request)
         kubeconfig_context(settings.kubeconfig)  # its token: a secret from now on

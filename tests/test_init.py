@@ -408,7 +408,7 @@ async def test_the_operator_is_asked_per_host_and_only_a_yes_is_trusted(lab, tmp
     drill = await lab()
     asked = []
 
-    async def ask(check):
+    def ask(check):  # the prompt runs outside the event loop: a plain function
         asked.append((check.name, check.fingerprint))
         return check.name == "master-1"
 
@@ -499,3 +499,49 @@ def test_on_a_terminal_the_operator_answers_per_host(tmp_path, private_state_hom
     lines = journal_lines(private_state_home)
     assert [(j["event"], j["hosts"]) for j in lines] == [("confirmed", ["master-0"]),
                                                          ("confirmed", ["master-2"])]
+
+
+def test_ctrl_c_at_the_prompt_stops_init_at_once_and_writes_nothing(tmp_path):
+    """One Ctrl-C at the host-key question ends init (exit 130, "interrupted."), the drill
+    it started stopped, no inventory written: the prompt runs outside the event loop, where
+    asyncio's own SIGINT handling would only cancel a task and leave input() waiting. (Not
+    through run_cli, which reads the child through pipes: here the terminal is the point.)"""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "drill.yaml"
+    master, slave = pty.openpty()
+    # the terminal becomes the child's controlling one (Ctrl-C on it is SIGINT to the child),
+    # and SIGINT its default again (a test worker may ignore it, and children inherit that)
+    launcher = ("import fcntl, os, signal, sys, termios\n"
+                "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                "os.setsid()\n"
+                "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
+                "os.execv(sys.executable, [sys.executable, '-m', 'tui.cli', *sys.argv[1:]])\n")
+    proc = subprocess.Popen([sys.executable, "-c", launcher, "init", "--drill", "-o", str(out),
+                             "--known-hosts", str(tmp_path / "kh")],
+                            stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    seen, deadline = b"", time.monotonic() + 60
+    try:
+        while b"[y/N]:" not in seen:
+            assert time.monotonic() < deadline and proc.poll() is None, seen
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 4096)
+        os.write(master, b"\x03")
+        assert proc.wait(timeout=20) == 130
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert b"etcd-dr: interrupted." in seen and b"Traceback" not in seen
+    assert not out.exists()

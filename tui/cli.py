@@ -199,7 +199,7 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
 
     from tui.files import refuse_unusual, write_private_file
     from tui.hostcheck import TrustPolicy
-    from tui.initialize import InitRequest, run_init
+    from tui.initialize import InitRequest, InitSession
     from tui.secrets import redact_text
 
     if bool(kubeconfig) == bool(use_drill):
@@ -220,14 +220,14 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
     def say(line: str) -> None:
         click.echo(redact_text(line), err=True)
 
-    async def ask(check) -> bool:
+    def ask(check) -> bool:
         say(f"{check.name} ({check.address} port {check.port}) presents a host key that is "
             f"not in known_hosts: {check.fingerprint}")
         say("  Compare it with the host's own, e.g. on its console: "
             "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub")
-        try:  # on this thread: Ctrl-C stops init here, nothing written
+        try:
             return click.confirm(f"  Trust {check.name}'s key?", default=False, err=True)
-        except click.Abort:  # Ctrl-C or Ctrl-D at the prompt
+        except click.Abort:  # Ctrl-C or Ctrl-D at the prompt: init stops, nothing written
             raise KeyboardInterrupt from None
 
     request = InitRequest(
@@ -236,7 +236,16 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
         drill_workdir=str(out.parent / (out.stem + ".d")) if use_drill and out else None,
         known_hosts=known_hosts, identity_file=identity_file, jump=jump, name=name,
         workers=workers, policy=policy, journal=journal_path)
-    result = asyncio.run(run_init(request, ask=ask, say=say))
+    # one event loop for every phase (a drill started for init lives on it), but the
+    # operator's prompt runs between them, outside it: Ctrl-C there stops init at once
+    with asyncio.Runner() as runner:
+        session = InitSession(request, say=say)
+        try:
+            runner.run(session.start())
+            runner.run(session.look())
+            result = runner.run(session.finish(session.choose(ask)))
+        finally:
+            runner.run(session.close())
     if out is not None:
         write_private_file(out, result.text, what="the inventory", hint=hint)
     else:

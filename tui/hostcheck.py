@@ -10,7 +10,7 @@ terminal, `override` when --trust-on-first-use accepted it without a person look
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncssh
@@ -52,12 +52,13 @@ class HostCheck:
         return f"{self.state}: {self.error or ''}".rstrip(": ")
 
 
-Ask = Callable[[HostCheck], Awaitable[bool]]
+Ask = Callable[[HostCheck], bool]
 JournalFor = Callable[[], Journal]
 
 
-async def _look(inventory: Inventory, fleet: Fleet | None = None) -> list[HostCheck]:
-    """One connection attempt per host (no retries); the fleet stays open when given."""
+async def look(inventory: Inventory, fleet: Fleet | None = None) -> list[HostCheck]:
+    """One connection attempt per host (no retries), one HostCheck per host in inventory
+    order; the fleet stays open when given (to trust keys on it)."""
     own = fleet is None
     fleet = fleet or Fleet(inventory, read_only=True, reconnect=False)
     try:
@@ -78,47 +79,61 @@ async def _look(inventory: Inventory, fleet: Fleet | None = None) -> list[HostCh
             await fleet.close()
 
 
-async def check_and_trust(inventory: Inventory, policy: TrustPolicy, *,
-                          ask: Ask | None = None,
-                          journal_for: JournalFor | None = None) -> list[HostCheck]:
-    """Check SSH to every host; trust unknown keys as `policy` says; check again the hosts
-    whose key was trusted. Returns one HostCheck per host, in inventory order."""
-    fleet = Fleet(inventory, read_only=True, reconnect=False)
+def choose(checks: list[HostCheck], policy: TrustPolicy, known_hosts: str,
+           ask: Ask | None = None) -> dict[str, str]:
+    """Which unknown keys to trust: host name -> "operator" or "trust-on-first-use". Not
+    async: the operator's prompt runs outside the event loop, so Ctrl-C there stops init at
+    once. A check left untrusted says why in its error."""
+    chosen: dict[str, str] = {}
+    for check in checks:
+        if check.state != HostState.HOST_KEY_UNKNOWN.value:
+            continue  # a changed key (host-key-mismatch) is never a candidate
+        if not check.fingerprint:
+            check.error = (f"{check.error}; its key could not be read again, so it cannot be "
+                           f"trusted now: run init again")
+        elif policy == TrustPolicy.NEVER:
+            check.error = (f"{check.address} presents {check.fingerprint}, which is not in "
+                           f"{known_hosts}; not trusted: no terminal to ask on and no "
+                           f"--trust-on-first-use")
+        elif policy == TrustPolicy.FIRST_USE:
+            chosen[check.name] = "trust-on-first-use"
+        elif ask is not None and ask(check):
+            chosen[check.name] = "operator"
+        else:
+            check.error = f"{check.fingerprint}: not trusted (the operator said no)"
+    return chosen
+
+
+async def trust(inventory: Inventory, checks: list[HostCheck], chosen: dict[str, str], *,
+                journal_for: JournalFor | None = None) -> None:
+    """Trust the chosen hosts' keys, each only if the host still presents the key that was
+    shown (journaled before known_hosts changes), then look again at them: the checks say
+    how they connect now."""
+    if not chosen:
+        return
     journal: Journal | None = None
     trusted: list[str] = []
+    fleet = Fleet(inventory, read_only=True, reconnect=False)
     try:
-        checks = await _look(inventory, fleet)
+        await fleet.start(wait=True, timeout=inventory.ssh.connect_timeout + 10)
         for check in checks:
-            if check.state != HostState.HOST_KEY_UNKNOWN.value:
+            how = chosen.get(check.name)
+            if how is None or check.fingerprint is None:
                 continue
-            if not check.fingerprint:
-                check.error = (f"{check.error}; its key could not be read again, so it cannot "
-                               f"be trusted now: run init again")
-                continue
-            if policy == TrustPolicy.NEVER:
-                check.error = (f"{check.address} presents {check.fingerprint}, which is not in "
-                               f"{inventory.ssh.known_hosts}; not trusted: no terminal to ask "
-                               f"on and no --trust-on-first-use")
-                continue
-            if policy == TrustPolicy.ASK:
-                if ask is None or not await ask(check):
-                    check.error = f"{check.fingerprint}: not trusted (the operator said no)"
-                    continue
-                how, event = "operator", "confirmed"
-            else:
-                how, event = "trust-on-first-use", "override"
             if journal is None and journal_for is not None:
                 journal = journal_for()
             if journal is not None:
-                journal.write("-", event, [check.name], action="trust-host-key",
-                              fingerprint=check.fingerprint, address=check.address,
-                              port=check.port, known_hosts=inventory.ssh.known_hosts,
+                first_use = how == "trust-on-first-use"
+                journal.write("-", "override" if first_use else "confirmed", [check.name],
+                              action="trust-host-key", fingerprint=check.fingerprint,
+                              address=check.address, port=check.port,
+                              known_hosts=inventory.ssh.known_hosts,
                               reason=("--trust-on-first-use: the key was not checked by a "
-                                      "person" if how == "trust-on-first-use" else
+                                      "person" if first_use else
                                       "the operator checked the fingerprint and said yes"))
             try:
                 await fleet.trust_host_key(check.name, check.fingerprint)
-            except EtcdDrError as e:  # the key changed between the look and the trust
+            except EtcdDrError as e:  # the key changed since it was shown: nothing trusted
                 check.error = e.message
                 if journal is not None:
                     journal.write("-", "failed", [check.name], action="trust-host-key",
@@ -126,6 +141,9 @@ async def check_and_trust(inventory: Inventory, policy: TrustPolicy, *,
                 continue
             except (TimeoutError, OSError, asyncssh.Error) as e:
                 check.error = f"its key could not be read again to trust it ({e})"
+                if journal is not None:
+                    journal.write("-", "failed", [check.name], action="trust-host-key",
+                                  fingerprint=check.fingerprint, error=check.error)
                 continue
             check.trusted_now = how
             trusted.append(check.name)
@@ -134,12 +152,11 @@ async def check_and_trust(inventory: Inventory, policy: TrustPolicy, *,
         if journal is not None:
             journal.close()
     if trusted:  # the proof: the trusted hosts connect now
-        again = await _look(inventory.with_hosts(tuple(h for h in inventory.hosts
-                                                       if h.name in trusted)))
+        again = await look(inventory.with_hosts(tuple(h for h in inventory.hosts
+                                                      if h.name in trusted)))
         by_name = {c.name: c for c in again}
         for check in checks:
             if check.name in by_name:
                 new = by_name[check.name]
                 check.state, check.error = new.state, new.error
                 check.fingerprint = new.fingerprint or check.fingerprint
-    return checks

@@ -20,7 +20,7 @@ import yaml
 from tui.cluster.api import ClusterApi
 from tui.discover import DiscoveredCluster, InitSettings, discover, fetch_objects, render_inventory
 from tui.errors import ConfigError
-from tui.hostcheck import Ask, HostCheck, TrustPolicy, check_and_trust
+from tui.hostcheck import Ask, HostCheck, TrustPolicy, choose, look, trust
 from tui.inventory import expand_path, jump_problem, name_problem, parse_inventory
 from tui.journal import Journal, check_journal_path, default_journal_dir
 from tui.secrets import register, register_url
@@ -126,77 +126,110 @@ def drill_settings(lab, request: InitRequest) -> InitSettings:
         host_ports={h.address: h.ssh_port for h in lab.cluster.hosts})
 
 
-async def run_init(request: InitRequest, *, ask: Ask | None = None,
-                   say: Callable[[str], None] = lambda line: None, lab=None) -> InitResult:
-    """Discover, render, check SSH, trust, render again with what SSH said. `lab`: a
-    started DrillLab to discover (request.scenario starts one for the call instead)."""
-    check_request(request)
-    if lab is not None:
-        settings = drill_settings(lab, request)
-        kubeconfig_context(settings.kubeconfig)  # its token: a secret from now on
-        return await _init(request, settings, ask=ask, say=say)
-    if request.scenario is not None:
-        from tui.drill.lab import DrillLab  # start-up: the drill only when asked for
+class InitSession:
+    """One `etcd-dr init`, in phases the caller runs in order on one event loop: `start`
+    (a drill if asked, discovery, the inventory's first text), `look` (SSH to each host),
+    then, outside the loop, hostcheck.choose (the operator's answers), then `finish` (trust
+    what was chosen, the final text); `close` in every case."""
 
-        lab = DrillLab(request.scenario, workdir=request.drill_workdir)
+    def __init__(self, request: InitRequest, *, say: Callable[[str], None] = lambda _: None,
+                 lab=None):
+        self.request = request
+        self.say = say
+        self.lab = lab  # a started DrillLab to discover, else one started for a scenario
+        self._own_lab = False
+        self.found: DiscoveredCluster | None = None
+        self.settings: InitSettings | None = None
+        self.inventory = None
+        self.checks: list[HostCheck] = []
+        self.journal_path: Path | None = None
+
+    async def start(self) -> None:
+        request = self.request
+        check_request(request)
+        if self.lab is None and request.scenario is not None:
+            from tui.drill.lab import DrillLab  # start-up: the drill only when asked for
+
+            self.lab = DrillLab(request.scenario, workdir=request.drill_workdir)
+            self._own_lab = True
+            await self.lab.start()
+            self.say(f"drill cluster {self.lab.cluster.name} (scenario "
+                     f"{self.lab.cluster.scenario}) started for init; it stops when init ends")
+        if self.lab is not None:
+            settings = drill_settings(self.lab, request)
+            kubeconfig_context(settings.kubeconfig)  # its token: a secret from now on
+        else:
+            assert request.kubeconfig is not None
+            kubeconfig = os.path.abspath(expand_path(request.kubeconfig))
+            current = kubeconfig_context(kubeconfig)
+            settings = InitSettings(
+                kubeconfig=kubeconfig, context=request.context or current,
+                known_hosts=request.known_hosts or "~/.ssh/known_hosts",
+                identity_file=request.identity_file, jump=request.jump)
+        if settings.known_hosts:
+            settings = replace(settings, known_hosts=_absolute(settings.known_hosts))
+        if settings.identity_file:
+            settings = replace(settings, identity_file=os.path.abspath(
+                expand_path(settings.identity_file)))
+        self.settings = settings
+        api = ClusterApi(settings.kubeconfig, settings.context, read_only=True, timeout=10.0)
         try:
-            await lab.start()
-            say(f"drill cluster {lab.cluster.name} (scenario {lab.cluster.scenario}) started "
-                f"for init; it stops when init ends")
-            return await run_init(replace(request, scenario=None), ask=ask, say=say, lab=lab)
+            objects = await fetch_objects(api)
         finally:
-            await lab.stop()
-    assert request.kubeconfig is not None
-    kubeconfig = os.path.abspath(expand_path(request.kubeconfig))
-    context = request.context or kubeconfig_context(kubeconfig)
-    if request.context:
-        kubeconfig_context(kubeconfig)
-    settings = InitSettings(
-        kubeconfig=kubeconfig, context=context,
-        known_hosts=request.known_hosts or "~/.ssh/known_hosts",
-        identity_file=request.identity_file, jump=request.jump)
-    return await _init(request, settings, ask=ask, say=say)
+            await api.close()
+        found = discover(clusterversion=objects.clusterversion,
+                         infrastructure=objects.infrastructure, nodes=objects.nodes,
+                         proxy=objects.proxy, name=request.name, workers=request.workers)
+        self.found = found
+        hosts = ", ".join(f"{h.name} {h.address}" + ("" if h.role == "control-plane" else
+                                                     f" ({h.role})") for h in found.hosts)
+        self.say(f"cluster {found.name}: {found.version or 'version unknown'}, "
+                 f"{found.platform or 'platform unknown'}, {found.topology}; hosts: {hosts}")
+        for warning in found.warnings:
+            self.say(f"warning: {warning}")
+        # the file must load as it will be loaded later: the same checks, now
+        self.inventory = parse_inventory(render_inventory(found, settings), _SOURCE)
+
+    async def look(self) -> list[HostCheck]:
+        inv = self.inventory
+        self.say(f"checking SSH to {len(inv.hosts)} host(s) as {inv.ssh.user} (known_hosts "
+                 f"{inv.ssh.known_hosts})")
+        self.checks = await look(inv)
+        return self.checks
+
+    def choose(self, ask: Ask | None = None) -> dict[str, str]:
+        return choose(self.checks, self.request.policy, self.inventory.ssh.known_hosts, ask)
+
+    async def finish(self, chosen: dict[str, str]) -> InitResult:
+        def journal_for() -> Journal:
+            self.journal_path = Path(self.request.journal) if self.request.journal else \
+                default_init_journal(self.found.name)
+            return Journal(self.journal_path, "init")
+
+        await trust(self.inventory, self.checks, chosen, journal_for=journal_for)
+        text = render_inventory(self.found, self.settings,
+                                host_notes={c.name: c.note() for c in self.checks})
+        parse_inventory(text, _SOURCE)
+        return InitResult(text, self.found, self.checks, self.journal_path)
+
+    async def close(self) -> None:
+        if self._own_lab and self.lab is not None:
+            await self.lab.stop()
 
 
-async def _init(request: InitRequest, settings: InitSettings, *, ask: Ask | None,
-                say: Callable[[str], None]) -> InitResult:
-    if settings.known_hosts:
-        settings = replace(settings, known_hosts=_absolute(settings.known_hosts))
-    if settings.identity_file:
-        settings = replace(settings, identity_file=os.path.abspath(
-            expand_path(settings.identity_file)))
-    api = ClusterApi(settings.kubeconfig, settings.context, read_only=True, timeout=10.0)
+_SOURCE = "<the inventory init writes>"
+
+
+async def run_init(request: InitRequest, *, ask: Ask | None = None,
+                   say: Callable[[str], None] = lambda _: None, lab=None) -> InitResult:
+    """Every phase on this loop (tests, and callers without a prompt to run outside it)."""
+    session = InitSession(request, say=say, lab=lab)
     try:
-        objects = await fetch_objects(api)
+        await session.start()
+        await session.look()
+        return await session.finish(session.choose(ask))
     finally:
-        await api.close()
-    found = discover(clusterversion=objects.clusterversion,
-                     infrastructure=objects.infrastructure, nodes=objects.nodes,
-                     proxy=objects.proxy, name=request.name, workers=request.workers)
-    hosts = ", ".join(f"{h.name} {h.address}" + ("" if h.role == "control-plane" else
-                                                 f" ({h.role})") for h in found.hosts)
-    say(f"cluster {found.name}: {found.version or 'version unknown'}, "
-        f"{found.platform or 'platform unknown'}, {found.topology}; hosts: {hosts}")
-    for warning in found.warnings:
-        say(f"warning: {warning}")
-    text = render_inventory(found, settings)
-    # the file must load as it will be loaded later: the same checks, now
-    inventory = parse_inventory(text, "<the inventory init writes>")
-    journal_path: Path | None = None
-
-    def journal_for() -> Journal:
-        nonlocal journal_path
-        journal_path = Path(request.journal) if request.journal else \
-            default_init_journal(found.name)
-        return Journal(journal_path, "init")
-
-    say(f"checking SSH to {len(inventory.hosts)} host(s) as {inventory.ssh.user} "
-        f"(known_hosts {inventory.ssh.known_hosts})")
-    checks = await check_and_trust(inventory, request.policy, ask=ask,
-                                   journal_for=journal_for)
-    text = render_inventory(found, settings, host_notes={c.name: c.note() for c in checks})
-    parse_inventory(text, "<the inventory init writes>")
-    return InitResult(text, found, checks, journal_path)
+        await session.close()
 
 
 def _absolute(path: str) -> str:

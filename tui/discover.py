@@ -362,8 +362,8 @@ def render_inventory(found: DiscoveredCluster, settings: InitSettings, *,
     if proxy is None:
         out.append("  # no cluster-wide proxy is set (Proxy cluster)")
     else:
-        out.append("  # the cluster-wide proxy (Proxy cluster, status first); backups run "
-                   "with it exported")
+        out.append("  # the cluster-wide proxy at init (Proxy cluster, status first), for the "
+                   "record: runbooks read it from the API when they run")
         if proxy.credentials_removed:
             out.append("  # its URL's user:password@ was left out: etcd-dr never writes "
                        "credentials; the runbooks read them from the API")

@@ -545,3 +545,28 @@ def test_ctrl_c_at_the_prompt_stops_init_at_once_and_writes_nothing(tmp_path):
         os.close(master)
     assert b"etcd-dr: interrupted." in seen and b"Traceback" not in seen
     assert not out.exists()
+
+
+def test_an_api_that_does_not_answer_is_exit_2_and_its_token_is_never_shown(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "sha256~" + "Zq8" * 14
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "admin",
+        "clusters": [{"name": "c", "cluster": {"server": f"https://127.0.0.1:{port}",
+                                               "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "admin", "user": {"token": token}}],
+        "contexts": [{"name": "admin", "context": {"cluster": "c", "user": "admin"}}]}))
+    out = tmp_path / "inventory.yaml"
+    r = run_cli("init", "--kubeconfig", kubeconfig, "-o", out, input="")
+    assert r.returncode == 2, r.stderr
+    assert "cannot read the cluster" in r.stderr and "refuses connections" in r.stderr
+    assert "Traceback" not in r.stderr and not out.exists()
+    assert token not in r.stdout + r.stderr
+    other = run_cli("init", "--kubeconfig", kubeconfig, "--context", "nope", input="")
+    assert other.returncode == 2 and "cannot use the kubeconfig" in other.stderr
+    assert token not in other.stdout + other.stderr

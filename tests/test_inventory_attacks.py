@@ -5,6 +5,8 @@ load; and the command line refuses the same kind of input with exit 2, naming th
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -334,3 +336,23 @@ def test_an_inventory_path_that_is_no_yaml_file_is_a_plain_error(make, needle, t
     with pytest.raises(ConfigError) as e:
         load_inventory(path)
     assert needle in str(e.value) and "Error:" not in str(e.value)
+
+
+@pytest.mark.parametrize("key, value", [("hosts[0].address", "master-0\n"),
+                                        ("hosts[0].address", "0\n"),
+                                        ("hosts[0].name", "m0\n"),
+                                        ("cluster.name", "prod\n"),
+                                        ("cluster.version", "4.12\n"),
+                                        ("ssh.user", "core\n")])
+def test_a_final_newline_is_no_part_of_a_name(key, value):
+    """Regular expressions' `$` also matches before a final newline: "master-0\n" passed as a
+    host name (found by the property above). Names end where the text ends."""
+    values = {"hosts[0].address": "10.0.0.5", "hosts[0].name": "m0", "cluster.name": "prod",
+              "cluster.version": "4.12", "ssh.user": "core", key: value}
+    text = (f"cluster: {{name: {json.dumps(values['cluster.name'])}, "
+            f"version: {json.dumps(values['cluster.version'])}}}\n"
+            f"ssh: {{user: {json.dumps(values['ssh.user'])}}}\n"
+            f"hosts:\n  - {{name: {json.dumps(values['hosts[0].name'])}, "
+            f"address: {json.dumps(values['hosts[0].address'])}}}\n")
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        parse_inventory(text, "prod.yaml")

@@ -242,17 +242,18 @@ def _article(word: str) -> str:
 
 
 _PORT_RANGE = range(1, 65536)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# \Z, not $: `$` also matches before a final newline, and "master-0\n" is no name
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 # What may stand where a host is named. Values reach ssh and, through command templates such
 # as etcdctl's {address}, a shell on the hosts: only an IP literal or an RFC 1123 host name
 # is accepted, so nothing in them can mean anything to a shell.
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_SCOPE = re.compile(r"^[A-Za-z0-9_.-]+$")  # an IPv6 zone: fe80::1%eth0
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+_SCOPE = re.compile(r"^[A-Za-z0-9_.-]+\Z")  # an IPv6 zone: fe80::1%eth0
 # POSIX's portable user names (useradd's default rule), at most 32 characters
-_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\Z")
 # the releases tui/versions.py reads: 4.MINOR, 4.MINOR.Z, and pre-releases such as 4.16.0-rc.2
-_VERSION = re.compile(r"^4\.\d{1,3}(\.\d{1,4}(-[0-9A-Za-z][0-9A-Za-z.-]*)?)?$")
+_VERSION = re.compile(r"^4\.\d{1,3}(\.\d{1,4}(-[0-9A-Za-z][0-9A-Za-z.-]*)?)?\Z")
 
 
 def address_problem(text: str) -> str | None:

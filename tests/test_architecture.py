@@ -10,7 +10,7 @@ from pathlib import Path
 CORE = ["tui.errors", "tui.durations", "tui.inventory", "tui.fleet.fleet", "tui.fleet.commands",
         "tui.fleet.readonly", "tui.etcd.parse", "tui.etcd.etcdctl", "tui.cluster.api",
         "tui.status.collect", "tui.status.render", "tui.drill.lab", "tui.drill.shell",
-        "tui.backend", "tui.cli"]
+        "tui.backend", "tui.cli", "tui.discover", "tui.hostcheck", "tui.initialize"]
 
 
 def test_core_modules_import_without_textual():

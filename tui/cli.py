@@ -214,6 +214,10 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
         if refuse_unusual(out, what="the inventory", hint=hint) is not None and not force:
             _fail(f"{out}: the file exists; init does not replace an inventory unless told. "
                   f"{hint}.", 2)
+        parent = out.parent if str(out.parent) else Path(".")
+        if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
+            _fail(f"{out}: cannot write the inventory there (its directory is not "
+                  f"writable). Give -o a path in a writable directory.", 2)
     policy = (TrustPolicy.FIRST_USE if tofu else
               TrustPolicy.ASK if sys.stdin.isatty() else TrustPolicy.NEVER)
 

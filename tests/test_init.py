@@ -509,6 +509,7 @@ def test_ctrl_c_at_the_prompt_stops_init_at_once_and_writes_nothing(tmp_path):
     import os
     import pty
     import select
+    import signal
     import subprocess
     import sys
     import time
@@ -524,7 +525,8 @@ def test_ctrl_c_at_the_prompt_stops_init_at_once_and_writes_nothing(tmp_path):
                 "os.execv(sys.executable, [sys.executable, '-m', 'tui.cli', *sys.argv[1:]])\n")
     proc = subprocess.Popen([sys.executable, "-c", launcher, "init", "--drill", "-o", str(out),
                              "--known-hosts", str(tmp_path / "kh")],
-                            stdin=slave, stdout=slave, stderr=slave)
+                            stdin=slave, stdout=slave, stderr=slave,
+                            env={**os.environ, "ETCD_DR_TASK_DUMP": "1"})
     os.close(slave)
     seen, deadline = b"", time.monotonic() + 60
     try:
@@ -533,12 +535,15 @@ def test_ctrl_c_at_the_prompt_stops_init_at_once_and_writes_nothing(tmp_path):
             if select.select([master], [], [], 0.5)[0]:
                 seen += os.read(master, 4096)
         os.write(master, b"\x03")
-        assert proc.wait(timeout=20) == 130
-        while select.select([master], [], [], 0.5)[0]:
-            try:
-                seen += os.read(master, 4096)
-            except OSError:
-                break
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            seen += _read_some(master)
+        if proc.poll() is None:  # say where it waits (tui/taskdump.py), then fail
+            proc.send_signal(signal.SIGUSR2)
+            time.sleep(2)
+            seen += _read_some(master)
+        assert proc.poll() == 130, seen.decode(errors="replace")
+        seen += _read_some(master)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -570,3 +575,16 @@ def test_an_api_that_does_not_answer_is_exit_2_and_its_token_is_never_shown(tmp_
     other = run_cli("init", "--kubeconfig", kubeconfig, "--context", "nope", input="")
     assert other.returncode == 2 and "cannot use the kubeconfig" in other.stderr
     assert token not in other.stdout + other.stderr
+
+
+def _read_some(fd: int) -> bytes:
+    """What a terminal's other side has to read within half a second (b"" at its end)."""
+    import os
+    import select
+
+    if not select.select([fd], [], [], 0.5)[0]:
+        return b""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the child has gone, and its side of the terminal with it
+        return b""

@@ -73,15 +73,14 @@ def kubeconfig_context(path: str) -> str | None:
         raise ConfigError("the kubeconfig is not a kubeconfig (no mapping)", where=path,
                           hint="Give --kubeconfig the cluster's kubeconfig file")
     for entry in doc.get("users") or []:
-        user = (entry or {}).get("user") or {} if isinstance(entry, dict) else {}
+        user = entry.get("user") if isinstance(entry, dict) else None
         if isinstance(user, dict):
             register(*(str(user[k]) for k in ("token", "password", "client-key-data")
                        if user.get(k)))
     for entry in doc.get("clusters") or []:
-        server = ((entry or {}).get("cluster") or {}).get("server") \
-            if isinstance(entry, dict) else None
-        if isinstance(server, str):
-            register_url(server)
+        cluster = entry.get("cluster") if isinstance(entry, dict) else None
+        if isinstance(cluster, dict) and isinstance(cluster.get("server"), str):
+            register_url(cluster["server"])
     current = doc.get("current-context")
     return str(current) if current else None
 

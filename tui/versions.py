@@ -8,9 +8,12 @@ backport) is one row.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 
+@functools.lru_cache(maxsize=512)  # pure; the drill asks it before every command
 def openshift_minor(version: str | None) -> tuple[int, int] | None:
     """(major, minor) of a version like "4.12.30", or None when it cannot be read."""
     try:

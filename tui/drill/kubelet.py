@@ -135,15 +135,30 @@ def sync_host(cluster: DrillCluster, host: DrillHost) -> bool:
     changed (cluster.changed() is then called)."""
     if not host.up or not host.kubelet_running:
         return False
+    # What the loop below reads, in brief: when it is what the last sync left with nothing
+    # to do and nothing pending, this one has nothing to do either (sync_cluster runs
+    # before every command of every drill host)
+    steady = (tuple(manifest_path(spec) in host.files for spec in STATIC_PODS.values()),
+              tuple((c.pod, c.name, c.state) for c in host.containers),
+              frozenset(host.stalled_pods), cluster.api.release)
+    if not host.kubelet_pending and host.kubelet_steady == steady:
+        return False
     now = cluster.clock.now()
     touched: set[str] = set()
+    # (pod, container) -> the first running one, as running() finds it: one pass over the
+    # host's containers, not one per static pod container (this runs before every command)
+    running_now: dict[tuple[str, str], Container] = {}
+    for c in host.containers:
+        if c.state == "Running":
+            running_now.setdefault((c.pod, c.name), c)
     for spec in STATIC_PODS.values():
         if spec.manifest in host.stalled_pods:  # stuck (an injected fault): nothing moves,
             continue  # and the delay counts from the release
         want = manifest_path(spec) in host.files
+        pod = pod_name(spec, host)
         for name in pod_containers(cluster, spec):
             key = f"{spec.manifest}/{name}"
-            current = running(host, spec, name)
+            current = running_now.get((pod, name))
             if want == (current is not None):
                 host.kubelet_pending.pop(key, None)
                 continue
@@ -156,6 +171,7 @@ def sync_host(cluster: DrillCluster, host: DrillHost) -> bool:
             else:
                 _start_one(cluster, host, spec, name)
             touched.add(spec.manifest)
+    host.kubelet_steady = steady if not touched and not host.kubelet_pending else None
     if touched:
         apply_effects(cluster, host, touched)
         cluster.changed()

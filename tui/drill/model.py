@@ -274,6 +274,8 @@ class DrillHost:
     kubelet_since: float = 0.0  # when kubelet last started (systemctl status)
     # kubelet's static-pod work in progress: "manifest/container" -> when it was noticed
     kubelet_pending: dict[str, float] = field(default_factory=dict)
+    # what kubelet.sync_host last found with nothing to do (None: it had something)
+    kubelet_steady: tuple | None = field(default=None, repr=False, compare=False)
     # kubelet's client/serving certificates: "valid"; "stale" (rotated after the backup was
     # taken: after a restore the node is NotReady until its PEMs are deleted and kubelet
     # restarts, RST-09/RST-10); "bootstrapping" (kubelet restarted without PEMs: it asks for

@@ -85,13 +85,28 @@ class Vfs:
         # hosts built by hand may list files without their directories
         # (each command's Vfs does this over every path: rpartition, not posixpath.dirname,
         # which was most of a drill command's time; the paths are normalised, absolute)
-        dirs = self.host.dirs
-        for p in [*self.host.files, *self.host.links, *dirs]:
+        # Only the paths not seen by an earlier command's Vfs are walked (the set
+        # differences run in C); once any directory seen before has gone (rm -r, mv, a
+        # controller), every path is walked again, as each command did before.
+        host = self.host
+        dirs = host.dirs
+        seen: set[str] | None = getattr(host, "_parents_seen", None)
+        seen_dirs: set[str] | None = getattr(host, "_parents_dirs", None)
+        if seen is None or seen_dirs is None or not dirs.issuperset(seen_dirs):
+            seen = set()
+        fresh = (host.files.keys() | host.links.keys() | dirs) - seen
+        for p in fresh:
             d = p.rpartition("/")[0]
             while d and d not in dirs:
                 dirs.add(d)
                 d = d.rpartition("/")[0]
         dirs.add("/")
+        seen |= fresh
+        seen.update(dirs)
+        try:
+            host._parents_seen, host._parents_dirs = seen, set(dirs)
+        except AttributeError:  # a host object that keeps no attributes: walk each time
+            pass
 
     # --- metadata -------------------------------------------------------------------------
 

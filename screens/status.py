@@ -133,6 +133,11 @@ class StatusScreen(Screen):
         for key, c in api.encrypted.items():
             enc.append(f"{key}: {c.reason or c.status}" if c else f"{key}: -")
         panels[0].show(enc, source="api", age=age)
+        if api.brief:  # the wall's brief look: the full one is on its way
+            for p in panels[1:]:
+                p.show(["not read yet (the wall's brief look)"], source="api", age=age,
+                       stale=True)
+            return
         ready = [n for n in api.nodes if n.ready]
         lines = [f"{len(ready)}/{len(api.nodes)} Ready"]
         lines += [f"{n.name}: {'Ready' if n.ready else 'NotReady'}" for n in api.nodes][:5]

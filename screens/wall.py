@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Markdown, Static
+from textual.widgets import Markdown
 
 from assets import asset_path
 from screens.help import HelpScreen
@@ -30,6 +30,7 @@ from tui.wall.readiness import ClusterReadiness
 from tui.wall.render import UNKNOWN, WALL_COLUMNS, summary, wall_cells
 from tui.widgets.fit_table import FitTable
 from tui.widgets.footer import QuietFooter
+from tui.widgets.steady import SteadyStatic
 
 VERDICT_STYLE = {"down": "bold white on red", "at-risk": "bold red", "degraded": "bold yellow",
                  "ready": "bold green"}
@@ -58,8 +59,18 @@ class WallTable(FitTable):
         self.border_title = "readiness, worst first"
 
     def show(self, rows: list[ClusterReadiness]) -> None:
-        self._rows = [(row.source, self._styled(row)) for row in rows]
-        self._draw(force=True)
+        before, self._rows = self._rows, [(row.source, self._styled(row)) for row in rows]
+        if [key for key, _ in before] != [key for key, _ in self._rows] or \
+                self._columns_for(self.scrollable_content_region.width) != self._columns_shown:
+            self._draw(force=True)
+            return
+        # the same clusters in the same order (most looks): only the cells that changed
+        # are redrawn, not a hundred rows for one age that went from 2h to 3h
+        index = {name: WALL_COLUMNS.index(name) for name in self._columns_shown}
+        for (key, old), (_, new) in zip(before, self._rows):
+            for name, i in index.items():
+                if (old[i].plain, old[i].style) != (new[i].plain, new[i].style):
+                    self.update_cell(key, name, new[i], update_width=True)
 
     @staticmethod
     def _styled(row: ClusterReadiness) -> list[Text]:
@@ -127,9 +138,9 @@ class WallScreen(Screen):
     BINDINGS: ClassVar = [Binding("r", "app.refresh", "Refresh")]
 
     def compose(self) -> ComposeResult:
-        yield Static("starting: connecting to every cluster (read-only)", id="wall-head")
+        yield SteadyStatic("starting: connecting to every cluster (read-only)", id="wall-head")
         yield WallTable(id="wall-table")
-        yield Static("", id="wall-reasons")
+        yield SteadyStatic("", id="wall-reasons")
         yield QuietFooter()
 
     def on_mount(self) -> None:
@@ -141,7 +152,7 @@ class WallScreen(Screen):
             return
         self.query_one(WallTable).show(rows)
         when = time.strftime("%H:%M:%S", time.localtime(self.app.looked_at or time.time()))
-        self.query_one("#wall-head", Static).update(
+        self.query_one("#wall-head", SteadyStatic).update(
             f"{summary(rows)} · read-only · looked at {when}, every {self.app.interval:g}s")
         self._show_reasons()
 
@@ -151,13 +162,15 @@ class WallScreen(Screen):
     def _show_reasons(self) -> None:
         source = self.query_one(WallTable).selected_source()
         row = next((r for r in self.app.rows or () if r.source == source), None)
-        box = self.query_one("#wall-reasons", Static)
+        box = self.query_one("#wall-reasons", SteadyStatic)
         if row is None:
-            box.update("")
+            box.update("", layout=False)
             return
         lines = [f"{row.name} ({row.source}): {row.verdict}"]
         lines += [f"  - {reason}" for reason in row.reasons] or ["  all checks pass"]
-        box.update(Text("\n".join(lines)))
+        # its height is fixed (assets/wall.tcss): new reasons are a repaint, not a layout of
+        # the screen (each key that moves the cursor brings new ones)
+        box.update(Text("\n".join(lines)), layout=False)
 
     def on_data_table_row_selected(self, event) -> None:
         if event.row_key.value is not None:
@@ -243,12 +256,22 @@ class WallApp(App):
         self.opened = source
         self.snapshot = probe.snapshot
         self.started = True
+        probe.detailed = True  # its status screen shows the API's full look, read now
+        self.run_worker(self._look_closer(probe), name="look-closer", exit_on_error=False)
         self.push_screen(ClusterStatusScreen())
+
+    async def _look_closer(self, probe) -> None:
+        await probe.refresh()
+        if self.opened == probe.source and probe.snapshot is not None:
+            self.snapshot = probe.snapshot
 
     async def action_close_cluster(self) -> None:
         if isinstance(self.screen, ClusterStatusScreen):
             # gone (its timers with it) before the backend it reads is let go
             await self.pop_screen()
+        probe = self.wall.probe_for(self.opened) if self.opened is not None else None
+        if probe is not None:
+            probe.detailed = False
         self.opened = None
         self.started = False
         self.backend = None

@@ -11,7 +11,7 @@ import pytest
 from tui.fleet.events import RunResult
 from tui.fleet.readonly import refusal
 from tui.inventory import Host, Inventory
-from tui.wall.backups import BackupProbe
+from tui.wall.backups import RESTAT_S, BackupProbe
 
 DIR = "/home/core/assets/backup"
 TS = "2026-12-05_010000"
@@ -140,15 +140,28 @@ async def test_backup_probe(what, given, expected):
 
 
 async def test_a_pair_is_checked_once_its_age_at_every_look():
+    """The checks once; the pair's stat and the host's clock once per RESTAT_S; its age at
+    every look, on the host's clock (here ten minutes of console time, the host's clock
+    five seconds behind the console's)."""
+    now = [NOW + 5.0]  # the console's clock
     fleet = FakeFleet(answers())
-    probe = BackupProbe(fleet, DIR)
-    await probe.look()
+    probe = BackupProbe(fleet, DIR, clock=lambda: now[0], monotonic=lambda: now[0])
+    facts = await probe.look()
+    assert facts.age_s == 7200.0 and facts.verified is True
     first = len(fleet.sent)
-    fleet.answers["date"] = ok(f"{NOW + 600}\n")
+    now[0] += 300
     facts = await probe.look()
     programs = [c.stages[0][0].rsplit("/", 1)[-1] for _, c in fleet.sent[first:]]
+    assert sorted(set(programs)) == ["ls"]  # a look at a known pair: its listing only
+    assert facts.age_s == 7500.0 and facts.verified is True
+    # past RESTAT_S, the pair is stat'ed and the host's clock read again
+    second = len(fleet.sent)
+    now[0] += RESTAT_S
+    fleet.answers["date"] = ok(f"{int(NOW + 300 + RESTAT_S)}\n")
+    facts = await probe.look()
+    programs = [c.stages[0][0].rsplit("/", 1)[-1] for _, c in fleet.sent[second:]]
     assert sorted(set(programs)) == ["date", "ls", "stat"]
-    assert facts.age_s == 7800.0 and facts.verified is True
+    assert facts.age_s == 7500.0 + RESTAT_S and facts.verified is True
 
 
 async def test_hosts_not_connected_are_said_and_not_asked():

@@ -55,8 +55,9 @@ class StatusCollector:
                                 st.reconnecting, st.fingerprint))
         return out
 
-    async def collect(self) -> StatusSnapshot:
-        api_task = asyncio.ensure_future(self.api.snapshot())
+    async def collect(self, brief: bool = False) -> StatusSnapshot:
+        """`brief`: the API's brief look (ClusterApi.snapshot), for the readiness wall."""
+        api_task = asyncio.ensure_future(self.api.snapshot(brief=brief))
         members, alarms, source, etcd_error = await self._collect_etcd()
         api: ApiSnapshot = await api_task
         now = self.clock()

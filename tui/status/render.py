@@ -78,8 +78,11 @@ def render_text(snap: StatusSnapshot) -> str:
                           for k, c in api.encrypted.items())
         out.append(f"encryption: {api.encryption_type} ({conds})")
         not_ready = [n.name for n in api.nodes if not n.ready]
-        out.append(f"nodes: {len(api.nodes) - len(not_ready)}/{len(api.nodes)} Ready"
-                   + (f" (NotReady: {', '.join(not_ready)})" if not_ready else ""))
+        if api.brief:
+            out.append("nodes: not read (a brief look)")
+        else:
+            out.append(f"nodes: {len(api.nodes) - len(not_ready)}/{len(api.nodes)} Ready"
+                       + (f" (NotReady: {', '.join(not_ready)})" if not_ready else ""))
         ni = api.etcd_conditions.get("NodeInstallerProgressing")
         if ni:
             out.append(f"etcd operator: {ni.reason or ni.status}: {ni.message or ''}".rstrip(": "))

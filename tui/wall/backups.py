@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from tui.errors import ParseError
@@ -26,6 +28,10 @@ from tui.wall.readiness import BackupFacts
 # the tools cluster-backup.sh leaves behind; etcdutl first (etcdctl 3.5 calls its own
 # `snapshot status` deprecated, 3.6 dropped it), as the backup runbook reads them
 SNAPSHOT_TOOLS = ("etcdutl", "etcdctl")
+# how long a pair's stat (mtime, size) and the host's clock offset are kept: a pair on disk
+# does not change, and the age is counted on from them; a pair replaced in place under the
+# same name is seen within this time
+RESTAT_S = 600.0
 
 
 def list_command(directory: str) -> Command:
@@ -86,10 +92,15 @@ class BackupProbe:
     """One cluster's backups; the checks of a pair are made once and kept (a pair on disk
     does not change; its age does)."""
 
-    def __init__(self, fleet: Fleet, directory: str = DEFAULT_DIR):
+    def __init__(self, fleet: Fleet, directory: str = DEFAULT_DIR, *,
+                 clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.fleet = fleet
+        self.clock, self.monotonic = clock, monotonic
         self.directory = directory.rstrip("/") or "/"
         self._checked: dict[tuple[str, str], _Checked] = {}
+        # (host, snapshot path) -> (when read, {path: (mtime, size)}, host clock - ours)
+        self._stats: dict[tuple[str, str], tuple[float, dict[str, tuple[int, int]], float]] = {}
         # a pair's checks under way: `snapshot status` reads the whole snapshot (minutes for
         # gigabytes), longer than one look may take; they go on across looks, and the
         # look that finds them done keeps the result
@@ -128,9 +139,16 @@ class BackupProbe:
                         notes=())
         return await self._examine(facts)
 
-    async def _examine(self, facts: BackupFacts) -> BackupFacts:
-        host, d = facts.host, self.directory
-        snap, tar = f"{d}/{facts.snapshot}", f"{d}/{facts.tarball}"
+    async def _stat(self, host: str, snap: str, tar: str
+                    ) -> tuple[dict[str, tuple[int, int]], float | None, list[str]]:
+        """The pair's (mtime, size) by path, the host's clock minus this one's (None when
+        unknown), and what went wrong; read again once RESTAT_S have passed, else kept (a
+        look at a hundred clusters sends three `ls` to each, not five commands)."""
+        key = (host, snap)
+        kept = self._stats.get(key)
+        if kept is not None and self.monotonic() - kept[0] < RESTAT_S:
+            return kept[1], kept[2], []
+        sent = self.clock()
         stat_r, clock_r = await asyncio.gather(
             self.fleet.run_one(host, stat_command(snap, tar), quiet=True),
             self.fleet.run_one(host, clock_command(), quiet=True))
@@ -142,10 +160,23 @@ class BackupProbe:
                 stats[name] = (int(mtime), int(size))
         if not stat_r.ok or snap not in stats:
             notes.append(f"cannot stat the pair on {host} ({_why(stat_r)})")
+        offset = None
+        if clock_r.ok and clock_r.stdout.strip().isdigit():
+            # the host's clock against this one's: ages are counted on the host's clock, so
+            # a console with a wrong clock reads the same age
+            offset = int(clock_r.stdout.strip()) - sent
+        if not notes and offset is not None:
+            self._stats = {key: (self.monotonic(), stats, offset)}  # the newest pair only
+        return stats, offset, notes
+
+    async def _examine(self, facts: BackupFacts) -> BackupFacts:
+        host, d = facts.host, self.directory
+        snap, tar = f"{d}/{facts.snapshot}", f"{d}/{facts.tarball}"
+        stats, offset, notes = await self._stat(host, snap, tar)
         age = None
-        if snap in stats and clock_r.ok and clock_r.stdout.strip().isdigit():
-            # both times are the host's own: a console with a wrong clock reads the same age
-            age = max(0.0, float(int(clock_r.stdout.strip()) - stats[snap][0]))
+        if snap in stats and offset is not None:
+            # `date +%s` has whole seconds: an age is good to a second
+            age = max(0.0, float(int(self.clock() + offset) - stats[snap][0]))
         key = (host, facts.newest)
         checked = self._checked.get(key)
         if checked is None:

@@ -61,6 +61,9 @@ class ClusterProbe:
         self.load_error: str | None = None
         self.snapshot: StatusSnapshot | None = None  # the latest (the status screen shows it)
         self.readiness: ClusterReadiness | None = None  # None until the first look ends
+        # the API's full look (nodes, etcd pods, the operator's conditions), for a cluster
+        # whose status screen is open; the others get the brief one the verdict needs
+        self.detailed = False
         self._lock = asyncio.Lock()
         self._new_backend()
         if self.backend is not None:
@@ -97,7 +100,7 @@ class ClusterProbe:
                         await self._restart()
                         raise
                     self.backups = BackupProbe(self.backend.fleet, self.backup_dir)
-                snap = await self.backend.collector.collect()
+                snap = await self.backend.collector.collect(brief=not self.detailed)
                 self.snapshot = snap
                 backup = await self.backups.look()
         except TimeoutError:

@@ -95,7 +95,8 @@ async def main() -> None:
     try:
         inventories = inventory_paths([str(directory)])
         # the interval is the bench's own: it asks for each refresh itself
-        app = WallApp(Wall(inventories), interval=3600)
+        parallel = int(os.environ.get("BENCH_WALL_PARALLEL", "16"))  # the wall's default
+        app = WallApp(Wall(inventories, parallel=parallel), interval=3600)
         async with app.run_test(size=(160, 50)) as pilot:
             t0 = time.perf_counter()
             while app.looked_at is None:

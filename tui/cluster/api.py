@@ -83,9 +83,13 @@ def resolve_env_proxy(cfg) -> None:
         except (LookupError, ValueError):
             proxy, auth = None, None
         if proxy is not None:
-            cfg.proxy = str(proxy)
             if auth is not None:
-                cfg.proxy_headers = {"Proxy-Authorization": auth.encode()}
+                # in the proxy's URL, not cfg.proxy_headers: aiohttp sends proxy_headers only
+                # on a CONNECT (an https API server), and a plain-http request through the
+                # proxy went without its Proxy-Authorization; from the URL's user:password
+                # aiohttp sends it on both
+                proxy = proxy.with_user(auth.login).with_password(auth.password)
+            cfg.proxy = str(proxy)
     cfg.client_session_kwargs = {"trust_env": False}
 
 

@@ -15,7 +15,8 @@ event being posted to the table's cursor having moved.
     python bench/wall.py [CLUSTERS] [REFRESHES]
 
 BENCH_WALL_DIR=DIR uses a fleet already served into DIR (`etcd-dr lab serve --clusters N
---inventory-dir DIR`, N = CLUSTERS), for measuring one change after another.
+--inventory-dir DIR`, N = CLUSTERS), for measuring one change after another;
+BENCH_WALL_NO_KEYS=1 times the refreshes alone; BENCH_WALL_PARALLEL=N the wall's --parallel.
 """
 
 from __future__ import annotations
@@ -102,9 +103,6 @@ async def main() -> None:
             while app.looked_at is None:
                 await pilot.pause(0.05)
             first_s = time.perf_counter() - t0
-            if os.environ.get("BENCH_WALL_GC_FREEZE"):
-                import gc
-                gc.freeze()
             rows = app.rows or []
             verdicts: dict[str, int] = {}
             for row in rows:

@@ -339,7 +339,7 @@ class ClusterApi:
                                      "inventory or KUBECONFIG)")
         try:
             async with asyncio.timeout(self.timeout + 1):  # not wait_for (Fleet.close says why)
-                return await (self._brief_snapshot() if brief else self._snapshot())
+                return await self._snapshot(brief)
         except ConfigError as e:
             return ApiSnapshot(reachable=False, error=str(e))
         except Exception as e:  # any client failure means "unreachable", said plainly
@@ -356,39 +356,29 @@ class ClusterApi:
             return f"unknown ({describe_api_error(e, self.server)})"
         return "disabled (ConfigMap openshift-etcd/etcd-disable-defrag is present)"
 
-    async def _brief_snapshot(self) -> ApiSnapshot:
-        cv, apiserver, *encs = await asyncio.gather(
-            self.get_cluster_object(CONFIG_GROUP, "clusterversions", "version"),
-            self.get_cluster_object(CONFIG_GROUP, "apiservers", "cluster"),
-            *(self.get_cluster_object(OPERATOR_GROUP, plural, "cluster")
-              for plural in ENCRYPTION_OPERATORS.values()),
-        )
-        return ApiSnapshot(
-            reachable=True, version=_desired_version(cv),
-            encryption_type=_encryption_type(apiserver),
-            encrypted={key: _condition(obj, "Encrypted")
-                       for key, obj in zip(ENCRYPTION_OPERATORS, encs)},
-            brief=True)
-
-    async def _snapshot(self) -> ApiSnapshot:
-        cv, apiserver, nodes, pods, etcd, auto_defrag, *encs = await asyncio.gather(
-            self.get_cluster_object(CONFIG_GROUP, "clusterversions", "version"),
-            self.get_cluster_object(CONFIG_GROUP, "apiservers", "cluster"),
+    async def _snapshot(self, brief: bool = False) -> ApiSnapshot:
+        details = () if brief else (
             self._nodes(), self._etcd_pods(),
-            self.get_cluster_object(OPERATOR_GROUP, "etcds", "cluster"),
-            self._auto_defrag(),
+            self.get_cluster_object(OPERATOR_GROUP, "etcds", "cluster"), self._auto_defrag())
+        cv, apiserver, *rest = await asyncio.gather(
+            self.get_cluster_object(CONFIG_GROUP, "clusterversions", "version"),
+            self.get_cluster_object(CONFIG_GROUP, "apiservers", "cluster"),
             *(self.get_cluster_object(OPERATOR_GROUP, plural, "cluster")
               for plural in ENCRYPTION_OPERATORS.values()),
+            *details,
         )
-        return ApiSnapshot(
+        encs, rest = rest[:len(ENCRYPTION_OPERATORS)], rest[len(ENCRYPTION_OPERATORS):]
+        snap = ApiSnapshot(
             reachable=True, version=_desired_version(cv),
             encryption_type=_encryption_type(apiserver),
             encrypted={key: _condition(obj, "Encrypted")
                        for key, obj in zip(ENCRYPTION_OPERATORS, encs)},
-            nodes=nodes, etcd_pods=pods,
-            etcd_conditions={c: _condition(etcd, c) for c in ETCD_CONDITIONS},
-            auto_defrag=auto_defrag,
-        )
+            brief=brief)
+        if not brief:
+            nodes, pods, etcd, auto_defrag = rest
+            snap.nodes, snap.etcd_pods, snap.auto_defrag = nodes, pods, auto_defrag
+            snap.etcd_conditions = {c: _condition(etcd, c) for c in ETCD_CONDITIONS}
+        return snap
 
 
 # subresources that run something in a pod or reach past the API server: never in

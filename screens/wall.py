@@ -28,8 +28,8 @@ from tui.status.snapshot import StatusSnapshot
 from tui.wall.probe import Wall
 from tui.wall.readiness import ClusterReadiness
 from tui.wall.render import UNKNOWN, WALL_COLUMNS, summary, wall_cells
-from tui.widgets.fit_table import FitTable
 from tui.widgets.footer import QuietFooter
+from tui.widgets.narrowing_table import NarrowingTable
 from tui.widgets.steady import SteadyStatic
 
 VERDICT_STYLE = {"down": "bold white on red", "at-risk": "bold red", "degraded": "bold yellow",
@@ -38,25 +38,22 @@ VERDICT_STYLE = {"down": "bold white on red", "at-risk": "bold red", "degraded":
 _BAD = {"VERIFIED": ("no", UNKNOWN), "ENC CFG": ("no",), "BACKUP": ("none", UNKNOWN)}
 
 
-class WallTable(FitTable):
+class WallTable(NarrowingTable):
     """The rows, worst first. A terminal too narrow for every column leaves some out (the
     first of NARROW_DROPS first) and says so in its title; the highlighted row's reasons are
     all shown below the table anyway."""
 
     # DataTable's own enter (select the row), shown: here it opens the cluster
     BINDINGS: ClassVar = [Binding("enter", "select_cursor", "Open status")]
+    COLUMNS = WALL_COLUMNS
     NARROW_DROPS = ("VERSION", "DB MAX", "LEADER", "WHY", "FRAG", "ENC", "ALARMS")
-    WHY_MIN = 24
+    TITLE = "readiness, worst first"
+    FLEX = "WHY"
+    FLEX_MIN = 24
+    SPARE = 2  # the vertical scrollbar, which rows past the bottom bring
 
     def __init__(self, **kw):
-        super().__init__(flex=("WHY",), min_width=self.WHY_MIN, max_lines=2, **kw)
-        self._rows: list[tuple[str, list[Text]]] = []
-        self._columns_shown: tuple[str, ...] = ()
-
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        self.border_title = "readiness, worst first"
+        super().__init__(max_lines=2, **kw)
 
     def show(self, rows: list[ClusterReadiness]) -> None:
         before, self._rows = self._rows, [(row.source, self._styled(row)) for row in rows]
@@ -86,41 +83,10 @@ class WallTable(FitTable):
                 styled.append(Text(cell))
         return styled
 
-    def on_resize(self) -> None:  # (FitTable's own runs too: Textual calls both)
-        self._draw()
+    def _cursor_mark(self) -> str | None:
+        return self.selected_source()  # the same cluster, wherever its row went
 
-    def _columns_for(self, width: int) -> tuple[str, ...]:
-        natural = {name: len(name) for name in WALL_COLUMNS}
-        for _, cells in self._rows:
-            for name, cell in zip(WALL_COLUMNS, cells):
-                natural[name] = max(natural[name], cell.cell_len)
-        natural["WHY"] = min(natural["WHY"], self.WHY_MIN)
-        shown = list(WALL_COLUMNS)
-        for name in self.NARROW_DROPS:
-            # (+ the vertical scrollbar's width, which rows past the bottom bring)
-            if not width or sum(natural[c] + 2 for c in shown) + 2 <= width:
-                break
-            shown.remove(name)
-        return tuple(shown)
-
-    def _draw(self, force: bool = False) -> None:
-        columns = self._columns_for(self.scrollable_content_region.width)
-        if not force and columns == self._columns_shown:
-            return
-        selected = self.selected_source()
-        if columns != self._columns_shown:
-            self.clear(columns=True)
-            for name in columns:
-                self.add_column(name, key=name)
-            self._columns_shown = columns
-            hidden = [c for c in WALL_COLUMNS if c not in columns]
-            self.border_title = "readiness, worst first" + (
-                f" (too narrow for {', '.join(hidden)})" if hidden else "")
-        else:
-            self.clear()
-        index = [WALL_COLUMNS.index(c) for c in columns]
-        for key, cells in self._rows:
-            self.add_row(*(cells[i] for i in index), key=key)
+    def _cursor_back(self, selected) -> None:
         keys = [key for key, _ in self._rows]
         if selected in keys:
             self.move_cursor(row=keys.index(selected))

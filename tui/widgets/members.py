@@ -6,7 +6,7 @@ from rich.text import Text
 
 from tui.status.render import MEMBER_COLUMNS, member_cells
 from tui.status.snapshot import MemberView
-from tui.widgets.fit_table import FitTable
+from tui.widgets.narrowing_table import NarrowingTable
 from tui.widgets.panel import age_words
 
 # a terminal too narrow for every column leaves these out, the first first, and says so in
@@ -15,21 +15,19 @@ NARROW_DROPS = ("ID", "TERM", "APPLIED", "IN USE", "ENDPOINT")
 ERRORS_MIN = 16
 
 
-class MembersTable(FitTable):
+class MembersTable(NarrowingTable):
     DEFAULT_CSS = """
     MembersTable { height: auto; max-height: 9; border: round $panel; }
     MembersTable.stale { border: round $error; }
     """
+    COLUMNS = MEMBER_COLUMNS
+    NARROW_DROPS = NARROW_DROPS
+    TITLE = "etcd members"
+    FLEX = "ERRORS"
+    FLEX_MIN = ERRORS_MIN
 
     def __init__(self, **kw):
-        super().__init__(flex=("ERRORS",), min_width=ERRORS_MIN, max_lines=3, **kw)
-        self._rows: list[tuple[str, list[Text]]] = []
-        self._columns_shown: tuple[str, ...] = ()
-
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        self.border_title = "etcd members"
+        super().__init__(max_lines=3, **kw)
 
     _shown: object = None
 
@@ -53,43 +51,3 @@ class MembersTable(FitTable):
                                      style="italic")] + [Text("")] * (len(MEMBER_COLUMNS) - 1)))
         self._rows = rows
         self._draw(force=True)
-
-    def on_resize(self) -> None:  # (FitTable's own runs too: Textual calls both)
-        self._draw()
-
-    def _columns_for(self, width: int) -> tuple[str, ...]:
-        """The columns that fit `width`, the ERRORS column at its narrowest."""
-        natural = {name: len(name) for name in MEMBER_COLUMNS}
-        for key, cells in self._rows:
-            if key is None:  # "no member data": one long cell, not a column's width
-                continue
-            for name, cell in zip(MEMBER_COLUMNS, cells):
-                natural[name] = max(natural[name], cell.cell_len)
-        natural["ERRORS"] = min(natural["ERRORS"], ERRORS_MIN)
-        shown = list(MEMBER_COLUMNS)
-        for name in NARROW_DROPS:
-            if not width or sum(natural[c] + 2 for c in shown) <= width:
-                break
-            shown.remove(name)
-        return tuple(shown)
-
-    def _draw(self, force: bool = False) -> None:
-        columns = self._columns_for(self.scrollable_content_region.width)
-        if not force and columns == self._columns_shown:
-            return
-        cursor = self.cursor_row
-        if columns != self._columns_shown:
-            self.clear(columns=True)
-            for name in columns:
-                self.add_column(name, key=name)
-            self._columns_shown = columns
-            hidden = [c for c in MEMBER_COLUMNS if c not in columns]
-            self.border_title = "etcd members" + (
-                f" (too narrow for {', '.join(hidden)})" if hidden else "")
-        else:
-            self.clear()
-        index = [MEMBER_COLUMNS.index(c) for c in columns]
-        for key, cells in self._rows:
-            self.add_row(*(cells[i] for i in index), key=key)
-        if self.row_count:
-            self.move_cursor(row=min(cursor, self.row_count - 1))

@@ -28,6 +28,7 @@ from tui.status.snapshot import StatusSnapshot
 from tui.wall.probe import Wall
 from tui.wall.readiness import ClusterReadiness
 from tui.wall.render import UNKNOWN, WALL_COLUMNS, summary, wall_cells
+from tui.wall.thread import LoopThread
 from tui.widgets.footer import QuietFooter
 from tui.widgets.narrowing_table import NarrowingTable
 from tui.widgets.steady import SteadyStatic
@@ -182,13 +183,15 @@ class WallApp(App):
         self.looked_at: float | None = None
         self.start_error: str | None = None
         self._looking = False
+        # the probes' own loop: keys are never queued behind a hundred clusters' traffic
+        self.probes = LoopThread()
 
     def on_mount(self) -> None:
         self.push_screen(WallScreen())
         self.run_worker(self._start(), name="start", exit_on_error=False)
 
     async def _start(self) -> None:
-        await self.wall.start()
+        await self.probes.run(self.wall.start())
         self.set_interval(self.interval, self.action_refresh)
         await self._look()
 
@@ -197,7 +200,7 @@ class WallApp(App):
             return  # the last look is still under way: no pile-up of looks
         self._looking = True
         try:
-            rows = await self.wall.refresh()
+            rows = await self.probes.run(self.wall.refresh())
         finally:
             self._looking = False
         self.looked_at = self.clock()
@@ -227,7 +230,7 @@ class WallApp(App):
         self.push_screen(ClusterStatusScreen())
 
     async def _look_closer(self, probe) -> None:
-        await probe.refresh()
+        await self.probes.run(probe.refresh())
         if self.opened == probe.source and probe.snapshot is not None:
             self.snapshot = probe.snapshot
 
@@ -261,7 +264,10 @@ class WallApp(App):
         self.notify(f"The wall could not look: {message}", severity="error", timeout=20)
 
     async def on_unmount(self) -> None:
-        await self.wall.close()
+        try:
+            await self.probes.run(self.wall.close())
+        finally:
+            self.probes.stop()
 
 
 def run_wall(wall: Wall, *, interval: float = 10.0) -> None:

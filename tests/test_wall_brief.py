@@ -7,6 +7,7 @@ once it is closed. Requests are counted where the drill API server handles them.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 
 import pytest
@@ -35,12 +36,13 @@ NODES = "/api/v1/nodes"
 
 class Requests:
     """Every request the drill API servers of this process handle: (cluster name, path).
-    `hold`: a path whose answers wait until `release` is set."""
+    `hold`: a path whose answers wait until `release` is set (a threading.Event: the wall's
+    probes, and with them its drill fleet, run on a loop of their own)."""
 
     def __init__(self):
         self.seen: list[tuple[str, str]] = []
         self.hold: str | None = None
-        self.release = asyncio.Event()
+        self.release = threading.Event()
         self.held = 0
 
     def paths(self, cluster: str | None = None) -> Counter:
@@ -60,7 +62,8 @@ def requests(monkeypatch) -> Requests:
         out.seen.append((self.cluster.name, request.path))
         if out.hold is not None and request.path == out.hold:
             out.held += 1
-            await out.release.wait()
+            while not out.release.is_set():
+                await asyncio.sleep(0.01)
         return await real(self, request)
 
     monkeypatch.setattr(DrillApiServer, "_handle", counting)
@@ -154,7 +157,10 @@ async def test_pilot_opened_cluster_gets_the_full_look_then_brief_again(requests
             await pilot.press("escape")
             await wait_until(pilot, lambda: isinstance(app.screen, WallScreen), what="the wall")
             requests.clear()
-            await app.wall.refresh()  # the wall's next look: brief again
+            looked = app.looked_at
+            await pilot.press("r")  # the wall's next look: brief again
+            await wait_until(pilot, lambda: app.looked_at != looked, timeout=30,
+                             what="the wall's next look")
             assert set(requests.paths()) == BRIEF_PATHS, requests.paths()
             assert probe.detailed is False and probe.snapshot.api.brief
             await pilot.press("q")

@@ -4,10 +4,12 @@ state changes it announces, shared by the fleet's parts."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable
 
 from tui.fleet.hoststate import HostState, HostStatus
 
@@ -67,17 +69,46 @@ class EventSource:
 
     status: dict[str, HostStatus]
     _listeners: list[Listener]
+    # each listener's loop and thread, where it subscribed
+    _homes: dict[int, tuple[asyncio.AbstractEventLoop | None, int]]
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """`listener` hears every event from now on, on the thread that subscribed: a
+        fleet run on another thread's loop (the wall's probes) hands each event to the
+        subscriber's loop, never calling a screen from the wrong thread."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: called where the event is emitted
+            loop = None
+        homes = self._homes
+        homes[id(listener)] = (loop, threading.get_ident())
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+            homes.pop(id(listener), None)
+
+        return unsubscribe
 
     def _emit(self, event: FleetEvent) -> None:
+        homes = self._homes
+        here = threading.get_ident()
         for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken pane must not break the fleet
-                pass
+            loop, thread = homes.get(id(listener), (None, here))
+            if loop is not None and thread != here:
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self._deliver, listener, event)
+                continue
+            self._deliver(listener, event)
+
+    def _deliver(self, listener: Listener, event: FleetEvent) -> None:
+        if listener not in self._listeners:
+            return  # unsubscribed while the event crossed threads
+        try:
+            listener(event)
+        except Exception:  # a broken pane must not break the fleet
+            pass
 
     def _set_state(self, host: str, state: HostState, error: str | None = None, **kw) -> None:
         st = self.status[host]

@@ -42,6 +42,7 @@ class Fleet(HostConnections, CommandRunner):
         self._kick: dict[str, asyncio.Event] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._listeners: list[Listener] = []
+        self._homes = {}
         self._handshakes: asyncio.Semaphore | None = None
         self._jump: asyncssh.SSHClientConnection | None = None
         self._jump_lock: asyncio.Lock | None = None

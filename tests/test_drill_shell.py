@@ -126,6 +126,25 @@ async def test_syntax_errors(cluster):
     assert (r.status, r.err) == (2, "bash: -c: line 1: syntax error: unexpected end of file\n")
 
 
+async def test_a_syntax_error_on_a_later_line_comes_after_the_lines_before_it_ran(cluster):
+    """bash parses a line, runs it, then parses the next; the drill shell parses a script
+    once (the parse is kept, by its text) and still runs it that way, every time."""
+    from tui.drill import shell
+
+    script = "echo one\necho two\necho a | | grep b\necho never"
+    for _ in range(2):  # the second run from the kept parse
+        r = await sh(cluster, script)
+        assert r.out == "one\ntwo\n" and r.status == 2
+        assert r.err == ("bash: -c: line 3: syntax error near unexpected token `|'\n"
+                         "bash: -c: line 3: `echo a | | grep b'\n")
+    assert shell._parse_cached.cache_info().hits >= 1
+    grows = "echo x >> /tmp/kept-parse\ncat /tmp/kept-parse | wc -l\n"
+    counts = [(await sh(cluster, grows)).out for _ in range(2)]
+    assert counts == ["1\n", "2\n"]  # the kept parse is run afresh: nothing of a run kept
+    long = "echo " + "x" * shell.PARSE_CACHE_TEXT_MAX
+    assert (await sh(cluster, long)).out == "x" * shell.PARSE_CACHE_TEXT_MAX + "\n"
+
+
 async def test_unsupported_constructs_fail_clearly(cluster):
     for script in ("if true; then echo x; fi", "for i in a b; do echo $i; done",
                    "sleep 1 &", "f() { echo x; }", "(cd /tmp)", "cat <<EOF\nx\nEOF",

@@ -18,6 +18,7 @@ a real host, while a program that does not write runs to its end.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -158,6 +159,35 @@ def sh_quote(arg: str) -> str:
     return "'" + arg.replace("'", "'\\''") + "'"
 
 
+# a script's parse depends on its text alone: the same few scripts (a status look's etcdctl,
+# a hundred clusters over) are parsed once, not at every run. Long texts (a heredoc with a
+# file's content) are parsed each time rather than kept.
+PARSE_CACHE_TEXT_MAX = 16 * 1024
+
+
+def parsed(text: str) -> tuple[tuple[CommandList, ...], ShSyntaxError | Unsupported | None]:
+    """The script's complete commands in order, and the error its parse stops at (None at
+    the end of the text). The nodes are never changed by running them."""
+    if len(text) > PARSE_CACHE_TEXT_MAX:
+        return _parse(text)
+    return _parse_cached(text)
+
+
+def _parse(text: str) -> tuple[tuple[CommandList, ...], ShSyntaxError | Unsupported | None]:
+    parser = Parser(text)
+    nodes: list[CommandList] = []
+    try:
+        while (node := parser.parse_command_line()) is not None:
+            nodes.append(node)
+    except (ShSyntaxError, Unsupported) as e:
+        e.__traceback__ = None  # kept in the cache: no frames held with it
+        return tuple(nodes), e
+    return tuple(nodes), None
+
+
+_parse_cached = functools.lru_cache(maxsize=2048)(_parse)
+
+
 class Interp(Expansion):
     """One running shell (bash -c, sh -c, a script file, or a command substitution)."""
 
@@ -206,23 +236,21 @@ class Interp(Expansion):
     # -- running
 
     async def run(self, text: str) -> int:
-        parser = Parser(text)
+        nodes, error = parsed(text)
         try:
-            while True:
-                try:
-                    node = parser.parse_command_line()
-                except ShSyntaxError as e:
-                    self._report_syntax(e, text)
-                    self.status = 2
-                    return 2
-                except Unsupported as e:
-                    self.s.stderr.write(f"{self._syntax_prefix(e.line)}{e.what} not supported "
-                                        "by the drill shell\n")
-                    self.status = 2
-                    return 2
-                if node is None:
-                    break
+            # bash parses a command, runs it, then parses the next: a syntax error is
+            # reported after the commands before it ran, and so it is here
+            for node in nodes:
                 await self.exec_list(node)
+            if isinstance(error, ShSyntaxError):
+                self._report_syntax(error, text)
+                self.status = 2
+                return 2
+            if isinstance(error, Unsupported):
+                self.s.stderr.write(f"{self._syntax_prefix(error.line)}{error.what} not "
+                                    "supported by the drill shell\n")
+                self.status = 2
+                return 2
         except ExitShell as e:
             self.status = e.code
             self.exited = True

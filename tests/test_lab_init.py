@@ -347,3 +347,53 @@ def test_init_on_the_real_lab_trusts_the_real_host_keys_and_status_then_works(
                                     known, status_inventory, *journals)]:
         assert TOKEN not in text and "sha256~" not in text
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.timeout(120)
+def test_init_through_a_real_jump_host_trusts_the_hosts_behind_it_never_the_jump_host(
+        make_lab, tmp_path, private_state_home):
+    """--jump: the hosts live in a network namespace only the bastion's sshd reaches. Their
+    keys are read and trusted through it; the bastion's own key is never trusted by init,
+    not even on first use: unknown, every host is unreachable and the bastion's fingerprint
+    is said, and once the operator has it in known_hosts, init goes through."""
+    lab = make_lab(bastion=True, label="initjump")
+    directory = tmp_path / "api"
+    directory.mkdir()
+    api = ApiStandIn(lab.subnet.address(240), lab_objects(lab), directory).start()
+    try:
+        kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
+        bastion = asyncssh.read_private_key(lab.bastion_host.sshd.host_key).convert_to_public()
+        real = real_host_keys(lab)
+
+        known = tmp_path / "known_hosts"
+        unknown = init(lab, kubeconfig, tmp_path / "unknown.yaml", known, "--jump", lab.jump,
+                       "--trust-on-first-use")
+        assert unknown.returncode == 1, unknown.stdout + unknown.stderr
+        for h in lab.hosts:
+            (said,) = [line for line in unknown.stderr.splitlines()
+                       if line.startswith(f"  {h.name} {h.address}: ")]
+            assert "unreachable: jump host" in said and bastion.get_fingerprint() in said, said
+        assert not known.exists() or known.read_text() == ""
+        assert init_journal_lines(private_state_home) == []
+
+        b = lab.bastion_host
+        known.write_text(f"[{b.address}]:{b.port} {bastion.export_public_key().decode()}")
+        first = init(lab, kubeconfig, tmp_path / "lab.yaml", known, "--jump", lab.jump,
+                     "--trust-on-first-use")
+        assert first.returncode == 0, first.stdout + first.stderr
+        for h in lab.hosts:
+            assert (f"  {h.name} {h.address}: connected, key {real[h.name][1]}; its key was "
+                    f"trusted on first use (--trust-on-first-use, journaled)"
+                    in first.stderr.splitlines()), first.stderr
+        assert known_hosts_entries(known) == {
+            f"[{b.address}]:{b.port}": " ".join(bastion.export_public_key().decode().split()[:2]),
+            **{f"[{h.address}]:{lab.port}": real[h.name][0] for h in lab.hosts}}
+        assert [(j["event"], j["hosts"]) for j in init_journal_lines(private_state_home)] == [
+            ("override", [h.name]) for h in lab.hosts]
+        inventory = load_inventory(tmp_path / "lab.yaml")
+        assert inventory.ssh.jump == lab.jump
+        for text in (unknown.stdout + unknown.stderr, first.stdout + first.stderr,
+                     (tmp_path / "lab.yaml").read_text()):
+            assert TOKEN not in text
+    finally:
+        api.stop()

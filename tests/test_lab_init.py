@@ -316,6 +316,19 @@ def test_init_on_the_real_lab_trusts_the_real_host_keys_and_status_then_works(
     assert known_hosts_entries(known) == entries
     assert len(init_journal_lines(private_state_home)) == len(journal)
 
+    # ... also where known_hosts is hashed (HashKnownHosts, Debian's and Ubuntu's default)
+    ssh_keygen = shutil.which("ssh-keygen")
+    if ssh_keygen is not None:
+        hashed = tmp_path / "known_hosts_hashed"
+        shutil.copyfile(known, hashed)
+        subprocess.run([ssh_keygen, "-H", "-f", str(hashed)], check=True, capture_output=True)
+        assert all(line.startswith("|1|") for line in hashed.read_text().splitlines())
+        before = hashed.read_bytes()
+        again_hashed = init(lab, kubeconfig, tmp_path / "hashed.yaml", hashed)
+        assert again_hashed.returncode == 0, again_hashed.stdout + again_hashed.stderr
+        assert "trusted on first use" not in again_hashed.stderr
+        assert hashed.read_bytes() == before
+
     # 4. a changed key in known_hosts: refused, never trusted, even on first use
     changed = tmp_path / "known_hosts_changed"
     other = asyncssh.generate_private_key("ssh-ed25519").convert_to_public()

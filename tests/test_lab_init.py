@@ -15,6 +15,9 @@ loopback port, not 22 (`--ssh-port`), and lets root in with the lab's key, there
 beside the sshds, not in an etcd pod, so `crictl exec` (the inventory's default etcdctl)
 has nothing to enter: for the status check only, the lab's own etcdctl prefix is appended
 to a copy of the written inventory (the one key init does not write).
+
+Three runs of it: --trust-on-first-use (then status, a second run, a hashed known_hosts and
+a changed key), an operator answering on a terminal, and through the lab's real bastion.
 """
 
 from __future__ import annotations
@@ -360,6 +363,45 @@ def test_init_on_the_real_lab_trusts_the_real_host_keys_and_status_then_works(
                                     known, status_inventory, *journals)]:
         assert TOKEN not in text and "sha256~" not in text
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.timeout(120)
+def test_on_a_terminal_the_operator_is_shown_each_real_key_and_only_a_yes_is_trusted(
+        lab, api, tmp_path, private_state_home):
+    """The prompt as an operator meets it (a terminal on stdin, the answers typed ahead):
+    each host's real fingerprint is shown before its question; y trusts (journaled
+    `confirmed`), n leaves the host untrusted."""
+    import os
+    import pty
+
+    real = real_host_keys(lab)
+    kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
+    known, out = tmp_path / "known_hosts", tmp_path / "lab.yaml"
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"y\nn\ny\n")
+        r = run_cli("init", "--kubeconfig", kubeconfig, "-o", out, "--known-hosts", known,
+                    "--identity-file", lab.key_path, "--ssh-user", "root",
+                    "--ssh-port", lab.port, stdin=slave, fork=False, timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert r.returncode == 1, r.stdout + r.stderr
+    # (the typed answers echo on the terminal, not on stderr: a prompt and the next line meet)
+    for h in lab.hosts:
+        shown = (f"{h.name} ({h.address} port {lab.port}) presents a host key that is not in "
+                 f"known_hosts: {real[h.name][1]}\n")
+        assert shown in r.stderr, r.stderr
+    assert r.stderr.count("[y/N]:") == 3
+    said_no = lab.hosts[1]
+    assert (f"  {said_no.name} {said_no.address}: host-key-unknown: {real[said_no.name][1]}: "
+            f"not trusted (the operator said no)\n") in r.stderr, r.stderr
+    assert known_hosts_entries(known) == {f"[{h.address}]:{lab.port}": real[h.name][0]
+                                          for h in lab.hosts if h is not said_no}
+    journal = init_journal_lines(private_state_home)
+    assert [(j["event"], j["hosts"], j["fingerprint"]) for j in journal] == [
+        ("confirmed", [h.name], real[h.name][1]) for h in lab.hosts if h is not said_no]
+    assert TOKEN not in r.stdout + r.stderr + out.read_text()
 
 
 @pytest.mark.timeout(120)

@@ -54,7 +54,8 @@ async def test_unknown_key_is_refused_shown_and_trusted_only_after_typing_the_na
 
 
 async def test_changed_key_is_a_mismatch_and_is_never_offered_for_trust(lab):
-    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    other = key.export_public_key().decode().strip()
     port = lab.cluster.host("master-1").ssh_port
     lines = _known_hosts_without(lab, "127.0.3.2") + [f"[127.0.3.2]:{port} {other}"]
     lab.known_hosts_path.write_text("\n".join(lines) + "\n")
@@ -63,7 +64,10 @@ async def test_changed_key_is_a_mismatch_and_is_never_offered_for_trust(lab):
         await wait_until(pilot, lambda: app.started and
                          app.backend.fleet.status["master-1"].state.value
                          == "host-key-mismatch", what="master-1 host-key-mismatch")
-        assert "do not connect" in app.backend.fleet.status["master-1"].error
+        error = app.backend.fleet.status["master-1"].error
+        assert "do not connect" in error
+        # the known key is named once (its line matches the host by name and by address)
+        assert error.count(key.get_fingerprint()) == 1, error
         assert app.check_action("trust_key", ()) is False
         await pilot.press("t")
         await pilot.pause(0.1)

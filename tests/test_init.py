@@ -158,6 +158,23 @@ def test_the_written_inventory_loads_with_every_key_commented(tmp_path):
     assert "3 worker node(s) left out" in text
 
 
+def test_another_ssh_user_and_port_are_written_for_every_host(tmp_path):
+    """--ssh-user and --ssh-port (hosts whose sshd is not RHCOS's core on 22, the real lab's
+    among them): ssh.user and ssh.port, which every host takes."""
+    text = render_inventory(mg_aws(), settings(user="root", port=2222))
+    assert keys_without_comment(text) == []
+    assert '  user: "root"  # given at init' in text
+    assert "  port: 2222  # given at init: sshd's port on the hosts" in text
+    inventory = parse_inventory(text)
+    assert (inventory.ssh.user, inventory.ssh.port) == ("root", 2222)
+    assert {(h.user, h.port) for h in inventory.hosts} == {("root", 2222)}
+    # a host on a port of its own (a drill's) still says so, the others take ssh.port
+    first = min(MG_AWS_MASTERS.values())
+    text = render_inventory(mg_aws(), settings(port=2222, host_ports={first: 2200}))
+    assert {h.address: h.port for h in parse_inventory(text).hosts} == {
+        a: 2200 if a == first else 2222 for a in MG_AWS_MASTERS.values()}
+
+
 def test_an_update_under_way_takes_the_desired_version_and_says_so():
     found = mg_aws(clusterversion=reference("clusterversion.json"))
     assert found.version == "4.15.0-ec.2"
@@ -339,6 +356,9 @@ def test_init_drill_prints_the_inventory_on_stdout_without_o(tmp_path):
     (["--drill", "--identity-file", "/nonexistent/id"], "--identity-file: /nonexistent/id is"),
     (["--drill", "--known-hosts", "/"], "--known-hosts: / is not a regular file"),
     (["--drill", "--name", "prod east"], "--name 'prod east' is not a name"),
+    (["--drill", "--ssh-user", "core;reboot"], "--ssh-user 'core;reboot' is not a user name"),
+    (["--drill", "--ssh-port", "0"], "'--ssh-port'"),
+    (["--drill", "--ssh-port", "65536"], "'--ssh-port'"),
 ])
 def test_bad_input_is_exit_2_with_one_message(args, message):
     r = run_cli("init", *args, input="")

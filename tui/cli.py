@@ -184,13 +184,17 @@ def status(inventory_path, use_drill, scenario, as_json):
               help="SSH private key to write into the inventory (default: agent, ~/.ssh).")
 @click.option("--jump", default=None, metavar="[USER@]HOST[:PORT]",
               help="Bastion to reach the hosts through (ssh.jump).")
+@click.option("--ssh-user", default=None, metavar="USER",
+              help="User to log in as on the hosts (ssh.user; default core, RHCOS's).")
+@click.option("--ssh-port", default=None, type=click.IntRange(1, 65535), metavar="PORT",
+              help="Port the hosts' sshd listens on (ssh.port; default 22).")
 @click.option("--name", default=None, help="The cluster's name, when the API cannot tell.")
 @click.option("--workers", is_flag=True, help="List the worker nodes too.")
 @click.option("--journal", "journal_path", default=None, metavar="FILE",
               help="Journal of the trusted host keys (default: the journal directory).")
 @operator_errors
 def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_hosts,
-         identity_file, jump, name, workers, journal_path):
+         identity_file, jump, ssh_user, ssh_port, name, workers, journal_path):
     """Write an inventory discovered from the cluster: name, version, platform, topology,
     proxy, control-plane hosts (InternalIP); then check SSH to each host and trust unknown
     host keys (asked per host on a terminal). Exit 0 all hosts ready; 1 written, but some
@@ -238,8 +242,8 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
         kubeconfig=kubeconfig, context=context,
         scenario=(scenario or "healthy") if use_drill else None,
         drill_workdir=str(out.parent / (out.stem + ".d")) if use_drill and out else None,
-        known_hosts=known_hosts, identity_file=identity_file, jump=jump, name=name,
-        workers=workers, policy=policy, journal=journal_path)
+        known_hosts=known_hosts, identity_file=identity_file, jump=jump, user=ssh_user,
+        port=ssh_port, name=name, workers=workers, policy=policy, journal=journal_path)
     # one event loop for every phase (a drill started for init lives on it), but the
     # operator's prompt runs between them, outside it: Ctrl-C there stops init at once
     with asyncio.Runner() as runner:

@@ -304,6 +304,7 @@ class InitSettings:
     context: str | None
     known_hosts: str = "~/.ssh/known_hosts"
     user: str = "core"
+    port: int = 22  # ssh.port: every host's, unless host_ports says otherwise
     identity_file: str | None = None
     ssh_config: str | None = None
     jump: str | None = None
@@ -386,7 +387,9 @@ def render_inventory(found: DiscoveredCluster, settings: InitSettings, *,
     out.append("ssh:")
     out.append("  user: \"core\"  # RHCOS's user; etcd-dr needs passwordless sudo (core has it)"
                if settings.user == "core" else f"  user: {_q(settings.user)}  # given at init")
-    out.append("  port: 22  # sshd's port on the hosts (a host's own port: hosts[].port)")
+    out.append("  port: 22  # sshd's port on the hosts (a host's own port: hosts[].port)"
+               if settings.port == 22 else
+               f"  port: {settings.port}  # given at init: sshd's port on the hosts")
     if settings.identity_file:
         out.append(f"  identity_file: {_q(settings.identity_file)}  # the private key, "
                    f"besides the agent's")
@@ -414,7 +417,7 @@ def render_inventory(found: DiscoveredCluster, settings: InitSettings, *,
         out.append(f"    address: {_q(h.address)}  # its {h.address_source}")
         out.append(f"    role: {_q(h.role)}  # control-plane, arbiter or worker")
         port = settings.host_ports.get(h.address)
-        if port and port != 22:
+        if port and port != settings.port:
             out.append(f"    port: {port}  # its sshd listens here")
     return "\n".join(out) + "\n"
 

@@ -21,7 +21,7 @@ from tui.cluster.api import ClusterApi
 from tui.discover import DiscoveredCluster, InitSettings, discover, fetch_objects, render_inventory
 from tui.errors import ConfigError
 from tui.hostcheck import Ask, HostCheck, TrustPolicy, choose, look, trust
-from tui.inventory import expand_path, jump_problem, name_problem, parse_inventory
+from tui.inventory import expand_path, jump_problem, name_problem, parse_inventory, user_problem
 from tui.journal import Journal, check_journal_path, default_journal_dir
 from tui.secrets import register, register_url
 
@@ -35,6 +35,8 @@ class InitRequest:
     known_hosts: str | None = None  # None: ~/.ssh/known_hosts (a drill: its own)
     identity_file: str | None = None
     jump: str | None = None
+    user: str | None = None  # ssh.user (None: core, RHCOS's user)
+    port: int | None = None  # ssh.port (None: 22)
     name: str | None = None
     workers: bool = False
     policy: TrustPolicy = TrustPolicy.NEVER
@@ -98,6 +100,12 @@ def check_request(request: InitRequest) -> None:
     if request.jump is not None and (problem := jump_problem(request.jump)):
         raise ConfigError(f"--jump {request.jump!r}: {problem}",
                           hint="Write it as [user@]host[:port], e.g. core@bastion.example.com:22")
+    if request.user is not None and (problem := user_problem(request.user)):
+        raise ConfigError(f"--ssh-user {problem}",
+                          hint="Give the user etcd-dr logs in as on the hosts, e.g. core")
+    if request.port is not None and not 1 <= request.port <= 65535:
+        raise ConfigError(f"--ssh-port {request.port} is not a TCP port (1-65535)",
+                          hint="Give the port the hosts' sshd listens on, e.g. 22")
     if request.identity_file is not None:
         path = expand_path(request.identity_file)
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
@@ -165,6 +173,10 @@ class InitSession:
                 kubeconfig=kubeconfig, context=request.context or current,
                 known_hosts=request.known_hosts or "~/.ssh/known_hosts",
                 identity_file=request.identity_file, jump=request.jump)
+        if request.user is not None:
+            settings = replace(settings, user=request.user)
+        if request.port is not None:
+            settings = replace(settings, port=request.port)
         if settings.known_hosts:
             settings = replace(settings, known_hosts=_absolute(settings.known_hosts))
         if settings.identity_file:

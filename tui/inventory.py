@@ -615,10 +615,16 @@ def _read_file(r: _Reader, m: _Located, key: str, path: str) -> str | None:
     return expanded
 
 
+def user_problem(text: str) -> str | None:
+    """Why `text` is not a user name the inventory takes (None when it is one)."""
+    if _USER.match(text):
+        return None
+    return (f"{text!r} is not a user name (a letter or '_' first, then letters, digits, "
+            f"'.', '_' or '-'; at most 32)")
+
+
 def _read_user(r: _Reader, m: _Located, path: str, default: str) -> str:
     user = r.get(m, "user", path, str, default=default)
-    if not _USER.match(user):
-        r.fail(f"{path}.user", m.lines.get("user"),
-               f"{user!r} is not a user name (a letter or '_' first, then letters, digits, "
-               f"'.', '_' or '-'; at most 32)")
+    if problem := user_problem(user):
+        r.fail(f"{path}.user", m.lines.get("user"), problem)
     return user

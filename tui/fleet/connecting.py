@@ -251,10 +251,14 @@ class HostConnections(EventSource):
         return st.failure, max(0.0, time.monotonic() - st.lost_signal_since)
 
     def _known_keys(self, host: Host) -> list:
+        """The keys known_hosts holds for the host, each once: a line matches the host both
+        by name and by address (the inventory names a host by its address), and asyncssh
+        returns it for each."""
         try:
-            return list(self._known_hosts().match(host.address, host.address, host.port)[0])
+            keys = self._known_hosts().match(host.address, host.address, host.port)[0]
         except (ValueError, TypeError, asyncssh.Error):
             return []
+        return list({k.public_data: k for k in keys}.values())
 
     async def _after_connect(self, host: Host, conn: asyncssh.SSHClientConnection) -> None:
         if not self.inventory.ssh.sudo:

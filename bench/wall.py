@@ -142,7 +142,7 @@ async def main() -> None:
           f"first look (connecting {hosts} SSH sessions): {first_s:.1f} s")
     print(f"verdicts: {verdicts}; down after the refreshes: {down}")
     print(f"{REFRESHES} full refreshes: median {statistics.median(refreshes):.2f} s, "
-          f"max {max(refreshes):.2f} s")
+          f"max {max(refreshes):.2f} s ({', '.join(f'{r:.2f}' for r in refreshes)})")
     latencies = latencies or [0.0]
     print(f"key-to-screen during refreshes ({len(latencies)} keys): median "
           f"{statistics.median(latencies) * 1000:.1f} ms, p99 {p99(latencies) * 1000:.1f} ms, "

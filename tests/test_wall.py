@@ -186,7 +186,9 @@ async def test_pilot_rows_appear_worst_first_enter_opens_status_escape_returns()
                          what="the members of the opened cluster")
         assert app.backend.read_only
         assert app.backend.inventory.cluster_name == "drill-00-healthy-4.20"
-        assert "drill-00-healthy-4.20" in str(status.query_one("#banner").render())
+        banner = str(status.query_one("#banner").render())
+        # a drill served elsewhere: its scenario is not known here, and not shown as "?"
+        assert "DRILL // drill-00-healthy-4.20 // simulated, not a real cluster" in banner
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, WallScreen), what="the wall")
         assert app.backend is None

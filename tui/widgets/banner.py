@@ -25,8 +25,10 @@ class ClusterBanner(SteadyStatic):
         self.set_class(not drill, "real")
         parts = []
         if drill:
-            parts.append(f"DRILL // {name} // scenario {scenario or '?'} // simulated, not a real "
-                         f"cluster")
+            # (a drill served by another process, opened from its inventory: its scenario
+            # is not known here, and not guessed)
+            where = f" // scenario {scenario}" if scenario else ""
+            parts.append(f"DRILL // {name}{where} // simulated, not a real cluster")
             factor = speed if speed is not None else self._backend_speed()
             if factor is not None and factor != 1:
                 parts.append(f"time x{factor:g}")

@@ -265,9 +265,15 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
     where = f"inventory written to {out}" if out else "inventory printed above"
     if result.problems:
         names = ", ".join(c.name for c in result.problems)
+        jump_key = any(c.state == "unreachable" and "jump host" in (c.error or "")
+                       and "is not trusted" in (c.error or "") for c in result.problems)
+        advice = ("the jump host's key is not trusted, and init never trusts a jump host's "
+                  "key itself: check its fingerprint (above), add it to the known_hosts file, "
+                  "then run init again" if jump_key else
+                  "a key not trusted: check its fingerprint, then run init again on a "
+                  "terminal, or trust it with t in `etcd-dr console`")
         say(f"{where}, but {len(result.problems)} host(s) are not ready: {names}. Fix what "
-            f"is said for each (a key not trusted: check its fingerprint, then run init again "
-            f"on a terminal, or trust it with t in `etcd-dr console`).")
+            f"is said for each ({advice}).")
     else:
         say(f"{where}; every host answers SSH with a trusted key.")
     sys.exit(result.exit_code)

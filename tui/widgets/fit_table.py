@@ -16,11 +16,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.text import Text
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets._data_table import default_cell_formatter
-
-_NOWHERE = Coordinate(-2, -2)  # no row is there (the header row is -1)
 
 
 class FitTable(DataTable):
@@ -60,23 +57,6 @@ class FitTable(DataTable):
 
     def on_resize(self) -> None:
         self._fit_later()
-
-    # --- drawing: a moved row cursor redraws two rows, not every row on the screen -----------
-
-    def _render_line_in_row(self, row_key, line_no, base_style, cursor_location,
-                            hover_location):
-        """The stock table keys each row's drawing by where the cursor and the mouse are,
-        so a cursor that moves one row, or a table scrolled by a key, draws every row on
-        the screen again. In row mode a row's drawing depends only on whether either is on
-        it: a row they are not on is drawn (and kept) as if they were nowhere."""
-        if self.cursor_type == "row" and row_key is not self._header_row_key:
-            row = self._row_locations.get(row_key)
-            if cursor_location.row != row:
-                cursor_location = _NOWHERE
-            if hover_location.row != row:
-                hover_location = _NOWHERE
-        return super()._render_line_in_row(row_key, line_no, base_style, cursor_location,
-                                           hover_location)
 
     def _fit_later(self) -> None:
         if not self._fit_pending and self.is_mounted:

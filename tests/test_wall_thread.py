@@ -34,19 +34,21 @@ async def test_a_coroutine_runs_on_the_thread_and_its_result_or_error_comes_back
     assert probes._thread is None
 
 
+async def forever(cancelled: threading.Event) -> None:
+    """Sleeps until cancelled, and says so."""
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
+
+
 async def test_cancelling_the_caller_cancels_the_coroutine_on_the_thread():
     probes = LoopThread()
     cancelled = threading.Event()
 
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
     try:
-        task = asyncio.create_task(probes.run(forever()))
+        task = asyncio.create_task(probes.run(forever(cancelled)))
         await asyncio.sleep(0.1)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -62,14 +64,7 @@ async def test_stop_cancels_what_still_runs_and_joins_the_thread():
     thread = probes._thread
     cancelled = threading.Event()
 
-    async def forever() -> None:
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    asyncio.run_coroutine_threadsafe(forever(), probes._loop)
+    asyncio.run_coroutine_threadsafe(forever(cancelled), probes._loop)
     await asyncio.sleep(0.1)
     probes.stop()
     assert not thread.is_alive() and cancelled.is_set()

@@ -132,3 +132,18 @@ async def test_pilot_the_wall_looks_on_the_probes_thread_and_draws_on_its_own():
         assert not thread.is_alive()  # the probes closed, their loop stopped, on the way out
     finally:
         ClusterProbe.refresh = real
+
+
+def test_a_listener_whose_loop_has_closed_is_skipped_not_an_error():
+    """(an app gone while its fleet still runs elsewhere)"""
+    source = Source()
+    heard: list[FleetEvent] = []
+
+    async def subscribe() -> None:
+        source.subscribe(heard.append)
+
+    thread = threading.Thread(target=asyncio.run, args=(subscribe(),))
+    thread.start()
+    thread.join()  # asyncio.run closed that loop on the way out
+    source._note("master-0", "nobody there")  # no RuntimeError from the closed loop
+    assert heard == []

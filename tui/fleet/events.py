@@ -97,8 +97,10 @@ class EventSource:
         for listener in list(self._listeners):
             loop, thread = homes.get(id(listener), (None, here))
             if loop is not None and thread != here:
-                if not loop.is_closed():
+                try:
                     loop.call_soon_threadsafe(self._deliver, listener, event)
+                except RuntimeError:  # that loop has closed (its app is gone): nobody hears
+                    pass
                 continue
             self._deliver(listener, event)
 

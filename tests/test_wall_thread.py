@@ -74,7 +74,6 @@ class Source(EventSource):
     def __init__(self):
         self.status = {}
         self._listeners = []
-        self._homes = {}
 
 
 def emitted_from_another_thread(source: Source, text: str) -> None:

@@ -64,51 +64,49 @@ class FleetEvent:
 Listener = Callable[[FleetEvent], None]
 
 
+@dataclass(frozen=True, eq=False)
+class Subscription:
+    """A listener, and the loop and thread it subscribed from (where it is called)."""
+
+    listener: Listener
+    loop: asyncio.AbstractEventLoop | None
+    thread: int
+
+
 class EventSource:
     """The fleet's listeners, and the host state changes and notes it tells them."""
 
     status: dict[str, HostStatus]
-    _listeners: list[Listener]
-    # each listener's loop and thread, where it subscribed
-    _homes: dict[int, tuple[asyncio.AbstractEventLoop | None, int]]
+    _listeners: list[Subscription]
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """`listener` hears every event from now on, on the thread that subscribed: a
         fleet run on another thread's loop (the wall's probes) hands each event to the
         subscriber's loop, never calling a screen from the wrong thread."""
-        self._listeners.append(listener)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop: called where the event is emitted
             loop = None
-        homes = self._homes
-        homes[id(listener)] = (loop, threading.get_ident())
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-            homes.pop(id(listener), None)
-
-        return unsubscribe
+        sub = Subscription(listener, loop, threading.get_ident())
+        self._listeners.append(sub)
+        return lambda: self._listeners.remove(sub) if sub in self._listeners else None
 
     def _emit(self, event: FleetEvent) -> None:
-        homes = self._homes
         here = threading.get_ident()
-        for listener in list(self._listeners):
-            loop, thread = homes.get(id(listener), (None, here))
-            if loop is not None and thread != here:
+        for sub in list(self._listeners):
+            if sub.loop is not None and sub.thread != here:
                 try:
-                    loop.call_soon_threadsafe(self._deliver, listener, event)
+                    sub.loop.call_soon_threadsafe(self._deliver, sub, event)
                 except RuntimeError:  # that loop has closed (its app is gone): nobody hears
                     pass
                 continue
-            self._deliver(listener, event)
+            self._deliver(sub, event)
 
-    def _deliver(self, listener: Listener, event: FleetEvent) -> None:
-        if listener not in self._listeners:
+    def _deliver(self, sub: Subscription, event: FleetEvent) -> None:
+        if sub not in self._listeners:
             return  # unsubscribed while the event crossed threads
         try:
-            listener(event)
+            sub.listener(event)
         except Exception:  # a broken pane must not break the fleet
             pass
 

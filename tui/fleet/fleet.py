@@ -18,7 +18,7 @@ import asyncio
 import asyncssh
 
 from tui.fleet.connecting import HostConnections
-from tui.fleet.events import FleetEvent, FleetEventKind, Listener, RunResult
+from tui.fleet.events import FleetEvent, FleetEventKind, Listener, RunResult, Subscription
 from tui.fleet.hoststate import LOST_KINDS, HostState, HostStatus, JumpHostError, failure_kind
 from tui.fleet.running import CommandRunner
 from tui.inventory import Inventory
@@ -41,8 +41,7 @@ class Fleet(HostConnections, CommandRunner):
         self._ready: dict[str, asyncio.Event] = {}
         self._kick: dict[str, asyncio.Event] = {}
         self._tasks: dict[str, asyncio.Task] = {}
-        self._listeners: list[Listener] = []
-        self._homes = {}
+        self._listeners: list[Subscription] = []
         self._handshakes: asyncio.Semaphore | None = None
         self._jump: asyncssh.SSHClientConnection | None = None
         self._jump_lock: asyncio.Lock | None = None

@@ -265,11 +265,10 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
     where = f"inventory written to {out}" if out else "inventory printed above"
     if result.problems:
         names = ", ".join(c.name for c in result.problems)
-        jump_key = any(c.state == "unreachable" and "jump host" in (c.error or "")
-                       and "is not trusted" in (c.error or "") for c in result.problems)
-        advice = ("the jump host's key is not trusted, and init never trusts a jump host's "
-                  "key itself: check its fingerprint (above), add it to the known_hosts file, "
-                  "then run init again" if jump_key else
+        through_jump = any(c.failure == "jump-host" for c in result.problems)
+        advice = ("the jump host is what stops them, and init never trusts a jump host's key "
+                  "itself: an unknown key, check its fingerprint (above) and add it to the "
+                  "known_hosts file; then run init again" if through_jump else
                   "a key not trusted: check its fingerprint, then run init again on a "
                   "terminal, or trust it with t in `etcd-dr console`")
         say(f"{where}, but {len(result.problems)} host(s) are not ready: {names}. Fix what "

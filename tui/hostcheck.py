@@ -36,6 +36,7 @@ class HostCheck:
     error: str | None = None
     fingerprint: str | None = None  # the key presented (unknown or mismatching), or the good one
     trusted_now: str | None = None  # "operator" or "trust-on-first-use" when init trusted it
+    failure: str | None = None  # the fleet's failure_kind ("jump-host", "host-key", ...)
 
     @property
     def ready(self) -> bool:
@@ -72,7 +73,7 @@ async def look(inventory: Inventory, fleet: Fleet | None = None) -> list[HostChe
             else:
                 error = st.error
             out.append(HostCheck(h.name, h.address, h.port, state, error,
-                                 st.fingerprint or st.server_key))
+                                 st.fingerprint or st.server_key, failure=st.failure))
         return out
     finally:
         if own:

@@ -59,6 +59,7 @@ class LabPool:
 
     def close(self) -> None:
         for lab in self.labs.values():
+            lab.resume()
             lab.stop()
         self.labs.clear()
 
@@ -70,20 +71,26 @@ def lab_pool():
     pool.close()
 
 
-@pytest.fixture
-def lab(lab_pool) -> Lab:
-    """The shared 3-host etcd 3.4 lab."""
-    shared = lab_pool.get("3.4", etcd="3.4")
+def _lent(shared: Lab):
+    """The shared lab, healed, for one test; frozen again after it (Lab.pause): four workers
+    each keep both lines' labs for the whole session, and idle they cost a tenth of a core."""
     shared.heal()
-    return shared
+    try:
+        yield shared
+    finally:
+        shared.pause()
+
+
+@pytest.fixture
+def lab(lab_pool):
+    """The shared 3-host etcd 3.4 lab."""
+    yield from _lent(lab_pool.get("3.4", etcd="3.4"))
 
 
 @pytest.fixture(params=ETCD_LINES, ids=[f"etcd{v}" for v in ETCD_LINES])
-def etcd_lab(request, lab_pool) -> Lab:
+def etcd_lab(request, lab_pool):
     """The shared 3-host lab of each etcd line."""
-    shared = lab_pool.get(request.param, etcd=request.param)
-    shared.heal()
-    return shared
+    yield from _lent(lab_pool.get(request.param, etcd=request.param))
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ the REST guard, and the drill showing that refused means nothing changed.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from tui.backend import Backend, BackendSpec
 from tui.cluster.api import read_only_refusal
 from tui.errors import ConfigError, ReadOnlyRefused
 from tui.etcd import etcdctl
+from tui.fleet.batch import Batch
 from tui.fleet.commands import Command, Safety
 from tui.fleet.prefix import ContainerLookup, EtcdctlPrefix, PrefixError, parse_prefix
 from tui.fleet.readonly import refusal
@@ -234,6 +236,25 @@ def test_every_attack_is_refused(name, command):
     assert why, f"{name} was allowed: {command.display()}"
 
 
+def test_every_attack_hidden_in_a_batch_of_reads_is_refused():
+    """A batch (tui/fleet/batch.py: several commands over one channel) is as strict as its
+    strictest command: each attack, first, between two reads or last, is refused, or the
+    batch cannot even be built (attempt records, input, exported variables)."""
+    allowed = []
+    for name, attack in ATTACKS:
+        read = replace(etcdctl.member_list(INV, HOST), privileged=attack.privileged)
+        for parts in ((attack, read), (read, attack, read), (read, read, attack)):
+            try:
+                batch = Batch(parts)
+            except ValueError:
+                assert attack.attempt or attack.stdin is not None or attack.env, name
+                continue
+            if refusal(batch) is None:
+                allowed.append(f"{name}: {batch.display()}")
+    assert allowed == []
+    assert refusal(Batch((etcdctl.member_list(INV, HOST), etcdctl.alarm_list(INV, HOST)))) is None
+
+
 # --- what a read-only console sends ----------------------------------------------------------
 
 # what the builders produce, whatever the drill happens to exercise
@@ -316,6 +337,8 @@ async def test_every_command_a_read_only_console_sends_is_allowed(tmp_path):
         await backend.close()
     refused = [(c.display(), refusal(c)) for c in sent if refusal(c)]
     assert refused == []
+    assert any(isinstance(c, Batch) for c in sent)  # the status look's three reads
+    sent = [part for c in sent for part in (c.commands if isinstance(c, Batch) else (c,))]
     programs = {c.prefix_program or c.stages[0][0].rsplit("/", 1)[-1] for c in sent}
     # the status collector's etcdctl, and the preflight's host probes
     assert {"etcdctl", "ls", "systemctl", "test"} <= programs, programs

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from tui.fleet.batch import Batch
 from tui.fleet.commands import Command
 from tui.fleet.prefix import PREFIX_FLAGS, prefix_problem
 
@@ -437,8 +438,11 @@ def check_stage(argv: tuple[str, ...] | list[str]) -> None:
     GRAMMAR[program].check(program, list(argv[1:]))  # type: ignore[attr-defined]
 
 
-def refusal(command: Command) -> str | None:
-    """Why `command` may not run in read-only mode, or None when it may."""
+def refusal(command: Command | Batch) -> str | None:
+    """Why `command` may not run in read-only mode, or None when it may. A batch may when
+    every one of its commands may (its glue is fixed text: tui/fleet/batch.py)."""
+    if isinstance(command, Batch):
+        return next(filter(None, map(refusal, command.commands)), None)
     if command.env:
         return "it exports environment variables for a script"
     if command.stdin is not None:

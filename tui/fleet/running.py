@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 import asyncssh
 
 from tui.errors import ReadOnlyRefused
+from tui.fleet.batch import Batch
 from tui.fleet.commands import Command
 from tui.fleet.events import EventSource, FleetEvent, FleetEventKind, Listener, RunResult
 from tui.fleet.hoststate import SUDO_DENIED_MARKERS, HostState, brief_error
@@ -28,7 +29,7 @@ class CommandRunner(EventSource):
     read_only: bool
     _conns: dict[str, asyncssh.SSHClientConnection]
 
-    def check_allowed(self, command: Command) -> None:
+    def check_allowed(self, command: Command | Batch) -> None:
         if self.read_only:
             why = refusal(command)
             if why:
@@ -44,7 +45,13 @@ class CommandRunner(EventSource):
         results = await asyncio.gather(*(self.run_one(n, command, timeout) for n in names))
         return dict(zip(names, results))
 
-    async def run_one(self, name: str, command: Command, timeout: float | None = None,
+    async def run_batch(self, name: str, batch: Batch, *,
+                        quiet: bool = False) -> list[RunResult]:
+        """A batch's commands on one host over one SSH channel: one result per command, as
+        if each had run alone (tui/fleet/batch.py)."""
+        return batch.split(await self.run_one(name, batch, quiet=quiet))
+
+    async def run_one(self, name: str, command: Command | Batch, timeout: float | None = None,
                       on_line: Callable[[str, str], None] | None = None,
                       quiet: bool = False) -> RunResult:
         """Run on one host. quiet: do not echo to the host's pane (routine status polls,

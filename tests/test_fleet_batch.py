@@ -33,7 +33,8 @@ def cmd(out: str, err: str = "", code: int = 0) -> Command:
 
 
 def sh(text: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", "-c", text], capture_output=True, text=True, timeout=10)
+    return subprocess.run(["sh", "-c", text], capture_output=True, text=True, timeout=10,
+                          check=False)
 
 
 def alone(c: Command) -> tuple[str, str, int]:

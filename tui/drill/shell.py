@@ -128,6 +128,11 @@ BASH_BUILTINS = frozenset({"echo", "printf", "true", "false", "pwd", "cd", "expo
                            "type", "test", "[", "read", ":"})
 
 
+# builtins that only print or return a status: the cluster has nothing to catch up on after
+# them (a batch's markers are two printfs per command: tui/fleet/batch.py)
+TEXT_BUILTINS = frozenset({"echo", "printf", "true", "false", ":"})
+
+
 # --- interpreter ----------------------------------------------------------------------------
 
 
@@ -446,7 +451,8 @@ class Interp(Expansion):
         finally:
             for f in opened:
                 f.flush()
-            _sync(self.s.cluster)
+            if not (argv and argv[0] in TEXT_BUILTINS and not opened):
+                _sync(self.s.cluster)
 
 
 # --- finding and running programs -----------------------------------------------------------

@@ -10,7 +10,7 @@ RunResult per command, as if each had run alone.
 - Only plain commands batch: no attempt record, no input, no output file, no exported
   variables (Batch refuses them when built). Read-only mode checks every command of a batch
   by its grammar (tui/fleet/readonly.py); the glue between them is fixed text of this module.
-- The markers carry a random token per batch, after a newline: no output can end a command's
+- The markers carry a random token (one per console process), after a newline: no output can end a command's
   part early, and a command's output keeps its own last newline (or its lack of one).
 - A command the script never finished (a timeout, a lost connection, sudo refused) gets the
   whole run's error; the commands before it keep their own results.
@@ -27,10 +27,15 @@ from tui.fleet.commands import Command
 from tui.fleet.events import RunResult
 
 
+# one random token per console process: the same batch is the same text each look (a host's
+# shell may cache its parse: the drill's does), and no output can know it in advance
+_TOKEN = secrets.token_hex(8)
+
+
 @dataclass(frozen=True)
 class Batch:
     commands: tuple[Command, ...]
-    token: str = field(default_factory=lambda: secrets.token_hex(8))
+    token: str = field(default_factory=lambda: _TOKEN)
 
     def __post_init__(self) -> None:
         if not self.commands:

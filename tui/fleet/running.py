@@ -84,7 +84,8 @@ class CommandRunner(EventSource):
                     error=f"cannot write the command's output to {command.output_to}: "
                           f"{e.strerror or e}; nothing was run"), emit)
         out, err = Capture(cap, sink), Capture(cap)
-        emit(FleetEvent(FleetEventKind.COMMAND, name, text=command.display(use_sudo)))
+        if not quiet:  # (a quiet poll's display text, redacted, would only be dropped)
+            emit(FleetEvent(FleetEventKind.COMMAND, name, text=command.display(use_sudo)))
 
         async def pump(reader, kept: Capture, stream: str) -> None:
             # read whatever has arrived (up to 64 KiB): one await per chunk rather than per

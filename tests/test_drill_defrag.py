@@ -351,3 +351,27 @@ async def test_a_frozen_clock_changes_nothing():
     await asyncio.sleep(0.1)
     task.cancel()
     assert [(m.db_size, m.raft_index) for m in cluster.etcd.members] == before
+
+
+async def test_a_wait_that_ends_between_two_readings_of_the_clock_applies_the_defrags_end():
+    """faults.wait_until under a busy machine: the clock passes the defrag's end just after
+    a tick. The wait must not return with the member still defragmenting (the request that
+    waited for it then failed: seen once in a full run at speed 20)."""
+
+    class Stepping(SimClock):
+        """Frozen, except that every reading moves time 0.3 simulated s on."""
+
+        def now(self) -> float:
+            self.advance(0.3)
+            return super().now()
+
+        def real_seconds(self, sim_seconds: float) -> float:
+            return 0.001
+
+    cluster = build_cluster("healthy", clock=Stepping(frozen=True, start=START))
+    m1 = cluster.etcd.member_by_name("master-1")
+    at = cluster.clock.now()
+    m1.defrag_window = (at, at + 1.0)
+    m1.defragging = True
+    await faults.wait_until(cluster, at + 1.0)
+    assert not m1.defragging and m1.defrag_window is None

@@ -183,8 +183,11 @@ async def wait_until(cluster: DrillCluster, when: float) -> None:
     began = clock.now()
     try:
         while True:
-            tick(cluster)
-            left = when - clock.now()
+            # one reading of the clock for both: ticked at a `now` just short of `when`, a
+            # check against a later reading could return with the defrag's end not applied
+            now = clock.now()
+            tick(cluster, now=now)
+            left = when - now
             if left <= 0:
                 return
             real = clock.real_seconds(left)

@@ -132,6 +132,7 @@ async def _harvest_scenario(name: str) -> list[Record]:
     from unittest import mock
 
     from tui.backend import Backend, BackendSpec
+    from tui.fleet.batch import Batch
     from tui.runbooks import headless
 
     class SharedBackend(Backend):
@@ -158,7 +159,10 @@ async def _harvest_scenario(name: str) -> list[Record]:
         original = fleet.run_one  # this drill's fleet only: the scenarios run side by side
 
         async def recording_run_one(host, command, *a, **kw):
-            sent.append((host, command.render(fleet.inventory.ssh.sudo)))
+            # a batch (the status look's reads over one channel) is its commands: each is
+            # compared on its own, and its glue is tests/test_fleet_batch.py's, on real sh
+            for part in command.commands if isinstance(command, Batch) else (command,):
+                sent.append((host, part.render(fleet.inventory.ssh.sudo)))
             return await original(host, command, *a, **kw)
 
         for runbook in RUNBOOKS:

@@ -14,6 +14,7 @@ from typing import ClassVar
 from rich.text import Text
 
 from tui.widgets.fit_table import FitTable
+from tui.widgets.row_cursor_cache import RowCursorLineCache
 
 
 class NarrowingTable(FitTable):
@@ -28,6 +29,9 @@ class NarrowingTable(FitTable):
         super().__init__(flex=(self.FLEX,), min_width=self.FLEX_MIN, max_lines=max_lines, **kw)
         self._rows: list[tuple[str | None, list[Text]]] = []
         self._columns_shown: tuple[str, ...] = ()
+        # a cursor move renders the two rows it changes, not every line (a held arrow key
+        # on the wall's hundred rows)
+        self._line_cache = RowCursorLineCache(self)
 
     def on_mount(self) -> None:
         self.cursor_type = "row"

@@ -10,8 +10,9 @@ RunResult per command, as if each had run alone.
 - Only plain commands batch: no attempt record, no input, no output file, no exported
   variables (Batch refuses them when built). Read-only mode checks every command of a batch
   by its grammar (tui/fleet/readonly.py); the glue between them is fixed text of this module.
-- The markers carry a random token (one per console process), after a newline: no output can end a command's
-  part early, and a command's output keeps its own last newline (or its lack of one).
+- The markers carry a random token (one per console process), after a newline: no output
+  can end a command's part early, and a command's output keeps its own last newline (or its
+  lack of one).
 - A command the script never finished (a timeout, a lost connection, sudo refused) gets the
   whole run's error; the commands before it keep their own results.
 """

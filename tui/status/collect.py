@@ -1,9 +1,10 @@
 """Collect one status snapshot from the fleet (etcdctl over SSH) and the API, in parallel.
 
 Member data comes from one control-plane host at a time (`endpoint status --cluster`,
-`member list`, `alarm list`, sent together over one SSH channel), falling back to the next connected host when a host's own
-member does not answer. When no host answers, the last good member data is kept and
-marked stale rather than blanked: an operator at 3 a.m. needs the last known picture.
+`member list`, `alarm list`, sent together over one SSH channel), falling back to the next
+connected host when a host's own member does not answer. When no host answers, the last
+good member data is kept and marked stale rather than blanked: an operator at 3 a.m. needs
+the last known picture.
 """
 
 from __future__ import annotations

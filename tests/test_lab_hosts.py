@@ -167,3 +167,39 @@ async def test_sudo_without_a_nopasswd_rule_is_sudo_denied(lab, tmp_path):
         assert result.ok and result.stdout.strip() == "0"
     finally:
         await fleet.close()
+
+
+async def test_a_batch_over_sudo_on_a_real_host_cut_by_its_timeout_in_the_middle(lab):
+    """A batch (tui/fleet/batch.py) through the real sshd, sudo and sh: each command's output
+    and exit status come back apart, root's own view included; a command still running when
+    the batch's time is up carries the timeout, what it printed so far, and no exit status,
+    and the one after it never ran (its file is not there)."""
+    from tui.fleet.batch import Batch
+
+    a = lab.hosts[0]
+    fleet = Fleet(load_inventory(lab.inventory_path))
+    await fleet.start()
+    after = "/tmp/etcd-dr-batch-after"
+    try:
+        whole = await fleet.run_batch(a.name, Batch((
+            Command.of("id", "-u", privileged=True),
+            Command.of("sh", "-c", "printf 'no newline'; echo oops >&2; exit 7",
+                       privileged=True),
+            Command.of("cat", MANIFEST, privileged=True))))
+        assert [(r.stdout, r.stderr, r.exit_status) for r in whole[:2]] == \
+            [("0\n", "", 0), ("no newline", "oops\n", 7)]
+        assert whole[2].ok and "etcd" in whole[2].stdout
+
+        cut = await fleet.run_batch(a.name, Batch((
+            Command.of("echo", "first", privileged=True, timeout=2),
+            Command.of("sh", "-c", "echo started; sleep 30", privileged=True, timeout=2),
+            Command.of("touch", after, privileged=True, timeout=2))))
+        assert (cut[0].stdout, cut[0].exit_status, cut[0].error) == ("first\n", 0, None)
+        assert cut[1].exit_status is None and cut[1].timed_out
+        assert cut[1].error == "timed out after 2s"
+        # what it printed so far (its last newline cannot be told from a marker's first byte)
+        assert cut[1].stdout.rstrip("\n") == "started"
+        assert cut[2].exit_status is None and cut[2].error == cut[1].error
+        assert not a.path(after).exists()
+    finally:
+        await fleet.close()

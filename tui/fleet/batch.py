@@ -13,8 +13,10 @@ RunResult per command, as if each had run alone.
 - The markers carry a random token (one per console process), after a newline: no output
   can end a command's part early, and a command's output keeps its own last newline (or its
   lack of one).
-- A command the script never finished (a timeout, a lost connection, sudo refused) gets the
-  whole run's error; the commands before it keep their own results.
+- The batch's time limit is its longest command's: a command that hangs uses it up. A
+  command the script never finished (a timeout, a lost connection, sudo refused) gets the
+  whole run's error; the commands before it keep their own results, those after it never
+  ran.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from dataclasses import dataclass, field, replace
 
 from tui.fleet.commands import Command
 from tui.fleet.events import RunResult
-
 
 # one random token per console process: the same batch is the same text each look (a host's
 # shell may cache its parse: the drill's does), and no output can know it in advance

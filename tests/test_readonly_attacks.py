@@ -21,7 +21,7 @@ from tui.backend import Backend, BackendSpec
 from tui.cluster.api import read_only_refusal
 from tui.errors import ConfigError, ReadOnlyRefused
 from tui.etcd import etcdctl
-from tui.fleet.batch import Batch
+from tui.fleet.batch import Batch, commands_of
 from tui.fleet.commands import Command, Safety
 from tui.fleet.prefix import ContainerLookup, EtcdctlPrefix, PrefixError, parse_prefix
 from tui.fleet.readonly import refusal
@@ -338,7 +338,7 @@ async def test_every_command_a_read_only_console_sends_is_allowed(tmp_path):
     refused = [(c.display(), refusal(c)) for c in sent if refusal(c)]
     assert refused == []
     assert any(isinstance(c, Batch) for c in sent)  # the status look's three reads
-    sent = [part for c in sent for part in (c.commands if isinstance(c, Batch) else (c,))]
+    sent = [part for c in sent for part in commands_of(c)]
     programs = {c.prefix_program or c.stages[0][0].rsplit("/", 1)[-1] for c in sent}
     # the status collector's etcdctl, and the preflight's host probes
     assert {"etcdctl", "ls", "systemctl", "test"} <= programs, programs

@@ -12,7 +12,7 @@ import time
 from tests.cli_runner import run_cli
 from tests.conftest import wait_until
 from tui.drill.fleetlab import FLEET_PLAN, DrillFleet, fleet_plan
-from tui.fleet.batch import Batch
+from tui.fleet.batch import Batch, commands_of
 from tui.fleet.readonly import refusal
 from tui.wall.backups import planned_commands
 from tui.wall.probe import Wall
@@ -154,7 +154,7 @@ async def test_the_wall_sends_only_read_only_commands_through_read_only_backends
     assert [r.verdict for r in rows] == ["at-risk", "at-risk", "ready"]
     assert all(refusal(c) is None for c in sent), [c for c in sent if refusal(c) is not None]
     assert any(isinstance(c, Batch) for c in sent)  # the status look's three reads
-    sent = [part for c in sent for part in (c.commands if isinstance(c, Batch) else (c,))]
+    sent = [part for c in sent for part in commands_of(c)]
     programs = {c.stages[0][0].rsplit("/", 1)[-1] for c in sent if c.prefix is None}
     assert {"ls", "date", "stat", "tar", "cat"} <= programs
     assert any(c.prefix is not None for c in sent)  # the status's etcdctl

@@ -132,7 +132,7 @@ async def _harvest_scenario(name: str) -> list[Record]:
     from unittest import mock
 
     from tui.backend import Backend, BackendSpec
-    from tui.fleet.batch import Batch
+    from tui.fleet.batch import commands_of
     from tui.runbooks import headless
 
     class SharedBackend(Backend):
@@ -161,7 +161,7 @@ async def _harvest_scenario(name: str) -> list[Record]:
         async def recording_run_one(host, command, *a, **kw):
             # a batch (the status look's reads over one channel) is its commands: each is
             # compared on its own, and its glue is tests/test_fleet_batch.py's, on real sh
-            for part in command.commands if isinstance(command, Batch) else (command,):
+            for part in commands_of(command):
                 sent.append((host, part.render(fleet.inventory.ssh.sudo)))
             return await original(host, command, *a, **kw)
 

@@ -141,3 +141,8 @@ class Batch:
             if rest.endswith(mark[:k]):
                 return rest[:-k]
         return rest
+
+
+def commands_of(command: Command | Batch) -> tuple[Command, ...]:
+    """The commands a fleet call sends: a batch's, or the command itself."""
+    return command.commands if isinstance(command, Batch) else (command,)

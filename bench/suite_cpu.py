@@ -11,6 +11,12 @@ As a script it prints the totals and the files that cost the most:
 
     .venv/bin/python bench/suite_cpu.py /tmp/cpu [N]
 
+or, with --write-durations, writes tests/durations.json: each test's wall seconds (those of
+two seconds or more), which tests/conftest.py uses to hand pytest-xdist the longest work
+first:
+
+    .venv/bin/python bench/suite_cpu.py /tmp/cpu --write-durations
+
 A child's CPU is counted when it is reaped, so a lab stopped by a later test's fixture is
 charged to that test: read the per-file sums, not single tests. The eighth session's
 measurements (bench/RESULTS.md, 2026-12-04) were made with it.
@@ -58,14 +64,23 @@ def pytest_runtest_protocol(item, nextitem):
 def summarize(folder: str, top: int = 30) -> str:
     rows = [json.loads(line) for path in sorted(Path(folder).glob("cpu-*.jsonl"))
             for line in path.read_text().splitlines() if line.strip()]
+    # the CLI runs tests/cli_zygote.py forked for a test: children of the zygote, not of
+    # the test's process, so charged here
+    for path in sorted(Path(folder).glob("zygote-*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                run = json.loads(line)
+                rows.append({"id": run["id"], "wall": 0.0, "self": 0.0, "child": run["zygote"],
+                             "run": 1})
     per_file: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
     for row in rows:
         entry = per_file[row["id"].split("::")[0]]
         entry[0] += row["wall"]
         entry[1] += row["self"]
         entry[2] += row["child"]
-        entry[3] += 1
-    lines = [(f"{len(rows)} tests: {sum(r['wall'] for r in rows):.0f} s of test wall time, "
+        entry[3] += 0 if row.get("run") else 1
+    tests = sum(1 for r in rows if not r.get("run"))
+    lines = [(f"{tests} tests: {sum(r['wall'] for r in rows):.0f} s of test wall time, "
               f"{sum(r['self'] for r in rows):.0f} s CPU in the test processes, "
               f"{sum(r['child'] for r in rows):.0f} s in their children"),
              f"{'wall':>8} {'own CPU':>8} {'children':>8} {'tests':>5}  file"]
@@ -75,7 +90,25 @@ def summarize(folder: str, top: int = 30) -> str:
     return "\n".join(lines)
 
 
+def _plain_id(nodeid: str) -> str:
+    """A node id without the "@group" pytest-xdist's loadgroup appends to it."""
+    head, _, last = nodeid.rpartition("::")
+    return f"{head}::{last.rpartition('@')[0]}" if "@" in last else nodeid
+
+
+def write_durations(folder: str, path: Path, least: float = 2.0) -> int:
+    rows = [json.loads(line) for p in sorted(Path(folder).glob("cpu-*.jsonl"))
+            for line in p.read_text().splitlines() if line.strip()]
+    seconds = {_plain_id(r["id"]): round(r["wall"], 1) for r in rows if r["wall"] >= least}
+    path.write_text(json.dumps(dict(sorted(seconds.items())), indent=0) + "\n")
+    return len(seconds)
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    print(summarize(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30))
+    if "--write-durations" in sys.argv[2:]:
+        target = Path(__file__).resolve().parent.parent / "tests" / "durations.json"
+        print(f"{write_durations(sys.argv[1], target)} tests written to {target}")
+    else:
+        print(summarize(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30))

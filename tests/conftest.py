@@ -5,11 +5,23 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import sys
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+
+# --- byte code is cached -----------------------------------------------------------------------
+#
+# This machine's environment sets PYTHONDONTWRITEBYTECODE=1 (CI's may too), so every process
+# the suite started (four workers, their CLI zygotes, each `lab serve`, each fresh
+# interpreter) compiled the console's 40,000 lines from source again, 0.7 s of CPU each, and
+# each worker rewrote every test module's asserts afresh (pytest caches that as byte code
+# too). The suite writes __pycache__ as Python does by default (git ignores it); the workers
+# and every child inherit this environment.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 from tui.app import make_app
 from tui.backend import BackendSpec

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from textual.widgets import DataTable, Input
 
-from tests.conftest import populated, press_button, trainee_pause, wait_until
+from tests.conftest import answer_confirmation, populated, press_button, trainee_pause, wait_until
 from tui.app import make_app
 from tui.backend import BackendSpec
 from tui.drill.session import drill_spec
@@ -368,19 +368,12 @@ async def test_a_failed_step_skipped_by_override_is_the_scenarios_trap(tmp_path,
         while type(app.screen).__name__ != "FailureScreen":
             await wait_until(pilot, lambda: type(app.screen).__name__ in (
                 "ConfirmStepScreen", "FailureScreen"), timeout=60, what="RST-04 to fail")
-            dialog = app.screen
-            if type(dialog).__name__ == "ConfirmStepScreen":
-                if dialog.typed:
-                    box = dialog.query_one(Input)
-                    box.value = dialog.request.expected
-                    box.focus()
-                    await pilot.pause()
-                    await pilot.press("enter")
-                    await wait_until(pilot, lambda: app.screen is not dialog, what="the dialog")
-                else:
-                    await press_button(app, pilot, "#yes")
+            if type(app.screen).__name__ == "ConfirmStepScreen":
+                await answer_confirmation(app, pilot)  # waits for its input to be mounted
         assert app.screen.step_id == "RST-04"
-        app.screen.query_one("#reason", Input).value = "master-1 will come back on its own"
+        failure = app.screen
+        await wait_until(pilot, lambda: bool(failure.query("#reason")), what="the reason box")
+        failure.query_one("#reason", Input).value = "master-1 will come back on its own"
         await press_button(app, pilot, "#skip")
         await wait_until(pilot, lambda: bool(app.session.mistakes), what="the mistake")
         mistake = app.session.mistakes[0]

@@ -11,12 +11,6 @@ As a script it prints the totals and the files that cost the most:
 
     .venv/bin/python bench/suite_cpu.py /tmp/cpu [N]
 
-or, with --write-durations, writes tests/durations.json: each test's wall seconds (those of
-two seconds or more), which tests/conftest.py uses to hand pytest-xdist the longest work
-first:
-
-    .venv/bin/python bench/suite_cpu.py /tmp/cpu --write-durations
-
 A child's CPU is counted when it is reaped, so a lab stopped by a later test's fixture is
 charged to that test: read the per-file sums, not single tests. The eighth session's
 measurements (bench/RESULTS.md, 2026-12-04) were made with it.
@@ -90,25 +84,7 @@ def summarize(folder: str, top: int = 30) -> str:
     return "\n".join(lines)
 
 
-def _plain_id(nodeid: str) -> str:
-    """A node id without the "@group" pytest-xdist's loadgroup appends to it."""
-    head, _, last = nodeid.rpartition("::")
-    return f"{head}::{last.rpartition('@')[0]}" if "@" in last else nodeid
-
-
-def write_durations(folder: str, path: Path, least: float = 2.0) -> int:
-    rows = [json.loads(line) for p in sorted(Path(folder).glob("cpu-*.jsonl"))
-            for line in p.read_text().splitlines() if line.strip()]
-    seconds = {_plain_id(r["id"]): round(r["wall"], 1) for r in rows if r["wall"] >= least}
-    path.write_text(json.dumps(dict(sorted(seconds.items())), indent=0) + "\n")
-    return len(seconds)
-
-
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    if "--write-durations" in sys.argv[2:]:
-        target = Path(__file__).resolve().parent.parent / "tests" / "durations.json"
-        print(f"{write_durations(sys.argv[1], target)} tests written to {target}")
-    else:
-        print(summarize(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30))
+    print(summarize(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 30))

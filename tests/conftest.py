@@ -71,52 +71,6 @@ def pytest_collection_modifyitems(config, items):
         scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
         if scopes & {"module", "class", "package"}:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-    items[:] = longest_first(items)
-
-
-# --- the longest work first ----------------------------------------------------------------
-#
-# pytest-xdist hands out work units (a group, or one test) in the order the workers collected
-# them, after sorting them by how many tests each holds (its "loadscope reorder"). That put a
-# 100-second test collected late (test_resume) at the end of the run, with the other workers
-# done: the last minute or two of a CI run used one core of two. The units go out longest
-# first instead (the classic longest-processing-time rule), by the seconds each test took
-# when last measured (tests/durations.json, written by bench/suite_cpu.py), a test not listed
-# counting as a second. A stale file only makes the order worse, never a test's outcome.
-
-DURATIONS = Path(__file__).parent / "durations.json"
-UNLISTED_SECONDS = 1.0
-
-
-def pytest_configure(config):
-    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep our order
-        config.option.loadscopereorder = False
-
-
-def _work_unit(item) -> str:
-    """The unit pytest-xdist's loadgroup schedules an item in: its group, else itself."""
-    mark = item.get_closest_marker("xdist_group")
-    if mark is None:
-        return item.nodeid
-    return mark.args[0] if mark.args else mark.kwargs.get("name", "default")
-
-
-def longest_first(items: list) -> list:
-    """items with each work unit's tests together (in their own order), the units by their
-    measured seconds, most first; equal units keep the order they were collected in."""
-    import json
-
-    try:
-        seconds = json.loads(DURATIONS.read_text())
-    except (OSError, ValueError):
-        seconds = {}
-    units: dict[str, list] = {}
-    for item in items:
-        units.setdefault(_work_unit(item), []).append(item)
-    weight = {unit: sum(seconds.get(i.nodeid, UNLISTED_SECONDS) for i in members)
-              for unit, members in units.items()}
-    order = sorted(units, key=lambda unit: -weight[unit])  # sorted() is stable
-    return [item for unit in order for item in units[unit]]
 
 
 def pytest_deselected(items):

@@ -84,7 +84,10 @@ async def main() -> None:
     from textual import events
 
     from screens.wall import WallApp, WallTable
+    from tui.quiet import quiet_library_logs
     from tui.wall.probe import Wall, inventory_paths
+
+    quiet_library_logs()  # as `etcd-dr` does at start
 
     given = os.environ.get("BENCH_WALL_DIR")
     quiet = bool(os.environ.get("BENCH_WALL_NO_KEYS"))  # the refreshes alone

@@ -25,6 +25,9 @@ sys.dont_write_bytecode = False
 
 from tui.app import make_app
 from tui.backend import BackendSpec
+from tui.quiet import skip_disabled_ssh_logs
+
+skip_disabled_ssh_logs()  # as `etcd-dr` does at start: what is logged is the same
 
 # --- headless pilots do not paint --------------------------------------------------------------
 #

@@ -14,6 +14,7 @@ import asyncssh
 from tui.drill.model import DrillCluster, DrillHost
 from tui.drill.programs import SigPipe
 from tui.drill.shell import ShellSession, default_env, run_script
+from tui.quiet import skip_disabled_ssh_logs
 
 
 class _ChannelWriter:
@@ -96,6 +97,7 @@ class DrillSSHServer:
 
     async def start(self, port: int = 0) -> int:
         """Listen (port 0 = any free port, kept for restarts); returns the port."""
+        skip_disabled_ssh_logs()
         self._server = await asyncssh.create_server(
             lambda: _Server(self.host, self.user, self._authorized, self._connections,
                             self.hang_up),

@@ -22,6 +22,7 @@ from tui.fleet.events import FleetEvent, FleetEventKind, Listener, RunResult, Su
 from tui.fleet.hoststate import LOST_KINDS, HostState, HostStatus, JumpHostError, failure_kind
 from tui.fleet.running import CommandRunner
 from tui.inventory import Inventory
+from tui.quiet import skip_disabled_ssh_logs
 
 __all__ = ["LOST_KINDS", "Fleet", "FleetEvent", "FleetEventKind", "HostState", "HostStatus",
            "JumpHostError", "Listener", "RunResult", "failure_kind"]
@@ -52,6 +53,7 @@ class Fleet(HostConnections, CommandRunner):
 
     async def start(self, wait: bool = True, timeout: float | None = None) -> None:
         """Open every connection in parallel; with wait, return once each host settled."""
+        skip_disabled_ssh_logs()
         self._handshakes = asyncio.Semaphore(self.inventory.ssh.max_handshakes)
         self._jump_lock = asyncio.Lock()
         for host in self.inventory.hosts:

@@ -161,6 +161,39 @@ async def test_the_wall_sends_only_read_only_commands_through_read_only_backends
     assert all(refusal(c) is None for c in sent), [c for c in sent if refusal(c) is not None]
 
 
+async def test_a_look_lists_the_status_hosts_backups_in_its_batch(monkeypatch):
+    """Each look at a cluster: one batch on the host the members are read from, carrying
+    that host's backup listing after the three member reads, and one `ls` on each other
+    host; nothing else once the newest pair has been checked (three SSH channels a look,
+    not four)."""
+    from tui.fleet.fleet import Fleet
+
+    calls = []
+    real = Fleet.run_one
+
+    async def recording(self, host, command, *args, **kw):
+        calls.append((host, command))
+        return await real(self, host, command, *args, **kw)
+
+    monkeypatch.setattr(Fleet, "run_one", recording)
+    wall = Wall(fleet=DrillFleet(1), timeout=60)
+    try:
+        await wall.refresh()  # connects, and checks the newest pair once
+        calls.clear()
+        [row] = await wall.refresh()
+    finally:
+        await wall.close()
+
+    [(status_host, batch)] = [(h, c) for h, c in calls if isinstance(c, Batch)]
+    parts = commands_of(batch)
+    assert len(parts) == 4 and parts[-1].stages[0][0] == "ls", parts
+    alone = sorted((h, c.stages[0][0]) for h, c in calls if not isinstance(c, Batch))
+    assert alone == [(h, "ls") for h in ("master-0", "master-1", "master-2")
+                     if h != status_host]
+    assert row.backup is not None and row.backup.listed == ("master-0", "master-1", "master-2")
+    assert row.verdict == "ready" and row.backup.newest
+
+
 async def test_pilot_rows_appear_worst_first_enter_opens_status_escape_returns():
     from screens.wall import ClusterStatusScreen, WallApp, WallScreen, WallTable
     from tui.widgets.members import MembersTable

@@ -185,3 +185,23 @@ async def test_a_slow_check_goes_on_across_looks_that_run_out_of_time():
     assert [c.stages[0][0] for _, c in fleet.sent].count(
         "/etc/kubernetes/static-pod-resources/bin/etcdutl") == 1
     probe.close()
+
+
+async def test_a_listing_already_read_is_used_and_not_asked_again():
+    """A host whose listing rode in the status batch (`listed`) is not asked again; the
+    others are, and what was read counts as if the probe had asked."""
+    fleet = FakeFleet(answers())
+    probe = BackupProbe(fleet, DIR)
+    assert refusal(probe.listing_command()) is None
+    facts = await probe.look({"master-0": ok(f"{SNAP}\n{TAR}\n")})
+    asked = [host for host, c in fleet.sent if c.stages[0][0] == "ls"]
+    assert sorted(asked) == ["master-1", "master-2"]
+    assert facts.newest == TS and facts.host == "master-0" and facts.verified is True
+    assert facts.listed == ("master-0", "master-1", "master-2")
+    # a listing that failed on its host is that host's failure, as if asked
+    fleet.sent.clear()
+    facts = await BackupProbe(fleet, DIR).look(
+        {"master-1": fail(1, "sudo: a password is required")})
+    assert facts.unlisted == ("master-1",) and facts.newest == TS
+    assert sorted(host for host, c in fleet.sent if c.stages[0][0] == "ls") == [
+        "master-0", "master-2"]

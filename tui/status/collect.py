@@ -18,6 +18,7 @@ from tui.errors import ParseError
 from tui.etcd import etcdctl
 from tui.etcd.parse import (parse_alarm_list, parse_endpoint_status, parse_member_list)
 from tui.fleet.batch import Batch
+from tui.fleet.commands import Command
 from tui.fleet.fleet import Fleet, RunResult
 from tui.status.snapshot import AlarmView, HostView, MemberView, StatusSnapshot
 
@@ -59,8 +60,16 @@ class StatusCollector:
 
     async def collect(self, brief: bool = False) -> StatusSnapshot:
         """`brief`: the API's brief look (ClusterApi.snapshot), for the readiness wall."""
+        snap, _ = await self.collect_along(None, brief=brief)
+        return snap
+
+    async def collect_along(self, along: Command | None, brief: bool = False
+                            ) -> tuple[StatusSnapshot, dict[str, RunResult]]:
+        """A snapshot, and `along` (a plain read, privileged as etcdctl is) sent in the same
+        batch as the member reads: its result by host, on each host where it ran to its
+        end. The wall's backup listing of the host it reads costs no channel of its own."""
         api_task = asyncio.ensure_future(self.api.snapshot(brief=brief))
-        members, alarms, source, etcd_error = await self._collect_etcd()
+        members, alarms, source, etcd_error, along_result = await self._collect_etcd(along)
         api: ApiSnapshot = await api_task
         now = self.clock()
         stale = False
@@ -81,7 +90,7 @@ class StatusCollector:
         )
         snap.problems = problems_of(snap)
         self.last = snap
-        return snap
+        return snap, along_result
 
     def _sources(self) -> list[str]:
         usable = self.fleet.connected_hosts("control-plane")
@@ -90,16 +99,21 @@ class StatusCollector:
             usable.insert(0, self._preferred)
         return usable
 
-    async def _collect_etcd(self):
-        """(members, alarms, source, error); members None when no host could tell us."""
+    async def _collect_etcd(self, along: Command | None = None):
+        """(members, alarms, source, error, along's results by host); members None when no
+        host could tell us."""
         errors = []
+        along_result: dict[str, RunResult] = {}
         for name in self._sources():
             host = self.inventory.host(name)
             # one SSH channel for the three reads (a wall of a hundred clusters looks often)
-            status_r, members_r, alarms_r = await self.fleet.run_batch(name, Batch((
-                etcdctl.endpoint_status_cluster(self.inventory, host),
-                etcdctl.member_list(self.inventory, host),
-                etcdctl.alarm_list(self.inventory, host))), quiet=True)
+            reads = (etcdctl.endpoint_status_cluster(self.inventory, host),
+                     etcdctl.member_list(self.inventory, host),
+                     etcdctl.alarm_list(self.inventory, host))
+            status_r, members_r, alarms_r, *also = await self.fleet.run_batch(
+                name, Batch(reads + ((along,) if along is not None else ())), quiet=True)
+            if also and also[0].error is None:  # it ran to its end on this host
+                along_result[name] = also[0]
             if status_r.error:
                 errors.append(f"{name}: {status_r.error}")
                 continue
@@ -118,16 +132,16 @@ class StatusCollector:
             members = self._merge(status, member_list, members_r, status_r)
             names = {m.member_id: m.name for m in members}
             alarms = [AlarmView(a.member_id, a.alarm, names.get(a.member_id)) for a in alarm_list]
-            return members, alarms, f"ssh:{name}", None
+            return members, alarms, f"ssh:{name}", None, along_result
         if not errors:
             errors.append("no control-plane host is connected over SSH")
-            return None, [], None, "; ".join(errors)
+            return None, [], None, "; ".join(errors), along_result
         own = await self._own_members()
         if own:
             # without quorum `--cluster` cannot list the members (etcd 3.5), but each member
             # still reports its own status: exactly what a quorum restore picks a host by
-            return own, [], "ssh:each host", "; ".join(errors)
-        return None, [], None, "; ".join(errors)
+            return own, [], "ssh:each host", "; ".join(errors), along_result
+        return None, [], None, "; ".join(errors), along_result
 
     async def _own_members(self) -> list[MemberView]:
         """Each reachable member's own `endpoint status`, when the cluster view failed."""

@@ -106,13 +106,24 @@ class BackupProbe:
         # look that finds them done keeps the result
         self._checking: dict[tuple[str, str], asyncio.Task] = {}
 
-    async def look(self) -> BackupFacts:
+    def listing_command(self) -> Command:
+        """The listing look() sends each host (the status batch can carry it: `listed`)."""
+        return list_command(self.directory)
+
+    async def look(self, listed: dict[str, RunResult] | None = None) -> BackupFacts:
+        """`listed`: listing_command()'s results already read, by host, in this look."""
+        listed = listed or {}
         hosts = self.fleet.connected_hosts("control-plane")
         everyone = [h.name for h in self.fleet.inventory.control_plane]
         unasked = tuple(h for h in everyone if h not in hosts)
         notes: list[str] = [f"{h}: not connected" for h in unasked]
-        results = await asyncio.gather(*(self.fleet.run_one(h, list_command(self.directory),
-                                                            quiet=True) for h in hosts))
+
+        async def listing(host: str) -> RunResult:
+            if host in listed:
+                return listed[host]
+            return await self.fleet.run_one(host, self.listing_command(), quiet=True)
+
+        results = await asyncio.gather(*(listing(h) for h in hosts))
         listed: list[str] = []
         newest: tuple[str, str, dict] | None = None  # (ts, host, files)
         for host, r in zip(hosts, results):
@@ -143,7 +154,7 @@ class BackupProbe:
                     ) -> tuple[dict[str, tuple[int, int]], float | None, list[str]]:
         """The pair's (mtime, size) by path, the host's clock minus this one's (None when
         unknown), and what went wrong; read again once RESTAT_S have passed, else kept (a
-        look at a hundred clusters sends three `ls` to each, not five commands)."""
+        look at a hundred clusters sends each its listings, not five commands)."""
         key = (host, snap)
         kept = self._stats.get(key)
         if kept is not None and self.monotonic() - kept[0] < RESTAT_S:

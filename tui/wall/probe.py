@@ -100,9 +100,11 @@ class ClusterProbe:
                         await self._restart()
                         raise
                     self.backups = BackupProbe(self.backend.fleet, self.backup_dir)
-                snap = await self.backend.collector.collect(brief=not self.detailed)
+                # the status host's backup listing rides in its batch of member reads
+                snap, listed = await self.backend.collector.collect_along(
+                    self.backups.listing_command(), brief=not self.detailed)
                 self.snapshot = snap
-                backup = await self.backups.look()
+                backup = await self.backups.look(listed)
         except TimeoutError:
             error = f"no answer within {self.timeout:g}s"
         except EtcdDrError as e:

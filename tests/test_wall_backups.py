@@ -188,7 +188,7 @@ async def test_a_slow_check_goes_on_across_looks_that_run_out_of_time():
 
 
 async def test_a_listing_already_read_is_used_and_not_asked_again():
-    """A host whose listing rode in the status batch (`listed`) is not asked again; the
+    """A host whose listing rode in the status batch (`listings`) is not asked again; the
     others are, and what was read counts as if the probe had asked."""
     fleet = FakeFleet(answers())
     probe = BackupProbe(fleet, DIR)

@@ -69,7 +69,7 @@ class StatusCollector:
         batch as the member reads: its result by host, on each host where it ran to its
         end. The wall's backup listing of the host it reads costs no channel of its own."""
         api_task = asyncio.ensure_future(self.api.snapshot(brief=brief))
-        members, alarms, source, etcd_error, along_result = await self._collect_etcd(along)
+        members, alarms, source, etcd_error, along_results = await self._collect_etcd(along)
         api: ApiSnapshot = await api_task
         now = self.clock()
         stale = False
@@ -90,7 +90,7 @@ class StatusCollector:
         )
         snap.problems = problems_of(snap)
         self.last = snap
-        return snap, along_result
+        return snap, along_results
 
     def _sources(self) -> list[str]:
         usable = self.fleet.connected_hosts("control-plane")
@@ -103,7 +103,7 @@ class StatusCollector:
         """(members, alarms, source, error, along's results by host); members None when no
         host could tell us."""
         errors = []
-        along_result: dict[str, RunResult] = {}
+        along_results: dict[str, RunResult] = {}
         for name in self._sources():
             host = self.inventory.host(name)
             # one SSH channel for the three reads (a wall of a hundred clusters looks often)
@@ -113,7 +113,7 @@ class StatusCollector:
             status_r, members_r, alarms_r, *also = await self.fleet.run_batch(
                 name, Batch(reads + ((along,) if along is not None else ())), quiet=True)
             if also and also[0].error is None:  # it ran to its end on this host
-                along_result[name] = also[0]
+                along_results[name] = also[0]
             if status_r.error:
                 errors.append(f"{name}: {status_r.error}")
                 continue
@@ -132,16 +132,16 @@ class StatusCollector:
             members = self._merge(status, member_list, members_r, status_r)
             names = {m.member_id: m.name for m in members}
             alarms = [AlarmView(a.member_id, a.alarm, names.get(a.member_id)) for a in alarm_list]
-            return members, alarms, f"ssh:{name}", None, along_result
+            return members, alarms, f"ssh:{name}", None, along_results
         if not errors:
             errors.append("no control-plane host is connected over SSH")
-            return None, [], None, "; ".join(errors), along_result
+            return None, [], None, "; ".join(errors), along_results
         own = await self._own_members()
         if own:
             # without quorum `--cluster` cannot list the members (etcd 3.5), but each member
             # still reports its own status: exactly what a quorum restore picks a host by
-            return own, [], "ssh:each host", "; ".join(errors), along_result
-        return None, [], None, "; ".join(errors), along_result
+            return own, [], "ssh:each host", "; ".join(errors), along_results
+        return None, [], None, "; ".join(errors), along_results
 
     async def _own_members(self) -> list[MemberView]:
         """Each reachable member's own `endpoint status`, when the cluster view failed."""

@@ -107,20 +107,20 @@ class BackupProbe:
         self._checking: dict[tuple[str, str], asyncio.Task] = {}
 
     def listing_command(self) -> Command:
-        """The listing look() sends each host (the status batch can carry it: `listed`)."""
+        """The listing look() sends each host (the status batch can carry it: `listings`)."""
         return list_command(self.directory)
 
-    async def look(self, listed: dict[str, RunResult] | None = None) -> BackupFacts:
-        """`listed`: listing_command()'s results already read, by host, in this look."""
-        listed = listed or {}
+    async def look(self, listings: dict[str, RunResult] | None = None) -> BackupFacts:
+        """`listings`: listing_command()'s results already read, by host, in this look."""
+        listings = listings or {}
         hosts = self.fleet.connected_hosts("control-plane")
         everyone = [h.name for h in self.fleet.inventory.control_plane]
         unasked = tuple(h for h in everyone if h not in hosts)
         notes: list[str] = [f"{h}: not connected" for h in unasked]
 
         async def listing(host: str) -> RunResult:
-            if host in listed:
-                return listed[host]
+            if host in listings:
+                return listings[host]
             return await self.fleet.run_one(host, self.listing_command(), quiet=True)
 
         results = await asyncio.gather(*(listing(h) for h in hosts))

@@ -101,10 +101,10 @@ class ClusterProbe:
                         raise
                     self.backups = BackupProbe(self.backend.fleet, self.backup_dir)
                 # the status host's backup listing rides in its batch of member reads
-                snap, listed = await self.backend.collector.collect_along(
+                snap, listings = await self.backend.collector.collect_along(
                     self.backups.listing_command(), brief=not self.detailed)
                 self.snapshot = snap
-                backup = await self.backups.look(listed)
+                backup = await self.backups.look(listings)
         except TimeoutError:
             error = f"no answer within {self.timeout:g}s"
         except EtcdDrError as e:

@@ -263,6 +263,10 @@ def test_leader_moves_after_seconds_is_checked(tmp_path, value, control_plane, m
 async def test_nospace_refuses_writes_until_disarmed_and_comes_back_while_over_quota(started):
     clock = SimClock(frozen=True, start=START)  # time moves only when the test says so
     lab, fleet = await started("nospace", clock=clock)
+    # and the writes only when idle() says so: the lab's background writer (every 0.5 s of
+    # real time) would apply the clock's jumps a second time, all at once whenever it woke
+    # (a loaded CI run: 390 s of writes right after the disarm, 400 expected)
+    lab.stop_background_writes()
     cluster = lab.cluster
     etcd = cluster.etcd
     m0, m1, m2 = etcd.members

@@ -9,71 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sys
-from functools import wraps
 
 import click
 
-from tui.errors import EtcdDrError
-
-
-def _fail(message: str, code: int = 2) -> None:
-    from tui.secrets import redact_text
-
-    click.echo(redact_text(f"etcd-dr: {message}"), err=True)
-    sys.exit(code)
-
-
-def operator_errors(fn):
-    """Turn every failure into a plain message and an exit code."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except EtcdDrError as e:
-            _fail(e.message, e.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted.", 130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as e:  # the last line of defence: still no traceback
-            _fail(f"unexpected internal error: {e.__class__.__name__}: {e}. Nothing more was "
-                  f"sent to the hosts after this point; please report it with the command "
-                  f"you ran.", 1)
-
-    return wrapper
-
-
-def _speed(ctx, param, value):
-    import math
-
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise click.BadParameter("must be greater than 0 (a finite number)")
-    return value
-
-
-def _scenario(ctx, param, value):
-    if value is None:
-        return value
-    from tui.drill.scenario import scenario_files
-
-    known = scenario_files()
-    if value not in known and not value.endswith((".yaml", ".yml")):
-        raise click.BadParameter(f"unknown scenario {value!r}; known: {', '.join(known)}")
-    return value
-
-
-scenario_option = click.option("--scenario", default=None, callback=_scenario,
-                               help="Drill scenario (see `etcd-dr scenarios`).")
-# `etcd-dr drill` opens a current release unless told otherwise; status, run and lab serve
-# keep `healthy` (4.12), the contract's name, as their --drill default
-DEFAULT_DRILL_SCENARIO = "healthy-4.20"
-speed_option = click.option("--speed", type=float, default=1.0, callback=_speed,
-                            show_default=True, help="Simulated clock speed factor.")
-read_only_option = click.option("--read-only", is_flag=True,
-                                help="Send nothing that changes a host or the cluster.")
+from tui.cli_fleet import run_fleet_backup_command, wall
+from tui.cli_lab import lab
+from tui.cli_options import (
+    DEFAULT_DRILL_SCENARIO,
+    duration,
+    fail,
+    operator_errors,
+    read_only_option,
+    scenario_option,
+    speed_option,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,7 +69,7 @@ def console(inventory_path, read_only, resume):
     from tui.backend import BackendSpec
 
     if resume and read_only:
-        _fail("--resume continues a runbook, which a --read-only console cannot run.", 2)
+        fail("--resume continues a runbook, which a --read-only console cannot run.", 2)
     if resume:
         from tui.journal import load_state
 
@@ -140,9 +90,9 @@ def status(inventory_path, use_drill, scenario, as_json):
     from tui.status.render import render_text
 
     if bool(inventory_path) == bool(use_drill):
-        _fail("give exactly one of --inventory FILE or --drill.", 2)
+        fail("give exactly one of --inventory FILE or --drill.", 2)
     if scenario and not use_drill:
-        _fail("--scenario goes with --drill.", 2)
+        fail("--scenario goes with --drill.", 2)
     spec = BackendSpec(inventory_path=inventory_path,
                        scenario=(scenario or "healthy") if use_drill else None, read_only=True)
 
@@ -207,20 +157,20 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
     from tui.secrets import redact_text
 
     if bool(kubeconfig) == bool(use_drill):
-        _fail("give exactly one of --kubeconfig FILE or --drill.", 2)
+        fail("give exactly one of --kubeconfig FILE or --drill.", 2)
     if scenario and not use_drill:
-        _fail("--scenario goes with --drill.", 2)
+        fail("--scenario goes with --drill.", 2)
     if context and not kubeconfig:
-        _fail("--context goes with --kubeconfig.", 2)
+        fail("--context goes with --kubeconfig.", 2)
     hint = "Give -o a new file, or add --force to replace it"
     out = Path(output) if output else None
     if out is not None:
         if refuse_unusual(out, what="the inventory", hint=hint) is not None and not force:
-            _fail(f"{out}: the file exists; init does not replace an inventory unless told. "
+            fail(f"{out}: the file exists; init does not replace an inventory unless told. "
                   f"{hint}.", 2)
         parent = out.parent if str(out.parent) else Path(".")
         if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
-            _fail(f"{out}: cannot write the inventory there (its directory is not "
+            fail(f"{out}: cannot write the inventory there (its directory is not "
                   f"writable). Give -o a path in a writable directory.", 2)
     policy = (TrustPolicy.FIRST_USE if tofu else
               TrustPolicy.ASK if sys.stdin.isatty() else TrustPolicy.NEVER)
@@ -276,17 +226,6 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
     else:
         say(f"{where}; every host answers SSH with a trusted key.")
     sys.exit(result.exit_code)
-
-
-def _duration(ctx, param, value):
-    if value is None:
-        return None
-    from tui.durations import parse_duration
-
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from None
 
 
 def _assumptions(ctx, param, values) -> dict[str, str]:
@@ -345,9 +284,9 @@ def _assumptions(ctx, param, values) -> dict[str, str]:
 @click.option("--yes", is_flag=True, help="Confirm every step in advance.")
 @click.option("--journal", "journal_path", default=None, metavar="FILE",
               help="Journal file; an unfinished one is resumed.")
-@click.option("--wait", "wait", default=None, callback=_duration, metavar="DURATION",
+@click.option("--wait", "wait", default=None, callback=duration, metavar="DURATION",
               help="defrag: the wait between members.")
-@click.option("--timeout", "op_timeout", default=None, callback=_duration, metavar="DURATION",
+@click.option("--timeout", "op_timeout", default=None, callback=duration, metavar="DURATION",
               help="defrag: each member's etcdctl --command-timeout; backup: the backup "
                    "script's and the snapshot status read after it; restore: RST-03's copy of "
                    "each backup file and the preflight's snapshot status read. Default: "
@@ -379,29 +318,29 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     inventories, inventory_path = inventory_path, (inventory_path or (None,))[-1]
     if runbook == "backup" and (inventory_dir is not None or len(inventories) > 1 or keep
                                 or parallel or as_json):
-        _run_fleet_backup(inventories=inventories, inventory_dir=inventory_dir,
+        run_fleet_backup_command(inventories=inventories, inventory_dir=inventory_dir,
                           use_drill=use_drill, scenario=scenario, host=host,
                           backup_dir=backup_dir, override=override, yes=yes,
                           journal_path=journal_path, op_timeout=op_timeout, fetch_to=fetch_to,
                           dry_run=dry_run, assume=assume, read_only=read_only, keep=keep,
                           parallel=parallel, as_json=as_json)
     if inventory_dir is not None or len(inventories) > 1 or keep or parallel or as_json:
-        _fail("--inventory-dir, several --inventory, --keep, --parallel and --json go with "
+        fail("--inventory-dir, several --inventory, --keep, --parallel and --json go with "
               "the backup runbook.", 2)
     if bool(inventory_path) == bool(use_drill):
-        _fail("give exactly one of --inventory FILE or --drill.", 2)
+        fail("give exactly one of --inventory FILE or --drill.", 2)
     if scenario and not use_drill:
-        _fail("--scenario goes with --drill.", 2)
+        fail("--scenario goes with --drill.", 2)
     if runbook not in registry():
-        _fail(f"the {runbook} runbook is not in this build yet.", 2)
+        fail(f"the {runbook} runbook is not in this build yet.", 2)
     spec = BackendSpec(inventory_path=inventory_path,
                        scenario=(scenario or "healthy") if use_drill else None,
                        speed=speed, read_only=read_only)
     if host is not None and runbook not in ("backup", "restore", "quorum-restore"):
-        _fail(f"--host goes with backup, restore and quorum-restore; the {runbook} runbook "
+        fail(f"--host goes with backup, restore and quorum-restore; the {runbook} runbook "
               f"chooses its hosts itself.", 2)
     if host is not None and not host.strip():
-        _fail("--host needs the name of a host of the inventory (leave it out to let the "
+        fail("--host needs the name of a host of the inventory (leave it out to let the "
               "console choose).", 2)
     params: dict = {}
     if runbook == "backup":
@@ -414,12 +353,12 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
         params.update(wait=60.0 if wait is None else wait, compact=compact)
     elif runbook in ("restore", "quorum-restore"):
         if restore_path_key and runbook == "quorum-restore":
-            _fail("--path goes with the restore runbook (quorum-restore is 4.18+ only).", 2)
+            fail("--path goes with the restore runbook (quorum-restore is 4.18+ only).", 2)
         if restore_path_key and not (path_reason or "").strip():
-            _fail("--path needs --reason: say why the procedure differs from the one the "
+            fail("--path needs --reason: say why the procedure differs from the one the "
                   "cluster's version calls for (it is journaled).", 2)
         if path_reason is not None and not restore_path_key:
-            _fail("--reason goes with --path: it says why the procedure differs from the "
+            fail("--reason goes with --path: it says why the procedure differs from the "
                   "one the cluster's version calls for.", 2)
         params.update(backup_dir=backup_dir)
         if host:
@@ -432,30 +371,30 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
             params["confirmed_lost"] = {h.strip(): "--lost on the command line" for h in lost}
     if (restore_path_key or backup_source or path_reason) and \
             runbook not in ("restore", "quorum-restore"):
-        _fail("--path, --reason and --backup-source go with restore and quorum-restore.", 2)
+        fail("--path, --reason and --backup-source go with restore and quorum-restore.", 2)
     if lost and runbook not in ("restore", "quorum-restore"):
-        _fail("--lost goes with restore and quorum-restore.", 2)
+        fail("--lost goes with restore and quorum-restore.", 2)
     if op_timeout is not None:
         from tui.timeouts import check_override
 
         if runbook not in ("defrag", "backup", "restore", "quorum-restore"):
-            _fail(f"--timeout goes with defrag, backup and restore; the {runbook} runbook's "
+            fail(f"--timeout goes with defrag, backup and restore; the {runbook} runbook's "
                   f"timeouts follow its own steps.", 2)
         try:
             params["timeout"] = check_override(op_timeout)
         except ValueError as e:
-            _fail(f"--timeout: {e}.", 2)
+            fail(f"--timeout: {e}.", 2)
     if fetch_to is not None:
         if runbook != "backup":
-            _fail("--fetch-to goes with backup.", 2)
+            fail("--fetch-to goes with backup.", 2)
         if not fetch_to.strip():
-            _fail("--fetch-to needs a directory on this machine.", 2)
+            fail("--fetch-to needs a directory on this machine.", 2)
         params["fetch_to"] = os.path.abspath(os.path.expanduser(fetch_to))
     if any(not h.strip() for h in lost):
-        _fail("--lost needs a host name from the inventory.", 2)
+        fail("--lost needs a host name from the inventory.", 2)
     if override is not None:
         if not override.strip():  # an interlock is passed only for a reason someone wrote
-            _fail("--override needs a reason: say, in words, why it is safe to run despite "
+            fail("--override needs a reason: say, in words, why it is safe to run despite "
                   "the interlock (it is journaled).", 2)
         params["override"] = override.strip()
     if journal_path and not dry_run:
@@ -467,47 +406,6 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
             refuse_drill_resume(journal_path)
     code = asyncio.run(run_headless(runbook, spec, params, yes=yes, journal_path=journal_path,
                                     dry_run=dry_run, assume=assume))
-    sys.exit(code)
-
-
-def _run_fleet_backup(*, inventories, inventory_dir, use_drill, scenario, host, backup_dir,
-                      override, yes, journal_path, op_timeout, fetch_to, dry_run, assume,
-                      read_only, keep, parallel, as_json) -> None:
-    """`run backup` over several clusters (tui/runbooks/fleet_backup.py); exits."""
-    from tui.runbooks.fleet_backup import DEFAULT_PARALLEL, inventory_files, run_fleet_backup
-
-    if use_drill or scenario:
-        _fail("--drill goes with one cluster; --inventory-dir and --inventory name real "
-              "clusters (a drill's: `etcd-dr lab serve --inventory-out DIR/NAME.yaml`).", 2)
-    if inventory_dir is None and not inventories:
-        _fail("give --inventory-dir DIR (or --inventory FILE, repeated) for --keep, "
-              "--parallel or --json.", 2)
-    for flag, given in (("--host", host), ("--journal", journal_path), ("--dry-run", dry_run),
-                        ("--assume", assume)):
-        if given:
-            _fail(f"{flag} goes with one cluster; a backup of several chooses each one's "
-                  f"host itself (a healthy non-leader) and writes each its own journal.", 2)
-    params: dict = {"backup_dir": backup_dir}
-    if op_timeout is not None:
-        from tui.timeouts import check_override
-
-        try:
-            params["timeout"] = check_override(op_timeout)
-        except ValueError as e:
-            _fail(f"--timeout: {e}.", 2)
-    if fetch_to is not None:
-        if not fetch_to.strip():
-            _fail("--fetch-to needs a directory on this machine.", 2)
-        params["fetch_to"] = os.path.abspath(os.path.expanduser(fetch_to))
-    if override is not None:
-        if not override.strip():
-            _fail("--override needs a reason: say, in words, why it is safe to run despite "
-                  "the interlock (it is journaled).", 2)
-        params["override"] = override.strip()
-    files = inventory_files(inventory_dir, tuple(inventories))
-    code = asyncio.run(run_fleet_backup(files, params, keep=keep,
-                                        parallel=parallel or DEFAULT_PARALLEL, yes=yes,
-                                        read_only=read_only, as_json=as_json))
     sys.exit(code)
 
 
@@ -577,7 +475,7 @@ def watch(journal, use_tui):
         from pathlib import Path
 
         if not Path(journal).parent.is_dir():
-            _fail(f"{Path(journal).parent}: the journal's directory does not exist.", 2)
+            fail(f"{Path(journal).parent}: the journal's directory does not exist.", 2)
         from screens.watch import run_watch
 
         run_watch(journal)
@@ -628,215 +526,8 @@ def scenarios(as_json):
         click.echo(f"{s.name.ljust(width)}  {s.description}{objective}")
 
 
-@main.group()
-def lab():
-    """The simulated cluster, standalone (for trainers and tests)."""
-
-
-def _address_base(ctx, param, value):
-    parts = value.split(".")
-    if len(parts) != 3 or parts[0] != "127" or not all(
-            p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
-        raise click.BadParameter(f"{value!r}: write three numbers of a loopback address, "
-                                 f"e.g. 127.0.31 (the hosts are then 127.0.31.1, ...)")
-    return value
-
-
-@lab.command("serve")
-@scenario_option
-@click.option("--inventory-out", default=None, metavar="FILE",
-              help="Where to write the inventory that reaches the lab.")
-@speed_option
-@click.option("--address-base", default="127.0.3", show_default=True, callback=_address_base,
-              metavar="127.X.Y", help="Loopback addresses of the hosts (127.X.Y.1, ...): "
-                                      "several labs side by side, each its own cluster.")
-@click.option("--clusters", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Serve a fleet of N drill clusters instead (the readiness wall's drill "
-                   "fleet, on 127.1.1.x, 127.1.2.x, ...), with --inventory-dir.")
-@click.option("--inventory-dir", default=None, metavar="DIR",
-              help="--clusters: write one inventory per cluster here (NAME.yaml, and NAME.d/ "
-                   "with its keys).")
-@operator_errors
-def lab_serve(scenario, inventory_out, speed, address_base="127.0.3", clusters=None,
-              inventory_dir=None):
-    """Run the simulated cluster (or, with --clusters, a fleet) until interrupted."""
-    from pathlib import Path
-
-    from tui.drill.lab import DrillLab
-
-    from tui.files import refuse_unusual
-
-    if clusters is not None or inventory_dir is not None:
-        if clusters is None or inventory_dir is None or inventory_out or scenario or \
-                address_base != "127.0.3":
-            _fail("a fleet is served with --clusters N --inventory-dir DIR (and neither "
-                  "--scenario, --inventory-out nor --address-base: the fleet mixes "
-                  "scenarios, each cluster on addresses of its own).", 2)
-        _serve_fleet(clusters, inventory_dir, speed)
-        return
-    if not inventory_out:
-        _fail("give --inventory-out FILE (or --clusters N --inventory-dir DIR).", 2)
-
-    out = Path(inventory_out)
-    workdir = out.parent / (out.stem + ".d")
-    # before any key is made: a link, a device, a directory, a path under a file is refused
-    refuse_unusual(out, what="the inventory", hint="Give --inventory-out a new or existing "
-                                                   "regular file in a writable directory")
-
-    async def serve():
-        from tui.drill.control import LabConsole
-
-        lab = DrillLab(scenario or "healthy", speed=speed, workdir=workdir,
-                       address_base=address_base)
-        await lab.start(inventory_path=out)
-        # trainers inject faults: `etcd-dr lab inject` (control port) or lines typed here
-        console = LabConsole(lab, out, lambda line: click.echo(line, err=True))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await console.start(stdin=sys.stdin)
-            hosts = ", ".join(f"{h.name} {h.address}:{h.ssh_port}" for h in lab.cluster.hosts)
-            click.echo(f"drill cluster {lab.cluster.name} (scenario {lab.cluster.scenario}) is "
-                       f"up: {hosts}; API {lab.api.url}"
-                       + (f"; time x{speed:g}" if speed != 1 else ""), err=True)
-            click.echo(f"inventory: {out}  (keys, known_hosts, kubeconfig in {workdir})",
-                       err=True)
-            click.echo(f"faults: etcd-dr lab inject --inventory {out} ACTION [ARGS]"
-                       + (f"  or type here. {console.keys_help()}"
-                          if console.reads_keys else ""), err=True)
-            click.echo("Press Ctrl-C to stop.", err=True)
-            await stop.wait()
-        finally:
-            await console.stop()
-            await lab.stop()
-
-    asyncio.run(serve())
-
-
-def _serve_fleet(clusters: int, inventory_dir: str, speed: float) -> None:
-    """`lab serve --clusters N --inventory-dir DIR`: the drill fleet until interrupted."""
-    from pathlib import Path
-
-    from tui.drill.fleetlab import DrillFleet
-
-    directory = Path(inventory_dir)
-    if directory.exists() and (directory.is_symlink() or not directory.is_dir()):
-        _fail(f"{inventory_dir}: --inventory-dir must be a directory (not a link or a file).",
-              2)
-
-    async def serve():
-        fleet = DrillFleet(clusters, speed=speed, inventory_dir=directory)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            paths = await fleet.start()
-            for member, path in zip(fleet.members, paths):
-                click.echo(f"{member.name}: {member.scenario}, backup {member.backup}: {path}",
-                           err=True)
-            click.echo(f"{len(paths)} drill cluster(s) up; inventories in {directory}. "
-                       f"Press Ctrl-C to stop.", err=True)
-            await stop.wait()
-        finally:
-            await fleet.stop()
-
-    asyncio.run(serve())
-
-
-@lab.command("inject", context_settings={"ignore_unknown_options": True})
-@click.option("--inventory", "inventory_path", required=True, metavar="FILE",
-              help="The inventory `lab serve --inventory-out` wrote.")
-@click.argument("action", metavar="ACTION")
-@click.argument("args", nargs=-1, metavar="[ARGS]...")
-@operator_errors
-def lab_inject(inventory_path, action, args):
-    """Inject a fault into a running `lab serve` (its console sees it within one refresh).
-
-    \b
-    drop-host HOST [SECONDS]            the machine goes away (for SECONDS of drill time)
-    restore-host HOST                   it comes back
-    fill-db HOST                        the member's database to its quota: NOSPACE
-    alarm HOST NOSPACE|CORRUPT          raise that alarm
-    disarm                              clear every alarm
-    stall-pod HOST MANIFEST [SECONDS]   kubelet stuck on a static pod (etcd, kube-apiserver,
-                                        ...) until release-pod HOST MANIFEST (or SECONDS)
-    drop-ssh HOST SECONDS               SSH refused for SECONDS of drill time, then back
-    list                                what is injected now
-    """
-    from tui.drill.control import send_command
-
-    click.echo(send_command(inventory_path, [action, *args]))
-
-
-@main.command()
-@click.argument("paths", nargs=-1, metavar="DIR|INVENTORY...")
-@click.option("--drill", "use_drill", is_flag=True,
-              help="A fleet of drill clusters started in this process (mixed scenarios and "
-                   "backups).")
-@click.option("--clusters", type=click.IntRange(min=1), default=None, metavar="N",
-              help="--drill: how many clusters (default 10).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Look once and print one JSON object per cluster per line, worst first; "
-                   "exit 0 all ready, 1 any not ready.")
-@click.option("--interval", default="10s", callback=_duration, metavar="DURATION",
-              show_default=True, help="How often the wall looks again.")
-@click.option("--max-backup-age", "max_backup_age", default="24h", callback=_duration,
-              metavar="DURATION", show_default=True,
-              help="A newest backup older than this puts the cluster at risk.")
-@click.option("--backup-dir", default="/home/core/assets/backup", show_default=True,
-              metavar="DIR", help="Where the backups are on each control-plane host.")
-@click.option("--timeout", "probe_timeout", default="30s", callback=_duration,
-              metavar="DURATION", show_default=True,
-              help="The time one cluster's look may take; past it the row says so.")
-@click.option("--parallel", default=16, type=click.IntRange(min=1), show_default=True,
-              metavar="N", help="Clusters looked at at once.")
-@operator_errors
-def wall(paths, use_drill, clusters, as_json, interval, max_backup_age, backup_dir,
-         probe_timeout, parallel):
-    """Read-only readiness wall over many clusters: verdict, members, leader, DB size and
-    fragmentation, alarms, encryption, version and the newest backup (its age, whether it
-    verifies, whether it carries the encryption config), worst first. Enter opens a
-    cluster's status screen (read-only), escape comes back."""
-    from tui.wall.probe import Wall, inventory_paths
-    from tui.wall.readiness import Thresholds
-
-    if bool(paths) == bool(use_drill):
-        _fail("give inventory files or directories, or --drill (not both).", 2)
-    if clusters is not None and not use_drill:
-        _fail("--clusters goes with --drill.", 2)
-    if not backup_dir.startswith("/"):
-        _fail(f"--backup-dir must be an absolute path on the hosts, not {backup_dir!r}.", 2)
-    fleet = None
-    inventories: list[str] = []
-    if use_drill:
-        from tui.drill.fleetlab import DrillFleet
-
-        fleet = DrillFleet(clusters or 10)
-    else:
-        inventories = inventory_paths(paths)
-    the_wall = Wall(inventories, fleet=fleet, backup_dir=backup_dir, timeout=probe_timeout,
-                    parallel=parallel, thresholds=Thresholds(max_backup_age_s=max_backup_age))
-    if not as_json:
-        from screens.wall import run_wall
-
-        run_wall(the_wall, interval=interval)
-        return
-
-    async def once():
-        try:
-            return await the_wall.refresh()
-        finally:
-            await the_wall.close()
-
-    rows = asyncio.run(once())
-    from tui.secrets import redact
-
-    for row in rows:
-        click.echo(json.dumps(redact(row.to_json())))
-    sys.exit(0 if rows and all(r.verdict == "ready" for r in rows) else 1)
+main.add_command(lab)
+main.add_command(wall)
 
 
 if __name__ == "__main__":  # pragma: no cover

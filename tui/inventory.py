@@ -12,12 +12,11 @@ import re
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from tui.durations import parse_duration
 from tui.errors import ConfigError
+from tui.located_yaml import LineLoader, Located, LocatedList, Reader, check_duplicate_keys
 from tui.secrets import register_proxy
 
 # arbiter: the third etcd member of a two-node arbiter cluster (controlPlaneTopology
@@ -129,116 +128,9 @@ class Inventory:
 
 # --- loading -----------------------------------------------------------------------------
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that remembers the line of every mapping key and sequence item."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
-    mapping = _Located()
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise ConfigError("a mapping key is not a plain value",
-                              where=f"line {key_node.start_mark.line + 1}") from None
-        line = key_node.start_mark.line + 1
-        if key in mapping and key not in mapping.duplicates:
-            # YAML keeps the last one silently; an operator who wrote a key twice meant one
-            # of them, and we cannot tell which: parse_inventory names both lines
-            mapping.duplicates[key] = (mapping.key_lines[key], line)
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.lines[key] = value_node.start_mark.line + 1
-        mapping.key_lines[key] = line
-    mapping.line = node.start_mark.line + 1
-    return mapping
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> list:
-    seq = _LocatedList(loader.construct_object(child, deep=True) for child in node.value)
-    seq.lines = [child.start_mark.line + 1 for child in node.value]
-    seq.line = node.start_mark.line + 1
-    return seq
-
-
-class _Located(dict):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: dict[Any, int] = {}
-        self.key_lines: dict[Any, int] = {}
-        self.duplicates: dict[Any, tuple[int, int]] = {}  # key -> (first line, second line)
-        self.line = 0
-
-
-class _LocatedList(list):
-    lines: list[int]
-    line = 0
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
 def expand_path(value: str) -> str:
     """`~` and $VARS expand in every path the inventory names."""
     return os.path.expanduser(os.path.expandvars(value))
-
-
-class _Reader:
-    """Reads typed values out of the parsed YAML, failing with file:line and key path."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, path: str, line: int | None, problem: str, hint: str | None = None):
-        where = f"{self.source}, line {line}" if line else self.source
-        raise ConfigError(f"{path}: {problem}", where=where,
-                          hint=hint or "See the inventory format in the README")
-
-    def mapping(self, value: Any, path: str, line: int | None) -> _Located:
-        if not isinstance(value, dict):
-            self.fail(path, line, f"expected a mapping, got {_kind(value)}")
-        return value  # type: ignore[return-value]
-
-    def get(self, m: _Located, key: str, path: str, kind: type | tuple, *, required=False,
-            default: Any = None) -> Any:
-        full = f"{path}.{key}" if path else key
-        if key not in m or m[key] is None:
-            if required:
-                self.fail(full, getattr(m, "line", None), "is required but missing")
-            return default
-        value = m[key]
-        line = m.lines.get(key) if isinstance(m, _Located) else None
-        if kind is float:
-            try:
-                return parse_duration(value)
-            except ValueError as e:
-                self.fail(full, line, str(e))
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            self.fail(full, line, f"expected {_article(want)}, got {_kind(value)} {value!r}")
-        if kind is str and not value.strip():
-            self.fail(full, line, "must not be empty")
-        return value
-
-    def check_keys(self, m: _Located, path: str, allowed: set[str]) -> None:
-        for key in m:
-            if key not in allowed:
-                full = f"{path}.{key}" if path else str(key)
-                self.fail(full, m.lines.get(key), "is not a known key",
-                          hint="Known keys here: " + ", ".join(sorted(allowed)))
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__) \
-        if not isinstance(value, (_Located, _LocatedList)) else \
-        ("a mapping" if isinstance(value, dict) else "a list")
-
-
-def _article(word: str) -> str:
-    return {"str": "text", "int": "a whole number", "bool": "true or false",
-            "dict": "a mapping", "list": "a list"}.get(word, word)
 
 
 _PORT_RANGE = range(1, 65536)
@@ -348,28 +240,6 @@ def _readable_file(path: str) -> str | None:
     return None
 
 
-def _check_duplicate_keys(r: "_Reader", value: Any, path: str = "") -> None:
-    """Any key written twice in one mapping, anywhere in the file, is an error."""
-    seen: set[int] = set()
-    found: list[tuple[int, int, str]] = []
-    todo: list[tuple[Any, str]] = [(value, path)]
-    while todo:
-        node, where = todo.pop()
-        if id(node) in seen:  # aliases share objects: visit each once (no alias bombs)
-            continue
-        seen.add(id(node))
-        if isinstance(node, _Located):
-            for key, (first, second) in node.duplicates.items():
-                found.append((second, first, f"{where}.{key}" if where else str(key)))
-            todo.extend((v, f"{where}.{k}" if where else str(k)) for k, v in node.items())
-        elif isinstance(node, list):
-            todo.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
-    if found:
-        second, first, full = min(found)  # the first one in the file
-        r.fail(full, second, f"is given twice, on lines {first} and {second}",
-               hint="Keep one of them (YAML would silently use the last)")
-
-
 def load_inventory(path: str | os.PathLike) -> Inventory:
     source = str(path)
     try:
@@ -390,9 +260,9 @@ def load_inventory(path: str | os.PathLike) -> Inventory:
 
 
 def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
-    r = _Reader(source)
+    r = Reader(source)
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(text, Loader=LineLoader)  # noqa: S506 - SafeLoader subclass
     except ConfigError:
         raise
     except yaml.YAMLError as e:
@@ -406,7 +276,7 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     if doc is None:
         r.fail("(top level)", None, "the file is empty")
     top = r.mapping(doc, "(top level)", 1)
-    _check_duplicate_keys(r, top)
+    check_duplicate_keys(r, top)
     r.check_keys(top, "", {"cluster", "kubeconfig", "context", "ssh", "etcdctl", "hosts", "drill"})
 
     cluster = r.mapping(r.get(top, "cluster", "", dict, required=True), "cluster",
@@ -487,7 +357,7 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     machines: dict[tuple[str, int], tuple[str, int]] = {}  # (address, port) -> (name, line)
     for i, item in enumerate(hosts_value):
         path = f"hosts[{i}]"
-        line = hosts_value.lines[i] if isinstance(hosts_value, _LocatedList) else None
+        line = hosts_value.lines[i] if isinstance(hosts_value, LocatedList) else None
         h = r.mapping(item, path, line)
         r.check_keys(h, path, {"name", "address", "role", "port", "user", "identity_file"})
         name = r.get(h, "name", path, str, required=True)
@@ -545,7 +415,7 @@ def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
     )
 
 
-def _read_proxy(r: _Reader, cluster: _Located) -> ClusterProxy | None:
+def _read_proxy(r: Reader, cluster: Located) -> ClusterProxy | None:
     """cluster.proxy: the cluster-wide proxy's settings, each text. A proxy URL's
     credentials, when an operator wrote some, become secrets no output shows."""
     proxy_map = r.get(cluster, "proxy", "cluster", dict)
@@ -568,7 +438,7 @@ def name_problem(text: str) -> str | None:
         f"{text!r} is not a name (letters, digits, '.', '_' and '-')"
 
 
-def _read_version(r: _Reader, cluster: _Located, text: str) -> str | None:
+def _read_version(r: Reader, cluster: Located, text: str) -> str | None:
     """cluster.version: text like "4.20" or "4.16.3". YAML reads an unquoted 4.20 as the
     number 4.2, which would pick another release's procedure: a number is an error."""
     value = cluster.get("version")
@@ -599,7 +469,7 @@ def _written_value(text: str, line: int | None, key: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _read_file(r: _Reader, m: _Located, key: str, path: str) -> str | None:
+def _read_file(r: Reader, m: Located, key: str, path: str) -> str | None:
     """A file the inventory names (after ~ and $VAR expansion) that must exist and be
     readable now: a missing key would otherwise surface as "auth-failed" on every host."""
     value = r.get(m, key, path, str)
@@ -623,7 +493,7 @@ def user_problem(text: str) -> str | None:
             f"'.', '_' or '-'; at most 32)")
 
 
-def _read_user(r: _Reader, m: _Located, path: str, default: str) -> str:
+def _read_user(r: Reader, m: Located, path: str, default: str) -> str:
     user = r.get(m, "user", path, str, default=default)
     if problem := user_problem(user):
         r.fail(f"{path}.user", m.lines.get("user"), problem)

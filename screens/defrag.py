@@ -62,6 +62,7 @@ class DefragScreen(RunbookScreen):
             from tui.cluster.api import describe_api_error
 
             self._auto_events = {"error": describe_api_error(e, api.server)}
+        self._show_auto_defrag()  # now, not at the members' next tick (up to 1 s later)
 
     def params(self) -> dict:
         try:
@@ -150,6 +151,9 @@ class DefragScreen(RunbookScreen):
         self._show_sparklines()
         if not self.running:
             self._show_timeouts()
+        self._show_auto_defrag()
+
+    def _show_auto_defrag(self) -> None:
         self.query_one("#auto-defrag", Static).update(
             "automatic defrag: " + self._auto_defrag_text())
 

@@ -62,6 +62,9 @@ class SizedSnapshots:
         await pilot.pause(0.05)
         last, same = None, 0
         for _ in range(40):
+            # a layout Textual has scheduled but not yet made (a banner that wraps on
+            # fewer lines now) is made before the look, not 0.1 s after the snapshot
+            pilot.app.screen.refresh(layout=True)
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()  # every widget of the screen has handled its messages
             await pilot.pause(0.01)

@@ -98,8 +98,9 @@ async def test_console_screens(shots, request):
         await shots.check(pilot, "encryption", see=_shown_keys(app))
         await app.switch_mode("status")
         defrag = await _open(pilot, "d", "defrag")
-        await wait_until(pilot, lambda: defrag._auto_events is not None,
-                         what="the etcd operator's defrag events")  # (read from the API)
+        # the etcd operator's defrag events (read from the API), on the screen
+        await wait_until(pilot, lambda: "last success" in str(
+            defrag.query_one("#auto-defrag").render()), what="the operator's defrag events")
         # the member table has the focus: g runs from there, and it is what is read first
         assert app.focused is defrag.query_one("#defrag-members")
         advice = defrag._rows[0][-1]  # the first member's, whole ("yes: 59% fragmented...")

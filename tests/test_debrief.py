@@ -12,7 +12,6 @@ from textual.widgets import DataTable, Input
 from tests.conftest import answer_confirmation, populated, press_button, trainee_pause, wait_until
 from tui.app import make_app
 from tui.backend import BackendSpec
-from tui.drill.session import drill_spec
 from tui.journal import read_journal
 from tui.report import summarize
 
@@ -26,9 +25,9 @@ def _needs_restore_runbooks():
 
 
 def _scenario_drill(name: str):
-    from tui.drill.scenario import load_scenario_doc
+    from tui.drill.scenario import load_drill
 
-    return drill_spec(load_scenario_doc(name)[0])
+    return load_drill(name)
 
 
 def _session_app(scenario: str, speed: float):
@@ -233,7 +232,7 @@ async def test_the_scenarios_fault_fires_and_the_ideal_path_retries_past_it(tmp_
     async with app.run_test(size=(160, 50)) as pilot:
         await _brief(app, pilot)
         await wait_until(pilot, lambda: app.fault_schedule is not None, what="the faults")
-        for_seconds = float(drill.faults[0].get("for_seconds") or 60)
+        for_seconds = float(drill.faults[0].for_seconds or 60)
         screen = await _restore(app, pilot, retry={"RST-04": for_seconds / speed + 0.5},
                                 host=drill.ideal_host)
         debrief = await _debrief(app, pilot)

@@ -11,8 +11,8 @@ import pytest
 from textual.app import App
 
 from assets import asset_path
-from tests.test_session import DRILL, T0, ideal_run, line
-from tui.drill.session import DrillSession, drill_spec
+from tests.test_session import DRILL, T0, drill_spec, ideal_run, line
+from tui.drill.session import DrillSession
 
 
 def _session() -> DrillSession:

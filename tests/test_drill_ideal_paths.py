@@ -23,7 +23,7 @@ from tests.conftest import populated, press_button, trainee_pause, wait_until
 from tui.app import make_app
 from tui.backend import BackendSpec
 from tui.drill.scenario import list_scenarios
-from tui.drill.session import load_drill
+from tui.drill.scenario import load_drill
 
 IN_TEST_DEBRIEF = {"lost-two-hosts", "ssh-drop-mid-restore"}
 SCENARIOS = [s.name for s in list_scenarios()
@@ -199,14 +199,14 @@ async def _setup(app, pilot, drill, screen, **kw) -> None:
         await _backup_setup(app, pilot, screen, kw.get("host") or drill.ideal_host)
     elif drill.runbook in ("restore", "quorum-restore"):
         await _restore_setup(app, pilot, screen, drill,
-                             backup_dir=kw.pop("backup_dir", drill.ideal.get("backup_dir")),
+                             backup_dir=kw.pop("backup_dir", drill.ideal.backup_dir),
                              **kw)
     else:
         await wait_until(pilot, lambda: screen.check_action("start", ()), what="the start")
 
 
 async def _wait_ideal(app, drill) -> None:
-    minutes = drill.ideal.get("wait_minutes")
+    minutes = drill.ideal.wait_minutes
     if minutes:  # the trainee watches the status view until the cluster is ready
         await asyncio.sleep(app.backend.lab.cluster.clock.real_seconds(float(minutes) * 60))
 
@@ -219,8 +219,7 @@ async def _debrief(app, pilot):
 
 
 def _retries(drill) -> set[str]:
-    retry = drill.ideal.get("retry") or []
-    return {str(r) for r in retry} if isinstance(retry, list) else {str(retry)}
+    return set(drill.ideal.retry)
 
 
 # --- the ideal path -------------------------------------------------------------------------
@@ -325,7 +324,7 @@ async def test_a_deliberate_mistake_in_each_scenario_is_counted(name, tmp_path, 
             assert kind in str(debrief.query_one("#debrief-mistakes").render())
         else:
             assert session.score().total == drill.expected_score - 10, session.score()
-        trap = next((t for t in drill.traps if t.get("kind") == kind
-                     and t.get("host") in (None, how.get("host"))), None)
-        if trap is not None and trap.get("detail"):
-            assert trap["detail"] in session.mistakes[0].detail
+        trap = next((t for t in drill.traps_of(kind) if t.host in (None, how.get("host"))),
+                    None)
+        if trap is not None:
+            assert trap.detail in session.mistakes[0].detail

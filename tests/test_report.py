@@ -346,11 +346,12 @@ def test_bad_journals_are_one_plain_paragraph(tmp_path, content, needle):
 def test_a_drill_sessions_own_lines_are_reported(journals, tmp_path):
     """A DrillSession (tui.drill.session) watching a real restore as its journal is written:
     the report counts its hint and mistake, takes its score line, and keeps the run's totals."""
-    from tui.drill.session import DrillSession, drill_spec
+    from tests.test_session import drill_spec
+    from tui.drill.session import DrillSession
     from tui.journal import Journal
 
     spec = drill_spec({"drill": {"objective": "Restore from the backup on master-0.",
-                                 "runbook": "restore", "rto_minutes": 45,
+                                 "runbook": "restore", "rto_minutes": 45, "expected_score": 100,
                                  "ideal": {"recovery_host": "master-0"},
                                  "hints": ["The backup is on master-0."]}})
     session = DrillSession("lost-two-hosts", spec, speed=300)

@@ -388,7 +388,7 @@ def test_the_fencing_probes_are_allowed_in_read_only_mode():
 
 def _restore_scenarios() -> list[str]:
     from tui.drill.scenario import list_scenarios
-    from tui.drill.session import load_drill
+    from tui.drill.scenario import load_drill
 
     return [s.name for s in list_scenarios()
             if (d := load_drill(s.name)) is not None and d.runbook == "restore"]

@@ -408,7 +408,14 @@ def test_a_good_drill_section_loads(tmp_path):
     drill = load_drill(path)
     assert drill.faults[0].host == "worker-0"
     assert drill.ideal.run_args("restore") == ["--host", "master-0"]
+    assert drill.ideal.override is False and drill.ideal.skipped == ()
     build_cluster(path)
+    # an ideal path that itself overrides a failed check and skips a failed step says so
+    path = write(tmp_path, BASE + GOOD_DRILL.replace(
+        "ideal: {recovery_host: master-0}",
+        "ideal: {recovery_host: master-0, override: true, skipped: [RST-16]}"))
+    drill = load_drill(path)
+    assert drill.ideal.override is True and drill.ideal.skipped == ("RST-16",)
 
 
 @pytest.mark.parametrize("old, new, message", [
@@ -429,6 +436,10 @@ def test_a_good_drill_section_loads(tmp_path):
      "drill.ideal.host goes with drill.runbook backup or defrag"),
     ("ideal: {recovery_host: master-0}", "ideal: {recovery_host: master-0, colour: red}",
      "drill.ideal: unknown key 'colour'"),
+    ("ideal: {recovery_host: master-0}", "ideal: {recovery_host: master-0, override: yes!}",
+     "drill.ideal.override must be true or false"),
+    ("ideal: {recovery_host: master-0}", "ideal: {recovery_host: master-0, skipped: [four]}",
+     "drill.ideal.skipped[0] must be a runbook step ID"),
     ("hints: [\"h\"]", "hints: h", "drill.hints must be a list"),
     ("  objective: \"o\"\n", "", "drill.objective is missing"),
 ])

@@ -1,5 +1,5 @@
-"""The drill session without the UI: the `drill:` section read defensively, mistakes found in
-journal lines, hints, the score formula, the debrief's timeline and differences, and scoring
+"""The drill session without the UI: the `drill:` section as the drill reads it, mistakes found
+in journal lines, hints, the score formula, the debrief's timeline and differences, and scoring
 a journal file from its lines alone."""
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from tui.drill.drillspec import parse_drill
 from tui.drill.scoring import drill_clock
-from tui.drill.session import DrillSession, drill_spec
+from tui.drill.session import DrillSession
+from tui.errors import ConfigError
 from tui.journal import Journal, read_journal
 
 T0 = 1_800_000_000.0
@@ -20,6 +22,17 @@ DRILL = {"objective": "Restore from the backup on master-0.", "runbook": "restor
          "hints": ["The backup is on master-0.", "Both other hosts are lost."],
          "traps": [{"kind": "wrong-recovery-host", "detail": "master-2 has no etcd data"},
                    {"kind": "approve-csr", "name": "csr-evil", "detail": "unknown node"}]}
+
+
+def drill_spec(doc: dict):
+    """A scenario document's `drill:` section as every drill reads it (validated,
+    tui.drill.drillspec), in a scenario of three control-plane hosts whose API holds the CSRs
+    its approve-csr traps name."""
+    drill = doc.get("drill")
+    traps = drill.get("traps") if isinstance(drill, dict) else None
+    csrs = [{"name": t["name"]} for t in traps if t.get("kind") == "approve-csr"] \
+        if isinstance(traps, list) else []
+    return parse_drill({"control_plane": 3, "api": {"pending_csrs": csrs}, **doc}, "<test>")
 
 
 def iso(wall: float) -> str:
@@ -56,17 +69,24 @@ def session(drill=DRILL, speed=1.0) -> DrillSession:
     return s
 
 
-def test_a_drill_section_is_read_defensively():
+def test_the_session_reads_the_drill_section_the_scenario_validates():
+    """One reader of the `drill:` section (tui.drill.drillspec): what a session scores
+    against is what the scenario's file was checked for; a section of the wrong shape is an
+    error naming the key, not a drill scored against what could be guessed of it."""
     spec = drill_spec({"name": "x", "drill": DRILL})
     assert spec.objective.startswith("Restore") and spec.rto_minutes == 45
     assert spec.ideal_host == "master-0" and spec.ideal_path == "4.12-4.13"
+    assert spec.notes == ["RST-04 skips the lost hosts"]
     assert spec.hints[0] == "The backup is on master-0." and len(spec.traps) == 2
     assert drill_spec({"name": "x"}) is None  # no section: a free drill
-    assert drill_spec({"name": "x", "drill": "nonsense"}) is None
-    odd = drill_spec({"name": "x", "drill": {"rto_minutes": "soon", "hints": "one",
-                                             "traps": "none", "ideal": [1]}})
-    assert odd.rto_minutes is None and odd.hints == ("one",) and odd.traps == ()
-    assert odd.ideal == {}
+    with pytest.raises(ConfigError, match="drill must be a mapping"):
+        drill_spec({"name": "x", "drill": "nonsense"})
+    with pytest.raises(ConfigError, match="drill.rto_minutes must be a number"):
+        drill_spec({"name": "x", "drill": dict(DRILL, rto_minutes="soon")})
+    with pytest.raises(ConfigError, match="drill.traps must be a list"):
+        drill_spec({"name": "x", "drill": dict(DRILL, traps="none")})
+    with pytest.raises(ConfigError, match="drill.ideal must be a mapping"):
+        drill_spec({"name": "x", "drill": dict(DRILL, ideal=[1])})
 
 
 def test_the_ideal_path_scores_100_and_ends_the_drill():
@@ -108,6 +128,10 @@ def test_a_failed_step_skipped_by_override_and_a_needless_override_are_mistakes(
     allowed = session(dict(DRILL, ideal=dict(DRILL["ideal"], override=True)))
     allowed.observe(line(1, "-", "planned", params={"recovery_host": "master-0"}))
     assert allowed.observe(line(2, "-", "override", reason="two snapshots")) == []
+    # nor a skip the ideal path itself makes
+    skipping = session(dict(DRILL, ideal=dict(DRILL["ideal"], skipped=["RST-08"])))
+    skipping.observe(line(3, "RST-08", "failed", error="boom"))
+    assert skipping.observe(line(4, "RST-08", "override", reason="it is fine")) == []
 
 
 def test_a_trap_csr_approved_is_a_mistake():

@@ -17,15 +17,15 @@ from tests.test_scenarios import (
     shared_run_params,
     waited_run,
 )
-from tui.drill.scenario import list_scenarios, load_drill, load_scenario_doc
-from tui.drill.session import DrillSession, drill_spec
+from tui.drill.scenario import list_scenarios, load_drill
+from tui.drill.session import DrillSession
 
 T0 = 1_800_000_000.0
-SCORED = [s.name for s in list_scenarios() if drill_spec(load_scenario_doc(s.name)[0])]
+SCORED = [s.name for s in list_scenarios() if load_drill(s.name)]
 
 
 def _drill(name):
-    return drill_spec(load_scenario_doc(name)[0])
+    return load_drill(name)
 
 
 def _line(at, step, event, runbook, **extra):
@@ -40,7 +40,7 @@ def _ideal_params(drill) -> dict:
         params["lost_hosts"] = []
         if drill.ideal_path:
             params["path"] = drill.ideal_path
-        params["backup_dir"] = drill.ideal.get("backup_dir") or "/home/core/assets/backup"
+        params["backup_dir"] = drill.ideal.backup_dir or "/home/core/assets/backup"
     elif drill.ideal_host:
         params["host"] = drill.ideal_host
     return params
@@ -57,31 +57,31 @@ def _other_host(drill, host=None) -> str:
                         if h != drill.ideal_host)
 
 
-def trigger(session: DrillSession, drill, trap: dict) -> list:
+def trigger(session: DrillSession, drill, trap) -> list:
     """Records (or a console event) that walk into this trap."""
     runbook = drill.runbook or "backup"
     params = _ideal_params(drill)
-    kind = trap["kind"]
+    kind = trap.kind
     if kind == "wrong-recovery-host":
-        params["recovery_host"] = _other_host(drill, trap.get("host"))
+        params["recovery_host"] = _other_host(drill, trap.host)
     elif kind == "wrong-host":
-        params["host"] = _other_host(drill, trap.get("host"))
+        params["host"] = _other_host(drill, trap.host)
     elif kind == "wrong-backup":
         params["backup_dir"] = "/home/core/backups/previous"
     elif kind == "wrong-path":
         params["path"] = next(p for p in ("4.12-4.13", "4.14-4.17", "4.18+")
                               if p != drill.ideal_path)
     elif kind == "host-treated-lost":
-        params["lost_hosts"] = [trap["host"]]
+        params["lost_hosts"] = [trap.host]
     found = session.observe(_line(1, "-", "planned", runbook, params=params))
     if kind in ("override-preflight", "override-interlock"):
         found += session.observe(_line(2, "-", "override", runbook, reason="go anyway"))
     elif kind == "skip-step":
-        session.observe(_line(3, trap["step"], "failed", runbook, error="boom"))
-        found += session.observe(_line(4, trap["step"], "override", runbook, reason="later"))
+        session.observe(_line(3, trap.step, "failed", runbook, error="boom"))
+        found += session.observe(_line(4, trap.step, "override", runbook, reason="later"))
     elif kind == "approve-csr":
         found += session.observe(_line(5, "RST-11", "finished", runbook,
-                                       facts={"csr_approved": [trap["name"]]}))
+                                       facts={"csr_approved": [trap.name]}))
     elif kind == "refused-action":
         found.append(session.refused(runbook, "refused"))
     return found
@@ -103,9 +103,8 @@ def test_each_trap_of_each_scenario_is_counted_as_its_kind(name, n):
     trap = drill.traps[n]
     s = _session(drill)
     found = trigger(s, drill, trap)
-    assert [m.kind for m in found] == [trap["kind"]], (trap, found)
-    if trap.get("detail"):
-        assert trap["detail"] in found[0].detail
+    assert [m.kind for m in found] == [trap.kind], (trap, found)
+    assert trap.detail in found[0].detail
     assert s.score().total == 90
 
 

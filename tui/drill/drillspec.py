@@ -17,7 +17,8 @@ from tui.errors import ConfigError
 #   runbook: restore          # the ideal path's runbook, or null (a status-only drill)
 #   rto_minutes: 45           # recovery-time objective, drill (simulated) minutes
 #   ideal: {host | recovery_host, path, backup_dir, wait_minutes, retry: [STEP...],
-#           actions: [{at: {step, event}, host, command, why}], notes: [...]}
+#           actions: [{at: {step, event}, host, command, why}], notes: [...],
+#           override: true|false, skipped: [STEP...]}
 #   expected_score: 100       # what the ideal path scores
 #   hints: ["...", ...]       # one at a time on request
 #   traps: [{kind, detail, host?, name?, step?}, ...]   # this scenario's own mistakes
@@ -62,7 +63,7 @@ STATIC_POD_NAMES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-s
 
 
 IDEAL_KEYS = ("host", "recovery_host", "path", "backup_dir", "wait_minutes", "retry",
-              "actions", "notes")
+              "actions", "notes", "override", "skipped")
 
 
 RESTORE_PATHS = ("4.12-4.13", "4.14-4.17", "4.18+")
@@ -132,6 +133,8 @@ class Ideal:
     retry: tuple[str, ...] = ()  # steps that fail once on the ideal path and are retried
     actions: tuple[IdealAction, ...] = ()
     notes: tuple[str, ...] = ()
+    override: bool = False  # the ideal path itself starts past a failed check, overriding
+    skipped: tuple[str, ...] = ()  # steps the ideal path itself skips by override after failing
 
     def run_args(self, runbook: str) -> list[str]:
         """The `etcd-dr run RUNBOOK` options of the ideal path (besides --drill, --scenario,
@@ -158,6 +161,19 @@ class DrillSpec:
 
     def traps_of(self, kind: str) -> list[Trap]:
         return [t for t in self.traps if t.kind == kind]
+
+    @property
+    def ideal_host(self) -> str | None:
+        """The host the ideal path acts on (restore: its recovery host)."""
+        return self.ideal.recovery_host or self.ideal.host
+
+    @property
+    def ideal_path(self) -> str | None:
+        return self.ideal.path
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.ideal.notes)
 
 
 def _text(value, key: str, where: str, *, required: bool = True) -> str | None:
@@ -335,6 +351,12 @@ def _ideal(value, runbook: str | None, doc: dict, where: str) -> Ideal:
             why=_text(a.get("why"), f"{key}.why", where, required=False) or ""))
     notes = [_text(x, f"drill.ideal.notes[{n}]", where)
              for n, x in enumerate(_list(i.get("notes"), "drill.ideal.notes", where))]
+    override = i.get("override", False)
+    if not isinstance(override, bool):
+        raise ConfigError(f"drill.ideal.override must be true or false, not {override!r}",
+                          where=where)
+    skipped = [_step(s, f"drill.ideal.skipped[{n}]", where)
+               for n, s in enumerate(_list(i.get("skipped"), "drill.ideal.skipped", where))]
     return Ideal(
         host=_host(i.get("host"), "drill.ideal.host", cp, where, required=False),
         recovery_host=_host(i.get("recovery_host"), "drill.ideal.recovery_host", cp, where,
@@ -342,7 +364,8 @@ def _ideal(value, runbook: str | None, doc: dict, where: str) -> Ideal:
         path=path, backup_dir=backup_dir,
         wait_minutes=_positive(i.get("wait_minutes", 0), "drill.ideal.wait_minutes", where,
                                zero=True),
-        retry=tuple(retry), actions=tuple(actions), notes=tuple(notes))
+        retry=tuple(retry), actions=tuple(actions), notes=tuple(notes), override=override,
+        skipped=tuple(skipped))
 
 
 def parse_drill(doc: dict, where: str) -> DrillSpec | None:

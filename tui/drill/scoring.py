@@ -339,14 +339,13 @@ class SessionDebrief:
         for r in self.records:
             if r.get("event") != "override" or "command" in r:
                 continue
-            if r.get("step") == "-" and not drill.override_expected:
+            if r.get("step") == "-" and not drill.ideal.override:
                 out.append(f"You started past failed checks (override: {r.get('reason')}); "
                            f"the ideal path needs no override.")
-            elif r.get("step") != "-" and r.get("step") not in drill.skips_expected:
+            elif r.get("step") != "-" and r.get("step") not in drill.ideal.skipped:
                 out.append(f"You skipped {r.get('step')} after it failed (override: "
                            f"{r.get('reason')}); the ideal path does not skip it.")
-        retry = drill.ideal.get("retry") or []
-        expected = {str(x) for x in retry} if isinstance(retry, list) else {str(retry)}
+        expected = set(drill.ideal.retry)
         # a step the ideal path retries may fail once per host it runs on (DEF-MAN-2 times
         # out once on each 8 GB follower)
         retried = [t for t in self.timeline()

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from tui.drill.scenario import load_scenario_doc
+from tui.drill.drillspec import DrillSpec, Trap
+from tui.drill.scenario import load_drill
 from tui.errors import EtcdDrError
 from tui.journal import Journal, read_journal
 from tui.pace import split as pace_split
@@ -36,91 +36,6 @@ from tui.drill.scoring import (RUNBOOK_FAMILY, SessionDebrief, HintTaken, Mistak
 
 _APPROVE = re.compile(r"certificate\s+approve\s+([^|;&]+)")
 SESSION_EVENTS = ("session", "hint", "mistake", "score", "fault")
-
-
-# --- the scenario's `drill:` section ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DrillSpec:
-    """A scenario's `drill:` section, read defensively (a key of the wrong shape is ignored:
-    tui.drill.scenario validates the files and names file and key)."""
-    objective: str = ""
-    runbook: str | None = None
-    rto_minutes: float | None = None
-    ideal: dict = field(default_factory=dict)
-    expected_score: int | None = None
-    hints: tuple[str, ...] = ()
-    traps: tuple[dict, ...] = ()
-    faults: tuple[dict, ...] = ()
-
-    @property
-    def ideal_host(self) -> str | None:
-        value = self.ideal.get("recovery_host") or self.ideal.get("host")
-        return str(value) if value else None
-
-    @property
-    def ideal_path(self) -> str | None:
-        value = self.ideal.get("path")
-        return str(value) if value else None
-
-    @property
-    def notes(self) -> list[str]:
-        notes = self.ideal.get("notes") or []
-        return [str(n) for n in notes] if isinstance(notes, list) else [str(notes)]
-
-    @property
-    def override_expected(self) -> bool:
-        """The ideal path itself starts past a failed check with a typed override."""
-        return bool(self.ideal.get("override"))
-
-    @property
-    def skips_expected(self) -> set[str]:
-        """Steps the ideal path itself skips by override after they fail."""
-        value = self.ideal.get("skipped") or self.ideal.get("skips") or []
-        return {str(v) for v in value} if isinstance(value, list) else {str(value)}
-
-
-def drill_spec(doc: Any) -> DrillSpec | None:
-    """A scenario document's `drill:` section (the whole document or the section itself);
-    None when there is none: a free drill, without objective or score."""
-    if not isinstance(doc, dict):
-        return None
-    section = doc.get("drill") if "drill" in doc or "name" in doc else doc
-    if not isinstance(section, dict):
-        return None
-
-    def text(key) -> str:
-        value = section.get(key)
-        return str(value).strip() if isinstance(value, (str, int, float)) else ""
-
-    rto = section.get("rto_minutes")
-    rto = float(rto) if isinstance(rto, (int, float)) and not isinstance(rto, bool) \
-        and rto > 0 else None
-    expected = section.get("expected_score")
-    expected = int(expected) if isinstance(expected, (int, float)) and \
-        not isinstance(expected, bool) else None
-    hints = section.get("hints") or []
-    hints = tuple(str(h) for h in hints) if isinstance(hints, list) else (str(hints),)
-    traps = tuple(t for t in (section.get("traps") or []) if isinstance(t, dict)) \
-        if isinstance(section.get("traps"), list) else ()
-    faults = tuple(f for f in (section.get("faults") or []) if isinstance(f, dict)) \
-        if isinstance(section.get("faults"), list) else ()
-    ideal = section.get("ideal") if isinstance(section.get("ideal"), dict) else {}
-    runbook = section.get("runbook")
-    return DrillSpec(objective=text("objective"),
-                     runbook=str(runbook) if isinstance(runbook, str) and runbook else None,
-                     rto_minutes=rto, ideal=dict(ideal), expected_score=expected, hints=hints,
-                     traps=traps, faults=faults)
-
-
-def load_drill(scenario: str) -> DrillSpec | None:
-    """The `drill:` section of a scenario by name or file; None when it has none."""
-    doc, _ = load_scenario_doc(scenario)
-    return drill_spec(doc)
-
-
-# --- what the session records -----------------------------------------------------------------
 
 
 # --- the session ------------------------------------------------------------------------------
@@ -316,10 +231,10 @@ class DrillSession(SessionDebrief):
             if step == "-":
                 kind = "override-preflight" if runbook in RUNBOOK_FAMILY["restore"] \
                     else "override-interlock"
-                if not (drill and drill.override_expected):
+                if not (drill and drill.ideal.override):
                     add(kind, f"{runbook} started past its failed checks (override: "
                               f"{reason}){self._why(kind)}")
-            elif not (drill and step in drill.skips_expected):
+            elif not (drill and step in drill.ideal.skipped):
                 add("skip-step", f"{step} failed and was skipped by override ({reason})"
                                  f"{self._why('skip-step', step=step)}", step)
         if drill is not None:
@@ -329,18 +244,16 @@ class DrillSession(SessionDebrief):
             self.finish(f"the {runbook} runbook finished", now=at, pace=pace)
         return found
 
-    def _trap(self, kind: str, **match) -> dict | None:
+    def _trap(self, kind: str, **match) -> Trap | None:
         """The scenario's trap of this kind (matching host/step/name when the trap says)."""
-        for trap in self.drill.traps if self.drill else ():
-            if trap.get("kind") != kind:
-                continue
-            if all(trap.get(k) in (None, "", v) for k, v in match.items()):
+        for trap in self.drill.traps_of(kind) if self.drill else ():
+            if all(getattr(trap, k) in (None, "", v) for k, v in match.items()):
                 return trap
         return None
 
     def _why(self, kind: str, **match) -> str:
         trap = self._trap(kind, **match)
-        return f": {trap['detail']}" if trap and trap.get("detail") else ""
+        return f": {trap.detail}" if trap and trap.detail else ""
 
     def _check_plan(self, runbook: str, params: dict, add) -> None:
         drill = self.drill
@@ -356,16 +269,15 @@ class DrillSession(SessionDebrief):
         if self._trap("wrong-path") and drill.ideal_path and path and path != drill.ideal_path:
             add("wrong-path", f"chose the {path} procedure; the ideal path is "
                               f"{drill.ideal_path}{self._why('wrong-path')}")
-        ideal_dir = str(drill.ideal.get("backup_dir") or "").rstrip("/")
+        ideal_dir = (drill.ideal.backup_dir or "").rstrip("/")
         used = str(params.get("backup_dir") or "").rstrip("/")
         if self._trap("wrong-backup") and ideal_dir and used and used != ideal_dir:
             add("wrong-backup", f"restored from {used}; the ideal path uses {ideal_dir}"
                                 f"{self._why('wrong-backup')}")
-        for trap in drill.traps:
-            if trap.get("kind") == "host-treated-lost" and \
-                    trap.get("host") in (params.get("lost_hosts") or []):
-                add("host-treated-lost", f"{trap['host']} was treated as lost"
-                                         f"{self._why('host-treated-lost', host=trap['host'])}")
+        for trap in drill.traps_of("host-treated-lost"):
+            if trap.host in (params.get("lost_hosts") or []):
+                add("host-treated-lost", f"{trap.host} was treated as lost"
+                                         f"{self._why('host-treated-lost', host=trap.host)}")
 
     def _check_traps(self, record: dict, add) -> None:
         """The scenario's own mistakes that no generic check sees."""
@@ -379,9 +291,9 @@ class DrillSession(SessionDebrief):
                 match = _APPROVE.search(str(sent or ""))
                 if match:
                     approved.update(match.group(1).split())
-        for trap in self.drill.traps:
-            name = str(trap.get("name") or "")
-            if trap.get("kind") == "approve-csr" and name and name in approved:
+        for trap in self.drill.traps_of("approve-csr"):
+            name = trap.name or ""
+            if name and name in approved:
                 add("approve-csr", f"approved CSR {name}{self._why('approve-csr', name=name)}",
                     step)
 

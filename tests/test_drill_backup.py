@@ -301,3 +301,29 @@ def test_snapshot_status_json_follows_the_clusters_etcd_line():
                                                               "totalSize"]
     six = json.loads(json_line(status, "3.6.5"))
     assert list(six)[-1] == "version" and six["version"] == "3.6.0"
+
+
+@pytest.mark.parametrize("baseline, ok, said", [
+    ("", True, "snapshot_2026-01-05_100000.db"),  # the first backup on the host
+    ("2026-01-05_095959", True, "snapshot_2026-01-05_100000.db"),  # a second later: new
+    # the same second as the pair before it: cluster-backup.sh wrote the same names again,
+    # and nothing tells this pair from that one: not a new backup, and the check says why
+    ("2026-01-05_100000", False, "a backup started in the same second as that one"),
+])
+async def test_bak4_finds_a_new_pair_only_by_a_later_timestamp(baseline, ok, said):
+    from types import SimpleNamespace
+
+    from tui.runbooks.backup import _check_backup_made
+
+    listing = f"snapshot_{TS}.db\nstatic_kuberesources_{TS}.tar.gz\n"
+
+    class Fleet:
+        async def run_one(self, host, command, quiet=False):
+            assert command.stages[0][-1] == DIR
+            return SimpleNamespace(ok=True, stdout=listing)
+
+    ctx = SimpleNamespace(fleet=Fleet(), params={"backup_dir": DIR, "baseline": baseline},
+                          facts={})
+    result = await _check_backup_made(ctx, "master-1")
+    assert result.ok is ok and said in result.detail, result
+    assert ("backup_ts" in ctx.facts) is ok

@@ -185,10 +185,15 @@ async def _check_backup_made(ctx: RunContext, host) -> CheckResult:
     if not ok:
         return CheckResult(False, listing)
     sets = backup_sets(listing)
-    new = _complete(sets, ctx.params.get("baseline", ""))
+    baseline = ctx.params.get("baseline", "")
+    new = _complete(sets, baseline)
     if not new:
+        same = (f"; the newest pair is still snapshot_{baseline}, which was there before: "
+                f"cluster-backup.sh names a pair by the second it starts, and a backup started "
+                f"in the same second as that one writes the same names over it. Run it "
+                f"again" if baseline and baseline in _complete(sets, "") else "")
         return CheckResult(False, f"no new snapshot_<ts>.db + static_kuberesources_<ts>.tar.gz "
-                                  f"pair in {ctx.params['backup_dir']}")
+                                  f"pair in {ctx.params['backup_dir']}{same}")
     ts = new[-1]
     ctx.facts["backup_ts"] = ts
     ctx.facts["backup_files"] = sets[ts]

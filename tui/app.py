@@ -50,6 +50,8 @@ class HostCommands(Provider):
             if app.check_action("switch_mode", (mode,)):
                 commands.append((text, lambda m=mode: app.switch_mode(m), None))
         commands += [("Refresh status now", app.action_refresh, None),
+                     ("Wrap long log lines (or one row each): w", app.action_toggle_wrap,
+                      None),
                      ("Help: the screens and their keys", app.action_help, None)]
         if app.backend.inventory is not None:
             commands += [(f"Show host {host.name} ({host.address})",
@@ -77,6 +79,7 @@ class EtcdDrApp(App):
     # render (the status view: self.watch(app, "snapshot", ...)); no screen registers itself
     snapshot: var[StatusSnapshot | None] = var(None, always_update=True)
     started: var[bool] = var(False)  # the backend is up: its fleet takes subscribers
+    wrap_logs: var[bool] = var(False)  # every log pane (RedactedLog) follows it: `w`
     # runbook screens are imported when first opened: the status view comes up sooner
     MODES = {"status": StatusScreen,
              "backup": lambda: _screen("screens.backup", "BackupScreen"),
@@ -98,6 +101,8 @@ class EtcdDrApp(App):
         Binding("e", "switch_mode('encryption')", "Encryption"),
         Binding("d", "switch_mode('defrag')", "Defrag"),
         Binding("R", "switch_mode('restore')", "Restore"),
+        # long lines in the log panes: wrapped, or one row each (scrolled sideways)
+        Binding("w", "toggle_wrap", "Wrap log lines", show=False),
         # a drill session's (hidden elsewhere)
         Binding("h", "hint", "Hint"),
         Binding("D", "debrief", "Debrief"),
@@ -330,6 +335,13 @@ class EtcdDrApp(App):
         if self.started:
             self.run_worker(self._collect(), name="collect", group="collect", exclusive=True,
                             exit_on_error=False)
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap_logs = not self.wrap_logs
+        self.notify("Log panes wrap long lines (continuation rows indented); w again: one "
+                    "row each" if self.wrap_logs else
+                    "Log panes show each line on one row (scroll sideways); w wraps them",
+                    timeout=4)
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

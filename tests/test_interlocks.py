@@ -8,6 +8,7 @@ no journal line; a dry run prints the plan and changes nothing.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -171,6 +172,12 @@ def test_a_dry_run_prints_every_step_and_the_exact_commands_and_sends_nothing(tm
     assert f"master-2$ sudo -n sh -c '{SCRIPT_LINE}'" in proc.stdout
     assert "dry run" in proc.stdout and "nothing" in proc.stdout
     assert not journal.exists()
+    # a step that will be skipped lists no command: none of them would be sent
+    after = proc.stdout[proc.stdout.index("BAK-6  "):].splitlines()
+    bak6 = after[:1] + list(itertools.takewhile(lambda line: line.startswith("    "),
+                                                after[1:]))
+    assert bak6[2].strip() == "SKIPPED: no --fetch-to", bak6
+    assert not any("$ " in line for line in bak6[1:]), bak6
 
 
 @pytest.mark.lab

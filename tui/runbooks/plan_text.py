@@ -6,7 +6,8 @@ them: one function, so the console and the headless plan cannot say a step diffe
 
     BAK-4  Run cluster-backup.sh  [master-1] (mutating; confirm: yes/no)
         <what the step does>
-        SKIPPED: <why>            (when it will not run)
+        SKIPPED: <why>            (when it will not run: then nothing below, as nothing
+                                   of it is sent)
         WARNING: <the step's warning>
         master-1$ <each command, in the order it is sent>
         API: <the API call>
@@ -41,6 +42,7 @@ def step_lines(*, id: str, title: str, where: str, flags: str, explain: str,
     out = [f"{id}  {title}  [{where}] ({flags})", f"    {explain}"]
     if skip_reason:
         out.append(f"    SKIPPED: {skip_reason}")
+        return out  # its commands are not sent: listing them would say they were
     if warning:
         out.append(f"    WARNING: {warning}")
     out += [f"    {host}$ {command}" for host, command in commands]

@@ -74,3 +74,46 @@ def test_read_only_allows_reads(cmd):
 ])
 def test_read_only_refuses_everything_else(cmd):
     assert refusal(cmd) is not None
+
+
+@pytest.mark.parametrize("cmd", [
+    Command.of("printenv", "AS_ROOT", privileged=True),
+    # a pipeline: sudo must run every stage, not only the first
+    Command.of("printenv", "AS_ROOT", privileged=True).pipe("sh", "-c",
+                                                            "printenv AS_ROOT; cat"),
+    # exports before the command: `sudo -E`, as the procedure does it
+    Command.of("printenv", "AS_ROOT", "HTTPS_PROXY", privileged=True,
+               env=(("HTTPS_PROXY", "http://proxy.example.com:3128"),)),
+])
+def test_the_short_form_a_pane_shows_does_what_was_sent_when_pasted(cmd, tmp_path):
+    """A pane shows `$ <display()>`; an operator may paste it into a root-capable shell.
+    Run by bash with a stand-in sudo (it marks what runs under it with AS_ROOT=1), it must
+    print what the command sent (render) prints."""
+    import os
+    import subprocess
+
+    fake = tmp_path / "sudo"
+    fake.write_text('#!/bin/sh\nwhile [ "${1#-}" != "$1" ]; do shift; done\n'
+                    'AS_ROOT=1 exec "$@"\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}")
+    env.pop("AS_ROOT", None)
+    env.pop("HTTPS_PROXY", None)
+
+    def run(text: str) -> str:
+        return subprocess.run(["bash", "-c", text], env=env, capture_output=True, text=True,
+                              timeout=10).stdout
+
+    sent = run(cmd.render(use_sudo=True, recorded=False))
+    assert "1" in sent  # the stand-in ran it as "root"
+    assert run(cmd.display(use_sudo=True)) == sent, cmd.display(use_sudo=True)
+
+
+def test_a_prefixed_command_is_shown_as_the_sh_c_sudo_runs():
+    """The inventory's etcdctl prefix finds the etcdctl container with `$(crictl ps ...)`:
+    under a bare `sudo` that lookup would run as the operator."""
+    cmd = etcdctl.etcdctl(INV, INV.hosts[0], "endpoint", "health")  # the default prefix
+    assert cmd.privileged and cmd.prefix is not None, cmd
+    shown = cmd.display(use_sudo=True)
+    assert shlex.split(shown) == ["sudo", "sh", "-c", cmd.plain_script()], shown
+    assert "$(crictl ps" in cmd.plain_script()

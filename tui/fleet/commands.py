@@ -119,10 +119,22 @@ class Command:
 
     def display(self, use_sudo: bool = True) -> str:
         """Short form for panes: the script, with `sudo` where it runs under sudo; secrets
-        replaced (this command's, the registered ones, and every shape tui/secrets.py knows)."""
-        text = ("sudo " if self.privileged and use_sudo else "") + \
-            self._redacted_words().plain_script()
-        return redact_text(text, self.secrets)
+        replaced (this command's, the registered ones, and every shape tui/secrets.py knows).
+        Pasted into a shell it does what was sent: exports go before `sudo -E`, as in the
+        procedure, and a script sudo would not run whole (a pipeline, the etcdctl prefix's
+        `$(crictl ps ...)`) is shown as `sudo sh -c '...'`, as it is sent."""
+        words = self._redacted_words()
+        if not (self.privileged and use_sudo):
+            return redact_text(words.plain_script(), self.secrets)
+        if len(self.stages) == 1 and not self.prefix:
+            text = f"sudo {'-E ' if self.env else ''}{replace(words, env=()).plain_script()}"
+            if self.env:
+                exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in words.env)
+                text = f"export {exports}; {text}"
+            return redact_text(text, self.secrets)
+        # redacted before sh -c's quoting too, where a value's own quotes are one level deep
+        script = redact_text(words.plain_script(), self.secrets)
+        return redact_text(f"sudo sh -c {shlex.quote(script)}", self.secrets)
 
     def _redacted_words(self) -> "Command":
         """This command with each argument and exported value redacted on its own (before

@@ -81,11 +81,13 @@ class Command:
         if self.prefix is not None:
             prefix = self.prefix.render()
             parts[0] = f"{prefix} {parts[0]}" if parts[0] else prefix
-        text = " | ".join(parts)
-        if self.env:
-            exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env)
-            text = f"export {exports}; {text}"
-        return text
+        return self._exports() + " | ".join(parts)
+
+    def _exports(self) -> str:
+        """`export K=V ...; ` for the exported values (empty without any)."""
+        if not self.env:
+            return ""
+        return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env) + "; "
 
     def render(self, use_sudo: bool, recorded: bool = True) -> str:
         """The exact text sent over SSH (recorded=False: without the attempt record's
@@ -127,10 +129,8 @@ class Command:
         if not (self.privileged and use_sudo):
             return redact_text(words.plain_script(), self.secrets)
         if len(self.stages) == 1 and not self.prefix:
-            text = f"sudo {'-E ' if self.env else ''}{replace(words, env=()).plain_script()}"
-            if self.env:
-                exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in words.env)
-                text = f"export {exports}; {text}"
+            sudo = "sudo -E " if self.env else "sudo "
+            text = words._exports() + sudo + replace(words, env=()).plain_script()
             return redact_text(text, self.secrets)
         # redacted before sh -c's quoting too, where a value's own quotes are one level deep
         script = redact_text(words.plain_script(), self.secrets)

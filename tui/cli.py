@@ -167,11 +167,11 @@ def init(kubeconfig, context, use_drill, scenario, output, force, tofu, known_ho
     if out is not None:
         if refuse_unusual(out, what="the inventory", hint=hint) is not None and not force:
             fail(f"{out}: the file exists; init does not replace an inventory unless told. "
-                  f"{hint}.", 2)
+                 f"{hint}.", 2)
         parent = out.parent if str(out.parent) else Path(".")
         if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
             fail(f"{out}: cannot write the inventory there (its directory is not "
-                  f"writable). Give -o a path in a writable directory.", 2)
+                 f"writable). Give -o a path in a writable directory.", 2)
     policy = (TrustPolicy.FIRST_USE if tofu else
               TrustPolicy.ASK if sys.stdin.isatty() else TrustPolicy.NEVER)
 
@@ -326,7 +326,7 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
                           parallel=parallel, as_json=as_json)
     if inventory_dir is not None or len(inventories) > 1 or keep or parallel or as_json:
         fail("--inventory-dir, several --inventory, --keep, --parallel and --json go with "
-              "the backup runbook.", 2)
+             "the backup runbook.", 2)
     if bool(inventory_path) == bool(use_drill):
         fail("give exactly one of --inventory FILE or --drill.", 2)
     if scenario and not use_drill:
@@ -338,10 +338,10 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
                        speed=speed, read_only=read_only)
     if host is not None and runbook not in ("backup", "restore", "quorum-restore"):
         fail(f"--host goes with backup, restore and quorum-restore; the {runbook} runbook "
-              f"chooses its hosts itself.", 2)
+             f"chooses its hosts itself.", 2)
     if host is not None and not host.strip():
         fail("--host needs the name of a host of the inventory (leave it out to let the "
-              "console choose).", 2)
+             "console choose).", 2)
     params: dict = {}
     if runbook == "backup":
         params.update(host=host, backup_dir=backup_dir)
@@ -356,10 +356,10 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
             fail("--path goes with the restore runbook (quorum-restore is 4.18+ only).", 2)
         if restore_path_key and not (path_reason or "").strip():
             fail("--path needs --reason: say why the procedure differs from the one the "
-                  "cluster's version calls for (it is journaled).", 2)
+                 "cluster's version calls for (it is journaled).", 2)
         if path_reason is not None and not restore_path_key:
             fail("--reason goes with --path: it says why the procedure differs from the "
-                  "one the cluster's version calls for.", 2)
+                 "one the cluster's version calls for.", 2)
         params.update(backup_dir=backup_dir)
         if host:
             params["recovery_host"] = host
@@ -379,7 +379,7 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
 
         if runbook not in ("defrag", "backup", "restore", "quorum-restore"):
             fail(f"--timeout goes with defrag, backup and restore; the {runbook} runbook's "
-                  f"timeouts follow its own steps.", 2)
+                 f"timeouts follow its own steps.", 2)
         try:
             params["timeout"] = check_override(op_timeout)
         except ValueError as e:
@@ -395,7 +395,7 @@ def run(runbook, inventory_path, use_drill, scenario, speed, host, backup_dir, b
     if override is not None:
         if not override.strip():  # an interlock is passed only for a reason someone wrote
             fail("--override needs a reason: say, in words, why it is safe to run despite "
-                  "the interlock (it is journaled).", 2)
+                 "the interlock (it is journaled).", 2)
         params["override"] = override.strip()
     if journal_path and not dry_run:
         from tui.backend import refuse_drill_resume

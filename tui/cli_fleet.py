@@ -90,15 +90,15 @@ def run_fleet_backup_command(*, inventories, inventory_dir, use_drill, scenario,
 
     if use_drill or scenario:
         fail("--drill goes with one cluster; --inventory-dir and --inventory name real "
-              "clusters (a drill's: `etcd-dr lab serve --inventory-out DIR/NAME.yaml`).", 2)
+             "clusters (a drill's: `etcd-dr lab serve --inventory-out DIR/NAME.yaml`).", 2)
     if inventory_dir is None and not inventories:
         fail("give --inventory-dir DIR (or --inventory FILE, repeated) for --keep, "
-              "--parallel or --json.", 2)
+             "--parallel or --json.", 2)
     for flag, given in (("--host", host), ("--journal", journal_path), ("--dry-run", dry_run),
                         ("--assume", assume)):
         if given:
             fail(f"{flag} goes with one cluster; a backup of several chooses each one's "
-                  f"host itself (a healthy non-leader) and writes each its own journal.", 2)
+                 f"host itself (a healthy non-leader) and writes each its own journal.", 2)
     params: dict = {"backup_dir": backup_dir}
     if op_timeout is not None:
         from tui.timeouts import check_override
@@ -114,7 +114,7 @@ def run_fleet_backup_command(*, inventories, inventory_dir, use_drill, scenario,
     if override is not None:
         if not override.strip():
             fail("--override needs a reason: say, in words, why it is safe to run despite "
-                  "the interlock (it is journaled).", 2)
+                 "the interlock (it is journaled).", 2)
         params["override"] = override.strip()
     files = inventory_files(inventory_dir, tuple(inventories))
     code = asyncio.run(run_fleet_backup(files, params, keep=keep,

@@ -54,8 +54,8 @@ def lab_serve(scenario, inventory_out, speed, address_base="127.0.3", clusters=N
         if clusters is None or inventory_dir is None or inventory_out or scenario or \
                 address_base != "127.0.3":
             fail("a fleet is served with --clusters N --inventory-dir DIR (and neither "
-                  "--scenario, --inventory-out nor --address-base: the fleet mixes "
-                  "scenarios, each cluster on addresses of its own).", 2)
+                 "--scenario, --inventory-out nor --address-base: the fleet mixes "
+                 "scenarios, each cluster on addresses of its own).", 2)
         _serve_fleet(clusters, inventory_dir, speed)
         return
     if not inventory_out:
@@ -108,7 +108,7 @@ def _serve_fleet(clusters: int, inventory_dir: str, speed: float) -> None:
     directory = Path(inventory_dir)
     if directory.exists() and (directory.is_symlink() or not directory.is_dir()):
         fail(f"{inventory_dir}: --inventory-dir must be a directory (not a link or a file).",
-              2)
+             2)
 
     async def serve():
         fleet = DrillFleet(clusters, speed=speed, inventory_dir=directory)

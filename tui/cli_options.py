@@ -35,8 +35,8 @@ def operator_errors(fn):
             raise
         except Exception as e:  # the last line of defence: still no traceback
             fail(f"unexpected internal error: {e.__class__.__name__}: {e}. Nothing more was "
-                  f"sent to the hosts after this point; please report it with the command "
-                  f"you ran.", 1)
+                 f"sent to the hosts after this point; please report it with the command "
+                 f"you ran.", 1)
 
     return wrapper
 

@@ -232,8 +232,9 @@ def test_a_nospace_alarm_is_disarmed_once_the_space_is_back(make_lab, tmp_path):
     assert lab.etcdctl(lab.hosts[2], "get", "/after", "--print-value-only").stdout.strip() \
         == "written once the alarm is gone"
     after = sizes(lab)
-    assert all(after[n] <= before[n] / 2 for n in before), (before, after)
     lines = read_journal(journal)
+    assert all(after[n] <= before[n] / 2 for n in before), \
+        (before, after, [l for l in lines if l["step"].startswith("DEF-MAN")])
     commands = [l["command"] for l in lines if l["step"] == "DEF-MAN-6" and l["event"]
                 == "finished" and "command" in l]
     assert [c.rsplit(":2379 ", 1)[1].rstrip("'") for c in commands] \
@@ -293,3 +294,46 @@ def test_a_member_stopped_mid_run_aborts_it_and_nothing_else_is_touched(lab, tmp
     assert after[first] <= before[first] / 2
     for name in (leader, victim):
         assert after[name] >= before[name] * 0.9, (name, before[name], after[name])
+
+
+def test_a_run_killed_after_a_member_resumes_without_defragmenting_it_again(lab, tmp_path):
+    """The console is killed (SIGKILL) in the wait after its first member's defrag. The same
+    command again resumes the journal: that member is passed over on the journal's evidence
+    (its DEF-MAN-3 line), gets the wait the kill cut short, and the others are defragmented:
+    one defrag per member in all."""
+    fragment(lab, mb=8, prefix="/defrag-resume/")
+    before = sizes(lab)
+    journal = tmp_path / "defrag.jsonl"
+    argv = defrag_argv(lab, journal, "3s")
+    run = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[dict] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and run.poll() is None:
+            lines = complete_lines(journal)
+            if any(l["step"] == "DEF-MAN-4" and l["event"] == "started" for l in lines):
+                run.kill()
+                break
+            time.sleep(0.05)
+        run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == -9, "the run was not killed in its first wait"
+    first = next(l["member"] for l in lines if l["step"] == "DEF-MAN-3"
+                 and l["event"] == "finished")
+
+    proc = etcd_dr(*argv[3:])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = read_journal(journal)
+    resumed = next(i for i, l in enumerate(lines) if l["event"] == "resumed")
+    assert sorted(h for c in defrag_commands(lines) for h in c["hosts"]) == sorted(before)
+    passed = [l for l in lines[resumed:] if l["event"] == "already-done"]
+    assert [l["member"] for l in passed] == [first], passed
+    assert passed[0]["detail"].startswith("defragmented earlier in this run (")
+    assert passed[0]["detail"].endswith(", journal)")
+    assert next(l["member"] for l in lines[resumed:] if l["step"] == "DEF-MAN-4"
+                and l["event"] == "finished") == first
+    after = sizes(lab)
+    assert all(after[n] <= before[n] / 2 for n in before), (before, after)

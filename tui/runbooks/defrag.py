@@ -16,6 +16,7 @@ from tui.errors import ParseError
 from tui.etcd import etcdctl
 from tui.etcd.parse import parse_alarm_list
 from tui.fleet.commands import Safety
+from tui.journal import read_journal
 from tui import timeouts
 from tui.runbooks.context import RunContext, RunEvent, RunEventKind
 from tui.runbooks.model import CheckResult, Confirm, Runbook, Step, Targets
@@ -23,9 +24,6 @@ from tui.runbooks.runner import StepRun
 
 MB = 1024 * 1024
 DOCUMENTED_MIN_WAIT = 60.0
-# a member this little fragmented gains nothing from a defrag: on a re-run or a resume it is
-# already done
-DONE_FRAGMENTATION = 0.10
 
 
 def recommendation(member, quota: int) -> tuple[bool, str]:
@@ -202,15 +200,13 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
         run.fail("stopped before defragmenting " + name + ": " + "; ".join(problems))
     member = next(m for m in snap.members if m.name == name)
     host = _member_host(ctx, member)
-    frag = member.fragmentation or 0.0
-    if frag < DONE_FRAGMENTATION:
-        # compact already: a re-run, a resume, or a defrag that outlived its timeout
-        ctx.facts.setdefault("sizes_after", {})[name] = member.db_size
-        run.journal("already-done", [host], step_id=step_id, member=name,
-                    detail=f"fragmentation {frag:.0%}")
-        run.show(RunEventKind.NOTE, f"{name}: fragmentation {frag:.0%}, nothing to reclaim", [host],
-                 step_id=step_id)
-        return f"{name} already compact"
+    done, size = done_in_this_run(_journal_records(ctx), name, member.db_size)
+    if done:
+        ctx.facts.setdefault("sizes_after", {})[name] = size
+        run.done_before = True
+        run.journal("already-done", [host], step_id=step_id, member=name, detail=done)
+        run.show(RunEventKind.ALREADY_DONE, f"{name}: {done}", [host], step_id=step_id)
+        return f"{name} already defragmented"
     before = member.db_size
     timeout = member_timeout(ctx, name, before)
     run.journal("started", [host], step_id=step_id, member=name, db_size=before,
@@ -250,6 +246,59 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
     return f"{name} {reclaimed / MB:.0f} MB reclaimed"
 
 
+def _journal_records(ctx: RunContext) -> list[dict]:
+    """This run's journal so far (a journal holds one run and its resumes)."""
+    if ctx.journal is None or not ctx.journal.path.exists():
+        return []
+    return read_journal(ctx.journal.path)
+
+
+def done_in_this_run(records: list[dict], name: str,
+                     size_now: int | None) -> tuple[str, int | None]:
+    """Whether this run has defragmented member `name` already: (why, its size), or ("", None).
+
+    Only this run's evidence counts: its DEF-MAN-3 line for the member, or a defrag it sent
+    (its DEF-MAN-2/-5 line keeps the file's size then) after which the file is smaller, which
+    only a defrag does to an etcd file. A low fragmentation is no evidence: etcd counts the
+    pages its last write freed as in use until the next write, so a member can read 5%
+    fragmented with most of its file free. Without evidence the member is defragmented, which
+    is safe to repeat."""
+    checked = [r for r in records if r.get("step") == "DEF-MAN-3" and r.get("event") == "finished"
+               and r.get("member") == name and isinstance(r.get("db_size_after"), int)]
+    if checked:
+        r = checked[-1]
+        why = (f"defragmented earlier in this run ({_when(r)}: "
+               f"{_mb(r.get('db_size_before'))} -> {_mb(r['db_size_after'])}, journal)")
+        return why, r["db_size_after"]
+    sent = [r for r in records if r.get("step") in ("DEF-MAN-2", "DEF-MAN-5")
+            and r.get("event") == "started" and r.get("member") == name
+            and isinstance(r.get("db_size"), int)]
+    if sent and size_now is not None and size_now < sent[-1]["db_size"]:
+        r = sent[-1]
+        why = (f"the defrag this run sent at {_when(r)} finished while the console was not "
+               f"watching: the file was {_mb(r['db_size'])} then, {_mb(size_now)} now")
+        return why, size_now
+    return "", None
+
+
+def _waited_after(records: list[dict], name: str) -> bool:
+    """Whether this run has already let `name` recover after its defrag (DEF-MAN-4 ended
+    well): a member defragmented earlier, even while the console was not watching, gets its
+    wait unless the journal shows it had one."""
+    return any(r.get("step") == "DEF-MAN-4" and r.get("event") == "finished"
+               and r.get("member") == name for r in records)
+
+
+def _when(record: dict) -> str:
+    stamp = str(record.get("time", ""))
+    return f"{stamp[11:19]} UTC" if stamp.endswith("+00:00") and len(stamp) >= 19 else \
+        (stamp or "an unrecorded time")
+
+
+def _mb(size) -> str:
+    return f"{size / MB:.1f} MB" if isinstance(size, (int, float)) else "? MB"
+
+
 def _measure(ctx: RunContext, name: str, size: int | None, seconds: float) -> None:
     """Keep the slowest rate a defrag of this run showed: the next members' timeouts use it."""
     seen = timeouts.Measured.of(size, seconds, name)
@@ -284,9 +333,10 @@ async def _settled_status(ctx: RunContext, run: StepRun):
     ctx.facts.pop("busy_member", None)
     since = ctx.facts.pop("busy_since", None)
     member = next((m for m in snap.members if since and m.name == since["member"]), None)
-    if member is not None and not _unhealthy(snap) and \
-            (member.fragmentation or 0.0) < DONE_FRAGMENTATION:
-        # done now: from the command to this read is an upper bound of the defrag's time
+    if member is not None and not _unhealthy(snap) and member.db_size is not None and \
+            since.get("size") is not None and member.db_size < since["size"]:
+        # done now (its file shrank): from the command to this read is an upper bound of
+        # the defrag's time
         _measure(ctx, busy, since.get("size"), ctx.pace.epoch() - float(since["at"]))
     return snap
 
@@ -356,8 +406,8 @@ async def _defrag_non_leaders(ctx: RunContext, run: StepRun) -> str:
         summary = await _defrag_one(ctx, run, name, "DEF-MAN-2", snap)
         summaries.append(summary)
         done.append(name)
-        if name not in ctx.facts.get("defrag_sent", []):
-            snap = await _settled_status(ctx, run)  # compact already, untouched: no wait
+        if _waited_after(_journal_records(ctx), name):
+            snap = await _settled_status(ctx, run)  # done and recovered earlier: no wait
         else:
             snap = await _wait_and_check(ctx, run, name)
     return "; ".join(summaries) or "no non-leader member"
@@ -384,9 +434,9 @@ async def _defrag_leader(ctx: RunContext, run: StepRun) -> str:
         summaries.append(await _defrag_one(ctx, run, name, "DEF-MAN-5", snap))
         done.append(name)
         snap = None
-        if i < len(todo) - 1:
+        if i < len(todo) - 1 and not _waited_after(_journal_records(ctx), name):
             snap = await _wait_and_check(ctx, run, name)
-    return "; ".join(summaries) or "leader already compact"
+    return "; ".join(summaries) or "every member defragmented already"
 
 
 async def _alarms(ctx: RunContext, run: StepRun) -> str:

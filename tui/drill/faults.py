@@ -99,6 +99,7 @@ def _finish_defrag(cluster: DrillCluster, member: EtcdMember) -> None:
     member.defrag_window = None
     member.defragging = False
     member.db_size = min(member.db_size, compacted_size(member))
+    member.freed_unreleased = 0  # the new file has no free pages to speak of
     # it applies what the leader committed while it was busy
     leader = cluster.etcd.leader()
     if leader is not None and leader is not member:

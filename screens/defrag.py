@@ -133,8 +133,9 @@ class DefragScreen(RunbookScreen):
         for a in snap.alarms:
             alarms.setdefault(a.member, []).append(a.alarm)
         rows = []
+        nospace = any(a.alarm == "NOSPACE" for a in snap.alarms)
         for m in snap.members:
-            yes, why = recommendation(m, OPENSHIFT_QUOTA_BYTES)
+            yes, why = recommendation(m, OPENSHIFT_QUOTA_BYTES, nospace)
             free = (m.db_size - m.db_size_in_use) if m.db_size is not None and \
                 m.db_size_in_use is not None else None
             rows.append(((("* " if m.is_leader else "  ") + m.name),

@@ -12,13 +12,14 @@ in tests/test_lab_defrag.py.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from tests.cli_runner import run_cli
 from tui.journal import read_journal
-from tui.runbooks.defrag import MB, done_in_this_run
+from tui.runbooks.defrag import MB, done_in_this_run, recommendation
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "assets" / "scenarios"
 T = "2026-12-05T03:14:15.926+00:00"
@@ -86,3 +87,15 @@ def test_members_that_read_unfragmented_are_defragmented_all_the_same(tmp_path):
     assert sorted(h for x in commands for h in x["hosts"]) == ["master-0", "master-1", "master-2"]
     checks = [x["member"] for x in records if x["step"] == "DEF-MAN-3" and x["event"] == "finished"]
     assert sorted(checks) == ["master-0", "master-1", "master-2"]
+
+
+def test_under_nospace_every_member_is_recommended_whatever_it_reads():
+    reads_compact = SimpleNamespace(db_size=142 * MB, db_size_in_use=140 * MB,
+                                    fragmentation=2 / 142)
+    quota = 8 * 1024 * MB
+    assert recommendation(reads_compact, quota) == (False, "1% fragmented: little to gain")
+    yes, why = recommendation(reads_compact, quota, nospace=True)
+    assert yes and why == "NOSPACE: every member, then disarm"
+    no_sizes = SimpleNamespace(db_size=None, db_size_in_use=None, fragmentation=None)
+    assert recommendation(no_sizes, quota) == (False, "no size data")
+    assert recommendation(no_sizes, quota, nospace=True)[0]

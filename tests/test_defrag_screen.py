@@ -74,7 +74,7 @@ async def test_nospace_members_are_recommended_and_defragmented_leader_last(
         screen = await _open_defrag(app, pilot)
         table = screen.query_one("#defrag-members", DataTable)
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-        assert all(r[-1].startswith("yes:") for r in rows)
+        assert all(r[-1] == "yes: NOSPACE: every member, then disarm" for r in rows)
         assert any("NOSPACE" in r[6] for r in rows)
         log = "\n".join(screen.query_one("#run-log").lines)
         # the exact command, before running: the timeout scaled to an 8 GB member at 50 MB/s

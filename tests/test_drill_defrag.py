@@ -328,7 +328,7 @@ async def test_under_nospace_a_compaction_frees_pages_that_still_read_as_in_use(
     next write, and under NOSPACE none comes, so dbSizeInUse does not drop until a defrag
     (which rewrites the file) or the disarm (writes resume). Real etcd keeps only its last
     compaction batch's pages so; the drill keeps them all (tui/drill/model.py)."""
-    lab, fleet = await started("nospace")
+    lab, fleet = await started("nospace", speed=600)  # its 8 GB defrag: ~0.5 s
     lab.stop_background_writes()
     etcd = lab.cluster.etcd
     m1 = etcd.member_by_name("master-1")

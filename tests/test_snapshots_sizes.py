@@ -103,7 +103,7 @@ async def test_console_screens(shots, request):
             defrag.query_one("#auto-defrag").render()), what="the operator's defrag events")
         # the member table has the focus: g runs from there, and it is what is read first
         assert app.focused is defrag.query_one("#defrag-members")
-        advice = defrag._rows[0][-1]  # the first member's, whole ("yes: 59% fragmented...")
+        advice = defrag._rows[0][-1]  # the first member's, whole ("yes: NOSPACE: ...")
         await shots.check(pilot, "defrag", see=lambda w, h: [
             "DEFRAG?", advice] + (["scaled to each member"] if h >= 30 else []) + _footer(app))
         # under 30 rows the screen scrolls: Tab to a field below the fold brings it in sight

@@ -26,8 +26,13 @@ MB = 1024 * 1024
 DOCUMENTED_MIN_WAIT = 60.0
 
 
-def recommendation(member, quota: int) -> tuple[bool, str]:
-    """Whether to defragment a member, and why (the operator's rule and the two alerts)."""
+def recommendation(member, quota: int, nospace: bool = False) -> tuple[bool, str]:
+    """Whether to defragment a member, and why (the operator's rule and the two alerts).
+    nospace: a NOSPACE alarm is active. Every member is then defragmented before the disarm,
+    and its in-use figure can read high (etcd releases the pages a compaction freed only at
+    the next write, and none comes), so the fragmentation says little."""
+    if nospace:  # the columns show the figures; the reason is the alarm
+        return True, "NOSPACE: every member, then disarm"
     if member.db_size is None or member.db_size_in_use is None:
         return False, "no size data"
     reasons = []

@@ -286,6 +286,18 @@ def done_in_this_run(records: list[dict], name: str,
     return "", None
 
 
+def _unanswered_defrag(ctx: RunContext) -> str | None:
+    """The member whose defrag command this run's journal shows sent and never answered (the
+    console stopped while it ran), or None."""
+    hosts = {host: name for name, host in (ctx.params.get("member_hosts") or {}).items()}
+    open_on: dict[str, bool] = {}
+    for r in _journal_records(ctx):
+        if r.get("step") in ("DEF-MAN-2", "DEF-MAN-5") and " defrag" in r.get("command", ""):
+            for host in r.get("hosts") or []:
+                open_on[host] = r["event"] == "started"
+    return next((hosts[h] for h, still in open_on.items() if still and h in hosts), None)
+
+
 def _waited_after(records: list[dict], name: str) -> bool:
     """Whether this run has already let `name` recover after its defrag (DEF-MAN-4 ended
     well): a member defragmented earlier, even while the console was not watching, gets its
@@ -321,6 +333,9 @@ async def _settled_status(ctx: RunContext, run: StepRun):
     """A status read; when the only unhealthy member is one whose defrag timed out (etcd
     goes on defragmenting after etcdctl gives up), wait for it to answer again first."""
     busy = ctx.facts.get("busy_member")
+    why = "the defrag that timed out"
+    if not busy:  # a console killed mid-defrag: etcd went on with it
+        busy, why = _unanswered_defrag(ctx), "the defrag sent before the console stopped"
     snap = await _status(ctx)
     if not busy:
         return snap
@@ -331,8 +346,7 @@ async def _settled_status(ctx: RunContext, run: StepRun):
             break
         if not all(busy in p for p in problems):
             return snap  # something else is wrong: the caller stops on it
-        await run.wait(5.0, f"{busy} is still busy with the defrag that timed out",
-                       step_id="DEF-MAN-4")
+        await run.wait(5.0, f"{busy} is still busy with {why}", step_id="DEF-MAN-4")
         waited += 5.0
         snap = await _status(ctx)
     ctx.facts.pop("busy_member", None)

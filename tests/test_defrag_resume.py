@@ -1,22 +1,17 @@
 """A defrag run (DEF-MAN) killed after any line of its journal resumes on the same drill cluster
 and ends as an uninterrupted run would: every member defragmented, each passed over only on
 this run's evidence, each defragmented member given its recovery wait before the next one,
-the NOSPACE alarm disarmed at the end. In-process (the drill cluster outlives the killed run,
-as a real one does); the lab's SIGKILL-and-resume test is in tests/test_lab_defrag.py.
+the NOSPACE alarm disarmed at the end. In-process (tests/kill_resume.py: the drill cluster
+outlives the killed run, as a real one does); the lab's SIGKILL-and-resume test is in
+tests/test_lab_defrag.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import suppress
-
 import pytest
 
-from tui.backend import Backend, BackendSpec
-from tui.journal import Journal, JournalState, read_journal
-from tui.runbooks.context import Decision, RunContext
+from tests.kill_resume import Killed, run_killed
 from tui.runbooks.defrag import DEFRAG, MB
-from tui.runbooks.runner import Runner
 
 SPEED = 600.0
 SCENARIO = """
@@ -38,97 +33,29 @@ etcd:
 MEMBERS = ("master-0", "master-1", "master-2")
 
 
-class KilledJournal(Journal):
-    """A journal whose run dies right after its `kill_after`-th line: nothing more is written,
-    and the run's task is cancelled at its next await (before anything more is sent)."""
-
-    def __init__(self, *args, kill_after: int, **kw):
-        super().__init__(*args, **kw)
-        self.kill_after, self.lines, self.dead = kill_after, 0, False
-
-    def write(self, step, event, hosts=(), **extra):
-        if self.dead:
-            return {"step": step, "event": event}
-        record = super().write(step, event, hosts, **extra)
-        self.lines += 1
-        if self.lines == self.kill_after:
-            self.dead = True
-            asyncio.current_task().cancel()
-        return record
-
-
-class Operator:
-    def __init__(self):
-        self.failures, self.shown = [], []
-
-    async def confirm(self, request):
-        return True
-
-    async def on_failure(self, step, error):
-        self.failures.append((step.id, error))
-        return Decision("abort")
-
-    def show(self, event):
-        self.shown.append(event.text)
-
-
 def defrags(records) -> list[str]:
     """The hosts each defrag command was sent to, in order."""
     return [r["hosts"][0] for r in records if r["event"] == "started"
             and " defrag" in r.get("command", "")]
 
 
-async def run_killed_after(tmp_path, lines: int | None, when=None, disk_mb_per_s=None):
-    """Run DEF-MAN on a fresh drill cluster, killed right after the journal's `lines`-th line
-    or once `when(cluster)` holds (neither: never), then resumed to the end. Returns (records,
-    killed_at, cluster, the resumed run's operator)."""
+async def run_killed_after(tmp_path, lines: int | None, when=None,
+                           disk_mb_per_s=None) -> Killed:
+    """DEF-MAN on a fresh small-nospace drill cluster, killed after line `lines` or once
+    `when(cluster)` holds, then resumed (tests/kill_resume.py)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     scenario = tmp_path / "small-nospace.yaml"
     scenario.write_text(SCENARIO + (f"  defrag_mb_per_s: {disk_mb_per_s}\n" if disk_mb_per_s
                                     else ""))
-    backend = Backend(BackendSpec(scenario=str(scenario), speed=SPEED))
-    await backend.start()
-    path = tmp_path / f"j{lines}.jsonl"
-    try:
-        # a slow disk's defrags outlast the rule's timeout (made for 50 MB/s): the operator's
-        params = {"wait": 60.0, **({"timeout": 600.0} if disk_mb_per_s else {})}
-        journal = Journal(path, "defrag") if lines is None else \
-            KilledJournal(path, "defrag", kill_after=lines)
-        ctx = RunContext(backend=backend, journal=journal, operator=Operator(),
-                         params=dict(params), time_scale=SPEED)
-        task = asyncio.ensure_future(Runner(DEFRAG, ctx).run())
-        killed_at = None
-        while when is not None and not task.done():
-            if when(backend.lab.cluster):
-                killed_at = len(read_journal(path))
-                break
-            await asyncio.sleep(0.001)
-        while when is not None and not task.done():  # until it has stopped, as a kill would
-            task.cancel()
-            await asyncio.sleep(0.001)
-        with suppress(asyncio.CancelledError):
-            await task
-        if lines is not None and journal.dead:
-            killed_at = lines
-        ctx.journal.close()
-        operator = Operator()
-        if killed_at is not None:
-            state = JournalState.from_records(read_journal(path))
-            if not state.finished:
-                ctx2 = RunContext(backend=backend, journal=Journal(path, "defrag"),
-                                  operator=operator, params=dict(state.params),
-                                  time_scale=SPEED)
-                ctx2.facts.update(state.facts)
-                await Runner(DEFRAG, ctx2, resume=state).run()
-                ctx2.journal.close()
-        return read_journal(path), killed_at, backend.lab.cluster, operator
-    finally:
-        await backend.close()
+    # a slow disk's defrags outlast the rule's timeout (made for 50 MB/s): the operator's
+    params = {"wait": 60.0, **({"timeout": 600.0} if disk_mb_per_s else {})}
+    return await run_killed(tmp_path, DEFRAG, str(scenario), speed=SPEED, params=params,
+                            lines=lines, when=when)
 
 
-def check_ends_as_a_whole_run(records, killed_at, cluster, operator) -> str:
-    where = f"killed after line {killed_at}"
-    assert not operator.failures, (where, operator.failures)
+def check_ends_as_a_whole_run(run: Killed) -> str:
+    records, killed_at, cluster, where = run.records, run.killed_at, run.cluster, run.where
+    assert not run.operator.failures, (where, run.operator.failures)
     assert records[-1]["step"] == "-" and records[-1]["event"] == "finished", where
     etcd = cluster.etcd
     assert etcd.alarms == [], where
@@ -166,20 +93,19 @@ def check_ends_as_a_whole_run(records, killed_at, cluster, operator) -> str:
 
 
 async def test_an_uninterrupted_run_is_the_reference(tmp_path):
-    records, _, cluster, operator = await run_killed_after(tmp_path, None)
-    check_ends_as_a_whole_run(records, None, cluster, operator)
-    assert defrags(records) == ["master-1", "master-2", "master-0"]  # the leader last
+    run = await run_killed_after(tmp_path, None)
+    check_ends_as_a_whole_run(run)
+    assert defrags(run.records) == ["master-1", "master-2", "master-0"]  # the leader last
 
 
 @pytest.mark.timeout(240)
 async def test_a_defrag_killed_after_any_line_resumes_and_ends_as_a_whole_run(tmp_path):
-    records, _, _, _ = await run_killed_after(tmp_path / "ref", None)
-    total = len(records)
+    total = len((await run_killed_after(tmp_path / "ref", None)).records)
     summary = []
     for n in range(1, total):  # after the last line the run is over: nothing to resume
-        got = await run_killed_after(tmp_path / str(n), n)
-        assert got[1] == n, f"the run ended before line {n}"
-        summary.append(check_ends_as_a_whole_run(*got))
+        run = await run_killed_after(tmp_path / str(n), n)
+        assert run.killed_at == n, f"the run ended before line {n}"
+        summary.append(check_ends_as_a_whole_run(run))
     print(f"{len(summary)} kills: " + " ".join(summary))
 
 
@@ -193,12 +119,12 @@ async def test_killed_while_the_host_defragments_resumes_on_what_the_file_shows(
         return m1.defragging if moment == "defragging" else m1.db_size < 100 * MB
 
     # a slow disk: the 210 MB defrag takes 210 simulated seconds, 0.35 s here
-    records, killed_at, cluster, operator = await run_killed_after(tmp_path, None, when=when,
-                                                                   disk_mb_per_s=1)
-    assert killed_at is not None
-    check_ends_as_a_whole_run(records, killed_at, cluster, operator)
+    run = await run_killed_after(tmp_path, None, when=when, disk_mb_per_s=1)
+    assert run.killed_at is not None
+    check_ends_as_a_whole_run(run)
+    records = run.records
     busy = "master-1 is still busy with the defrag sent before the console stopped"
-    assert any(busy in t for t in operator.shown) == (moment == "defragging")
+    assert any(busy in t for t in run.operator.shown) == (moment == "defragging")
     assert defrags(records) == ["master-1", "master-2", "master-0"]
     [passed] = [r for r in records if r["event"] == "already-done" and r.get("member")]
     assert passed["member"] == "master-1"

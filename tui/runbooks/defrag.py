@@ -218,9 +218,6 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
                 timeout_s=timeout.seconds, detail=timeout.why)
     run.show(RunEventKind.NOTE, f"{name}: {timeout.why}", [host], step_id=step_id)
     command = _defrag_command(ctx, host, timeout)
-    sent = ctx.facts.setdefault("defrag_sent", [])
-    if name not in sent:
-        sent.append(name)  # it will need its recovery wait, even if etcdctl times out
     began = ctx.pace.epoch()  # the operator's time: a drill's simulated seconds
     result = await run.run(host, command, step_id=step_id)
     if not result.ok:

@@ -201,8 +201,10 @@ def _seconds(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp()
 
 
-def test_a_nospace_alarm_is_disarmed_once_the_space_is_back(make_lab, tmp_path):
-    lab = make_lab(hosts_count=3, quota_backend_bytes=2 * MB, label="defragnospace")
+@pytest.mark.parametrize("etcd", ["3.4", "3.5"])
+def test_a_nospace_alarm_is_disarmed_once_the_space_is_back(make_lab, tmp_path, etcd):
+    lab = make_lab(hosts_count=3, quota_backend_bytes=2 * MB, etcd=etcd,
+                   label="defragnospace" + etcd.replace(".", ""))
     value = "n" * (128 * 1024)
     h = lab.hosts[0]
     for i in range(64):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.kill_resume import Killed, run_killed
+from tui.journal import read_journal
 from tui.runbooks.defrag import DEFRAG, MB
 
 SPEED = 600.0
@@ -130,3 +131,23 @@ async def test_killed_while_the_host_defragments_resumes_on_what_the_file_shows(
     assert passed["member"] == "master-1"
     assert "finished while the console was not watching: the file was 210.0 MB then" in \
         passed["detail"]
+
+
+async def test_a_defrag_that_leaves_the_file_as_it_was_fails_its_check(tmp_path, monkeypatch):
+    """DEF-MAN-3 checks that the file shrank. etcdctl says the defrag finished, but the file
+    keeps its 130 MB free (as if the command reached another member): the step fails and
+    says what to check, and the next member is not touched."""
+    from tui.drill import faults
+    from tui.runbooks.runner import RunAborted
+
+    monkeypatch.setattr(faults, "compacted_size", lambda member: member.db_size)
+    with pytest.raises(RunAborted) as stopped:
+        await run_killed_after(tmp_path, None)
+    message = str(stopped.value)
+    assert "DEF-MAN-3: master-1's file did not shrink (210.0 MB -> 210.0 MB) though 130.0 MB " \
+           "of it read free before, and etcdctl said the defrag finished: check that the " \
+           "command reaches master-1 (its --endpoints)" in message, message
+    records = read_journal(tmp_path / "jNone.jsonl")
+    assert defrags(records) == ["master-1"]
+    [failed] = [r for r in records if r["step"] == "DEF-MAN-3"]
+    assert failed["event"] == "failed" and failed["member"] == "master-1"

@@ -238,6 +238,16 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
     if after is None or after.db_size is None:
         run.fail(f"{name} did not report its size after the defrag")
     reclaimed = (before or 0) - after.db_size
+    free_before = (member.db_size or 0) - (member.db_size_in_use or 0)
+    if reclaimed <= 0 and free_before >= max(MB, 0.1 * (before or 0)):
+        # the free figure can only understate (pages freed by the last write read as in
+        # use), so a file that kept that much free was not defragmented
+        problem = (f"{name}'s file did not shrink ({_mb(before)} -> {_mb(after.db_size)}) though "
+                   f"{_mb(free_before)} of it read free before, and etcdctl said the defrag "
+                   f"finished: check that the command reaches {name} (its --endpoints)")
+        run.journal("failed", [host], step_id="DEF-MAN-3", member=name, db_size_before=before,
+                    db_size_after=after.db_size, error=problem)
+        run.fail(f"DEF-MAN-3: {problem}")
     sizes = ctx.facts.setdefault("sizes_after", {})
     sizes[name] = after.db_size
     run.journal("finished", [host], step_id="DEF-MAN-3", member=name, db_size_before=before,

@@ -8,11 +8,16 @@ tests/test_lab_defrag.py.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.kill_resume import Killed, run_killed
-from tui.journal import read_journal
+from tui.backend import Backend, BackendSpec
+from tui.journal import Journal, read_journal
+from tui.runbooks.context import Decision, RunContext
 from tui.runbooks.defrag import DEFRAG, MB
+from tui.runbooks.runner import Runner
 
 SPEED = 600.0
 SCENARIO = """
@@ -151,3 +156,57 @@ async def test_a_defrag_that_leaves_the_file_as_it_was_fails_its_check(tmp_path,
     assert defrags(records) == ["master-1"]
     [failed] = [r for r in records if r["step"] == "DEF-MAN-3"]
     assert failed["event"] == "failed" and failed["member"] == "master-1"
+
+
+class RetryingOperator:
+    """Retries every failure after `think` simulated seconds, as an operator reading it."""
+
+    def __init__(self, think: float):
+        self.think, self.failures, self.shown = think, [], []
+
+    async def confirm(self, request):
+        return True
+
+    async def on_failure(self, step, error):
+        self.failures.append((step.id, error))
+        await asyncio.sleep(self.think / SPEED)
+        return Decision("retry")
+
+    def show(self, event):
+        self.shown.append(event.text)
+
+
+@pytest.mark.parametrize("think, measured", [(0.0, True), (400.0, False)])
+async def test_a_timed_out_defrag_measures_the_disk_only_when_seen_busy(tmp_path, think,
+                                                                         measured):
+    """On a 1 MB/s disk master-1's 210 MB defrag outlives its 35 s timeout. Retried at once,
+    master-1 is still busy: its end, seen within a 5 s poll, measures the disk, and the next
+    member's timeout follows it. Retried after 400 s of reading the failure, master-1 answers
+    at once: when it finished is unknown, so nothing is measured (it used to measure the
+    operator's 400 s as the disk's)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    scenario = tmp_path / "slow.yaml"
+    scenario.write_text(SCENARIO + "  defrag_mb_per_s: 1\n")
+    backend = Backend(BackendSpec(scenario=str(scenario), speed=SPEED))
+    await backend.start()
+    try:
+        operator = RetryingOperator(think)
+        ctx = RunContext(backend=backend, journal=Journal(tmp_path / "j.jsonl", "defrag"),
+                         operator=operator, params={"wait": 60.0}, time_scale=SPEED)
+        await Runner(DEFRAG, ctx).run()
+        ctx.journal.close()
+    finally:
+        await backend.close()
+    records = read_journal(tmp_path / "j.jsonl")
+    assert operator.failures and "defrag of master-1 timed out after 35s" in \
+        operator.failures[0][1]
+    assert records[-1]["event"] == "finished"
+    first_of = {}
+    for r in records:
+        if r["step"] in ("DEF-MAN-2", "DEF-MAN-5") and r["event"] == "started" and \
+                r.get("member"):
+            first_of.setdefault(r["member"], r)
+    detail = first_of["master-2"]["detail"]
+    assert ("measured on master-1" in detail) == measured, detail
+    if measured:  # 210 MB in about 210 s: 1 MB/s, halved for the margin
+        assert "at 0.5 MB/s (half the 1.0 MB/s measured on master-1)" in detail, detail

@@ -359,10 +359,12 @@ async def _settled_status(ctx: RunContext, run: StepRun):
     ctx.facts.pop("busy_member", None)
     since = ctx.facts.pop("busy_since", None)
     member = next((m for m in snap.members if since and m.name == since["member"]), None)
-    if member is not None and not _unhealthy(snap) and member.db_size is not None and \
-            since.get("size") is not None and member.db_size < since["size"]:
-        # done now (its file shrank): from the command to this read is an upper bound of
-        # the defrag's time
+    if waited and member is not None and not _unhealthy(snap) and member.db_size is not None \
+            and since.get("size") is not None and member.db_size < since["size"]:
+        # seen busy, then done (its file shrank) within one 5 s poll: from the command to
+        # this read is the defrag's time. Not when it answered at the first read: it may
+        # have finished long before (while the operator read the failure, or between runs),
+        # and that time would measure the operator, not the disk
         _measure(ctx, busy, since.get("size"), ctx.pace.epoch() - float(since["at"]))
     return snap
 

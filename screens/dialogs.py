@@ -136,7 +136,9 @@ class FailureScreen(ModalScreen[Decision]):
             yield Static(f"[b]{escape(self.step_id)} {escape(self.title_text)} failed[/b]")
             yield Static(self.error, classes="error", markup=False)
             yield Static("Retry it, skip it with a reason (written to the journal as an "
-                         "override), or abort the run. Nothing else is sent meanwhile.")
+                         "override), or abort the run. Nothing else is sent meanwhile.\n"
+                         "Enter retries (Retry has the focus); to skip, type the reason, then "
+                         "Skip; Escape aborts.")
             yield Input(placeholder="reason to skip (required to skip)", id="reason")
             with Horizontal(classes="buttons"):
                 yield Button("Retry", id="retry", variant="primary")

@@ -9,6 +9,7 @@ tests/test_lab_defrag.py.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -208,5 +209,7 @@ async def test_a_timed_out_defrag_measures_the_disk_only_when_seen_busy(tmp_path
             first_of.setdefault(r["member"], r)
     detail = first_of["master-2"]["detail"]
     assert ("measured on master-1" in detail) == measured, detail
-    if measured:  # 210 MB in about 210 s: 1 MB/s, halved for the margin
-        assert "at 0.5 MB/s (half the 1.0 MB/s measured on master-1)" in detail, detail
+    if measured:  # 210 MB in about 210 s, seen within a 5 s poll (more on a loaded
+        # machine, where the drill's clock runs on between polls): about 1 MB/s
+        rate = float(re.search(r"half the ([0-9.]+) MB/s measured on master-1", detail)[1])
+        assert 0.7 <= rate <= 1.0, detail

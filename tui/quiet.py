@@ -2,7 +2,9 @@
 
 Python prints WARNING records of unconfigured loggers to stderr, which would scribble over
 the console's screen (kubernetes' "Config not found", asyncssh's connection notes). What
-matters reaches the operator through our own messages instead.
+matters reaches the operator through our own messages instead. (Warnings that libraries print
+at import, such as asyncssh's about DSA under cryptography 51, are filtered in tui/__init__.py,
+before any of our modules imports them.)
 """
 
 from __future__ import annotations

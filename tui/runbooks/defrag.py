@@ -225,7 +225,8 @@ async def _defrag_one(ctx: RunContext, run: StepRun, name: str, step_id: str,
         if "deadline exceeded" in text or result.timed_out:
             ctx.facts.setdefault("timed_out", {})[name] = timeout.seconds
             ctx.facts["busy_member"] = name  # etcd goes on with the defrag regardless
-            # when it answers again, compact, the time it took measures the disk
+            # seen busy, then answering with a smaller file: the time it took measures the
+            # disk (_settled_status)
             ctx.facts["busy_since"] = {"member": name, "size": before, "at": began}
             run.fail(f"defrag of {name} timed out after {timeout.seconds}s (etcd goes on "
                      f"with it); a retry waits for {name} to answer, then allows at least "

@@ -123,3 +123,21 @@ def test_the_console_offers_only_runs_it_can_continue():
     real.lab = None
     assert real.resumable(real_run)
     assert not any(real.resumable(s) for s in (old_drill_run, this_drill_run))
+
+
+def test_a_headless_drill_that_stops_on_a_failure_says_it_cannot_be_resumed(tmp_path):
+    """nospace's busy disk makes the first defrag outlive its timeout; headless, the run stops
+    there. A real cluster's run says to run again to resume; a drill's cannot be resumed, so
+    it says to start a new drill or use the console's retry instead."""
+    journal = tmp_path / "j.jsonl"
+    proc = etcd_dr("run", "defrag", "--drill", "--scenario", "nospace", "--speed", "600",
+                   "--yes", "--journal", str(journal))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "defrag of master-1 timed out after 194s" in proc.stderr, proc.stderr
+    assert "run again to resume" not in proc.stderr, proc.stderr
+    assert "This drill's simulated cluster ends with this run, so the run cannot be resumed: " \
+           "start a new drill (the same command), or drill in the console (`etcd-dr drill`), " \
+           "which offers a retry" in proc.stderr, proc.stderr
+    again = etcd_dr("run", "defrag", "--drill", "--scenario", "nospace", "--journal",
+                    str(journal), "--yes")
+    assert again.returncode == 2 and "cannot be resumed" in again.stderr, again.stderr

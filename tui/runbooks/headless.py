@@ -20,7 +20,7 @@ from tui.runbooks.attempts import (UnknownDecision, UnknownOutcome, UnknownState
                                    unknown_message)
 from tui.runbooks.context import ConfirmRequest, Decision, RunContext, RunEvent, RunEventKind
 from tui.runbooks.model import Confirm, Step
-from tui.runbooks.runner import Refused, Runner, countdown, time_note
+from tui.runbooks.runner import Refused, RunAborted, Runner, countdown, time_note
 from tui.secrets import RedactingWriter, register
 
 
@@ -219,7 +219,15 @@ async def run_headless(name: str, spec: BackendSpec, params: dict, *, yes: bool,
                 return 0
             operator._print(f"{runbook.title}: cluster {backend.inventory.cluster_name}"
                             f"{' (DRILL)' if backend.inventory.drill else ''}; journal: {path}")
-            await runner.run()
+            try:
+                await runner.run()
+            except RunAborted as stopped:
+                if backend.inventory.drill:  # not "run again to resume": it cannot be
+                    stopped.hint = ("This drill's simulated cluster ends with this run, so the "
+                                    "run cannot be resumed: start a new drill (the same "
+                                    "command), or drill in the console (`etcd-dr drill`), "
+                                    "which offers a retry")
+                raise
             return 0
         finally:
             if journal is not None:

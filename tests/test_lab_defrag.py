@@ -129,6 +129,28 @@ def defrag_commands(lines) -> list[dict]:
             and l["event"] == "started" and "defrag" in l.get("command", "")]
 
 
+def kill_when(argv, journal, until, then: float = 0.0) -> list[dict] | None:
+    """Run the CLI (argv) and SIGKILL it `then` seconds after `until(journal lines)` holds;
+    the lines seen then, or None when the run ended (or a minute passed) first."""
+    run = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = None
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and run.poll() is None:
+            lines = complete_lines(journal)
+            if until(lines):
+                time.sleep(then)
+                run.kill()
+                seen = lines
+                break
+            time.sleep(0.005)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        run.communicate(timeout=30)
+    return seen if run.returncode == -9 else None
+
+
 # --- the tests -----------------------------------------------------------------------------
 
 def test_defrag_shrinks_every_member_leader_last_with_waits_journaled(etcd_lab, tmp_path):
@@ -307,22 +329,9 @@ def test_a_run_killed_after_a_member_resumes_without_defragmenting_it_again(lab,
     before = sizes(lab)
     journal = tmp_path / "defrag.jsonl"
     argv = defrag_argv(lab, journal, "3s")
-    run = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: list[dict] = []
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and run.poll() is None:
-            lines = complete_lines(journal)
-            if any(l["step"] == "DEF-MAN-4" and l["event"] == "started" for l in lines):
-                run.kill()
-                break
-            time.sleep(0.05)
-        run.communicate(timeout=30)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
-    assert run.returncode == -9, "the run was not killed in its first wait"
+    lines = kill_when(argv, journal, lambda lines: any(
+        l["step"] == "DEF-MAN-4" and l["event"] == "started" for l in lines))
+    assert lines is not None, "the run was not killed in its first wait"
     first = next(l["member"] for l in lines if l["step"] == "DEF-MAN-3"
                  and l["event"] == "finished")
 
@@ -390,23 +399,8 @@ def test_a_run_killed_while_a_member_defragments_resumes_on_what_its_file_shows(
     before = sizes(lab)
     journal = tmp_path / "defrag.jsonl"
     argv = defrag_argv(lab, journal, "2s")
-    run = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed = False
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and run.poll() is None:
-            if defrag_commands(complete_lines(journal)):
-                time.sleep(0.05)
-                run.kill()
-                killed = True
-                break
-            time.sleep(0.005)
-        run.communicate(timeout=30)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
-    assert killed, "the run never sent a defrag"
+    killed = kill_when(argv, journal, defrag_commands, then=0.05)
+    assert killed is not None, "the run never sent a defrag"
     first = defrag_commands(read_journal(journal))[0]["hosts"][0]
 
     proc = etcd_dr(*argv[3:])
